@@ -1,0 +1,1 @@
+"""Infusion Outcomes pipelines: read clinic exports, score and validate them, load DuckDB."""

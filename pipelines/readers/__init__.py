@@ -1,0 +1,1 @@
+"""Readers turn one export format into canonical staged rows."""

@@ -1,0 +1,136 @@
+"""Reader for the project's own CSV exports (patients, sessions, assessments).
+
+It knows the file format and nothing about clinics: it recognises the kind from the header,
+lets DuckDB parse the whole file as text in one pass (fast, streaming, parallel), and hands
+the validator a table of canonical text columns plus `source_row`. Rows DuckDB cannot split
+into the header's fields are returned as rejects so they are quarantined, never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ..formats import ASSESSMENTS, ITEM_COLUMNS, ExportKind, ImportFormatError, detect_kind, normalise_header
+
+
+@dataclass
+class Reject:
+    source_row: int
+    raw: str
+    message: str
+
+
+@dataclass
+class StagedFile:
+    """One export read into the temp view `staged`, ready for validation."""
+
+    path: str
+    sha256: str
+    kind: ExportKind
+    n_rows: int  # rows parsed into `staged`
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_header(path: str | Path) -> list[str]:
+    """The first line's column names, normalised. Raises ImportFormatError if unreadable."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = next(csv.reader(handle), None)
+    except UnicodeDecodeError:
+        raise ImportFormatError(f"{path}: not a UTF-8 text file, so not a CSV export we can read") from None
+    except csv.Error as error:
+        raise ImportFormatError(f"{path}: the header line is not valid CSV ({error})") from None
+    except OSError as error:
+        raise ImportFormatError(f"{path}: cannot be opened ({error.strerror})") from None
+    if not first or not any(cell.strip() for cell in first):
+        raise ImportFormatError(f"{path}: empty file, or no header line")
+    return [normalise_header(cell) for cell in first]
+
+
+def sniff(path: str | Path) -> ExportKind:
+    """The export kind of a CSV file, checked for required columns."""
+    return detect_kind(str(path), read_header(path))
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0) -> StagedFile:
+    """Parse `path` into temp table `staged_raw` and expose canonical columns as view `staged`."""
+    path = str(path)
+    header = read_header(path)
+    kind = detect_kind(path, header)
+    columns = {name if name else f"unnamed_{i}": "VARCHAR" for i, name in enumerate(header)}
+    errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE staged_raw AS
+            SELECT * FROM read_csv(
+                ?, header = true, auto_detect = false, columns = ?, delim = ',', quote = '"',
+                escape = '"', store_rejects = true,
+                rejects_table = '{errors_table}', rejects_scan = '{scans_table}'
+            )
+            """,
+            [path, columns],
+        )
+    except duckdb.Error as error:
+        raise ImportFormatError(f"{path}: cannot be read as CSV ({str(error).splitlines()[0]})") from None
+    rejects = [
+        # DuckDB reports the physical line (header = line 1); data row = line - 1.
+        Reject(source_row=line - 1, raw=raw or "", message=message)
+        for line, raw, message in con.execute(
+            f"""
+            SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ', ')
+            FROM {errors_table} GROUP BY line ORDER BY line
+            """
+        ).fetchall()
+    ]
+    con.execute(f"DROP TABLE IF EXISTS {errors_table}; DROP TABLE IF EXISTS {scans_table}")
+    if rejects:
+        con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
+        con.executemany("INSERT INTO reject_rows VALUES (?)", [[r.source_row] for r in rejects])
+    n_rows, first_rowid = con.execute("SELECT count(*), coalesce(min(rowid), 0) FROM staged_raw").fetchone()
+    con.execute(_staged_view_sql(kind, set(columns), first_rowid, has_rejects=bool(rejects)))
+    return StagedFile(path=path, sha256=file_sha256(path), kind=kind, n_rows=n_rows, rejects=rejects)
+
+
+def _staged_view_sql(kind: ExportKind, present: set[str], first_rowid: int, has_rejects: bool) -> str:
+    """Canonical text columns in the validator's contract; absent optional columns are NULL.
+
+    `source_row` is the 1-based data row in the file. staged_raw keeps insertion order, so
+    its rowid (counted from the table's first rowid, which is not 0 inside a transaction) is
+    the row's position among the rows DuckDB accepted; rejected rows in between shift later
+    rows down by one each.
+    """
+    def col(name: str) -> str:
+        return f'"{name}"' if name in present else "NULL::VARCHAR"
+
+    if kind is ASSESSMENTS:
+        items = ", ".join(col(c) for c in ITEM_COLUMNS)
+        wanted = [f"{col(c)} AS {c}" for c in kind.columns if c not in ITEM_COLUMNS]
+        wanted.append(f"[{items}] AS items_raw")
+    else:
+        wanted = [f"{col(c)} AS {c}" for c in kind.columns]
+    ordinal = f"(rowid - {int(first_rowid)} + 1)"
+    position = ordinal
+    if has_rejects:
+        # The k-th accepted row sits after every rejected row r_j with r_j - j < k.
+        position = (
+            f"{ordinal} + (SELECT count(*) FROM (SELECT source_row - row_number() OVER (ORDER BY source_row) AS gap"
+            f" FROM reject_rows) r WHERE r.gap < {ordinal})"
+        )
+    return (
+        "CREATE OR REPLACE TEMP VIEW staged AS SELECT "
+        f"{position} AS source_row, " + ", ".join(wanted) + " FROM staged_raw"
+    )

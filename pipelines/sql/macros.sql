@@ -1,0 +1,28 @@
+-- Parsing helpers shared by the validation queries (created as temp macros for each ingest).
+
+-- Blank or whitespace-only export cells are missing values.
+CREATE OR REPLACE TEMP MACRO cell(text) AS nullif(trim(text), '');
+
+-- An ISO 8601 date or date-time in clinic local time. Text with an offset (Z, +01:00, -0500)
+-- is converted to the clinic's zone first; text without one already is clinic local time.
+-- (A plain cast to TIMESTAMP would silently drop the offset.)
+CREATE OR REPLACE TEMP MACRO local_time(text, clinic_tz) AS
+    CASE
+        WHEN regexp_matches(text, '(Z|[+-]\d\d(:?\d\d)?)$')
+            THEN timezone(clinic_tz, TRY_CAST(text AS TIMESTAMPTZ))
+        ELSE TRY_CAST(text AS TIMESTAMP)
+    END;
+
+-- Looks like an ISO date (YYYY-MM-DD...): a failed parse then means an impossible date
+-- such as 2025-02-30 rather than text in another format.
+CREATE OR REPLACE TEMP MACRO iso_shaped(text) AS regexp_matches(text, '^\d{4}-\d{1,2}-\d{1,2}');
+
+-- A finite number, or NULL. (TRY_CAST to an integer type would round 1.5 to 2, so numbers
+-- are read as DOUBLE and checked for being whole separately.)
+CREATE OR REPLACE TEMP MACRO number(text) AS
+    CASE WHEN isfinite(TRY_CAST(text AS DOUBLE)) THEN TRY_CAST(text AS DOUBLE) END;
+
+CREATE OR REPLACE TEMP MACRO is_whole(x) AS x = floor(x);
+
+-- A problem found in a row: the rule's name (for counting) and a message in clinical words.
+CREATE OR REPLACE TEMP MACRO problem(rule, message) AS {'rule': rule, 'message': message};

@@ -1,0 +1,77 @@
+-- Patients export -> typed rows, each with the list of problems that keep it out of `patients`.
+-- Parameters: $now_local (run start, clinic local time), $earliest_birth_year.
+WITH typed AS (
+    SELECT
+        s AS raw_row,
+        s.source_row,
+        cell(s.patient_id)                                   AS patient_id,
+        cell(s.birth_year)                                   AS birth_year_text,
+        number(cell(s.birth_year))                           AS birth_year_number,
+        cell(s.sex)                                          AS sex_text,
+        CASE lower(cell(s.sex))
+            WHEN 'female' THEN 'female' WHEN 'f' THEN 'female' WHEN 'woman' THEN 'female'
+            WHEN 'male' THEN 'male' WHEN 'm' THEN 'male' WHEN 'man' THEN 'male'
+            WHEN 'other' THEN 'other' WHEN 'x' THEN 'other' WHEN 'non-binary' THEN 'other'
+            WHEN 'nonbinary' THEN 'other'
+            WHEN 'unknown' THEN 'unknown' WHEN 'u' THEN 'unknown'
+        END                                                  AS sex,
+        cell(s.primary_indication)                           AS indication_text,
+        regexp_replace(lower(cell(s.primary_indication)), '[^a-z]+', '_', 'g') AS indication,
+        cell(s.site)                                         AS site,
+        cell(s.clinician)                                    AS clinician,
+        cell(s.intake_date)                                  AS intake_text,
+        TRY_CAST(cell(s.intake_date) AS DATE)                AS intake_date,
+        list_filter(list_transform(string_split(coalesce(s.contraindications, ''), ';'), lambda c: trim(c)),
+                    lambda c: c <> '')                       AS contraindications
+    FROM staged AS s
+),
+checked AS (
+    SELECT
+        *,
+        list_filter([
+            CASE WHEN patient_id IS NULL THEN problem('missing_value', 'patient_id is missing') END,
+            CASE
+                WHEN birth_year_text IS NULL THEN problem('missing_value', 'birth_year is missing')
+                WHEN birth_year_number IS NULL OR NOT is_whole(birth_year_number)
+                    THEN problem('not_a_number', format('birth_year "{}" is not a year', birth_year_text))
+                WHEN birth_year_number < $earliest_birth_year OR birth_year_number > year($now_local)
+                    THEN problem('impossible_value', format('birth_year {} is not a plausible year of birth', birth_year_text))
+            END,
+            CASE WHEN sex IS NULL AND sex_text IS NOT NULL
+                THEN problem('unknown_code', format('sex "{}" is not one of female, male, other, unknown', sex_text)) END,
+            CASE
+                WHEN indication_text IS NULL THEN problem('missing_value', 'primary_indication is missing')
+                WHEN indication NOT IN ('depression', 'bipolar_depression', 'anxiety', 'ptsd', 'chronic_pain', 'other')
+                    THEN problem('unknown_code', format('primary_indication "{}" is not one of depression, '
+                        'bipolar_depression, anxiety, ptsd, chronic_pain, other', indication_text))
+            END,
+            CASE
+                WHEN intake_text IS NULL THEN problem('missing_value', 'intake_date is missing')
+                WHEN intake_date IS NULL AND iso_shaped(intake_text)
+                    THEN problem('impossible_date', format('intake_date "{}" is not a real calendar date', intake_text))
+                WHEN intake_date IS NULL
+                    THEN problem('unparseable_date', format('intake_date "{}" is not an ISO 8601 date (YYYY-MM-DD)', intake_text))
+                WHEN intake_date > $now_local
+                    THEN problem('future_date', format('intake_date {} is in the future', intake_date))
+                WHEN year(intake_date) < birth_year_number
+                    THEN problem('before_birth', format('intake_date {} is before birth year {}', intake_date, birth_year_text))
+            END
+        ], lambda p: p IS NOT NULL) AS found
+    FROM typed
+)
+SELECT
+    source_row,
+    raw_row,
+    found,
+    patient_id                                   AS record_key,
+    patient_id,
+    TRY_CAST(birth_year_number AS INTEGER)       AS birth_year,
+    coalesce(sex, 'unknown')                     AS sex,
+    indication                                   AS primary_indication,
+    site,
+    clinician,
+    intake_date,
+    contraindications,
+    hash(patient_id, birth_year_number, coalesce(sex, 'unknown'), indication, site, clinician, intake_date,
+         contraindications)                      AS row_hash
+FROM checked

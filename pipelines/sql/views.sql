@@ -1,0 +1,167 @@
+-- Outcome views: the analyst contract. Every column is described in docs/data-dictionary.md.
+-- Definitions follow the clinical reference ("Outcome definitions"); thresholds are read from
+-- the `instruments` registry table and windows from `outcome_settings`, never written here.
+
+-- Each infusion numbered within its patient's course (1 = treatment start), with dose per kg.
+CREATE OR REPLACE VIEW session_numbers AS
+SELECT
+    s.*,
+    row_number() OVER (PARTITION BY s.patient_id ORDER BY s.started_at, s.session_id) AS session_number,
+    round(s.dose_mg / s.weight_kg, 3) AS dose_mg_per_kg
+FROM sessions AS s;
+
+
+-- One row per assessment with a valid total (complete, prorated or total-only); incomplete
+-- administrations (too many items missing) are left out, as the reference requires.
+CREATE OR REPLACE VIEW scores AS
+WITH valid AS (
+    SELECT * FROM assessments WHERE total IS NOT NULL
+),
+first_sessions AS (
+    SELECT patient_id, min(started_at) AS first_session_at FROM sessions GROUP BY patient_id
+),
+numbered AS (
+    -- sessions_before: infusions started strictly before the assessment (a pre-infusion score
+    -- for infusion k has k - 1 before it). ASOF finds the latest earlier infusion per row.
+    SELECT v.*, coalesce(sn.session_number, 0) AS sessions_before
+    FROM valid AS v
+    ASOF LEFT JOIN session_numbers AS sn
+        ON sn.patient_id = v.patient_id AND v.administered_at > sn.started_at
+),
+final AS (
+    SELECT
+        n.patient_id,
+        n.instrument,
+        n.administered_at,
+        n.total,
+        b.label AS severity,
+        n.complete,
+        n.prorated,
+        -- Safety item (PHQ-9 item 9) answered above 0; NULL when not answered or not that scale.
+        CASE WHEN i.safety_item IS NOT NULL THEN n.items[i.safety_item] > 0 END AS item9_positive,
+        n.sessions_before,
+        date_diff('day', f.first_session_at::DATE, n.administered_at::DATE) AS days_since_first_session,
+        n.assessment_key,
+        n.session_id,
+        n.total_only
+    FROM numbered AS n
+    JOIN instruments AS i ON i.code = n.instrument
+    LEFT JOIN instrument_bands AS b ON b.code = n.instrument AND n.total BETWEEN b.low AND b.high
+    LEFT JOIN first_sessions AS f ON f.patient_id = n.patient_id
+)
+SELECT * FROM final;
+
+
+-- One row per patient and scale that has a baseline.
+CREATE OR REPLACE VIEW patient_outcomes AS
+WITH settings AS (
+    SELECT * FROM outcome_settings
+),
+course AS (
+    -- Treatment start, and the start times that bound the "after induction" window.
+    SELECT
+        patient_id,
+        min(started_at) AS first_session_at,
+        max(started_at) FILTER (WHERE session_number = (SELECT induction_sessions FROM settings)) AS induction_done_at,
+        max(started_at) FILTER (WHERE session_number = (SELECT after_induction_before_session FROM settings)) AS window_end_at
+    FROM session_numbers
+    GROUP BY patient_id
+),
+baseline AS (
+    -- Latest valid score dated from (first-session date - window) to the first session's start,
+    -- both ends included: 30 days before counts, 31 does not; after the start does not.
+    SELECT sc.patient_id, sc.instrument, sc.administered_at AS baseline_at, sc.total AS baseline_score, c.*
+        EXCLUDE (patient_id)
+    FROM scores AS sc
+    JOIN course AS c ON c.patient_id = sc.patient_id
+    WHERE sc.administered_at::DATE >= c.first_session_at::DATE - to_days((SELECT baseline_window_days FROM settings))
+      AND sc.administered_at <= c.first_session_at
+    QUALIFY row_number() OVER (PARTITION BY sc.patient_id, sc.instrument
+                               ORDER BY sc.administered_at DESC, sc.assessment_key DESC) = 1
+),
+followups AS (
+    -- Any valid score after the baseline.
+    SELECT sc.patient_id, sc.instrument, sc.administered_at, sc.total, sc.assessment_key,
+           b.induction_done_at, b.window_end_at
+    FROM scores AS sc
+    JOIN baseline AS b ON b.patient_id = sc.patient_id AND b.instrument = sc.instrument
+    WHERE sc.administered_at > b.baseline_at
+),
+latest AS (
+    SELECT patient_id, instrument, administered_at AS latest_at, total AS latest_score,
+           count(*) OVER (PARTITION BY patient_id, instrument) AS n_followups
+    FROM followups
+    QUALIFY row_number() OVER (PARTITION BY patient_id, instrument ORDER BY administered_at DESC, assessment_key DESC) = 1
+),
+after_induction AS (
+    -- First follow-up at or after the 6th infusion's start and before the 9th's (settings).
+    SELECT patient_id, instrument, administered_at AS after_induction_at, total AS after_induction_score
+    FROM followups
+    WHERE administered_at >= induction_done_at
+      AND (window_end_at IS NULL OR administered_at < window_end_at)
+    QUALIFY row_number() OVER (PARTITION BY patient_id, instrument ORDER BY administered_at, assessment_key) = 1
+),
+joined AS (
+    SELECT
+        b.patient_id,
+        b.instrument,
+        b.first_session_at,
+        b.baseline_at,
+        b.baseline_score,
+        l.latest_at,
+        l.latest_score,
+        a.after_induction_at,
+        a.after_induction_score,
+        coalesce(l.n_followups, 0) AS n_followups,
+        l.latest_score - b.baseline_score AS change,
+        i.*
+    FROM baseline AS b
+    JOIN instruments AS i ON i.code = b.instrument
+    LEFT JOIN latest AS l ON l.patient_id = b.patient_id AND l.instrument = b.instrument
+    LEFT JOIN after_induction AS a ON a.patient_id = b.patient_id AND a.instrument = b.instrument
+),
+final AS (
+    SELECT
+        patient_id,
+        instrument,
+        baseline_at,
+        baseline_score,
+        latest_at,
+        latest_score,
+        after_induction_score,
+        n_followups,
+        change,
+        -- Percent change = 100 x change / baseline; undefined (NULL) for a baseline of 0.
+        CASE WHEN baseline_score > 0 THEN round(100.0 * change / baseline_score, 1) END AS pct_change,
+        baseline_score >= caseness_min AS baseline_caseness,
+        -- Response: a reduction of at least response_drop_pct percent (50%; pain 30%), in
+        -- integers to avoid rounding. Baseline 0: no reduction is possible, so false.
+        CASE
+            WHEN latest_score IS NULL THEN NULL
+            WHEN baseline_score = 0 THEN false
+            ELSE -change * 100 >= response_drop_pct * baseline_score
+        END AS response,
+        -- Remission: latest below the cut-off (PHQ-9, GAD-7 < 5; PCL-5 < 33 with a drop of
+        -- >= 10). Pain has no remission: NULL.
+        CASE
+            WHEN latest_score IS NULL OR remission_below IS NULL THEN NULL
+            ELSE latest_score < remission_below AND (remission_min_drop IS NULL OR -change >= remission_min_drop)
+        END AS remission,
+        -- Reliable change (Jacobson & Truax 1991) with the NHS Talking Therapies thresholds.
+        CASE WHEN latest_score IS NOT NULL THEN -change >= reliable_change END AS reliable_improvement,
+        CASE WHEN latest_score IS NOT NULL THEN change >= reliable_change END AS reliable_deterioration,
+        -- Recovery (NHS Talking Therapies): in caseness at baseline and below it at the end;
+        -- not applicable (NULL) to patients who started below caseness.
+        CASE
+            WHEN latest_score IS NULL OR baseline_score < caseness_min THEN NULL
+            ELSE latest_score < caseness_min
+        END AS recovery,
+        CASE
+            WHEN latest_score IS NULL OR baseline_score < caseness_min THEN NULL
+            ELSE latest_score < caseness_min AND -change >= reliable_change
+        END AS reliable_recovery,
+        first_session_at,
+        after_induction_at
+    FROM joined
+)
+SELECT * FROM final;
