@@ -1,0 +1,203 @@
+"""The `outcomes` command: build and inspect a clinic's outcomes database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .db import connect, init_db
+from .formats import ImportFormatError
+from .ingest import RunResult, ingest, stderr_progress
+from .settings import load_settings
+
+DEFAULT_DB = "data/outcomes.duckdb"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(none)"
+    return frame.to_string(index=False, na_rep="")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    con = connect(args.db)
+    init_db(con, settings)
+    con.close()
+    print(f"Outcomes database ready at {args.db}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    progress = (lambda message: None) if args.quiet else stderr_progress
+    try:
+        run = ingest(args.db, args.paths, settings, progress=progress)
+    except ImportFormatError as error:
+        print(f"error: {error}\nNothing was loaded; the database is unchanged.", file=sys.stderr)
+        return 2
+    print(summary(run))
+    if run.totals.quarantined:
+        print(f"\n{run.totals.quarantined} row(s) quarantined; see them with: outcomes quarantine --db {args.db}")
+    return 0
+
+
+def summary(run: RunResult) -> str:
+    """The end-of-run table: one line per file and a total line."""
+    rows = [
+        {"file": f.path, "kind": f.kind, "rows in": f.rows_in, "inserted": f.inserted, "updated": f.updated,
+         "unchanged": f.unchanged, "quarantined": f.quarantined, "seconds": f.seconds}
+        for f in run.files
+    ]
+    totals = run.totals
+    rows.append({"file": "TOTAL", "kind": "", "rows in": totals.rows_in, "inserted": totals.inserted,
+                 "updated": totals.updated, "unchanged": totals.unchanged, "quarantined": totals.quarantined,
+                 "seconds": round(sum(f.seconds for f in run.files), 3)})
+    return f"Ingest run {run.run_id}\n" + _table(pd.DataFrame(rows))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    con = connect(args.db, read_only=True)
+    runs = con.execute(
+        """
+        SELECT run_id AS run, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS "started (UTC)",
+               round(epoch(finished_at - started_at), 2) AS seconds, len(files) AS files, rows_in AS "rows in",
+               inserted, updated, unchanged, quarantined
+        FROM ingest_runs ORDER BY run_id DESC LIMIT ?
+        """,
+        [args.limit],
+    ).df()
+    print(_table(runs))
+    if args.files:
+        files = con.execute(
+            """
+            SELECT run_id AS run, f.path AS file, f.kind, left(f.sha256, 12) AS sha256, f.rows_in AS "rows in",
+                   f.inserted, f.updated, f.unchanged, f.quarantined, f.seconds
+            FROM (SELECT run_id, unnest(files) AS f FROM ingest_runs ORDER BY run_id DESC LIMIT ?)
+            """,
+            [args.limit],
+        ).df()
+        print("\n" + _table(files))
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    con = connect(args.db, read_only=True)
+    where, params = [], []
+    if args.run is not None:
+        where.append("run_id = ?")
+        params.append(args.run)
+    if args.rule:
+        where.append("list_contains(rules, ?)")
+        params.append(args.rule)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    if args.by_rule:
+        frame = con.execute(
+            f"""
+            SELECT rule, count(*) AS rows FROM (SELECT unnest(rules) AS rule FROM quarantine {clause})
+            GROUP BY rule ORDER BY rows DESC, rule
+            """,
+            params,
+        ).df()
+    else:
+        frame = con.execute(
+            f"""
+            SELECT run_id AS run, source_file AS file, source_row AS row, kind, record_key AS key, reason
+            FROM quarantine {clause} ORDER BY run_id, source_file, source_row LIMIT ?
+            """,
+            [*params, args.limit],
+        ).df()
+    with pd.option_context("display.max_colwidth", 200):
+        print(_table(frame))
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import generate_clinic
+
+    counts = generate_clinic(Path(args.out), n_patients=args.patients, seed=args.seed, messy=args.messy)
+    print(f"Synthetic clinic (not real patients) written to {args.out}: "
+          + ", ".join(f"{name} {count:,}" for name, count in counts.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="outcomes",
+        description="Infusion Outcomes: score and validate a ketamine clinic's exports (patients, infusion "
+        "sessions, symptom scales such as PHQ-9 and GAD-7) into an outcomes database, and inspect what was loaded.",
+    )
+    parser.add_argument("--config", help="settings file (TOML): clinic time zone, baseline window, plausible "
+                        "vital-sign and dose ranges. Default: $OUTCOMES_CONFIG or built-in defaults.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_db(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--db", default=DEFAULT_DB, help=f"outcomes database file (default {DEFAULT_DB})")
+        return sub
+
+    init = with_db(commands.add_parser(
+        "init", help="create an empty outcomes database",
+        description="Create the outcomes database: tables for patients, infusions and assessments, the scale "
+        "registry, and the outcome views (baseline, change, response, remission, reliable change)."))
+    init.set_defaults(run=cmd_init)
+
+    load = with_db(commands.add_parser(
+        "ingest", help="load clinic exports (files or folders of CSV)",
+        description="Load the clinic's exports: patients, infusion sessions and symptom-scale assessments. Each "
+        "assessment is scored (prorating a few missing items as the scale allows) and checked; rows that fail a "
+        "check (impossible dates or vital signs, unknown patients or scales, answers out of range, totals that "
+        "disagree with the items) are quarantined with the reason, never dropped. Rows already loaded are left as "
+        "they are; changed rows replace the old version, which is kept in history. The whole run is one "
+        "transaction: a file that is not a known export stops it with nothing written."))
+    load.add_argument("paths", nargs="+", help="CSV files, or folders whose *.csv files are loaded")
+    load.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    load.set_defaults(run=cmd_ingest)
+
+    synth = commands.add_parser(
+        "synth", help="write a synthetic clinic's exports (never real patients)",
+        description="Write realistic synthetic exports for a ketamine clinic: induction series of six infusions, "
+        "maintenance for some, early stoppers, responders and non-responders on PHQ-9, GAD-7, pain and PCL-5, "
+        "dose titration, blood pressure at peak, dissociation (CADSS) and side effects. Same seed, same files.")
+    synth.add_argument("--patients", type=int, default=300, help="number of patients (default 300)")
+    synth.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    synth.add_argument("--out", required=True, help="folder to write patients.csv, sessions.csv, assessments.csv")
+    synth.add_argument("--messy", action="store_true",
+                       help="add realistic bad rows of every quarantine class, listed in messy_manifest.tsv")
+    synth.set_defaults(run=cmd_synth)
+
+    runs = with_db(commands.add_parser(
+        "runs", help="list recent ingest runs and their counts",
+        description="Recent ingest runs: when, how many rows came in, and how many were inserted, updated, "
+        "unchanged or quarantined (rows in = inserted + updated + unchanged + quarantined)."))
+    runs.add_argument("--limit", type=int, default=20, help="runs to show (default 20)")
+    runs.add_argument("--files", action="store_true", help="also list each file with its SHA-256 and timing")
+    runs.set_defaults(run=cmd_runs)
+
+    quarantine = with_db(commands.add_parser(
+        "quarantine", help="list quarantined rows with the reason",
+        description="Rows that were not loaded because they failed a check, with file, row and reason, so the "
+        "clinic can correct them at the source and re-export."))
+    quarantine.add_argument("--run", type=int, help="only rows first met in this run")
+    quarantine.add_argument("--rule", help="only rows that broke this rule (e.g. item_out_of_range)")
+    quarantine.add_argument("--by-rule", action="store_true", help="count rows per rule instead of listing them")
+    quarantine.add_argument("--limit", type=int, default=200, help="rows to show (default 200)")
+    quarantine.set_defaults(run=cmd_quarantine)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "db", None) and args.command in ("runs", "quarantine") and not Path(args.db).exists():
+        print(f"error: no outcomes database at {args.db} (create one with: outcomes ingest PATH --db {args.db})",
+              file=sys.stderr)
+        return 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Shared fixtures: tiny hand-made clinics written as real CSV exports and loaded into a
+real DuckDB file through the real ingest."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.formats import ASSESSMENTS, PATIENTS, SESSIONS
+from pipelines.ingest import ingest
+from pipelines.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample"
+# The tests' clock: rows after this are "in the future".
+NOW = dt.datetime(2026, 6, 1, 12, 0, 0)
+
+ASSESSMENT_HEADER = ["assessment_id", "patient_id", "instrument", "administered_at", "session_id",
+                     *[f"item_{n}" for n in range(1, 21)], "total"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return path
+
+
+def patient(pid="001", birth_year=1980, sex="female", indication="depression", site="Northside",
+            clinician="Dr. Okafor", intake="2025-01-02", contraindications=""):
+    return {"patient_id": pid, "birth_year": birth_year, "sex": sex, "primary_indication": indication,
+            "site": site, "clinician": clinician, "intake_date": intake, "contraindications": contraindications}
+
+
+def session(sid, started, pid="001", route="iv", dose=35, weight=70, **vitals):
+    row = {"session_id": sid, "patient_id": pid, "started_at": started, "route": route, "dose_mg": dose,
+           "weight_kg": weight, "duration_min": 40, "clinician": "Dr. Okafor", "site": "Northside",
+           "bp_pre_sys": 120, "bp_pre_dia": 80, "bp_peak_sys": 140, "bp_peak_dia": 88, "hr_pre": 72,
+           "spo2_min": 97, "cadss_total": 12, "side_effects": "dissociation", "adverse_event": ""}
+    row.update(vitals)
+    return row
+
+
+def assessment(aid, when, instrument="PHQ-9", items=(), total=None, pid="001", session_id=None):
+    row = {"assessment_id": aid, "patient_id": pid, "instrument": instrument, "administered_at": when,
+           "session_id": session_id, "total": total}
+    for n, value in enumerate(items, start=1):
+        row[f"item_{n}"] = value
+    return row
+
+
+def phq9_items(total: int, item9: int = 0) -> list[int]:
+    """Nine PHQ-9 answers summing to `total` with item 9 as given (fills items 1-8 in order)."""
+    rest = total - item9
+    assert 0 <= rest <= 24
+    items = [min(3, max(0, rest - 3 * k)) for k in range(8)]
+    return [*items, item9]
+
+
+class Clinic:
+    """Writes a small clinic's three exports into a folder and ingests them."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.db = folder / "outcomes.duckdb"
+        self.patients: list[dict] = [patient()]
+        self.sessions: list[dict] = []
+        self.assessments: list[dict] = []
+
+    def write(self) -> list[Path]:
+        exports = self.folder / "exports"
+        exports.mkdir(exist_ok=True)
+        return [
+            write_csv(exports / "patients.csv", list(PATIENTS.columns), self.patients),
+            write_csv(exports / "sessions.csv", list(SESSIONS.columns), self.sessions),
+            write_csv(exports / "assessments.csv", ASSESSMENT_HEADER, self.assessments),
+        ]
+
+    def load(self, settings: Settings | None = None):
+        return ingest(self.db, self.write(), settings or Settings(), now=NOW)
+
+    def query(self, sql: str, params=None):
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            return con.execute(sql, params or []).df()
+        finally:
+            con.close()
+
+    def rows(self, sql: str, params=None) -> list["Row"]:
+        """Rows as plain Python values (NULL is None), with attribute access."""
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            cursor = con.execute(sql, params or [])
+            names = [d[0] for d in cursor.description]
+            return [Row(zip(names, values)) for values in cursor.fetchall()]
+        finally:
+            con.close()
+
+    def one(self, sql: str, params=None) -> "Row":
+        rows = self.rows(sql, params)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+
+class Row(dict):
+    __getattr__ = dict.__getitem__
+
+
+@pytest.fixture
+def clinic(tmp_path) -> Clinic:
+    return Clinic(tmp_path)
