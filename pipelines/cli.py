@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "init", help="create an empty outcomes database",
         description="Create the outcomes database: tables for patients, infusions and assessments, the scale "
         "registry, and the outcome views (baseline, change, response, remission, reliable change)."))
-    init.set_defaults(run=cmd_init)
+    init.set_defaults(handler=cmd_init)
 
     load = with_db(commands.add_parser(
         "ingest", help="load clinic exports (files or folders of CSV)",
@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "transaction: a file that is not a known export stops it with nothing written."))
     load.add_argument("paths", nargs="+", help="CSV files, or folders whose *.csv files are loaded")
     load.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
-    load.set_defaults(run=cmd_ingest)
+    load.set_defaults(handler=cmd_ingest)
 
     synth = commands.add_parser(
         "synth", help="write a synthetic clinic's exports (never real patients)",
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", required=True, help="folder to write patients.csv, sessions.csv, assessments.csv")
     synth.add_argument("--messy", action="store_true",
                        help="add realistic bad rows of every quarantine class, listed in messy_manifest.tsv")
-    synth.set_defaults(run=cmd_synth)
+    synth.set_defaults(handler=cmd_synth)
 
     runs = with_db(commands.add_parser(
         "runs", help="list recent ingest runs and their counts",
@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "unchanged or quarantined (rows in = inserted + updated + unchanged + quarantined)."))
     runs.add_argument("--limit", type=int, default=20, help="runs to show (default 20)")
     runs.add_argument("--files", action="store_true", help="also list each file with its SHA-256 and timing")
-    runs.set_defaults(run=cmd_runs)
+    runs.set_defaults(handler=cmd_runs)
 
     quarantine = with_db(commands.add_parser(
         "quarantine", help="list quarantined rows with the reason",
@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--rule", help="only rows that broke this rule (e.g. item_out_of_range)")
     quarantine.add_argument("--by-rule", action="store_true", help="count rows per rule instead of listing them")
     quarantine.add_argument("--limit", type=int, default=200, help="rows to show (default 200)")
-    quarantine.set_defaults(run=cmd_quarantine)
+    quarantine.set_defaults(handler=cmd_quarantine)
     return parser
 
 
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no outcomes database at {args.db} (create one with: outcomes ingest PATH --db {args.db})",
               file=sys.stderr)
         return 2
-    return args.run(args)
+    return args.handler(args)
 
 
 if __name__ == "__main__":

@@ -40,10 +40,15 @@ class FileCounts:
 
 
 def validate(con: duckdb.DuckDBPyConnection, kind: ExportKind, parameters: dict) -> None:
-    """Build temp table `checked`: the staged rows typed, scored and each with its problems."""
-    query = read_sql("classify.sql").replace("{validated}", read_sql(f"validate_{kind.name}.sql"))
+    """Build temp table `checked`: the staged rows typed, scored, each with its problems and
+    whether it is the copy of its key to load."""
+    query = read_sql(f"validate_{kind.name}.sql")
     used = {name: value for name, value in parameters.items() if f"${name}" in query}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {query}", used)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, len(problems) = 0 AS is_first_copy FROM ({query})",
+        used,
+    )
+    con.execute(read_sql("duplicates.sql"))
 
 
 def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> FileCounts:
@@ -65,8 +70,9 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
         SELECT ?, ?, ?, ?, c.source_row, c.record_key,
                list_transform(c.problems, lambda p: p.rule),
                array_to_string(list_transform(c.problems, lambda p: p.message), '; '),
-               c.raw
+               to_json(s) -- the row as exported
         FROM checked AS c
+        JOIN staged AS s ON s.source_row = c.source_row
         WHERE len(c.problems) > 0
           AND NOT EXISTS (SELECT 1 FROM quarantine AS q WHERE q.file_sha256 = ? AND q.source_row = c.source_row)
         """,

@@ -27,7 +27,7 @@ PATIENT_CASES = [
 ]
 
 SESSION_CASES = [
-    ("unknown patient", session("S9", "2025-01-08T09:00:00", pid="777"), "unknown_patient", "patient 777 is not in"),
+    ("unknown patient", session("S9", "2025-01-08T09:00:00", pid="777"), "unknown_patient", "patient 777 is not loaded"),
     ("unparseable time", session("S9", "next tuesday"), "unparseable_date", '"next tuesday" is not an ISO 8601'),
     ("impossible time", session("S9", "2025-13-01T09:00:00"), "impossible_date", "not a real date"),
     ("future time", session("S9", "2031-01-01T09:00:00"), "future_date", "in the future"),

@@ -66,7 +66,8 @@ def sniff(path: str | Path) -> ExportKind:
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0) -> StagedFile:
-    """Parse `path` into temp table `staged_raw` and expose canonical columns as view `staged`."""
+    """Parse `path` into temp table `staged_raw` (canonical text columns) in one pass, and
+    expose it with each row's position in the file as view `staged`."""
     path = str(path)
     header = read_header(path)
     kind = detect_kind(path, header)
@@ -76,7 +77,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE staged_raw AS
-            SELECT * FROM read_csv(
+            SELECT {_canonical_columns(kind, set(columns))}
+            FROM read_csv(
                 ?, header = true, auto_detect = false, columns = ?, delim = ',', quote = '"',
                 escape = '"', store_rejects = true,
                 rejects_table = '{errors_table}', rejects_scan = '{scans_table}'
@@ -101,36 +103,35 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
         con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
         con.executemany("INSERT INTO reject_rows VALUES (?)", [[r.source_row] for r in rejects])
     n_rows, first_rowid = con.execute("SELECT count(*), coalesce(min(rowid), 0) FROM staged_raw").fetchone()
-    con.execute(_staged_view_sql(kind, set(columns), first_rowid, has_rejects=bool(rejects)))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {_row_position(first_rowid, bool(rejects))} "
+                "AS source_row, * FROM staged_raw")
     return StagedFile(path=path, sha256=file_sha256(path), kind=kind, n_rows=n_rows, rejects=rejects)
 
 
-def _staged_view_sql(kind: ExportKind, present: set[str], first_rowid: int, has_rejects: bool) -> str:
-    """Canonical text columns in the validator's contract; absent optional columns are NULL.
-
-    `source_row` is the 1-based data row in the file. staged_raw keeps insertion order, so
-    its rowid (counted from the table's first rowid, which is not 0 inside a transaction) is
-    the row's position among the rows DuckDB accepted; rejected rows in between shift later
-    rows down by one each.
-    """
-    def col(name: str) -> str:
-        return f'"{name}"' if name in present else "NULL::VARCHAR"
+def _canonical_columns(kind: ExportKind, present: set[str]) -> str:
+    """The validator's contract: every column of the kind as trimmed text, blank = NULL,
+    absent optional columns NULL. Item answers arrive as one list `items_raw`, so the
+    validator checks a row's answers with list functions whatever the scale's length."""
+    def cell(name: str) -> str:
+        return f"""nullif(trim("{name}"), '')""" if name in present else "NULL::VARCHAR"
 
     if kind is ASSESSMENTS:
-        items = ", ".join(col(c) for c in ITEM_COLUMNS)
-        wanted = [f"{col(c)} AS {c}" for c in kind.columns if c not in ITEM_COLUMNS]
-        wanted.append(f"[{items}] AS items_raw")
+        wanted = [f"{cell(c)} AS {c}" for c in kind.columns if c not in ITEM_COLUMNS]
+        wanted.append("[" + ", ".join(cell(c) for c in ITEM_COLUMNS) + "] AS items_raw")
     else:
-        wanted = [f"{col(c)} AS {c}" for c in kind.columns]
+        wanted = [f"{cell(c)} AS {c}" for c in kind.columns]
+    return ", ".join(wanted)
+
+
+def _row_position(first_rowid: int, has_rejects: bool) -> str:
+    """SQL for the 1-based data row in the file. staged_raw keeps insertion order, so its
+    rowid (counted from the table's first rowid, which is not 0 inside a transaction) is the
+    row's position among the rows DuckDB accepted; each rejected row before it adds one."""
     ordinal = f"(rowid - {int(first_rowid)} + 1)"
-    position = ordinal
-    if has_rejects:
-        # The k-th accepted row sits after every rejected row r_j with r_j - j < k.
-        position = (
-            f"{ordinal} + (SELECT count(*) FROM (SELECT source_row - row_number() OVER (ORDER BY source_row) AS gap"
-            f" FROM reject_rows) r WHERE r.gap < {ordinal})"
-        )
+    if not has_rejects:
+        return ordinal
+    # The k-th accepted row sits after every rejected row r_j with r_j - j < k.
     return (
-        "CREATE OR REPLACE TEMP VIEW staged AS SELECT "
-        f"{position} AS source_row, " + ", ".join(wanted) + " FROM staged_raw"
+        f"{ordinal} + (SELECT count(*) FROM (SELECT source_row - row_number() OVER (ORDER BY source_row) AS gap"
+        f" FROM reject_rows) r WHERE r.gap < {ordinal})"
     )

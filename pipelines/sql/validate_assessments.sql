@@ -7,40 +7,43 @@
 -- items, rounded half up (4.5 -> 5), computed exactly in integers as
 -- (2 * sum * n_items + answered) // (2 * answered); with more missing, no valid total
 -- (kept as incomplete, excluded from outcomes). A row with only a total is a total-only record.
+--
+-- Speed: checks use whole-list functions (list_count, list_min, list_max) that run natively
+-- over millions of rows; the per-item wording of a problem is only built for failing rows.
 WITH typed AS (
     SELECT
-        s AS raw_row,
         s.source_row,
-        cell(s.assessment_id)                                AS assessment_id,
-        cell(s.patient_id)                                   AS patient_id,
-        cell(s.instrument)                                   AS instrument_text,
-        cell(s.administered_at)                              AS administered_text,
-        local_time(cell(s.administered_at), $clinic_tz)      AS administered_at,
-        cell(s.session_id)                                   AS session_id,
-        list_transform(s.items_raw, lambda x: cell(x))       AS items_text,
-        cell(s.total)                                        AS total_text,
-        number(cell(s.total))                                AS total_number
+        s.assessment_id                                AS assessment_id,
+        s.patient_id                                   AS patient_id,
+        s.instrument                                   AS instrument_text,
+        s.administered_at                              AS administered_text,
+        local_time(s.administered_at, $clinic_tz)      AS administered_at,
+        s.session_id                                   AS session_id,
+        s.items_raw                                          AS items_text,      -- blank cells already NULL
+        TRY_CAST(s.items_raw AS DOUBLE[])                    AS item_numbers,    -- NULL where not a number
+        TRY_CAST(s.items_raw AS BIGINT[])::DOUBLE[]          AS item_rounded,    -- differs where not whole
+        s.total                                        AS total_text,
+        number(s.total)                                AS total_number
     FROM staged AS s
+),
+spellings AS (
+    -- The few distinct spellings of the scale name, mapped once (not once per row):
+    -- case, spaces and punctuation are ignored, so phq9, PHQ 9 and PHQ-9 are all PHQ-9.
+    SELECT d.instrument_text, a.code
+    FROM (SELECT DISTINCT instrument AS instrument_text FROM staged) AS d
+    JOIN instrument_aliases AS a ON a.alias = regexp_replace(upper(d.instrument_text), '[^A-Z0-9]', '', 'g')
 ),
 scored AS (
     SELECT
         t.*,
-        i.code                                               AS instrument,
+        i.code AS instrument,
         i.n_items, i.n_columns, i.item_min, i.item_max, i.max_missing, i.total_max,
-        list_transform(t.items_text, lambda x: number(x))    AS item_numbers
+        t.item_numbers[1:i.n_columns]                        AS answers,
+        list_count(t.item_numbers[1:i.n_items])              AS answered,
+        list_sum(t.item_numbers[1:i.n_items])::BIGINT        AS item_sum
     FROM typed AS t
-    LEFT JOIN instrument_aliases AS a ON a.alias = regexp_replace(upper(t.instrument_text), '[^A-Z0-9]', '', 'g')
-    LEFT JOIN instruments AS i ON i.code = a.code
-),
-totals AS (
-    SELECT
-        *,
-        -- Answers as small integers once they are known to be whole and in range.
-        list_transform(item_numbers[1:n_columns],
-            lambda x: CASE WHEN is_whole(x) AND x BETWEEN item_min AND item_max THEN x::TINYINT END) AS items,
-        len(list_filter(item_numbers[1:n_items], lambda x: x IS NOT NULL))  AS answered,
-        list_sum(item_numbers[1:n_items])::BIGINT                           AS item_sum
-    FROM scored
+    LEFT JOIN spellings AS sp ON sp.instrument_text = t.instrument_text
+    LEFT JOIN instruments AS i ON i.code = sp.code
 ),
 computed AS (
     SELECT
@@ -51,91 +54,101 @@ computed AS (
             WHEN answered = n_items THEN item_sum
             WHEN n_items - answered <= max_missing THEN (2 * item_sum * n_items + answered) // (2 * answered)
         END AS item_total
-    FROM totals
+    FROM scored
 ),
 checked AS (
     SELECT
         c.*,
-        p.birth_year,
-        p.intake_date,
-        ses.patient_id AS session_patient_id,
-        list_filter([
-            CASE
-                WHEN c.patient_id IS NULL THEN problem('missing_value', 'patient_id is missing')
-                WHEN p.patient_id IS NULL
-                    THEN problem('unknown_patient', format('patient {} is not in the patients export', c.patient_id))
-            END,
-            CASE
-                WHEN instrument_text IS NULL THEN problem('missing_value', 'instrument is missing')
-                WHEN instrument IS NULL
-                    THEN problem('unknown_instrument', format('instrument "{}" is not a known scale (PHQ-9, GAD-7, PAIN-NRS, PCL-5)', instrument_text))
-            END,
-            CASE
-                WHEN administered_text IS NULL THEN problem('missing_value', 'administered_at is missing')
-                WHEN administered_at IS NULL AND iso_shaped(administered_text)
-                    THEN problem('impossible_date', format('administered_at "{}" is not a real date and time', administered_text))
-                WHEN administered_at IS NULL
-                    THEN problem('unparseable_date', format('administered_at "{}" is not an ISO 8601 date-time', administered_text))
-                WHEN administered_at > $now_local
-                    THEN problem('future_date', format('administered_at {} is in the future', administered_at))
-                WHEN year(administered_at) < p.birth_year
-                    THEN problem('before_birth', format('administered_at {} is before birth year {}', administered_at, p.birth_year))
-                WHEN administered_at::DATE < p.intake_date - to_days($max_days_before_intake)
-                    THEN problem('before_intake', format('administered_at {} is more than {} days before intake on {}',
-                        administered_at, $max_days_before_intake, p.intake_date))
-            END,
-            CASE
-                WHEN c.session_id IS NOT NULL AND ses.session_id IS NULL
-                    THEN problem('unknown_session', format('session {} is not in the sessions export', c.session_id))
-                WHEN ses.patient_id <> c.patient_id
-                    THEN problem('session_of_other_patient', format('session {} belongs to patient {}, not {}', c.session_id, ses.patient_id, c.patient_id))
-            END,
-            -- Item answers: numbers, whole, inside the scale's answer range, only the scale's items.
-            CASE WHEN instrument IS NOT NULL AND len(list_filter(list_zip(items_text, item_numbers), lambda tn: tn[1] IS NOT NULL AND tn[2] IS NULL)) > 0
-                THEN problem('item_not_whole', format('{} item answers must be whole numbers: {}', instrument,
-                    array_to_string(list_filter(list_transform(range(1, len(items_text) + 1), lambda k: CASE WHEN items_text[k] IS NOT NULL AND item_numbers[k] IS NULL THEN format('item_{} "{}"', k, items_text[k]) END), lambda m: m IS NOT NULL), ', '))) END,
-            CASE WHEN instrument IS NOT NULL AND len(list_filter(item_numbers[1:n_columns], lambda x: NOT is_whole(x))) > 0
-                THEN problem('item_not_whole', format('{} item answers must be whole numbers: {}', instrument,
-                    array_to_string(list_filter(list_transform(range(1, n_columns + 1), lambda k: CASE WHEN NOT is_whole(item_numbers[k]) THEN format('item_{} = {}', k, items_text[k]) END), lambda m: m IS NOT NULL), ', '))) END,
-            CASE WHEN instrument IS NOT NULL AND len(list_filter(item_numbers[1:n_columns], lambda x: is_whole(x) AND x NOT BETWEEN item_min AND item_max)) > 0
-                THEN problem('item_out_of_range', format('{} answers run {}-{}; out of range: {}', instrument, item_min, item_max,
-                    array_to_string(list_filter(list_transform(range(1, n_columns + 1), lambda k: CASE WHEN is_whole(item_numbers[k]) AND item_numbers[k] NOT BETWEEN item_min AND item_max THEN format('item_{} = {}', k, items_text[k]) END), lambda m: m IS NOT NULL), ', '))) END,
-            CASE WHEN instrument IS NOT NULL AND len(list_filter(items_text[n_columns + 1:], lambda x: x IS NOT NULL)) > 0
-                THEN problem('item_not_in_scale', format('{} has {} item columns, but later item columns are filled', instrument, n_columns)) END,
-            -- The exported total: whole, in range, and equal to the items' total when both exist.
-            CASE
-                WHEN instrument IS NULL THEN NULL
-                WHEN total_text IS NOT NULL AND (total_number IS NULL OR NOT is_whole(total_number))
-                    THEN problem('total_not_whole', format('total "{}" is not a whole number', total_text))
-                WHEN total_number NOT BETWEEN 0 AND total_max
-                    THEN problem('total_out_of_range', format('{} total {} is outside 0-{}', instrument, total_text, total_max))
-                -- With prorating, a total equal to the plain sum of the answered items is the same answers, not a conflict.
-                WHEN total_number <> item_total AND NOT (n_items > answered AND total_number = item_sum)
-                    THEN problem('total_mismatch', format('total {} disagrees with the items, which give {}', total_text, item_total))
-                WHEN answered = 0 AND total_text IS NULL
-                    THEN problem('missing_value', format('no {} item answers and no total', instrument))
-            END
-        ], lambda p: p IS NOT NULL) AS found
+        CASE
+            WHEN c.patient_id IS NULL THEN problem('missing_value', 'patient_id is missing')
+            WHEN p.patient_id IS NULL
+                THEN problem('unknown_patient', format('patient {} is not loaded (missing from the patients export, or quarantined)', c.patient_id))
+        END AS patient_problem,
+        CASE
+            WHEN instrument_text IS NULL THEN problem('missing_value', 'instrument is missing')
+            WHEN instrument IS NULL
+                THEN problem('unknown_instrument', format('instrument "{}" is not a known scale (PHQ-9, GAD-7, PAIN-NRS, PCL-5)', instrument_text))
+        END AS instrument_problem,
+        CASE
+            WHEN administered_text IS NULL THEN problem('missing_value', 'administered_at is missing')
+            WHEN administered_at IS NULL AND iso_shaped(administered_text)
+                THEN problem('impossible_date', format('administered_at "{}" is not a real date and time', administered_text))
+            WHEN administered_at IS NULL
+                THEN problem('unparseable_date', format('administered_at "{}" is not an ISO 8601 date-time', administered_text))
+            WHEN administered_at > $now_local
+                THEN problem('future_date', format('administered_at {} is in the future', administered_at))
+            WHEN year(administered_at) < p.birth_year
+                THEN problem('before_birth', format('administered_at {} is before birth year {}', administered_at, p.birth_year))
+            WHEN administered_at::DATE < p.intake_date - to_days($max_days_before_intake)
+                THEN problem('before_intake', format('administered_at {} is more than {} days before intake on {}',
+                    administered_at, $max_days_before_intake, p.intake_date))
+        END AS time_problem,
+        CASE
+            WHEN c.session_id IS NOT NULL AND ses.session_id IS NULL
+                THEN problem('unknown_session', format('session {} is not loaded (missing from the sessions export, or quarantined)', c.session_id))
+            WHEN ses.patient_id <> c.patient_id
+                THEN problem('session_of_other_patient', format('session {} belongs to patient {}, not {}', c.session_id, ses.patient_id, c.patient_id))
+        END AS session_problem,
+        -- Item answers: numbers, whole, inside the scale's answer range, only the scale's items.
+        CASE WHEN instrument IS NOT NULL AND list_count(items_text) > list_count(item_numbers)
+            THEN problem('item_not_whole', format('{} item answers must be whole numbers: {}', instrument, array_to_string(
+                list_filter(list_transform(range(1, len(items_text) + 1),
+                    lambda k: CASE WHEN items_text[k] IS NOT NULL AND item_numbers[k] IS NULL THEN format('item_{} "{}"', k, items_text[k]) END),
+                lambda m: m IS NOT NULL), ', ')))
+        END AS item_text_problem,
+        CASE WHEN instrument IS NOT NULL AND item_numbers <> item_rounded
+            THEN problem('item_not_whole', format('{} item answers must be whole numbers: {}', instrument, array_to_string(
+                list_filter(list_transform(range(1, len(items_text) + 1),
+                    lambda k: CASE WHEN item_numbers[k] <> item_rounded[k] THEN format('item_{} = {}', k, items_text[k]) END),
+                lambda m: m IS NOT NULL), ', ')))
+        END AS item_fraction_problem,
+        CASE WHEN list_min(answers) < item_min OR list_max(answers) > item_max
+            THEN problem('item_out_of_range', format('{} answers run {}-{}; out of range: {}', instrument, item_min, item_max, array_to_string(
+                list_filter(list_transform(range(1, n_columns + 1),
+                    lambda k: CASE WHEN answers[k] NOT BETWEEN item_min AND item_max THEN format('item_{} = {}', k, items_text[k]) END),
+                lambda m: m IS NOT NULL), ', ')))
+        END AS item_range_problem,
+        CASE WHEN list_count(items_text[n_columns + 1:]) > 0
+            THEN problem('item_not_in_scale', format('{} has {} item columns, but later item columns are filled', instrument, n_columns))
+        END AS item_extra_problem,
+        -- The exported total: whole, in range, and equal to the items' total when both exist.
+        CASE
+            WHEN instrument IS NULL THEN NULL
+            WHEN total_text IS NOT NULL AND (total_number IS NULL OR NOT is_whole(total_number))
+                THEN problem('total_not_whole', format('total "{}" is not a whole number', total_text))
+            WHEN total_number NOT BETWEEN 0 AND total_max
+                THEN problem('total_out_of_range', format('{} total {} is outside 0-{}', instrument, total_text, total_max))
+            -- With prorating, a total equal to the plain sum of the answered items is the same answers, not a conflict.
+            WHEN total_number <> item_total AND NOT (n_items > answered AND total_number = item_sum)
+                THEN problem('total_mismatch', format('total {} disagrees with the items, which give {}', total_text, item_total))
+            WHEN answered = 0 AND total_text IS NULL
+                THEN problem('missing_value', format('no {} item answers and no total', instrument))
+        END AS total_problem
     FROM computed AS c
     LEFT JOIN patients AS p ON p.patient_id = c.patient_id
     LEFT JOIN sessions AS ses ON ses.session_id = c.session_id
 )
 SELECT
     source_row,
-    raw_row,
-    found,
+    CASE
+        WHEN coalesce(patient_problem, instrument_problem, time_problem, session_problem, item_text_problem,
+                      item_fraction_problem, item_range_problem, item_extra_problem, total_problem) IS NULL THEN []
+        ELSE list_filter([patient_problem, instrument_problem, time_problem, session_problem, item_text_problem,
+                          item_fraction_problem, item_range_problem, item_extra_problem, total_problem],
+                         lambda p: p IS NOT NULL)
+    END AS problems,
     coalesce(assessment_id, patient_id || '|' || instrument || '|' || strftime(administered_at, '%Y-%m-%dT%H:%M:%S')) AS record_key,
     assessment_id,
     patient_id,
     instrument,
     administered_at,
     session_id,
-    items,
+    TRY_CAST(answers AS TINYINT[])                           AS items,
     TRY_CAST(total_number AS INTEGER)                        AS total_reported,
     CASE WHEN answered = 0 THEN TRY_CAST(total_number AS INTEGER) ELSE item_total END AS total,
-    CASE WHEN answered > 0 THEN n_missing END               AS n_missing,
+    CASE WHEN answered > 0 THEN n_missing END                AS n_missing,
     answered = n_items OR answered = 0                       AS complete,
     answered < n_items AND answered > 0 AND item_total IS NOT NULL AS prorated,
     answered = 0                                             AS total_only,
-    hash(assessment_id, patient_id, instrument, administered_at, session_id, items, total_number) AS row_hash
+    hash(assessment_id, patient_id, instrument, administered_at, session_id, answers, total_number) AS row_hash
 FROM checked

@@ -2,25 +2,24 @@
 -- Parameters: $now_local (run start, clinic local time), $earliest_birth_year.
 WITH typed AS (
     SELECT
-        s AS raw_row,
         s.source_row,
-        cell(s.patient_id)                                   AS patient_id,
-        cell(s.birth_year)                                   AS birth_year_text,
-        number(cell(s.birth_year))                           AS birth_year_number,
-        cell(s.sex)                                          AS sex_text,
-        CASE lower(cell(s.sex))
+        s.patient_id                                   AS patient_id,
+        s.birth_year                                   AS birth_year_text,
+        number(s.birth_year)                           AS birth_year_number,
+        s.sex                                          AS sex_text,
+        CASE lower(s.sex)
             WHEN 'female' THEN 'female' WHEN 'f' THEN 'female' WHEN 'woman' THEN 'female'
             WHEN 'male' THEN 'male' WHEN 'm' THEN 'male' WHEN 'man' THEN 'male'
             WHEN 'other' THEN 'other' WHEN 'x' THEN 'other' WHEN 'non-binary' THEN 'other'
             WHEN 'nonbinary' THEN 'other'
             WHEN 'unknown' THEN 'unknown' WHEN 'u' THEN 'unknown'
         END                                                  AS sex,
-        cell(s.primary_indication)                           AS indication_text,
-        regexp_replace(lower(cell(s.primary_indication)), '[^a-z]+', '_', 'g') AS indication,
-        cell(s.site)                                         AS site,
-        cell(s.clinician)                                    AS clinician,
-        cell(s.intake_date)                                  AS intake_text,
-        TRY_CAST(cell(s.intake_date) AS DATE)                AS intake_date,
+        s.primary_indication                           AS indication_text,
+        regexp_replace(lower(s.primary_indication), '[^a-z]+', '_', 'g') AS indication,
+        s.site                                         AS site,
+        s.clinician                                    AS clinician,
+        s.intake_date                                  AS intake_text,
+        TRY_CAST(s.intake_date AS DATE)                AS intake_date,
         list_filter(list_transform(string_split(coalesce(s.contraindications, ''), ';'), lambda c: trim(c)),
                     lambda c: c <> '')                       AS contraindications
     FROM staged AS s
@@ -56,13 +55,12 @@ checked AS (
                 WHEN year(intake_date) < birth_year_number
                     THEN problem('before_birth', format('intake_date {} is before birth year {}', intake_date, birth_year_text))
             END
-        ], lambda p: p IS NOT NULL) AS found
+        ], lambda p: p IS NOT NULL) AS problems
     FROM typed
 )
 SELECT
     source_row,
-    raw_row,
-    found,
+    problems,
     patient_id                                   AS record_key,
     patient_id,
     TRY_CAST(birth_year_number AS INTEGER)       AS birth_year,
