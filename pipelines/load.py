@@ -82,12 +82,11 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
         con.execute(
             """
             INSERT INTO quarantine
-            SELECT ?, ?, ?, ?, ?, NULL, ['wrong_field_count'], ?, to_json({'line': ?})
+            SELECT ?, ?, ?, ?, ?, NULL, [?], ?, to_json({'line': ?})
             WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE file_sha256 = ? AND source_row = ?)
             """,
-            [*file_args, reject.source_row,
-             f"cannot split the row into the header's columns ({reject.message.lower()})",
-             reject.raw, staged.sha256, reject.source_row],
+            [*file_args, reject.source_row, reject.rule, reject.message, reject.raw, staged.sha256,
+             reject.source_row],
         )
 
     # Rows whose key is already stored: same values (unchanged) or new values (update).

@@ -52,7 +52,8 @@ class Settings:
     # Baseline: latest valid score from first-session date minus this many days up to the
     # first session's start (clinical reference, "Baseline").
     baseline_window_days: int = 30
-    # "After induction": first score on or after session N and before session M.
+    # "After induction": first score after infusion N started, up to infusion M's start
+    # (scores with N to M-1 infusions before them).
     induction_sessions: int = 6
     after_induction_before_session: int = 9
     # Assessments more than this long before intake are quarantined as misdated.

@@ -38,6 +38,8 @@ def outcomes(clinic):
         # Offsets are converted to clinic time before taking the date:
         ("2024-12-07T03:00:00Z", False),  # = 6 Dec 22:00 in New York: 31 days before
         ("2024-12-07T06:00:00+00:00", True),  # = 7 Dec 01:00 in New York
+        ("2024-12-07T03:00:00 UTC", False),   # a zone name is converted too
+        ("2024-12-07T03:00:00z", False),      # lower-case Z
     ],
 )
 def test_baseline_window_is_30_days_to_first_infusion_start(clinic, when, has_baseline):
@@ -135,7 +137,7 @@ def test_without_a_follow_up_the_row_exists_with_outcomes_unknown(clinic):
 @pytest.mark.parametrize(
     "followups,expected",
     [
-        # before the 6th infusion's start (17 Jan 09:00) does not count; at/after it does
+        # before the 6th infusion's start (17 Jan 09:00) does not count; after it does
         ([("2025-01-17T08:30:00", 12), ("2025-01-17T10:00:00", 10), ("2025-01-27T08:00:00", 6)], 10),
         # first score between the 6th and the 9th infusion (24 Jan 09:00)
         ([("2025-01-15T08:30:00", 14), ("2025-01-22T08:30:00", 9)], 9),
@@ -143,9 +145,13 @@ def test_without_a_follow_up_the_row_exists_with_outcomes_unknown(clinic):
         ([("2025-01-24T08:30:00", 8)], 8),
         # only after the 9th infusion started: no after-induction score
         ([("2025-01-24T09:30:00", 8), ("2025-01-27T08:00:00", 6)], None),
+        # edges, consistent with sessions_before: stamped at the 6th start = before it (5
+        # infusions); stamped at the 9th start = before the 9th (8 infusions), still inside
+        ([("2025-01-17T09:00:00", 12), ("2025-01-20T08:30:00", 10)], 10),
+        ([("2025-01-24T09:00:00", 8)], 8),
     ],
 )
-def test_after_induction_is_first_score_from_6th_to_before_9th_infusion(clinic, followups, expected):
+def test_after_induction_is_first_score_after_6th_up_to_9th_infusion_start(clinic, followups, expected):
     clinic.sessions = course(9)
     clinic.assessments = [total_only("A0", "2025-01-06T08:30:00", 18)] + [
         total_only(f"A{n}", when, total) for n, (when, total) in enumerate(followups, start=1)

@@ -126,3 +126,9 @@ def test_registry_bands_cover_every_possible_total_exactly_once():
     for instrument in REGISTRY.values():
         covered = [t for band in instrument.bands for t in range(band.low, band.high + 1)]
         assert covered == list(range(0, instrument.total_max + 1)), instrument.code
+
+
+def test_item9_is_flagged_even_when_the_phq9_is_too_incomplete_to_score(clinic):
+    # 3 items missing: no total, but item 9 = 2 is still a safety signal (clinical reference)
+    row = score(clinic, "PHQ-9", [2, 2, 2, None, None, None, 1, 1, 2])
+    assert (row.total, row.item9_positive) == (None, True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +21,12 @@ from ..formats import ASSESSMENTS, ITEM_COLUMNS, ExportKind, ImportFormatError, 
 
 @dataclass
 class Reject:
+    """A row the CSV parser could not take: wrong number of fields, or an item answer that
+    is not a number. Quarantined like any other bad row."""
+
     source_row: int
     raw: str
+    rule: str
     message: str
 
 
@@ -71,7 +76,12 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
     path = str(path)
     header = read_header(path)
     kind = detect_kind(path, header)
-    columns = {name if name else f"unnamed_{i}": "VARCHAR" for i, name in enumerate(header)}
+    # Item answers are parsed as numbers by the CSV reader itself (fast, and a cell such as
+    # "two" comes back as a reject naming the column); everything else is read as text.
+    columns = {
+        name if name else f"unnamed_{i}": "DOUBLE" if kind is ASSESSMENTS and name in ITEM_COLUMNS else "VARCHAR"
+        for i, name in enumerate(header)
+    }
     errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
     try:
         con.execute(
@@ -90,10 +100,11 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
         raise ImportFormatError(f"{path}: cannot be read as CSV ({str(error).splitlines()[0]})") from None
     rejects = [
         # DuckDB reports the physical line (header = line 1); data row = line - 1.
-        Reject(source_row=line - 1, raw=raw or "", message=message)
-        for line, raw, message in con.execute(
+        _reject(line - 1, raw or "", errors)
+        for line, raw, errors in con.execute(
             f"""
-            SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ', ')
+            SELECT line, any_value(csv_line), list({{'type': error_type, 'column': column_name,
+                                                     'message': error_message}} ORDER BY column_idx)
             FROM {errors_table} GROUP BY line ORDER BY line
             """
         ).fetchall()
@@ -108,19 +119,30 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
     return StagedFile(path=path, sha256=file_sha256(path), kind=kind, n_rows=n_rows, rejects=rejects)
 
 
+def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:
+    """Name the rule a parser error broke, in the same words the validator uses."""
+    if all(e["type"] == "CAST" for e in errors):
+        values = [re.search(r'Could not convert string "(.*)" to', e["message"]) for e in errors]
+        answers = ", ".join(f'{e["column"]} "{v.group(1) if v else "?"}"' for e, v in zip(errors, values))
+        return Reject(source_row, raw, "item_not_whole", f"item answers must be whole numbers: {answers}")
+    kinds = {e["type"] for e in errors}
+    if kinds & {"MISSING COLUMNS", "TOO MANY COLUMNS"}:
+        return Reject(source_row, raw, "wrong_field_count",
+                      f"cannot split the row into the header's columns ({', '.join(sorted(kinds)).lower()})")
+    return Reject(source_row, raw, "unreadable_row",
+                  f"the row cannot be read as CSV ({'; '.join(e['message'] for e in errors)})")
+
+
 def _canonical_columns(kind: ExportKind, present: set[str]) -> str:
-    """The validator's contract: every column of the kind as trimmed text, blank = NULL,
-    absent optional columns NULL. Item answers arrive as one list `items_raw`, so the
-    validator checks a row's answers with list functions whatever the scale's length."""
+    """The validator's contract: every column of the kind as trimmed text (blank = NULL),
+    except the item answers `item_1` ... `item_20`, which are numbers; absent optional
+    columns are NULL."""
     def cell(name: str) -> str:
+        if name in ITEM_COLUMNS:  # already numbers
+            return f'"{name}"' if name in present else "NULL::DOUBLE"
         return f"""nullif(trim("{name}"), '')""" if name in present else "NULL::VARCHAR"
 
-    if kind is ASSESSMENTS:
-        wanted = [f"{cell(c)} AS {c}" for c in kind.columns if c not in ITEM_COLUMNS]
-        wanted.append("[" + ", ".join(cell(c) for c in ITEM_COLUMNS) + "] AS items_raw")
-    else:
-        wanted = [f"{cell(c)} AS {c}" for c in kind.columns]
-    return ", ".join(wanted)
+    return ", ".join(f"{cell(c)} AS {c}" for c in kind.columns)
 
 
 def _row_position(first_rowid: int, has_rejects: bool) -> str:

@@ -3,13 +3,14 @@
 
 -- An ISO 8601 date or date-time in clinic local time. Text with an offset (Z, +01:00, -0500)
 -- is converted to the clinic's zone first; text without one already is clinic local time.
--- (A plain cast to TIMESTAMP would silently drop the offset.) An offset is a Z at the end or a
--- sign after the date part; testing that with string functions rather than a regular
--- expression keeps the common case, no offset, at the speed of a plain cast.
+-- (A plain cast to TIMESTAMP would silently drop the offset.) An offset or zone is a sign
+-- after the date part, or a letter at the end (Z, UTC, EST, America/Chicago); testing that
+-- with string functions rather than a regular expression keeps the common case, no offset,
+-- at the speed of a plain cast.
 CREATE OR REPLACE TEMP MACRO local_time(text, clinic_tz) AS
     CASE
-        WHEN upper(text[-1]) = 'Z' OR contains(text[11:], '+') OR contains(text[11:], '-')
-            THEN timezone(clinic_tz, TRY_CAST(text AS TIMESTAMPTZ))
+        WHEN upper(text[-1]) BETWEEN 'A' AND 'Z' OR contains(text[11:], '+') OR contains(text[11:], '-')
+            THEN timezone(clinic_tz, TRY_CAST(regexp_replace(text, 'z$', 'Z') AS TIMESTAMPTZ))
         ELSE TRY_CAST(text AS TIMESTAMP)
     END;
 
@@ -26,3 +27,6 @@ CREATE OR REPLACE TEMP MACRO is_whole(x) AS x = floor(x);
 
 -- A problem found in a row: the rule's name (for counting) and a message in clinical words.
 CREATE OR REPLACE TEMP MACRO problem(rule, message) AS {'rule': rule, 'message': message};
+
+-- An item answer for a message: 4 rather than 4.0, 1.5 as it is.
+CREATE OR REPLACE TEMP MACRO answer_text(x) AS CASE WHEN is_whole(x) THEN x::BIGINT::VARCHAR ELSE x::VARCHAR END;

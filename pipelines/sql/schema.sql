@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS assessments (
     complete         BOOLEAN,      -- every scored item answered (or a total-only record)
     prorated         BOOLEAN,      -- total prorated from the answered items
     total_only       BOOLEAN,      -- only a total was exported
+    item9_positive   BOOLEAN,      -- PHQ-9 item 9 above 0; NULL when unanswered or another scale
     row_hash         UBIGINT,
     source_file      VARCHAR,
     source_row       BIGINT,

@@ -8,8 +8,9 @@
 -- (2 * sum * n_items + answered) // (2 * answered); with more missing, no valid total
 -- (kept as incomplete, excluded from outcomes). A row with only a total is a total-only record.
 --
--- Speed: checks use whole-list functions (list_count, list_min, list_max) that run natively
--- over millions of rows; the per-item wording of a problem is only built for failing rows.
+-- Speed: checks use whole-list functions (list_count, list_min, list_max, list casts) that run
+-- natively over millions of rows; the per-item wording of a problem is only built for failing
+-- rows. Item answers that are not numbers at all never get here: the reader rejects them.
 WITH typed AS (
     SELECT
         s.source_row,
@@ -19,9 +20,8 @@ WITH typed AS (
         s.administered_at                              AS administered_text,
         local_time(s.administered_at, $clinic_tz)      AS administered_at,
         s.session_id                                   AS session_id,
-        s.items_raw                                          AS items_text,      -- blank cells already NULL
-        TRY_CAST(s.items_raw AS DOUBLE[])                    AS item_numbers,    -- NULL where not a number
-        TRY_CAST(s.items_raw AS BIGINT[])::DOUBLE[]          AS item_rounded,    -- differs where not whole
+        -- item_1 ... item_20 as one list of numbers (the reader has parsed them; NULL = blank)
+        list_value(*COLUMNS('^item_\d+$'))                   AS item_numbers,
         s.total                                        AS total_text,
         number(s.total)                                AS total_number
     FROM staged AS s
@@ -37,7 +37,7 @@ scored AS (
     SELECT
         t.*,
         i.code AS instrument,
-        i.n_items, i.n_columns, i.item_min, i.item_max, i.max_missing, i.total_max,
+        i.n_items, i.n_columns, i.item_min, i.item_max, i.max_missing, i.total_max, i.safety_item,
         t.item_numbers[1:i.n_columns]                        AS answers,
         list_count(t.item_numbers[1:i.n_items])              AS answered,
         list_sum(t.item_numbers[1:i.n_items])::BIGINT        AS item_sum
@@ -89,26 +89,21 @@ checked AS (
             WHEN ses.patient_id <> c.patient_id
                 THEN problem('session_of_other_patient', format('session {} belongs to patient {}, not {}', c.session_id, ses.patient_id, c.patient_id))
         END AS session_problem,
-        -- Item answers: numbers, whole, inside the scale's answer range, only the scale's items.
-        CASE WHEN instrument IS NOT NULL AND list_count(items_text) > list_count(item_numbers)
+        -- Item answers: whole numbers, inside the scale's answer range, only the scale's items.
+        -- (A whole number survives a round trip through an integer list unchanged.)
+        CASE WHEN instrument IS NOT NULL AND item_numbers <> TRY_CAST(item_numbers AS BIGINT[])::DOUBLE[]
             THEN problem('item_not_whole', format('{} item answers must be whole numbers: {}', instrument, array_to_string(
-                list_filter(list_transform(range(1, len(items_text) + 1),
-                    lambda k: CASE WHEN items_text[k] IS NOT NULL AND item_numbers[k] IS NULL THEN format('item_{} "{}"', k, items_text[k]) END),
-                lambda m: m IS NOT NULL), ', ')))
-        END AS item_text_problem,
-        CASE WHEN instrument IS NOT NULL AND item_numbers <> item_rounded
-            THEN problem('item_not_whole', format('{} item answers must be whole numbers: {}', instrument, array_to_string(
-                list_filter(list_transform(range(1, len(items_text) + 1),
-                    lambda k: CASE WHEN item_numbers[k] <> item_rounded[k] THEN format('item_{} = {}', k, items_text[k]) END),
+                list_filter(list_transform(range(1, len(item_numbers) + 1),
+                    lambda k: CASE WHEN NOT is_whole(item_numbers[k]) THEN format('item_{} = {}', k, answer_text(item_numbers[k])) END),
                 lambda m: m IS NOT NULL), ', ')))
         END AS item_fraction_problem,
         CASE WHEN list_min(answers) < item_min OR list_max(answers) > item_max
             THEN problem('item_out_of_range', format('{} answers run {}-{}; out of range: {}', instrument, item_min, item_max, array_to_string(
                 list_filter(list_transform(range(1, n_columns + 1),
-                    lambda k: CASE WHEN answers[k] NOT BETWEEN item_min AND item_max THEN format('item_{} = {}', k, items_text[k]) END),
+                    lambda k: CASE WHEN answers[k] NOT BETWEEN item_min AND item_max THEN format('item_{} = {}', k, answer_text(answers[k])) END),
                 lambda m: m IS NOT NULL), ', ')))
         END AS item_range_problem,
-        CASE WHEN list_count(items_text[n_columns + 1:]) > 0
+        CASE WHEN list_count(item_numbers[n_columns + 1:]) > 0
             THEN problem('item_not_in_scale', format('{} has {} item columns, but later item columns are filled', instrument, n_columns))
         END AS item_extra_problem,
         -- The exported total: whole, in range, and equal to the items' total when both exist.
@@ -131,9 +126,9 @@ checked AS (
 SELECT
     source_row,
     CASE
-        WHEN coalesce(patient_problem, instrument_problem, time_problem, session_problem, item_text_problem,
+        WHEN coalesce(patient_problem, instrument_problem, time_problem, session_problem,
                       item_fraction_problem, item_range_problem, item_extra_problem, total_problem) IS NULL THEN []
-        ELSE list_filter([patient_problem, instrument_problem, time_problem, session_problem, item_text_problem,
+        ELSE list_filter([patient_problem, instrument_problem, time_problem, session_problem,
                           item_fraction_problem, item_range_problem, item_extra_problem, total_problem],
                          lambda p: p IS NOT NULL)
     END AS problems,
@@ -150,5 +145,8 @@ SELECT
     answered = n_items OR answered = 0                       AS complete,
     answered < n_items AND answered > 0 AND item_total IS NOT NULL AS prorated,
     answered = 0                                             AS total_only,
+    -- Safety item (PHQ-9 item 9) answered above 0, whatever the total and even when the
+    -- administration is incomplete; NULL when not answered (unknown, never negative).
+    CASE WHEN safety_item IS NOT NULL THEN answers[safety_item] > 0 END AS item9_positive,
     hash(assessment_id, patient_id, instrument, administered_at, session_id, answers, total_number) AS row_hash
 FROM checked

@@ -37,8 +37,7 @@ final AS (
         b.label AS severity,
         n.complete,
         n.prorated,
-        -- Safety item (PHQ-9 item 9) answered above 0; NULL when not answered or not that scale.
-        CASE WHEN i.safety_item IS NOT NULL THEN n.items[i.safety_item] > 0 END AS item9_positive,
+        n.item9_positive,
         n.sessions_before,
         date_diff('day', f.first_session_at::DATE, n.administered_at::DATE) AS days_since_first_session,
         n.assessment_key,
@@ -94,11 +93,13 @@ latest AS (
     QUALIFY row_number() OVER (PARTITION BY patient_id, instrument ORDER BY administered_at DESC, assessment_key DESC) = 1
 ),
 after_induction AS (
-    -- First follow-up at or after the 6th infusion's start and before the 9th's (settings).
+    -- First follow-up after the 6th infusion started and not after the 9th started (settings):
+    -- the scores with 6 to 8 infusions before them, as `sessions_before` counts them, so a
+    -- pre-infusion score stamped with the 6th infusion's start reflects 5 infusions and is out.
     SELECT patient_id, instrument, administered_at AS after_induction_at, total AS after_induction_score
     FROM followups
-    WHERE administered_at >= induction_done_at
-      AND (window_end_at IS NULL OR administered_at < window_end_at)
+    WHERE administered_at > induction_done_at
+      AND (window_end_at IS NULL OR administered_at <= window_end_at)
     QUALIFY row_number() OVER (PARTITION BY patient_id, instrument ORDER BY administered_at, assessment_key) = 1
 ),
 joined AS (

@@ -1,0 +1,84 @@
+"""Ingest benchmark: the validated `outcomes ingest` against DuckDB's raw `read_csv`.
+
+Generates a synthetic clinic (200,000 patients by default, about 3 million assessment rows),
+then in the same run times, each in its own process so peak memory is measured per side:
+
+  raw        DuckDB's own read_csv of the three files into plain tables in a new database file
+             (type auto-detection, no checks) - the ceiling for reading these files;
+  validated  `outcomes ingest` into a new database file: parse, score, validate, dedupe,
+             quarantine, record the run.
+
+and prints the throughput ratio raw_seconds / validated_seconds (target >= 0.5: the full
+validated ingest at least half as fast as the raw read) and each side's peak memory
+(target < 4 GB). Usage: python bench/ingest.py [--patients N] [--seed S] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RAW_LOAD = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("SET enable_progress_bar = false")
+for name in ("patients", "sessions", "assessments"):
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{sys.argv[2]}/{name}.csv')")
+con.close()
+"""
+
+RATIO_TARGET = 0.5
+MEMORY_TARGET_GB = 4.0
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (GB) of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark step failed: {' '.join(command)}")
+    return seconds, usage.ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", default=".bench")
+    args = parser.parse_args()
+
+    work = Path(args.workdir)
+    clinic = work / f"clinic-{args.patients}-{args.seed}"
+    if not (clinic / "assessments.csv").exists():
+        from pipelines.synth import generate_clinic
+
+        print(f"generating {args.patients:,} synthetic patients into {clinic} ...", flush=True)
+        generate_clinic(clinic, n_patients=args.patients, seed=args.seed)
+    rows = {p.stem: sum(1 for _ in open(p, encoding="utf-8")) - 1 for p in sorted(clinic.glob("*.csv"))}
+    size_mb = sum(p.stat().st_size for p in clinic.glob("*.csv")) / 1e6
+    print(f"input: {', '.join(f'{k} {v:,}' for k, v in rows.items())} rows, {size_mb:,.0f} MB")
+
+    databases = work / "databases"
+    shutil.rmtree(databases, ignore_errors=True)
+    databases.mkdir(parents=True)
+    raw_s, raw_gb = timed([sys.executable, "-c", RAW_LOAD, str(databases / "raw.duckdb"), str(clinic)])
+    validated_s, validated_gb = timed([sys.executable, "-m", "pipelines.cli", "ingest", str(clinic),
+                                       "--db", str(databases / "validated.duckdb"), "--quiet"])
+    total_rows = sum(rows.values())
+    ratio = raw_s / validated_s
+    print(f"raw read_csv      {raw_s:7.2f} s  {total_rows / raw_s:12,.0f} rows/s  peak {raw_gb:.2f} GB")
+    print(f"outcomes ingest   {validated_s:7.2f} s  {total_rows / validated_s:12,.0f} rows/s  peak {validated_gb:.2f} GB")
+    print(f"throughput ratio  {ratio:.2f} (target >= {RATIO_TARGET}: {'met' if ratio >= RATIO_TARGET else 'NOT met'})")
+    print(f"peak memory       {validated_gb:.2f} GB (target < {MEMORY_TARGET_GB} GB: "
+          f"{'met' if validated_gb < MEMORY_TARGET_GB else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
