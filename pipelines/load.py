@@ -43,6 +43,8 @@ def validate(con: duckdb.DuckDBPyConnection, kind: ExportKind, parameters: dict)
     """Build temp table `checked`: the staged rows typed, scored, each with its problems and
     whether it is the copy of its key to load."""
     query = read_sql(f"validate_{kind.name}.sql")
+    # Row order no longer matters once each row carries source_row: let DuckDB write in parallel.
+    con.execute("SET preserve_insertion_order = false")
     used = {name: value for name, value in parameters.items() if f"${name}" in query}
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, len(problems) = 0 AS is_first_copy FROM ({query})",
@@ -90,10 +92,13 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
         )
 
     # Rows whose key is already stored: same values (unchanged) or new values (update).
+    values = [c for c in columns if c != key]
+    stored = ", ".join(f"t.{c}" for c in values)
+    incoming = ", ".join(f"c.{c}" for c in values)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE matched AS
-        SELECT c.source_row, c.record_key, t.row_hash = c.row_hash AS same
+        SELECT c.source_row, c.record_key, ({stored}) IS NOT DISTINCT FROM ({incoming}) AS same
         FROM checked AS c
         JOIN {table} AS t ON t.{key} = c.record_key
         WHERE c.is_first_copy
@@ -123,13 +128,15 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
         con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT record_key FROM matched WHERE NOT same)")
     column_list = ", ".join(columns)
     source_key = ", ".join("record_key" if c == key else c for c in columns)
+    # Rows identical to the stored version stay out (skipping the anti-join when there are
+    # none, as in a first load, saves a pass over millions of rows).
+    not_unchanged = "AND source_row NOT IN (SELECT source_row FROM matched WHERE same)" if same else ""
     con.execute(
         f"""
         INSERT INTO {table} ({column_list}, source_file, source_row, run_id)
         SELECT {source_key}, ?, source_row, ?
         FROM checked
-        WHERE is_first_copy
-          AND source_row NOT IN (SELECT source_row FROM matched WHERE same)
+        WHERE is_first_copy {not_unchanged}
         """,
         [staged.path, run_id],
     )

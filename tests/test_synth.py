@@ -495,6 +495,7 @@ def test_session_doses_vitals_and_dissociation_are_plausible(clinic):
     assert num("weight_kg").between(45, 140).all()
     assert num("bp_pre_sys").between(105, 145).all() and num("bp_pre_dia").between(65, 92).all()
     assert (num("bp_peak_sys") > num("bp_pre_sys")).all()
+    assert (num("bp_peak_sys") - num("bp_peak_dia") >= 30).all()  # a diastolic excursion lifts systolic too
     excursion = (num("bp_peak_sys") >= 180) | (num("bp_peak_dia") >= 110)
     assert 0.015 <= excursion.mean() <= 0.035
     by_patient = excursion.groupby(s["patient_id"]).sum()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,11 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
         for i, name in enumerate(header)
     }
     errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
+    # The content hash is computed alongside the parse (hashlib and DuckDB both release the GIL).
+    hashing = ThreadPoolExecutor(max_workers=1)
+    sha256 = hashing.submit(file_sha256, path)
+    hashing.shutdown(wait=False)
+    con.execute("SET preserve_insertion_order = true")  # rowid order = file order (see _row_position)
     try:
         con.execute(
             f"""
@@ -116,7 +122,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
     n_rows, first_rowid = con.execute("SELECT count(*), coalesce(min(rowid), 0) FROM staged_raw").fetchone()
     con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {_row_position(first_rowid, bool(rejects))} "
                 "AS source_row, * FROM staged_raw")
-    return StagedFile(path=path, sha256=file_sha256(path), kind=kind, n_rows=n_rows, rejects=rejects)
+    return StagedFile(path=path, sha256=sha256.result(), kind=kind, n_rows=n_rows, rejects=rejects)
 
 
 def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:

@@ -2,18 +2,22 @@
 -- copies with different values are all quarantined (none can be trusted over the others);
 -- identical copies after the first are counted as unchanged and not loaded again.
 -- Runs on temp table `checked` (one validated file). Repeated keys are found with a grouped
--- count over the narrow key columns; only their (usually few) rows are then touched.
+-- count over the key column alone; only their (usually few) rows are then compared and touched.
 CREATE OR REPLACE TEMP TABLE repeated_keys AS
+WITH repeated AS (
+    SELECT record_key FROM checked WHERE len(problems) = 0 GROUP BY record_key HAVING count(*) > 1
+)
 SELECT
-    record_key,
+    c.record_key,
     count(*) AS copies,
-    min(row_hash) <> max(row_hash) AS conflicting,
-    min(source_row) AS first_copy_row,
-    max(source_row) AS last_copy_row
-FROM checked
-WHERE len(problems) = 0
-GROUP BY record_key
-HAVING count(*) > 1;
+    -- the copies disagree if their values (every column but the bookkeeping ones) differ
+    count(DISTINCT struct_pack(*COLUMNS(* EXCLUDE (source_row, problems, is_first_copy)))) > 1 AS conflicting,
+    min(c.source_row) AS first_copy_row,
+    max(c.source_row) AS last_copy_row
+FROM checked AS c
+SEMI JOIN repeated AS r ON r.record_key = c.record_key
+WHERE len(c.problems) = 0
+GROUP BY c.record_key;
 
 UPDATE checked
 SET problems = [problem('conflicting_duplicate', format(

@@ -9,7 +9,8 @@
 -- at the speed of a plain cast.
 CREATE OR REPLACE TEMP MACRO local_time(text, clinic_tz) AS
     CASE
-        WHEN upper(text[-1]) BETWEEN 'A' AND 'Z' OR contains(text[11:], '+') OR contains(text[11:], '-')
+        WHEN length(text) > 19  -- longer than YYYY-MM-DDTHH:MM:SS, so there may be more
+             AND (upper(text[-1]) BETWEEN 'A' AND 'Z' OR contains(text[11:], '+') OR contains(text[11:], '-'))
             THEN timezone(clinic_tz, TRY_CAST(regexp_replace(text, 'z$', 'Z') AS TIMESTAMPTZ))
         ELSE TRY_CAST(text AS TIMESTAMP)
     END;

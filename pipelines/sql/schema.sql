@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS patients (
     clinician           VARCHAR,
     intake_date         DATE,
     contraindications   VARCHAR[],
-    row_hash            UBIGINT,   -- hash of the values above; equal hash = exact duplicate
     source_file         VARCHAR,
     source_row          BIGINT,
     run_id              BIGINT
@@ -57,7 +56,6 @@ CREATE TABLE IF NOT EXISTS sessions (
     cadss_total    INTEGER,
     side_effects   VARCHAR[],
     adverse_event  VARCHAR,
-    row_hash       UBIGINT,
     source_file    VARCHAR,
     source_row     BIGINT,
     run_id         BIGINT
@@ -78,7 +76,6 @@ CREATE TABLE IF NOT EXISTS assessments (
     prorated         BOOLEAN,      -- total prorated from the answered items
     total_only       BOOLEAN,      -- only a total was exported
     item9_positive   BOOLEAN,      -- PHQ-9 item 9 above 0; NULL when unanswered or another scale
-    row_hash         UBIGINT,
     source_file      VARCHAR,
     source_row       BIGINT,
     run_id           BIGINT

@@ -38,12 +38,14 @@ scored AS (
         t.*,
         i.code AS instrument,
         i.n_items, i.n_columns, i.item_min, i.item_max, i.max_missing, i.total_max, i.safety_item,
-        t.item_numbers[1:i.n_columns]                        AS answers,
-        list_count(t.item_numbers[1:i.n_items])              AS answered,
-        list_sum(t.item_numbers[1:i.n_items])::BIGINT        AS item_sum
+        t.item_numbers[1:i.n_columns]                        AS answers,      -- scored items + extra questions
+        t.item_numbers[1:i.n_items]                          AS scored_items
     FROM typed AS t
     LEFT JOIN spellings AS sp ON sp.instrument_text = t.instrument_text
     LEFT JOIN instruments AS i ON i.code = sp.code
+),
+counted AS (
+    SELECT *, list_count(scored_items) AS answered, list_sum(scored_items)::BIGINT AS item_sum FROM scored
 ),
 computed AS (
     SELECT
@@ -54,7 +56,7 @@ computed AS (
             WHEN answered = n_items THEN item_sum
             WHEN n_items - answered <= max_missing THEN (2 * item_sum * n_items + answered) // (2 * answered)
         END AS item_total
-    FROM scored
+    FROM counted
 ),
 checked AS (
     SELECT
@@ -103,7 +105,7 @@ checked AS (
                     lambda k: CASE WHEN answers[k] NOT BETWEEN item_min AND item_max THEN format('item_{} = {}', k, answer_text(answers[k])) END),
                 lambda m: m IS NOT NULL), ', ')))
         END AS item_range_problem,
-        CASE WHEN list_count(item_numbers[n_columns + 1:]) > 0
+        CASE WHEN list_count(item_numbers) > list_count(answers)  -- answers beyond the scale's columns
             THEN problem('item_not_in_scale', format('{} has {} item columns, but later item columns are filled', instrument, n_columns))
         END AS item_extra_problem,
         -- The exported total: whole, in range, and equal to the items' total when both exist.
@@ -147,6 +149,5 @@ SELECT
     answered = 0                                             AS total_only,
     -- Safety item (PHQ-9 item 9) answered above 0, whatever the total and even when the
     -- administration is incomplete; NULL when not answered (unknown, never negative).
-    CASE WHEN safety_item IS NOT NULL THEN answers[safety_item] > 0 END AS item9_positive,
-    hash(assessment_id, patient_id, instrument, administered_at, session_id, answers, total_number) AS row_hash
+    CASE WHEN safety_item IS NOT NULL THEN answers[safety_item] > 0 END AS item9_positive
 FROM checked

@@ -69,7 +69,5 @@ SELECT
     site,
     clinician,
     intake_date,
-    contraindications,
-    hash(patient_id, birth_year_number, coalesce(sex, 'unknown'), indication, site, clinician, intake_date,
-         contraindications)                      AS row_hash
+    contraindications
 FROM checked

@@ -142,8 +142,5 @@ SELECT
     TRY_CAST(spo2_min AS INTEGER)          AS spo2_min,
     TRY_CAST(cadss_total AS INTEGER)       AS cadss_total,
     side_effects,
-    adverse_event,
-    hash(session_id, patient_id, started_at, route, dose_mg, weight_kg, duration_min, clinician, site,
-         bp_pre_sys, bp_pre_dia, bp_peak_sys, bp_peak_dia, hr_pre, spo2_min, cadss_total, side_effects,
-         adverse_event)                    AS row_hash
+    adverse_event
 FROM checked

@@ -46,6 +46,7 @@ P_OWN_CLINICIAN = 0.8  # otherwise a colleague based at the session's site
 BP_SYS_MEAN, BP_SYS_SD, BP_SYS_RANGE, BP_SYS_VISIT_SD = 124.0, 9.0, (105, 145), 6.0
 BP_DIA_MEAN, BP_DIA_SD, BP_DIA_RANGE, BP_DIA_VISIT_SD = 78.0, 6.0, (65, 92), 4.0
 SYS_RISE, DIA_RISE = (10, 30), (5, 15)
+MIN_PULSE_PRESSURE = 30  # mmHg between peak systolic and diastolic
 EXCURSION_SYS, EXCURSION_DIA = 180, 110
 P_EXCURSION_PRONE = 0.06
 P_EXCURSION_PRONE_HYPERTENSIVE = 0.5
@@ -189,6 +190,8 @@ def _vitals(rng: np.random.Generator, cohort: pt.Cohort, pidx: np.ndarray, dose_
     dia_exc = rng.integers(*EXCURSION_PEAK_DIA, n, endpoint=True)
     sys_peak = np.where(excursion & systolic_kind, sys_exc, sys_peak)
     dia_peak = np.where(excursion & ~systolic_kind, dia_exc, dia_peak)
+    # A diastolic excursion comes with a systolic rise: keep a physiological pulse pressure.
+    sys_peak = np.maximum(sys_peak, dia_peak + MIN_PULSE_PRESSURE)
 
     spo2 = rng.choice(SPO2_VALUES, size=n, p=SPO2_SHARES / SPO2_SHARES.sum())
     return {
