@@ -22,6 +22,9 @@ class ExportKind:
     optional: tuple[str, ...]
     # The column that tells this kind apart from the others when present in a header.
     signature: str
+    # Columns the CSV parser reads as numbers: a cell that is not a number is rejected there,
+    # with the column named, and validation works on numbers.
+    numeric: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -44,6 +47,8 @@ SESSIONS = ExportKind(
     ),
     optional=(),
     signature="started_at",
+    numeric=("dose_mg", "weight_kg", "duration_min", "bp_pre_sys", "bp_pre_dia", "bp_peak_sys", "bp_peak_dia",
+             "hr_pre", "spo2_min", "cadss_total"),
 )
 
 ASSESSMENTS = ExportKind(
@@ -51,6 +56,7 @@ ASSESSMENTS = ExportKind(
     required=("patient_id", "instrument", "administered_at"),
     optional=("assessment_id", "session_id", "total", *ITEM_COLUMNS),
     signature="instrument",
+    numeric=("total", *ITEM_COLUMNS),
 )
 
 # Order matters twice: detection tries assessments first (its header may also hold

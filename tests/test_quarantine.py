@@ -37,7 +37,7 @@ SESSION_CASES = [
     ("SpO2 above 100", session("S9", "2025-01-08T09:00:00", spo2_min=130), "impossible_vitals", "SpO2 130"),
     ("diastolic above systolic", session("S9", "2025-01-08T09:00:00", bp_pre_sys=80, bp_pre_dia=120),
      "impossible_vitals", "not below systolic"),
-    ("vital not a number", session("S9", "2025-01-08T09:00:00", hr_pre="fast"), "not_a_number", "HR fast"),
+    ("vital not a number", session("S9", "2025-01-08T09:00:00", hr_pre="fast"), "not_a_number", "hr_pre \"fast\""),
     ("dose zero", session("S9", "2025-01-08T09:00:00", dose=0), "dose_out_of_range", "dose 0.0 mg"),
     ("dose 5000 mg", session("S9", "2025-01-08T09:00:00", dose=5000), "dose_out_of_range", "dose 5000.0 mg"),
     ("dose per kg", session("S9", "2025-01-08T09:00:00", dose=300, weight=60), "dose_out_of_range", "5.0 mg/kg"),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..formats import ASSESSMENTS, ITEM_COLUMNS, ExportKind, ImportFormatError, detect_kind, normalise_header
+from ..formats import ASSESSMENTS, ExportKind, ImportFormatError, detect_kind, normalise_header
 
 
 @dataclass
@@ -77,10 +77,10 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
     path = str(path)
     header = read_header(path)
     kind = detect_kind(path, header)
-    # Item answers are parsed as numbers by the CSV reader itself (fast, and a cell such as
-    # "two" comes back as a reject naming the column); everything else is read as text.
+    # Numeric columns are parsed by the CSV reader itself (fast, and a cell such as "two"
+    # comes back as a reject naming the column); everything else is read as text.
     columns = {
-        name if name else f"unnamed_{i}": "DOUBLE" if kind is ASSESSMENTS and name in ITEM_COLUMNS else "VARCHAR"
+        name if name else f"unnamed_{i}": "DOUBLE" if name in kind.numeric else "VARCHAR"
         for i, name in enumerate(header)
     }
     errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
@@ -129,8 +129,10 @@ def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:
     """Name the rule a parser error broke, in the same words the validator uses."""
     if all(e["type"] == "CAST" for e in errors):
         values = [re.search(r'Could not convert string "(.*)" to', e["message"]) for e in errors]
-        answers = ", ".join(f'{e["column"]} "{v.group(1) if v else "?"}"' for e, v in zip(errors, values))
-        return Reject(source_row, raw, "item_not_whole", f"item answers must be whole numbers: {answers}")
+        cells = ", ".join(f'{e["column"]} "{v.group(1) if v else "?"}"' for e, v in zip(errors, values))
+        if all(e["column"].startswith("item_") for e in errors):
+            return Reject(source_row, raw, "item_not_whole", f"item answers must be whole numbers: {cells}")
+        return Reject(source_row, raw, "not_a_number", f"not a number: {cells}")
     kinds = {e["type"] for e in errors}
     if kinds & {"MISSING COLUMNS", "TOO MANY COLUMNS"}:
         return Reject(source_row, raw, "wrong_field_count",
@@ -141,10 +143,10 @@ def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:
 
 def _canonical_columns(kind: ExportKind, present: set[str]) -> str:
     """The validator's contract: every column of the kind as trimmed text (blank = NULL),
-    except the item answers `item_1` ... `item_20`, which are numbers; absent optional
-    columns are NULL."""
+    except the kind's numeric columns (item answers, doses, vital signs), which are numbers;
+    absent optional columns are NULL."""
     def cell(name: str) -> str:
-        if name in ITEM_COLUMNS:  # already numbers
+        if name in kind.numeric:  # already numbers
             return f'"{name}"' if name in present else "NULL::DOUBLE"
         return f"""nullif(trim("{name}"), '')""" if name in present else "NULL::VARCHAR"
 

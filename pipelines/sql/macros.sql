@@ -29,5 +29,5 @@ CREATE OR REPLACE TEMP MACRO is_whole(x) AS x = floor(x);
 -- A problem found in a row: the rule's name (for counting) and a message in clinical words.
 CREATE OR REPLACE TEMP MACRO problem(rule, message) AS {'rule': rule, 'message': message};
 
--- An item answer for a message: 4 rather than 4.0, 1.5 as it is.
-CREATE OR REPLACE TEMP MACRO answer_text(x) AS CASE WHEN is_whole(x) THEN x::BIGINT::VARCHAR ELSE x::VARCHAR END;
+-- A number for a message: 4 rather than 4.0, 1.5 as it is.
+CREATE OR REPLACE TEMP MACRO shown(x) AS CASE WHEN is_whole(x) THEN x::BIGINT::VARCHAR ELSE x::VARCHAR END;

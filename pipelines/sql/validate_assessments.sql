@@ -22,8 +22,7 @@ WITH typed AS (
         s.session_id                                   AS session_id,
         -- item_1 ... item_20 as one list of numbers (the reader has parsed them; NULL = blank)
         list_value(*COLUMNS('^item_\d+$'))                   AS item_numbers,
-        s.total                                        AS total_text,
-        number(s.total)                                AS total_number
+        s.total                                        AS total_number
     FROM staged AS s
 ),
 spellings AS (
@@ -96,13 +95,13 @@ checked AS (
         CASE WHEN instrument IS NOT NULL AND item_numbers <> TRY_CAST(item_numbers AS BIGINT[])::DOUBLE[]
             THEN problem('item_not_whole', format('{} item answers must be whole numbers: {}', instrument, array_to_string(
                 list_filter(list_transform(range(1, len(item_numbers) + 1),
-                    lambda k: CASE WHEN NOT is_whole(item_numbers[k]) THEN format('item_{} = {}', k, answer_text(item_numbers[k])) END),
+                    lambda k: CASE WHEN NOT is_whole(item_numbers[k]) THEN format('item_{} = {}', k, shown(item_numbers[k])) END),
                 lambda m: m IS NOT NULL), ', ')))
         END AS item_fraction_problem,
         CASE WHEN list_min(answers) < item_min OR list_max(answers) > item_max
             THEN problem('item_out_of_range', format('{} answers run {}-{}; out of range: {}', instrument, item_min, item_max, array_to_string(
                 list_filter(list_transform(range(1, n_columns + 1),
-                    lambda k: CASE WHEN answers[k] NOT BETWEEN item_min AND item_max THEN format('item_{} = {}', k, answer_text(answers[k])) END),
+                    lambda k: CASE WHEN answers[k] NOT BETWEEN item_min AND item_max THEN format('item_{} = {}', k, shown(answers[k])) END),
                 lambda m: m IS NOT NULL), ', ')))
         END AS item_range_problem,
         CASE WHEN list_count(item_numbers) > list_count(answers)  -- answers beyond the scale's columns
@@ -111,14 +110,14 @@ checked AS (
         -- The exported total: whole, in range, and equal to the items' total when both exist.
         CASE
             WHEN instrument IS NULL THEN NULL
-            WHEN total_text IS NOT NULL AND (total_number IS NULL OR NOT is_whole(total_number))
-                THEN problem('total_not_whole', format('total "{}" is not a whole number', total_text))
+            WHEN NOT is_whole(total_number)
+                THEN problem('total_not_whole', format('total {} is not a whole number', shown(total_number)))
             WHEN total_number NOT BETWEEN 0 AND total_max
-                THEN problem('total_out_of_range', format('{} total {} is outside 0-{}', instrument, total_text, total_max))
+                THEN problem('total_out_of_range', format('{} total {} is outside 0-{}', instrument, shown(total_number), total_max))
             -- With prorating, a total equal to the plain sum of the answered items is the same answers, not a conflict.
             WHEN total_number <> item_total AND NOT (n_items > answered AND total_number = item_sum)
-                THEN problem('total_mismatch', format('total {} disagrees with the items, which give {}', total_text, item_total))
-            WHEN answered = 0 AND total_text IS NULL
+                THEN problem('total_mismatch', format('total {} disagrees with the items, which give {}', shown(total_number), item_total))
+            WHEN answered = 0 AND total_number IS NULL
                 THEN problem('missing_value', format('no {} item answers and no total', instrument))
         END AS total_problem
     FROM computed AS c

@@ -13,19 +13,18 @@ WITH typed AS (
             WHEN 'im' THEN 'im' WHEN 'intramuscular' THEN 'im'
             WHEN 'intranasal' THEN 'intranasal' WHEN 'in' THEN 'intranasal' WHEN 'nasal' THEN 'intranasal'
         END                                                  AS route,
-        s.dose_mg      AS dose_text,     number(s.dose_mg)      AS dose_mg,
-        s.weight_kg    AS weight_text,   number(s.weight_kg)    AS weight_kg,
-        s.duration_min AS duration_text, number(s.duration_min) AS duration_min,
+        s.dose_mg,
+        s.weight_kg,
+        s.duration_min,
         s.clinician                                    AS clinician,
         s.site                                         AS site,
-        -- Vital signs as exported (text, for messages) and as numbers.
-        s.bp_pre_sys  AS bp_pre_sys_text,  number(s.bp_pre_sys)  AS bp_pre_sys,
-        s.bp_pre_dia  AS bp_pre_dia_text,  number(s.bp_pre_dia)  AS bp_pre_dia,
-        s.bp_peak_sys AS bp_peak_sys_text, number(s.bp_peak_sys) AS bp_peak_sys,
-        s.bp_peak_dia AS bp_peak_dia_text, number(s.bp_peak_dia) AS bp_peak_dia,
-        s.hr_pre      AS hr_pre_text,      number(s.hr_pre)      AS hr_pre,
-        s.spo2_min    AS spo2_min_text,    number(s.spo2_min)    AS spo2_min,
-        s.cadss_total AS cadss_total_text, number(s.cadss_total) AS cadss_total,
+        s.bp_pre_sys,
+        s.bp_pre_dia,
+        s.bp_peak_sys,
+        s.bp_peak_dia,
+        s.hr_pre,
+        s.spo2_min,
+        s.cadss_total,
         CASE WHEN s.side_effects IS NOT NULL
             THEN list_filter(list_transform(string_split(s.side_effects, ';'), lambda e: lower(trim(e))), lambda e: e <> '')
             ELSE []
@@ -58,8 +57,7 @@ checked AS (
             WHEN route IS NULL THEN problem('unknown_code', format('route "{}" is not one of iv, im, intranasal', route_text))
         END AS route_problem,
         CASE
-            WHEN dose_text IS NULL THEN problem('missing_value', 'dose_mg is missing')
-            WHEN dose_mg IS NULL THEN problem('not_a_number', format('dose_mg "{}" is not a number', dose_text))
+            WHEN dose_mg IS NULL THEN problem('missing_value', 'dose_mg is missing')
             WHEN dose_mg NOT BETWEEN $dose_mg_min AND $dose_mg_max
                 THEN problem('dose_out_of_range', format('dose {} mg is outside {}-{} mg', dose_mg, $dose_mg_min, $dose_mg_max))
             WHEN dose_mg / weight_kg > $dose_mg_per_kg_max
@@ -67,48 +65,39 @@ checked AS (
                     dose_mg, weight_kg, round(dose_mg / weight_kg, 2), $dose_mg_per_kg_max))
         END AS dose_problem,
         CASE
-            WHEN weight_text IS NOT NULL AND weight_kg IS NULL
-                THEN problem('not_a_number', format('weight_kg "{}" is not a number', weight_text))
             WHEN weight_kg NOT BETWEEN $weight_kg_min AND $weight_kg_max
                 THEN problem('impossible_vitals', format('weight {} kg is outside {}-{} kg', weight_kg, $weight_kg_min, $weight_kg_max))
         END AS weight_problem,
         CASE
-            WHEN duration_text IS NOT NULL AND duration_min IS NULL
-                THEN problem('not_a_number', format('duration_min "{}" is not a number', duration_text))
             WHEN duration_min NOT BETWEEN $duration_min_min AND $duration_min_max
                 THEN problem('impossible_value', format('duration {} min is outside {}-{} min', duration_min, $duration_min_min, $duration_min_max))
         END AS duration_problem,
         -- Each vital sign, when present: a whole number inside its plausible range.
-        CASE WHEN (bp_pre_sys_text IS NOT NULL AND NOT coalesce(is_whole(bp_pre_sys), false))
-               OR (bp_pre_dia_text IS NOT NULL AND NOT coalesce(is_whole(bp_pre_dia), false))
-               OR (bp_peak_sys_text IS NOT NULL AND NOT coalesce(is_whole(bp_peak_sys), false))
-               OR (bp_peak_dia_text IS NOT NULL AND NOT coalesce(is_whole(bp_peak_dia), false))
-               OR (hr_pre_text IS NOT NULL AND NOT coalesce(is_whole(hr_pre), false))
-               OR (spo2_min_text IS NOT NULL AND NOT coalesce(is_whole(spo2_min), false))
-               OR (cadss_total_text IS NOT NULL AND NOT coalesce(is_whole(cadss_total), false))
+        CASE WHEN NOT is_whole(bp_pre_sys) OR NOT is_whole(bp_pre_dia) OR NOT is_whole(bp_peak_sys)
+               OR NOT is_whole(bp_peak_dia) OR NOT is_whole(hr_pre) OR NOT is_whole(spo2_min) OR NOT is_whole(cadss_total)
             THEN problem('not_a_number', format('vital signs must be whole numbers, got BP {}/{} -> {}/{}, HR {}, SpO2 {}, CADSS {}',
-                bp_pre_sys_text, bp_pre_dia_text, bp_peak_sys_text, bp_peak_dia_text, hr_pre_text, spo2_min_text, cadss_total_text))
+                shown(bp_pre_sys), shown(bp_pre_dia), shown(bp_peak_sys), shown(bp_peak_dia), shown(hr_pre), shown(spo2_min), shown(cadss_total)))
         END AS vitals_number_problem,
         CASE WHEN bp_pre_sys NOT BETWEEN $systolic_min AND $systolic_max OR bp_peak_sys NOT BETWEEN $systolic_min AND $systolic_max
             THEN problem('impossible_vitals', format('systolic BP {} / peak {} is outside {}-{} mmHg',
-                bp_pre_sys_text, bp_peak_sys_text, $systolic_min, $systolic_max))
+                shown(bp_pre_sys), shown(bp_peak_sys), $systolic_min, $systolic_max))
         END AS systolic_problem,
         CASE WHEN bp_pre_dia NOT BETWEEN $diastolic_min AND $diastolic_max OR bp_peak_dia NOT BETWEEN $diastolic_min AND $diastolic_max
             THEN problem('impossible_vitals', format('diastolic BP {} / peak {} is outside {}-{} mmHg',
-                bp_pre_dia_text, bp_peak_dia_text, $diastolic_min, $diastolic_max))
+                shown(bp_pre_dia), shown(bp_peak_dia), $diastolic_min, $diastolic_max))
         END AS diastolic_problem,
         CASE WHEN bp_pre_dia >= bp_pre_sys OR bp_peak_dia >= bp_peak_sys
             THEN problem('impossible_vitals', format('diastolic BP is not below systolic ({}/{}, peak {}/{})',
-                bp_pre_sys_text, bp_pre_dia_text, bp_peak_sys_text, bp_peak_dia_text))
+                shown(bp_pre_sys), shown(bp_pre_dia), shown(bp_peak_sys), shown(bp_peak_dia)))
         END AS pulse_pressure_problem,
         CASE WHEN hr_pre NOT BETWEEN $heart_rate_min AND $heart_rate_max
-            THEN problem('impossible_vitals', format('heart rate {} is outside {}-{} bpm', hr_pre_text, $heart_rate_min, $heart_rate_max))
+            THEN problem('impossible_vitals', format('heart rate {} is outside {}-{} bpm', shown(hr_pre), $heart_rate_min, $heart_rate_max))
         END AS heart_rate_problem,
         CASE WHEN spo2_min NOT BETWEEN $spo2_min AND $spo2_max
-            THEN problem('impossible_vitals', format('SpO2 {}% is outside {}-{}%', spo2_min_text, $spo2_min, $spo2_max))
+            THEN problem('impossible_vitals', format('SpO2 {}% is outside {}-{}%', shown(spo2_min), $spo2_min, $spo2_max))
         END AS spo2_problem,
         CASE WHEN cadss_total NOT BETWEEN 0 AND $cadss_max
-            THEN problem('impossible_value', format('CADSS total {} is outside 0-{}', cadss_total_text, $cadss_max))
+            THEN problem('impossible_value', format('CADSS total {} is outside 0-{}', shown(cadss_total), $cadss_max))
         END AS cadss_problem
     FROM typed AS t
     LEFT JOIN patients AS p ON p.patient_id = t.patient_id
