@@ -8,9 +8,10 @@ then in the same run times, each in its own process so peak memory is measured p
   validated  `outcomes ingest` into a new database file: parse, score, validate, dedupe,
              quarantine, record the run.
 
-and prints the throughput ratio raw_seconds / validated_seconds (target >= 0.5: the full
-validated ingest at least half as fast as the raw read) and each side's peak memory
-(target < 4 GB). Usage: python bench/ingest.py [--patients N] [--seed S] [--workdir DIR]
+and prints the throughput ratio raw_seconds / validated_seconds over the medians of
+--repeats alternating runs (target >= 0.5: the full validated ingest at least half as fast
+as the raw read) and each side's peak memory (target < 4 GB).
+Usage: python bench/ingest.py [--patients N] [--seed S] [--repeats R] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -52,6 +54,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=".bench")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each side (medians compared)")
     args = parser.parse_args()
 
     work = Path(args.workdir)
@@ -65,12 +68,19 @@ def main() -> None:
     size_mb = sum(p.stat().st_size for p in clinic.glob("*.csv")) / 1e6
     print(f"input: {', '.join(f'{k} {v:,}' for k, v in rows.items())} rows, {size_mb:,.0f} MB")
 
-    databases = work / "databases"
-    shutil.rmtree(databases, ignore_errors=True)
-    databases.mkdir(parents=True)
-    raw_s, raw_gb = timed([sys.executable, "-c", RAW_LOAD, str(databases / "raw.duckdb"), str(clinic)])
-    validated_s, validated_gb = timed([sys.executable, "-m", "pipelines.cli", "ingest", str(clinic),
-                                       "--db", str(databases / "validated.duckdb"), "--quiet"])
+    # Raw and validated runs alternate, each into a new database, and the medians are
+    # compared, so a noisy neighbour on a shared machine cannot favour one side.
+    raw_runs, validated_runs = [], []
+    for repeat in range(args.repeats):
+        databases = work / "databases"
+        shutil.rmtree(databases, ignore_errors=True)
+        databases.mkdir(parents=True)
+        raw_runs.append(timed([sys.executable, "-c", RAW_LOAD, str(databases / "raw.duckdb"), str(clinic)]))
+        validated_runs.append(timed([sys.executable, "-m", "pipelines.cli", "ingest", str(clinic),
+                                     "--db", str(databases / "validated.duckdb"), "--quiet"]))
+        print(f"  run {repeat + 1}: raw {raw_runs[-1][0]:.2f} s, validated {validated_runs[-1][0]:.2f} s", flush=True)
+    raw_s, raw_gb = statistics.median(r[0] for r in raw_runs), max(r[1] for r in raw_runs)
+    validated_s, validated_gb = (statistics.median(r[0] for r in validated_runs), max(r[1] for r in validated_runs))
     total_rows = sum(rows.values())
     ratio = raw_s / validated_s
     print(f"raw read_csv      {raw_s:7.2f} s  {total_rows / raw_s:12,.0f} rows/s  peak {raw_gb:.2f} GB")

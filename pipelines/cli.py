@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from .db import connect, init_db
 from .formats import ImportFormatError
 from .ingest import RunResult, ingest, stderr_progress
@@ -16,10 +14,23 @@ from .settings import load_settings
 DEFAULT_DB = "data/outcomes.duckdb"
 
 
-def _table(frame: pd.DataFrame) -> str:
-    if frame.empty:
+def _table(columns: list[str], rows: list[tuple]) -> str:
+    """A plain text table: numbers right-aligned, text left-aligned."""
+    if not rows:
         return "(none)"
-    return frame.to_string(index=False, na_rep="")
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(columns))]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(columns), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def _query_table(con, sql: str, params: list | None = None) -> str:
+    cursor = con.execute(sql, params or [])
+    return _table([d[0] for d in cursor.description], cursor.fetchall())
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -49,21 +60,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def summary(run: RunResult) -> str:
     """The end-of-run table: one line per file and a total line."""
-    rows = [
-        {"file": f.path, "kind": f.kind, "rows in": f.rows_in, "inserted": f.inserted, "updated": f.updated,
-         "unchanged": f.unchanged, "quarantined": f.quarantined, "seconds": f.seconds}
-        for f in run.files
-    ]
-    totals = run.totals
-    rows.append({"file": "TOTAL", "kind": "", "rows in": totals.rows_in, "inserted": totals.inserted,
-                 "updated": totals.updated, "unchanged": totals.unchanged, "quarantined": totals.quarantined,
-                 "seconds": round(sum(f.seconds for f in run.files), 3)})
-    return f"Ingest run {run.run_id}\n" + _table(pd.DataFrame(rows))
+    columns = ["file", "kind", "rows in", "inserted", "updated", "unchanged", "quarantined", "seconds"]
+    rows = [(f.path, f.kind, f.rows_in, f.inserted, f.updated, f.unchanged, f.quarantined, f.seconds)
+            for f in run.files]
+    t = run.totals
+    rows.append(("TOTAL", "", t.rows_in, t.inserted, t.updated, t.unchanged, t.quarantined,
+                 round(sum(f.seconds for f in run.files), 3)))
+    return f"Ingest run {run.run_id}\n" + _table(columns, rows)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
     con = connect(args.db, read_only=True)
-    runs = con.execute(
+    print(_query_table(
+        con,
         """
         SELECT run_id AS run, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS "started (UTC)",
                round(epoch(finished_at - started_at), 2) AS seconds, len(files) AS files, rows_in AS "rows in",
@@ -71,18 +80,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
         FROM ingest_runs ORDER BY run_id DESC LIMIT ?
         """,
         [args.limit],
-    ).df()
-    print(_table(runs))
+    ))
     if args.files:
-        files = con.execute(
+        print("\n" + _query_table(
+            con,
             """
             SELECT run_id AS run, f.path AS file, f.kind, left(f.sha256, 12) AS sha256, f.rows_in AS "rows in",
                    f.inserted, f.updated, f.unchanged, f.quarantined, f.seconds
             FROM (SELECT run_id, unnest(files) AS f FROM ingest_runs ORDER BY run_id DESC LIMIT ?)
             """,
             [args.limit],
-        ).df()
-        print("\n" + _table(files))
+        ))
     return 0
 
 
@@ -97,23 +105,23 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         params.append(args.rule)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     if args.by_rule:
-        frame = con.execute(
+        print(_query_table(
+            con,
             f"""
             SELECT rule, count(*) AS rows FROM (SELECT unnest(rules) AS rule FROM quarantine {clause})
             GROUP BY rule ORDER BY rows DESC, rule
             """,
             params,
-        ).df()
+        ))
     else:
-        frame = con.execute(
+        print(_query_table(
+            con,
             f"""
             SELECT run_id AS run, source_file AS file, source_row AS row, kind, record_key AS key, reason
             FROM quarantine {clause} ORDER BY run_id, source_file, source_row LIMIT ?
             """,
             [*params, args.limit],
-        ).df()
-    with pd.option_context("display.max_colwidth", 200):
-        print(_table(frame))
+        ))
     return 0
 
 

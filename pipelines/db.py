@@ -7,11 +7,9 @@ client) read thresholds from the same single source as the Python code.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from .instruments import REGISTRY, alias_table
 from .settings import Settings
@@ -46,36 +44,37 @@ def init_db(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def write_reference_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    instruments = pd.DataFrame(
-        [
-            {
-                "code": i.code, "name": i.name, "source": i.source, "n_items": i.n_items,
-                "n_columns": i.n_columns, "item_min": i.item_min, "item_max": i.item_max,
-                "max_missing": i.max_missing, "total_max": i.total_max, "caseness_min": i.caseness_min,
-                "response_drop_pct": i.response_drop_pct, "reliable_change": i.reliable_change,
-                "remission_below": i.remission_below, "remission_min_drop": i.remission_min_drop,
-                "safety_item": i.safety_item, "loinc_panel": i.loinc_panel, "loinc_total": i.loinc_total,
-            }
-            for i in REGISTRY.values()
-        ]
-    ).astype({"remission_below": "Int64", "remission_min_drop": "Int64", "safety_item": "Int64"})
-    bands = pd.DataFrame(
-        [
-            {"code": i.code, "band_order": n, "low": b.low, "high": b.high, "label": b.label}
-            for i in REGISTRY.values()
-            for n, b in enumerate(i.bands, start=1)
-        ]
+    """Registry and outcome settings as tables, replaced on every call."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE instruments (
+            code VARCHAR, name VARCHAR, source VARCHAR, n_items BIGINT, n_columns BIGINT, item_min BIGINT,
+            item_max BIGINT, max_missing BIGINT, total_max BIGINT, caseness_min BIGINT, response_drop_pct BIGINT,
+            reliable_change BIGINT, remission_below BIGINT, remission_min_drop BIGINT, safety_item BIGINT,
+            loinc_panel VARCHAR, loinc_total VARCHAR);
+        CREATE OR REPLACE TABLE instrument_bands (code VARCHAR, band_order BIGINT, low BIGINT, high BIGINT, label VARCHAR);
+        CREATE OR REPLACE TABLE instrument_aliases (alias VARCHAR, code VARCHAR);
+        CREATE OR REPLACE TABLE outcome_settings (
+            clinic_timezone VARCHAR, baseline_window_days BIGINT, induction_sessions BIGINT,
+            after_induction_before_session BIGINT, max_days_before_intake BIGINT);
+        """
     )
-    aliases = pd.DataFrame(sorted(alias_table().items()), columns=["alias", "code"])
-    outcome_settings = pd.DataFrame(
-        [{k: v for k, v in asdict(settings).items() if k != "plausible"}]
+    con.executemany(
+        "INSERT INTO instruments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [i.code, i.name, i.source, i.n_items, i.n_columns, i.item_min, i.item_max, i.max_missing, i.total_max,
+             i.caseness_min, i.response_drop_pct, i.reliable_change, i.remission_below, i.remission_min_drop,
+             i.safety_item, i.loinc_panel, i.loinc_total]
+            for i in REGISTRY.values()
+        ],
     )
-    for name, frame in {
-        "instruments": instruments,
-        "instrument_bands": bands,
-        "instrument_aliases": aliases,
-        "outcome_settings": outcome_settings,
-    }.items():
-        con.register("frame", frame)
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM frame")
-        con.unregister("frame")
+    con.executemany(
+        "INSERT INTO instrument_bands VALUES (?, ?, ?, ?, ?)",
+        [[i.code, n, b.low, b.high, b.label] for i in REGISTRY.values() for n, b in enumerate(i.bands, start=1)],
+    )
+    con.executemany("INSERT INTO instrument_aliases VALUES (?, ?)", [list(a) for a in sorted(alias_table().items())])
+    con.execute(
+        "INSERT INTO outcome_settings VALUES (?, ?, ?, ?, ?)",
+        [settings.clinic_timezone, settings.baseline_window_days, settings.induction_sessions,
+         settings.after_induction_before_session, settings.max_days_before_intake],
+    )
