@@ -9,6 +9,9 @@ Defaults are the clinical reference's values. A clinic overrides them in a TOML 
     [plausible]
     dose_mg_max = 400
 
+    [thresholds]
+    bp_excursion_systolic = 170
+
 Settings are passed down explicitly; nothing reads the file from deep inside.
 """
 
@@ -46,6 +49,26 @@ class PlausibleRanges:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """Analytics thresholds and windows (clinical reference defaults), used by the safety
+    flags, the expected-trajectory reference and the worklist."""
+
+    # Blood-pressure excursion at peak: systolic >= 180 or diastolic >= 110 mmHg.
+    bp_excursion_systolic: int = 180
+    bp_excursion_diastolic: int = 110
+    # Not on track: improvement worse than this percentile of the clinic's reference ...
+    not_on_track_percentile: float = 25.0
+    # ... built from at least this many patients (else all baseline bands together).
+    min_reference_patients: int = 20
+    # Worklist: in active treatment = an infusion within this many days ...
+    active_treatment_days: int = 28
+    # ... and then a PHQ-9 is due at least every this many days.
+    phq9_overdue_days: int = 14
+    # Infusions counted one by one in trajectories; later ones are grouped as maintenance.
+    trajectory_max_infusion: int = 12
+
+
+@dataclass(frozen=True)
 class Settings:
     # Times without an offset are clinic local time; times with one are converted to it.
     clinic_timezone: str = "America/New_York"
@@ -59,6 +82,7 @@ class Settings:
     # Assessments more than this long before intake are quarantined as misdated.
     max_days_before_intake: int = 365
     plausible: PlausibleRanges = field(default_factory=PlausibleRanges)
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -69,8 +93,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     with open(path, "rb") as handle:
         raw = tomllib.load(handle)
     plausible = PlausibleRanges(**raw.pop("plausible", {}))
+    thresholds = Thresholds(**raw.pop("thresholds", {}))
     known = {f.name for f in dataclasses.fields(Settings)}
     unknown = set(raw) - known
     if unknown:
         raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
-    return Settings(**raw, plausible=plausible)
+    return Settings(**raw, plausible=plausible, thresholds=thresholds)

@@ -166,3 +166,55 @@ final AS (
     FROM joined
 )
 SELECT * FROM final;
+
+
+-- One row per patient who has started treatment (at least one infusion): the attributes
+-- every cohort filter and grouping uses. Age is at the first infusion; the dose band is
+-- the mean weight-based dose of the patient's IV/IM infusions (intranasal esketamine is a
+-- fixed dose and has its own band).
+CREATE OR REPLACE VIEW patient_cohorts AS
+WITH course AS (
+    SELECT
+        patient_id,
+        min(started_at) AS first_session_at,
+        max(started_at) AS last_session_at,
+        count(*) AS n_sessions,
+        arg_min(route, started_at) AS route,
+        avg(dose_mg / weight_kg) FILTER (WHERE route IN ('iv', 'im')) AS mean_dose_mg_per_kg
+    FROM sessions
+    GROUP BY patient_id
+),
+final AS (
+    SELECT
+        p.patient_id,
+        p.site,
+        p.clinician,
+        p.primary_indication,
+        p.sex,
+        p.birth_year,
+        year(c.first_session_at) - p.birth_year AS age_at_start,
+        CASE
+            WHEN year(c.first_session_at) - p.birth_year < 25 THEN '18-24'
+            WHEN year(c.first_session_at) - p.birth_year < 35 THEN '25-34'
+            WHEN year(c.first_session_at) - p.birth_year < 45 THEN '35-44'
+            WHEN year(c.first_session_at) - p.birth_year < 55 THEN '45-54'
+            WHEN year(c.first_session_at) - p.birth_year < 65 THEN '55-64'
+            ELSE '65+'
+        END AS age_band,
+        c.route,
+        round(c.mean_dose_mg_per_kg, 3) AS mean_dose_mg_per_kg,
+        CASE
+            WHEN c.route = 'intranasal' THEN 'intranasal (fixed dose)'
+            WHEN c.mean_dose_mg_per_kg IS NULL THEN 'unknown'
+            WHEN c.mean_dose_mg_per_kg < 0.6 THEN 'under 0.6 mg/kg'
+            WHEN c.mean_dose_mg_per_kg < 0.8 THEN '0.6-0.8 mg/kg'
+            ELSE '0.8 mg/kg or more'
+        END AS dose_band,
+        c.first_session_at,
+        c.last_session_at,
+        c.n_sessions,
+        date_trunc('month', c.first_session_at)::DATE AS start_month
+    FROM patients AS p
+    JOIN course AS c ON c.patient_id = p.patient_id
+)
+SELECT * FROM final;

@@ -1,0 +1,57 @@
+"""Cohorts: which patients a question is about, and how they are grouped.
+
+A cohort is a filter over the `patient_cohorts` view (one row per treated patient): date
+range of the first infusion, site, clinician, primary indication, route, sex, age band and
+dose band. Grouping is by any of the same attributes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+# Attributes of `patient_cohorts` a result may be grouped by.
+GROUPABLE = ("site", "clinician", "primary_indication", "route", "sex", "age_band", "dose_band", "start_month")
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    """Empty tuples and None mean "no restriction"."""
+
+    start_from: dt.date | None = None  # first infusion on or after
+    start_to: dt.date | None = None  # first infusion on or before
+    sites: tuple[str, ...] = ()
+    clinicians: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+    sexes: tuple[str, ...] = ()
+    age_bands: tuple[str, ...] = ()
+    dose_bands: tuple[str, ...] = ()
+
+    def where(self, alias: str = "c") -> tuple[str, list]:
+        """A SQL condition over `patient_cohorts AS {alias}` and its parameters."""
+        columns = {
+            "sites": "site", "clinicians": "clinician", "indications": "primary_indication", "routes": "route",
+            "sexes": "sex", "age_bands": "age_band", "dose_bands": "dose_band",
+        }
+        clauses, params = ["true"], []
+        if self.start_from:
+            clauses.append(f"{alias}.first_session_at::DATE >= ?")
+            params.append(self.start_from)
+        if self.start_to:
+            clauses.append(f"{alias}.first_session_at::DATE <= ?")
+            params.append(self.start_to)
+        for field in fields(self):
+            values = getattr(self, field.name)
+            if field.name in columns and values:
+                clauses.append(f"{alias}.{columns[field.name]} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        return " AND ".join(clauses), params
+
+
+def check_group_by(group_by: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Refuse anything but the known attributes (they are put into SQL as names)."""
+    unknown = [g for g in group_by if g not in GROUPABLE]
+    if unknown:
+        raise ValueError(f"cannot group by {unknown}; choose from {GROUPABLE}")
+    return tuple(group_by)
