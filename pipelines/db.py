@@ -41,6 +41,8 @@ def init_db(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         )
     write_reference_tables(con, settings)
     con.execute(read_sql("views.sql"))
+    for analytics_views in sorted(SQL_DIR.glob("analytics_*.sql")):  # views built on the outcome views
+        con.execute(analytics_views.read_text(encoding="utf-8"))
 
 
 def write_reference_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
