@@ -20,8 +20,8 @@ PATIENT_CASES = [
     ("implausible birth year", bad_patient(birth_year=1850), "impossible_value", "not a plausible year of birth"),
     ("unknown indication", bad_patient(indication="flu"), "unknown_code", 'primary_indication "flu"'),
     ("unknown sex code", bad_patient(sex="q"), "unknown_code", 'sex "q"'),
-    ("impossible intake date", bad_patient(intake="2025-02-30"), "impossible_date", "not a real calendar date"),
-    ("unparseable intake date", bad_patient(intake="03/02/2025"), "unparseable_date", "not an ISO 8601 date"),
+    ("impossible intake date", bad_patient(intake="2025-02-30"), "impossible_date", "not a real date"),
+    ("unparseable intake date", bad_patient(intake="03/02/2025"), "unparseable_date", "is not an ISO 8601 date"),
     ("future intake date", bad_patient(intake="2031-01-01"), "future_date", "in the future"),
     ("missing patient id", bad_patient(pid=""), "missing_value", "patient_id is missing"),
 ]

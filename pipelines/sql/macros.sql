@@ -31,3 +31,18 @@ CREATE OR REPLACE TEMP MACRO problem(rule, message) AS {'rule': rule, 'message':
 
 -- A number for a message: 4 rather than 4.0, 1.5 as it is.
 CREATE OR REPLACE TEMP MACRO shown(x) AS CASE WHEN is_whole(x) THEN x::BIGINT::VARCHAR ELSE x::VARCHAR END;
+
+-- The checks every date in an export gets, in order: present, a real date in ISO 8601,
+-- not in the future, not before the patient's birth year. NULL when the date is fine.
+CREATE OR REPLACE TEMP MACRO date_problem(column_name, text, parsed, now_local, birth_year) AS
+    CASE
+        WHEN text IS NULL THEN problem('missing_value', column_name || ' is missing')
+        WHEN parsed IS NULL AND iso_shaped(text)
+            THEN problem('impossible_date', format('{} "{}" is not a real date', column_name, text))
+        WHEN parsed IS NULL
+            THEN problem('unparseable_date', format('{} "{}" is not an ISO 8601 date or date-time', column_name, text))
+        WHEN parsed > now_local
+            THEN problem('future_date', format('{} {} is in the future', column_name, parsed))
+        WHEN year(parsed) < birth_year
+            THEN problem('before_birth', format('{} {} is before birth year {}', column_name, parsed, birth_year))
+    END;

@@ -70,20 +70,14 @@ checked AS (
             WHEN instrument IS NULL
                 THEN problem('unknown_instrument', format('instrument "{}" is not a known scale (PHQ-9, GAD-7, PAIN-NRS, PCL-5)', instrument_text))
         END AS instrument_problem,
-        CASE
-            WHEN administered_text IS NULL THEN problem('missing_value', 'administered_at is missing')
-            WHEN administered_at IS NULL AND iso_shaped(administered_text)
-                THEN problem('impossible_date', format('administered_at "{}" is not a real date and time', administered_text))
-            WHEN administered_at IS NULL
-                THEN problem('unparseable_date', format('administered_at "{}" is not an ISO 8601 date-time', administered_text))
-            WHEN administered_at > $now_local
-                THEN problem('future_date', format('administered_at {} is in the future', administered_at))
-            WHEN year(administered_at) < p.birth_year
-                THEN problem('before_birth', format('administered_at {} is before birth year {}', administered_at, p.birth_year))
-            WHEN administered_at::DATE < p.intake_date - to_days($max_days_before_intake)
-                THEN problem('before_intake', format('administered_at {} is more than {} days before intake on {}',
-                    administered_at, $max_days_before_intake, p.intake_date))
-        END AS time_problem,
+        coalesce(
+            date_problem('administered_at', administered_text, administered_at, $now_local, p.birth_year),
+            CASE
+                WHEN administered_at::DATE < p.intake_date - to_days($max_days_before_intake)
+                    THEN problem('before_intake', format('administered_at {} is more than {} days before intake on {}',
+                        administered_at, $max_days_before_intake, p.intake_date))
+            END
+        ) AS time_problem,
         CASE
             WHEN c.session_id IS NOT NULL AND ses.session_id IS NULL
                 THEN problem('unknown_session', format('session {} is not loaded (missing from the sessions export, or quarantined)', c.session_id))

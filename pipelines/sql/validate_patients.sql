@@ -44,17 +44,7 @@ checked AS (
                     THEN problem('unknown_code', format('primary_indication "{}" is not one of depression, '
                         'bipolar_depression, anxiety, ptsd, chronic_pain, other', indication_text))
             END,
-            CASE
-                WHEN intake_text IS NULL THEN problem('missing_value', 'intake_date is missing')
-                WHEN intake_date IS NULL AND iso_shaped(intake_text)
-                    THEN problem('impossible_date', format('intake_date "{}" is not a real calendar date', intake_text))
-                WHEN intake_date IS NULL
-                    THEN problem('unparseable_date', format('intake_date "{}" is not an ISO 8601 date (YYYY-MM-DD)', intake_text))
-                WHEN intake_date > $now_local
-                    THEN problem('future_date', format('intake_date {} is in the future', intake_date))
-                WHEN year(intake_date) < birth_year_number
-                    THEN problem('before_birth', format('intake_date {} is before birth year {}', intake_date, birth_year_text))
-            END
+            date_problem('intake_date', intake_text, intake_date, $now_local, birth_year_number)
         ], lambda p: p IS NOT NULL) AS problems
     FROM typed
 )

@@ -41,17 +41,7 @@ checked AS (
             WHEN p.patient_id IS NULL
                 THEN problem('unknown_patient', format('patient {} is not loaded (missing from the patients export, or quarantined)', t.patient_id))
         END AS patient_problem,
-        CASE
-            WHEN started_text IS NULL THEN problem('missing_value', 'started_at is missing')
-            WHEN started_at IS NULL AND iso_shaped(started_text)
-                THEN problem('impossible_date', format('started_at "{}" is not a real date and time', started_text))
-            WHEN started_at IS NULL
-                THEN problem('unparseable_date', format('started_at "{}" is not an ISO 8601 date-time', started_text))
-            WHEN started_at > $now_local
-                THEN problem('future_date', format('started_at {} is in the future', started_at))
-            WHEN year(started_at) < p.birth_year
-                THEN problem('before_birth', format('started_at {} is before birth year {}', started_at, p.birth_year))
-        END AS time_problem,
+        date_problem('started_at', started_text, started_at, $now_local, p.birth_year) AS time_problem,
         CASE
             WHEN route_text IS NULL THEN problem('missing_value', 'route is missing')
             WHEN route IS NULL THEN problem('unknown_code', format('route "{}" is not one of iv, im, intranasal', route_text))
