@@ -52,6 +52,9 @@ SELECT * FROM final;
 
 
 -- One row per patient and scale that has a baseline.
+-- Written as grouped aggregates over the valid assessments (arg_max/arg_min with the time and
+-- the key as the ordering, so ties resolve the same way every time) rather than windows over
+-- the `scores` view: one pass over the assessments, fast on millions of rows.
 CREATE OR REPLACE VIEW patient_outcomes AS
 WITH settings AS (
     SELECT * FROM outcome_settings
@@ -66,60 +69,64 @@ course AS (
     FROM session_numbers
     GROUP BY patient_id
 ),
+valid AS (
+    SELECT a.patient_id, a.instrument, a.administered_at, a.total, {'at': a.administered_at, 'key': a.assessment_key} AS ordering
+    FROM assessments AS a
+    WHERE a.total IS NOT NULL
+),
 baseline AS (
     -- Latest valid score dated from (first-session date - window) to the first session's start,
     -- both ends included: 30 days before counts, 31 does not; after the start does not.
-    SELECT sc.patient_id, sc.instrument, sc.administered_at AS baseline_at, sc.total AS baseline_score, c.*
-        EXCLUDE (patient_id)
-    FROM scores AS sc
-    JOIN course AS c ON c.patient_id = sc.patient_id
-    WHERE sc.administered_at::DATE >= c.first_session_at::DATE - to_days((SELECT baseline_window_days FROM settings))
-      AND sc.administered_at <= c.first_session_at
-    QUALIFY row_number() OVER (PARTITION BY sc.patient_id, sc.instrument
-                               ORDER BY sc.administered_at DESC, sc.assessment_key DESC) = 1
+    SELECT
+        v.patient_id,
+        v.instrument,
+        max(v.administered_at) AS baseline_at,
+        arg_max(v.total, v.ordering) AS baseline_score
+    FROM valid AS v
+    JOIN course AS c ON c.patient_id = v.patient_id
+    WHERE v.administered_at::DATE >= c.first_session_at::DATE - to_days((SELECT baseline_window_days FROM settings))
+      AND v.administered_at <= c.first_session_at
+    GROUP BY v.patient_id, v.instrument
 ),
-followups AS (
-    -- Any valid score after the baseline.
-    SELECT sc.patient_id, sc.instrument, sc.administered_at, sc.total, sc.assessment_key,
-           b.induction_done_at, b.window_end_at
-    FROM scores AS sc
-    JOIN baseline AS b ON b.patient_id = sc.patient_id AND b.instrument = sc.instrument
-    WHERE sc.administered_at > b.baseline_at
-),
-latest AS (
-    SELECT patient_id, instrument, administered_at AS latest_at, total AS latest_score,
-           count(*) OVER (PARTITION BY patient_id, instrument) AS n_followups
-    FROM followups
-    QUALIFY row_number() OVER (PARTITION BY patient_id, instrument ORDER BY administered_at DESC, assessment_key DESC) = 1
-),
-after_induction AS (
-    -- First follow-up after the 6th infusion started and not after the 9th started (settings):
-    -- the scores with 6 to 8 infusions before them, as `sessions_before` counts them, so a
-    -- pre-infusion score stamped with the 6th infusion's start reflects 5 infusions and is out.
-    SELECT patient_id, instrument, administered_at AS after_induction_at, total AS after_induction_score
-    FROM followups
-    WHERE administered_at > induction_done_at
-      AND (window_end_at IS NULL OR administered_at <= window_end_at)
-    QUALIFY row_number() OVER (PARTITION BY patient_id, instrument ORDER BY administered_at, assessment_key) = 1
+followed AS (
+    -- Follow-ups are the valid scores after the baseline. After induction: the first one after
+    -- the 6th infusion started and not after the 9th started (settings) - the scores with 6 to 8
+    -- infusions before them, as `sessions_before` counts them, so a pre-infusion score stamped
+    -- with the 6th infusion's start reflects 5 infusions and is out.
+    SELECT
+        b.patient_id,
+        b.instrument,
+        count(*) AS n_followups,
+        max(v.administered_at) AS latest_at,
+        arg_max(v.total, v.ordering) AS latest_score,
+        min(v.administered_at) FILTER (WHERE v.administered_at > c.induction_done_at
+            AND (c.window_end_at IS NULL OR v.administered_at <= c.window_end_at)) AS after_induction_at,
+        arg_min(v.total, v.ordering) FILTER (WHERE v.administered_at > c.induction_done_at
+            AND (c.window_end_at IS NULL OR v.administered_at <= c.window_end_at)) AS after_induction_score
+    FROM baseline AS b
+    JOIN valid AS v ON v.patient_id = b.patient_id AND v.instrument = b.instrument
+    JOIN course AS c ON c.patient_id = b.patient_id
+    WHERE v.administered_at > b.baseline_at
+    GROUP BY b.patient_id, b.instrument
 ),
 joined AS (
     SELECT
         b.patient_id,
         b.instrument,
-        b.first_session_at,
+        c.first_session_at,
         b.baseline_at,
         b.baseline_score,
-        l.latest_at,
-        l.latest_score,
-        a.after_induction_at,
-        a.after_induction_score,
-        coalesce(l.n_followups, 0) AS n_followups,
-        l.latest_score - b.baseline_score AS change,
+        f.latest_at,
+        f.latest_score,
+        f.after_induction_at,
+        f.after_induction_score,
+        coalesce(f.n_followups, 0) AS n_followups,
+        f.latest_score - b.baseline_score AS change,
         i.*
     FROM baseline AS b
+    JOIN course AS c ON c.patient_id = b.patient_id
     JOIN instruments AS i ON i.code = b.instrument
-    LEFT JOIN latest AS l ON l.patient_id = b.patient_id AND l.instrument = b.instrument
-    LEFT JOIN after_induction AS a ON a.patient_id = b.patient_id AND a.instrument = b.instrument
+    LEFT JOIN followed AS f ON f.patient_id = b.patient_id AND f.instrument = b.instrument
 ),
 final AS (
     SELECT

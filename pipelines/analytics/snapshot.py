@@ -1,0 +1,31 @@
+"""A read-only analytics connection with the outcome views computed once.
+
+The views (`scores`, `patient_outcomes`, ...) are the definitions; computing them means a
+pass over every assessment, a second or more on a clinic of 200,000 patients. A screen or a
+notebook asks many questions of the same data, so `open_snapshot` computes each view once
+into a temporary table of the same name. DuckDB looks up unqualified names in the temporary
+schema first, so every query and every view built on these (cohort outcomes, the NHS pair,
+the expected trajectory) reads the snapshot without changing its SQL.
+
+The snapshot is the database as it was when opened: callers reopen it when the database
+changes (the dashboard keys its cached connection on the file's modification time).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ..db import connect
+
+# In dependency order: each may read the ones before it.
+SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
+
+
+def open_snapshot(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open `path` read-only and snapshot the outcome views into temporary tables."""
+    con = connect(path, read_only=True)
+    for view in SNAPSHOT_VIEWS:
+        con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
+    return con
