@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .analytics.cohorts import GROUPABLE
 from .db import connect, init_db
 from .formats import ImportFormatError
 from .ingest import RunResult, ingest, stderr_progress
@@ -125,6 +126,40 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .analytics.outcomes import cohort_outcomes
+    from .analytics.snapshot import open_snapshot
+    from .analytics.survival import time_to_response
+
+    settings = load_settings(args.config)
+    con = open_snapshot(args.db)
+    group_by = tuple(args.by or ())
+    frame = cohort_outcomes(con, settings, args.scale, group_by=group_by, timepoint=args.timepoint)
+    survival = time_to_response(con, settings, args.scale, group_by=group_by)["summary"]
+
+    def rate(row, name):
+        value = row[f"{name}_rate"]
+        if value != value:  # NaN: no denominator, or the scale has no such outcome
+            return "-"
+        return f"{100 * value:.0f}% ({100 * row[f'{name}_low']:.0f}-{100 * row[f'{name}_high']:.0f})"
+
+    if group_by:  # line each group's median time up with its rates
+        frame = frame.merge(survival[[*group_by, "median_days"]], on=list(group_by), how="left")
+    else:
+        frame = frame.assign(median_days=survival["median_days"].iloc[0] if len(survival) else float("nan"))
+    rows = []
+    for _, row in frame.iterrows():
+        rows.append((row["group"], int(row["n_patients"]), int(row["n_evaluable"]), rate(row, "response"),
+                     rate(row, "remission"), rate(row, "reliable_improvement"),
+                     "-" if row["median_change"] != row["median_change"] else f"{row['median_change']:g}",
+                     "not reached" if row["median_days"] != row["median_days"] else f"{row['median_days']:g}"))
+    print(f"{args.scale} outcomes at the {args.timepoint.replace('_', ' ')} score; rates over patients in the "
+          "clinical range at baseline with a follow-up (n evaluable), 95% Wilson intervals")
+    print(_table(["group", "patients", "n evaluable", "response", "remission", "reliable improvement",
+                  "median change", "median days to response"], rows))
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from .synth import generate_clinic
 
@@ -186,6 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--files", action="store_true", help="also list each file with its SHA-256 and timing")
     runs.set_defaults(handler=cmd_runs)
 
+    report = with_db(commands.add_parser(
+        "report", help="clinic outcomes: response, remission, reliable improvement, time to response",
+        description="Outcome rates for one scale with 95%% intervals, over patients in the clinical range at "
+        "baseline with a follow-up score, optionally by site, clinician, indication, route, sex, age band or dose "
+        "band; and the median days from the first infusion to response (Kaplan-Meier)."))
+    report.add_argument("--scale", default="PHQ-9", help="PHQ-9 (default), GAD-7, PAIN-NRS or PCL-5")
+    report.add_argument("--by", action="append", choices=GROUPABLE, help="group by this attribute (repeatable)")
+    report.add_argument("--timepoint", default="latest", choices=["latest", "after_induction"],
+                        help="judge outcomes on the latest score (default) or the score after induction")
+    report.set_defaults(handler=cmd_report)
+
     quarantine = with_db(commands.add_parser(
         "quarantine", help="list quarantined rows with the reason",
         description="Rows that were not loaded because they failed a check, with file, row and reason, so the "
@@ -200,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "db", None) and args.command in ("runs", "quarantine") and not Path(args.db).exists():
+    if getattr(args, "db", None) and args.command in ("runs", "quarantine", "report") and not Path(args.db).exists():
         print(f"error: no outcomes database at {args.db} (create one with: outcomes ingest PATH --db {args.db})",
               file=sys.stderr)
         return 2

@@ -74,7 +74,7 @@ def test_init_creates_the_views(tmp_path):
     assert {"scores", "patient_outcomes"} <= views
 
 
-@pytest.mark.parametrize("command", ["init", "ingest", "synth", "runs", "quarantine"])
+@pytest.mark.parametrize("command", ["init", "ingest", "synth", "runs", "quarantine", "report"])
 def test_every_command_explains_itself(command):
     assert len(outcomes(command, "--help").stdout) > 200
 
@@ -82,3 +82,9 @@ def test_every_command_explains_itself(command):
 def test_reading_a_missing_database_says_so(tmp_path):
     result = outcomes("runs", "--db", tmp_path / "none.duckdb", check=False)
     assert result.returncode == 2 and "no outcomes database" in result.stderr
+
+
+def test_report_prints_rates_with_intervals_by_group(sample_db):
+    result = outcomes("report", "--db", sample_db, "--by", "site", "--timepoint", "after_induction")
+    assert "Northside" in result.stdout and "Riverside" in result.stdout
+    assert "%" in result.stdout and "median days to response" in result.stdout

@@ -17,15 +17,21 @@ from pathlib import Path
 
 import duckdb
 
-from ..db import connect
+from ..db import SQL_DIR, connect
 
 # In dependency order: each may read the ones before it.
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
 
 
 def open_snapshot(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """Open `path` read-only and snapshot the outcome views into temporary tables."""
+    """Open `path` read-only and snapshot the outcome views into temporary tables.
+
+    The analytics views (sql/analytics_*.sql) are created as temporary views from this
+    version's SQL, so a database last loaded by an older version still answers every question.
+    """
     con = connect(path, read_only=True)
     for view in SNAPSHOT_VIEWS:
         con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
+    for sql_file in sorted(SQL_DIR.glob("analytics_*.sql")):
+        con.execute(sql_file.read_text(encoding="utf-8").replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
     return con
