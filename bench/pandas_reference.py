@@ -69,11 +69,15 @@ def clinic_numbers(frames: dict[str, pd.DataFrame]) -> dict:
     """The headline numbers the analytics module also reports."""
     outcomes = phq9_outcomes(frames)
     evaluable = outcomes[outcomes["caseness"] & (outcomes["n_followups"] > 0)]
+    # Trajectory: patients with a baseline; infusion 1 is the baseline, infusion k > 1 the
+    # latest score taken with k - 1 infusions before it.
     scores = frames["scores"]
-    phq9 = scores[(scores["instrument"] == "PHQ-9") & (scores["sessions_before"] < 12)]
+    phq9 = scores[(scores["instrument"] == "PHQ-9") & scores["sessions_before"].between(1, 11)
+                  & scores["patient_id"].isin(outcomes.index)]
     at_infusion = (phq9.sort_values(["patient_id", "sessions_before", "administered_at", "assessment_key"])
                    .groupby(["patient_id", "sessions_before"]).tail(1))
     trajectory = at_infusion.groupby("sessions_before")["total"].mean()
+    trajectory.loc[0] = outcomes["baseline_score"].mean()
     timed = outcomes[(outcomes["n_followups"] > 0) & (outcomes["baseline_score"] > 0)]
     survival = stats.ecdf(stats.CensoredData(
         uncensored=timed.loc[timed["responded"], "days_to_event"].to_numpy(dtype=float),

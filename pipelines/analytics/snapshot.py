@@ -21,6 +21,9 @@ from ..db import SQL_DIR, connect
 
 # In dependency order: each may read the ones before it.
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
+# Analytics views that several questions read (trajectories and the expected trajectory; the
+# safety page and the worklist).
+SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety")
 
 
 def open_snapshot(path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -34,4 +37,7 @@ def open_snapshot(path: str | Path) -> duckdb.DuckDBPyConnection:
         con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
     for sql_file in sorted(SQL_DIR.glob("analytics_*.sql")):
         con.execute(sql_file.read_text(encoding="utf-8").replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
+    for view in SNAPSHOT_ANALYTICS_VIEWS:  # computed once too, under the same name
+        con.execute(f"ALTER VIEW temp.main.{view} RENAME TO {view}_definition")
+        con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM {view}_definition")
     return con

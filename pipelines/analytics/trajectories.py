@@ -6,7 +6,7 @@ patients with a baseline (the outcome population of the clinical reference; pati
 without one belong to data quality) and use one score per patient per point, so a patient
 who filled in a scale twice in a week does not weigh double.
 
-Aggregation (n, mean, the list of per-patient scores of each point) is done in DuckDB; the
+Aggregation (n, mean, a histogram of the per-patient scores of each point) is done in DuckDB; the
 95% intervals come from `stats.py` (t interval for the mean, order-statistic interval for
 the median), computed in Python once per point and group.
 """
@@ -14,6 +14,7 @@ the median), computed in Python once per point and group.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ..settings import Settings
@@ -34,12 +35,15 @@ def cohort_sql(cohort: CohortFilter, group_by: tuple[str, ...]) -> tuple[str, li
 
 
 def _with_intervals(points: pd.DataFrame, group_by: tuple[str, ...], axis: list[str]) -> pd.DataFrame:
-    """Turn SQL aggregates (n, mean, list of scores) into the interval columns, one row per point."""
+    """Turn SQL aggregates (n, mean, histogram of scores) into the interval columns, one row per point."""
     columns = [*group_by, *axis, *INTERVAL_COLUMNS]
     if points.empty:
         return pd.DataFrame(columns=columns)
-    means = [stats.mean_interval(values) for values in points["scores"]]
-    medians = [stats.median_interval(values) for values in points["scores"]]
+    # Scores arrive as {score: patients} histograms (totals are small integers), which moves a
+    # few dozen numbers per point out of DuckDB instead of one per patient.
+    values = [np.repeat(np.fromiter(h.keys(), float), np.fromiter(h.values(), int)) for h in points["scores"]]
+    means = [stats.mean_interval(v) for v in values]
+    medians = [stats.median_interval(v) for v in values]
     result = points.drop(columns="scores").assign(
         mean_low=[m.low for m in means],
         mean_high=[m.high for m in means],
@@ -93,7 +97,7 @@ def by_infusion(
                CASE WHEN p.infusion > ? THEN '{MAINTENANCE}' ELSE p.infusion::VARCHAR END AS label,
                count(*) AS n,
                avg(p.score) AS mean,
-               list(p.score) AS scores
+               histogram(p.score) AS scores
         FROM one_per_patient AS p
         JOIN cohort AS c ON c.patient_id = p.patient_id
         GROUP BY ALL
@@ -152,7 +156,7 @@ def by_week(
                CASE WHEN p.week = {BASELINE_WEEK} THEN '{BASELINE}' ELSE 'week ' || p.week END AS label,
                count(*) AS n,
                avg(p.score) AS mean,
-               list(p.score) AS scores
+               histogram(p.score) AS scores
         FROM points AS p
         JOIN cohort AS c ON c.patient_id = p.patient_id
         GROUP BY ALL
