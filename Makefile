@@ -30,6 +30,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/analytics.py
 
 # Regenerate the committed synthetic sample (deterministic).
 sample: setup
