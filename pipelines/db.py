@@ -40,6 +40,7 @@ def init_db(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             f"SELECT *, NULL::TIMESTAMP AS replaced_at, NULL::BIGINT AS replaced_by_run FROM {table} LIMIT 0"
         )
     write_reference_tables(con, settings)
+    con.execute(read_sql("outcome_flags.sql"))
     con.execute(read_sql("views.sql"))
     for analytics_views in sorted(SQL_DIR.glob("analytics_*.sql")):  # views built on the outcome views
         con.execute(analytics_views.read_text(encoding="utf-8"))

@@ -55,3 +55,12 @@ def check_group_by(group_by: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"cannot group by {unknown}; choose from {GROUPABLE}")
     return tuple(group_by)
+
+
+def cohort_select(cohort: CohortFilter, group_by: tuple[str, ...]) -> tuple[str, list]:
+    """SELECT over `patient_cohorts AS c`: the cohort's treated patients with their infusion
+    count and grouping attributes, and its parameters. `group_by` must have passed
+    `check_group_by` (the names go into SQL)."""
+    where, params = cohort.where("c")
+    attributes = "".join(f", c.{name}" for name in group_by)
+    return f"SELECT c.patient_id, c.n_sessions{attributes} FROM patient_cohorts AS c WHERE {where}", params

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from ..settings import Settings
-from .cohorts import CohortFilter, check_group_by
+from .cohorts import CohortFilter, check_group_by, cohort_select
 from .stats import mean_interval, median_interval, wilson_interval
 
 TIMEPOINTS = ("latest", "after_induction")
@@ -110,8 +110,9 @@ judged AS (
     WHERE instrument = ?
 )"""
 
-# Per-patient outcomes judged on another follow-up score of `patient_outcomes`: the view's
-# definitions (views.sql, "final"), with the thresholds of the `instruments` table.
+# Per-patient outcomes judged on another follow-up score of `patient_outcomes` with the same
+# definitions as the view (the `judge_outcome` macro, sql/outcome_flags.sql) and the
+# thresholds of the `instruments` table.
 JUDGED_AT_SQL = """
 at_followup AS (
     SELECT
@@ -132,27 +133,12 @@ judged AS (
         baseline_caseness,
         followup_score IS NOT NULL AS has_followup,
         change,
-        -- response: reduction >= response_drop_pct percent, in integers; false for baseline 0
-        CASE
-            WHEN followup_score IS NULL THEN NULL
-            WHEN baseline_score = 0 THEN false
-            ELSE -change * 100 >= response_drop_pct * baseline_score
-        END AS response,
-        CASE
-            WHEN followup_score IS NULL OR remission_below IS NULL THEN NULL
-            ELSE followup_score < remission_below AND (remission_min_drop IS NULL OR -change >= remission_min_drop)
-        END AS remission,
-        CASE WHEN followup_score IS NOT NULL THEN -change >= reliable_change END AS reliable_improvement,
-        CASE WHEN followup_score IS NOT NULL THEN change >= reliable_change END AS reliable_deterioration,
-        CASE
-            WHEN followup_score IS NULL OR NOT baseline_caseness THEN NULL
-            ELSE followup_score < caseness_min
-        END AS recovery,
-        CASE
-            WHEN followup_score IS NULL OR NOT baseline_caseness THEN NULL
-            ELSE followup_score < caseness_min AND -change >= reliable_change
-        END AS reliable_recovery
-    FROM at_followup
+        flags.*
+    FROM (
+        SELECT *, judge_outcome(baseline_score, followup_score, caseness_min, response_drop_pct, remission_below,
+                                remission_min_drop, reliable_change) AS flags
+        FROM at_followup
+    )
 )"""
 
 # Evaluable = in caseness with a follow-up; every count of an outcome is among them.
@@ -289,16 +275,9 @@ def _nonzero(changes) -> np.ndarray:
 
 def cohort_sql(cohort: CohortFilter, group_by: tuple[str, ...]) -> tuple[str, list]:
     """The `cohort` CTE (treated patients of the cohort with their infusion count and group
-    attributes) and its parameters. `group_by` must have passed `check_group_by`: the names go into SQL."""
-    where, params = cohort.where("c")
-    attributes = "".join(f", c.{name}" for name in group_by)
-    cte = f"""cohort AS (
-    -- treated patients in the cohort, with the attributes they are grouped by
-    SELECT c.patient_id, c.n_sessions{attributes}
-    FROM patient_cohorts AS c
-    WHERE {where}
-)"""
-    return cte, params
+    attributes) and its parameters."""
+    select, params = cohort_select(cohort, group_by)
+    return f"cohort AS (\n    {select}\n)", params
 
 
 def group_sql(group_by: tuple[str, ...]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..db import SQL_DIR, connect
+from ..db import SQL_DIR, connect, read_sql
 
 # In dependency order: each may read the ones before it.
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
@@ -33,6 +33,8 @@ def open_snapshot(path: str | Path) -> duckdb.DuckDBPyConnection:
     version's SQL, so a database last loaded by an older version still answers every question.
     """
     con = connect(path, read_only=True)
+    # This version's definitions of the outcome flags, whatever version last loaded the file.
+    con.execute(read_sql("outcome_flags.sql").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
     for view in SNAPSHOT_VIEWS:
         con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
     for sql_file in sorted(SQL_DIR.glob("analytics_*.sql")):

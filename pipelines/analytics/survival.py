@@ -22,8 +22,7 @@ from scipy import stats as scipy_stats
 
 from ..settings import Settings
 from . import stats
-from .cohorts import CohortFilter, check_group_by
-from .trajectories import cohort_sql
+from .cohorts import CohortFilter, check_group_by, cohort_select
 
 CONFIDENCE = stats.CONFIDENCE
 # Pointwise interval of S(t): "log-log" (Kalbfleisch & Prentice 1980, the exponential
@@ -53,10 +52,10 @@ def response_times(
     `responded`.
     """
     group_by = check_group_by(group_by)
-    cohort_select, cohort_params = cohort_sql(cohort, group_by)
+    cohort_query, cohort_params = cohort_select(cohort, group_by)
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
-        WITH cohort AS ({cohort_select}),
+        WITH cohort AS ({cohort_query}),
         criterion AS (
             SELECT response_drop_pct FROM instruments WHERE code = ?
         ),
@@ -214,10 +213,10 @@ def responded_by_infusion(
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion
-    cohort_select, cohort_params = cohort_sql(cohort, group_by)
+    cohort_query, cohort_params = cohort_select(cohort, group_by)
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
-        WITH cohort AS ({cohort_select}),
+        WITH cohort AS ({cohort_query}),
         criterion AS (
             SELECT response_drop_pct FROM instruments WHERE code = ?
         ),

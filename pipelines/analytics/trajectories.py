@@ -19,19 +19,12 @@ import pandas as pd
 
 from ..settings import Settings
 from . import stats
-from .cohorts import CohortFilter, check_group_by
+from .cohorts import CohortFilter, check_group_by, cohort_select
 
 MAINTENANCE = "maintenance"
 BASELINE = "baseline"
 BASELINE_WEEK = -1  # the `week` value of the baseline row in by_week
 INTERVAL_COLUMNS = ["n", "mean", "mean_low", "mean_high", "median", "median_low", "median_high"]
-
-
-def cohort_sql(cohort: CohortFilter, group_by: tuple[str, ...]) -> tuple[str, list]:
-    """SELECT over `patient_cohorts AS c`: the cohort's patients with their grouping columns."""
-    where, params = cohort.where("c")
-    columns = "".join(f", c.{g}" for g in group_by)
-    return f"SELECT c.patient_id, c.n_sessions{columns} FROM patient_cohorts AS c WHERE {where}", params
 
 
 def _with_intervals(points: pd.DataFrame, group_by: tuple[str, ...], axis: list[str]) -> pd.DataFrame:
@@ -78,10 +71,10 @@ def by_infusion(
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion
-    cohort_select, cohort_params = cohort_sql(cohort, group_by)
+    cohort_query, cohort_params = cohort_select(cohort, group_by)
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
-        WITH cohort AS ({cohort_select}),
+        WITH cohort AS ({cohort_query}),
         points AS (
             -- Later infusions share one maintenance point (max + 1).
             SELECT patient_id, least(k, ? + 1) AS infusion, administered_at, score
@@ -129,10 +122,10 @@ def by_week(
     `by_infusion`.
     """
     group_by = check_group_by(group_by)
-    cohort_select, cohort_params = cohort_sql(cohort, group_by)
+    cohort_query, cohort_params = cohort_select(cohort, group_by)
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
-        WITH cohort AS ({cohort_select}),
+        WITH cohort AS ({cohort_query}),
         baselines AS (
             SELECT patient_id, baseline_at, baseline_score
             FROM patient_outcomes

@@ -128,6 +128,11 @@ joined AS (
     JOIN instruments AS i ON i.code = b.instrument
     LEFT JOIN followed AS f ON f.patient_id = b.patient_id AND f.instrument = b.instrument
 ),
+judged AS (
+    SELECT *, judge_outcome(baseline_score, latest_score, caseness_min, response_drop_pct, remission_below,
+                            remission_min_drop, reliable_change) AS flags
+    FROM joined
+),
 final AS (
     SELECT
         patient_id,
@@ -142,35 +147,16 @@ final AS (
         -- Percent change = 100 x change / baseline; undefined (NULL) for a baseline of 0.
         CASE WHEN baseline_score > 0 THEN round(100.0 * change / baseline_score, 1) END AS pct_change,
         baseline_score >= caseness_min AS baseline_caseness,
-        -- Response: a reduction of at least response_drop_pct percent (50%; pain 30%), in
-        -- integers to avoid rounding. Baseline 0: no reduction is possible, so false.
-        CASE
-            WHEN latest_score IS NULL THEN NULL
-            WHEN baseline_score = 0 THEN false
-            ELSE -change * 100 >= response_drop_pct * baseline_score
-        END AS response,
-        -- Remission: latest below the cut-off (PHQ-9, GAD-7 < 5; PCL-5 < 33 with a drop of
-        -- >= 10). Pain has no remission: NULL.
-        CASE
-            WHEN latest_score IS NULL OR remission_below IS NULL THEN NULL
-            ELSE latest_score < remission_below AND (remission_min_drop IS NULL OR -change >= remission_min_drop)
-        END AS remission,
-        -- Reliable change (Jacobson & Truax 1991) with the NHS Talking Therapies thresholds.
-        CASE WHEN latest_score IS NOT NULL THEN -change >= reliable_change END AS reliable_improvement,
-        CASE WHEN latest_score IS NOT NULL THEN change >= reliable_change END AS reliable_deterioration,
-        -- Recovery (NHS Talking Therapies): in caseness at baseline and below it at the end;
-        -- not applicable (NULL) to patients who started below caseness.
-        CASE
-            WHEN latest_score IS NULL OR baseline_score < caseness_min THEN NULL
-            ELSE latest_score < caseness_min
-        END AS recovery,
-        CASE
-            WHEN latest_score IS NULL OR baseline_score < caseness_min THEN NULL
-            ELSE latest_score < caseness_min AND -change >= reliable_change
-        END AS reliable_recovery,
+        -- Judged on the latest follow-up (outcome_flags.sql has the definitions).
+        flags.response,
+        flags.remission,
+        flags.reliable_improvement,
+        flags.reliable_deterioration,
+        flags.recovery,
+        flags.reliable_recovery,
         first_session_at,
         after_induction_at
-    FROM joined
+    FROM judged
 )
 SELECT * FROM final;
 
