@@ -32,7 +32,6 @@ infusion within 7 days). The standard course: infusions at 09:00 on 6, 8, 10, 13
 from __future__ import annotations
 
 import datetime as dt
-import sys
 
 import duckdb
 import pytest
@@ -41,6 +40,7 @@ from conftest import SAMPLE, Clinic, assessment, patient, phq9_items, session
 from pipelines.analytics import worklist as worklist_module
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.safety import item9_flags, reliable_deterioration
+from pipelines.analytics.expected import patients_not_on_track
 from pipelines.analytics.worklist import REASON_COLUMNS, worklist
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
@@ -193,12 +193,6 @@ def test_not_on_track_reason_comes_from_the_expected_module(con, behind):
     assert "NOT-A-PATIENT" not in rows
 
 
-def test_without_the_expected_module_the_list_still_comes_with_a_warning(con, monkeypatch):
-    monkeypatch.setitem(sys.modules, "pipelines.analytics.expected", None)  # import fails
-    with pytest.warns(RuntimeWarning, match="not on track"):
-        frame = worklist(con, SETTINGS, as_of=AS_OF)
-    assert not frame.not_on_track.any() and "SEVERAL" in set(frame.patient_id)
-
 
 # --- as_of and cohorts -------------------------------------------------------------------
 
@@ -261,8 +255,7 @@ def sample(tmp_path_factory):
 
 
 def test_not_on_track_matches_the_expected_module(sample):
-    expected = pytest.importorskip("pipelines.analytics.expected")
-    behind = set(expected.patients_not_on_track(sample, SETTINGS, scale="PHQ-9").patient_id)
+    behind = set(patients_not_on_track(sample, SETTINGS, scale="PHQ-9").patient_id)
     treated = {pid for (pid,) in sample.execute("SELECT patient_id FROM patient_cohorts").fetchall()}
     frame = worklist(sample, SETTINGS)
     assert set(frame.patient_id[frame.not_on_track]) == behind & treated

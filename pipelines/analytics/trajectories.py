@@ -75,15 +75,17 @@ def by_infusion(
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
         WITH cohort AS ({cohort_query}),
-        points AS (
-            -- Later infusions share one maintenance point (max + 1).
-            SELECT patient_id, least(k, ? + 1) AS infusion, administered_at, score
-            FROM scores_by_infusion
-            WHERE instrument = ?
-        ),
         one_per_patient AS (
-            SELECT * FROM points
-            QUALIFY row_number() OVER (PARTITION BY patient_id, infusion ORDER BY administered_at DESC) = 1
+            -- scores_by_infusion has one score per patient and infusion; later infusions share
+            -- one maintenance point (max + 1), where each patient counts with their latest score.
+            SELECT patient_id, k AS infusion, score
+            FROM scores_by_infusion
+            WHERE instrument = ? AND k <= ?
+            UNION ALL
+            SELECT patient_id, ? + 1 AS infusion, arg_max(score, administered_at) AS score
+            FROM scores_by_infusion
+            WHERE instrument = ? AND k > ?
+            GROUP BY patient_id
         )
         SELECT {groups}
                p.infusion,
@@ -96,7 +98,8 @@ def by_infusion(
         GROUP BY ALL
         ORDER BY {groups}p.infusion
     """
-    points = con.execute(sql, [*cohort_params, max_infusion, scale, max_infusion]).df()
+    points = con.execute(
+        sql, [*cohort_params, scale, max_infusion, max_infusion, scale, max_infusion, max_infusion]).df()
     return _with_intervals(points, group_by, ["infusion", "label"])
 
 

@@ -14,11 +14,11 @@ module. Definitions follow the clinical reference (`/work/shared/clinical-refere
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 
 import pandas as pd
 
 from .cohorts import CohortFilter
+from .expected import patients_not_on_track
 from .safety import PHQ9_PER_PATIENT
 
 # "Mid-induction" needs a recent infusion: the induction schedule is two or three infusions a
@@ -177,16 +177,7 @@ def default_as_of(con) -> dt.date | None:
 
 
 def _not_on_track_ids(con, settings) -> list[str]:
-    """Patients whose PHQ-9 improvement is behind the clinic's expected trajectory (the
-    expected-trajectory module, imported here so the worklist does not depend on it at import)."""
-    try:
-        from pipelines.analytics.expected import patients_not_on_track
-    except ModuleNotFoundError as missing:
-        if missing.name != "pipelines.analytics.expected":
-            raise
-        warnings.warn("pipelines.analytics.expected is not available: the worklist omits 'not on track'",
-                      RuntimeWarning, stacklevel=3)
-        return []
+    """Patients whose PHQ-9 improvement is behind the clinic's expected trajectory."""
     behind = patients_not_on_track(con, settings, scale="PHQ-9")
     return behind["patient_id"].astype(str).unique().tolist()
 
@@ -201,8 +192,7 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
     2. `reliable_deterioration` - reliable deterioration on any scale at the latest follow-up
        (`patient_outcomes`).
     3. `not_on_track` - PHQ-9 improvement worse than the clinic's expected trajectory
-       (`pipelines.analytics.expected.patients_not_on_track`, judged on all data loaded; if that
-       module cannot be imported a RuntimeWarning says so and nobody is flagged for this reason).
+       (`pipelines.analytics.expected.patients_not_on_track`, judged on all data loaded).
     4. `bp_excursion_last_infusion` - peak systolic >= settings.thresholds.bp_excursion_systolic
        or diastolic >= bp_excursion_diastolic at the patient's last infusion (of two at the same
        latest time, the one with an excursion).
