@@ -72,10 +72,10 @@ def scores(pid, days=COURSE_DAYS, totals=SCORES, item9=None):
 
 def build_clinic(folder):
     clinic = Clinic(folder)
-    ids = ["H", "EVER", "I9", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "ACTIVE28", "INACTIVE29",
+    ids = ["H", "EVER", "I9", "I9UNK", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "ACTIVE28", "INACTIVE29",
            "MID", "MIDOK", "MIDOLD", "MANY", "SEVERAL", "UNTREATED"]
     clinic.patients = [patient(pid, site="Riverside" if pid == "MID" else "Northside") for pid in ids]
-    standard = ["H", "EVER", "I9", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "MANY", "SEVERAL"]
+    standard = ["H", "EVER", "I9", "I9UNK", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "MANY", "SEVERAL"]
     clinic.sessions = [
         *[s for pid in standard if pid not in ("H", "BP", "MANY", "SEVERAL") for s in course(pid)],
         *course("H", bp_at={1: (190, 100)}),
@@ -93,6 +93,9 @@ def build_clinic(folder):
         *scores("EVER", item9=[0, 0, 1, 0, 0, 0, 0]),
         *scores("I9"),
         assessment("I9-incomplete", "2026-05-20T08:40:00", "PHQ-9", [3, 3, 3, 3, 3, None, None, None, 2], pid="I9"),
+        *scores("I9UNK")[:-1],
+        # latest PHQ-9: item 9 left blank (8 of 9 answered, prorated): safety status unknown
+        assessment("I9UNK-last", "2026-05-20T08:30:00", "PHQ-9", [1, 1, 1, 1, 1, 1, 1, 1, None], pid="I9UNK"),
         *scores("DET", totals=[10, 11, 12, 13, 14, 15, 16]),
         *scores("BP"),
         *scores("NOBASE")[1:],
@@ -142,6 +145,7 @@ def test_each_reason_and_patients_without_one(con, behind):
         "SEVERAL": {"item9_positive", "reliable_deterioration", "bp_excursion_last_infusion"},
         "MANY": {"no_baseline", "phq9_overdue", "bp_excursion_last_infusion"},
         "I9": {"item9_positive"},
+        "I9UNK": {"item9_unknown"},
         "ACTIVE28": {"phq9_overdue"},
         "BP": {"bp_excursion_last_infusion"},
         "DET": {"reliable_deterioration"},
@@ -156,9 +160,10 @@ def test_each_reason_and_patients_without_one(con, behind):
 
 def test_sorted_by_number_of_reasons_then_item9_first(con, behind):
     frame = worklist(con, SETTINGS, as_of=AS_OF)
-    # 3 reasons: SEVERAL (with item 9) before MANY; 1 reason: I9 first, then by patient id.
-    assert frame.patient_id.tolist() == ["SEVERAL", "MANY", "I9", "ACTIVE28", "BP", "DET", "MID", "NOBASE", "OVERDUE"]
-    assert frame.n_reasons.tolist() == [3, 3, 1, 1, 1, 1, 1, 1, 1]
+    # 3 reasons: SEVERAL (with item 9) before MANY; 1 reason: I9 first, then item 9 unknown
+    # (I9UNK), then by patient id.
+    assert frame.patient_id.tolist() == ["SEVERAL", "MANY", "I9", "I9UNK", "ACTIVE28", "BP", "DET", "MID", "NOBASE", "OVERDUE"]
+    assert frame.n_reasons.tolist() == [3, 3, 1, 1, 1, 1, 1, 1, 1, 1]
     assert (frame.n_reasons == frame.reasons.map(len)).all()
 
 
@@ -209,10 +214,12 @@ def test_as_of_defaults_to_the_latest_infusion_date(con, behind):
         # 16 days back: every standard course is overdue (active since 20 May >= 8 May); ACTIVE28
         # (1 May) is no longer active; MIDOLD's last PHQ-9 (21 May) is 15 days back.
         (dt.date(2026, 6, 5),
-         {"H", "EVER", "I9", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "MANY", "SEVERAL", "MIDOLD"}, {"MID"}),
+         {"H", "EVER", "I9", "I9UNK", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "MANY", "SEVERAL", "MIDOLD"},
+         {"MID"}),
         # 6 Jun: MID's last infusion is 8 days back: no longer "upcoming"; its PHQ-9 (29 May) is in time.
         (dt.date(2026, 6, 6),
-         {"H", "EVER", "I9", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "MANY", "SEVERAL", "MIDOLD"}, set()),
+         {"H", "EVER", "I9", "I9UNK", "DET", "BP", "NOBASE", "OVERDUE", "EDGE14", "MANY", "SEVERAL", "MIDOLD"},
+         set()),
         # 1 Jul: 20 May is 42 days back: nobody is in active treatment.
         (dt.date(2026, 7, 1), set(), set()),
     ],
@@ -269,8 +276,11 @@ def test_sample_worklist_properties(sample):
     assert (frame.n_reasons >= 1).all()
     assert (frame.n_reasons == frame[list(REASON_COLUMNS)].sum(axis=1)).all()
     assert (frame.n_reasons == frame.reasons.map(len)).all()
-    order = list(zip(-frame.n_reasons, ~frame.item9_positive, frame.patient_id))
+    order = list(zip(-frame.n_reasons, ~frame.item9_positive, ~frame.item9_unknown, frame.patient_id))
     assert order == sorted(order)
+    flags_unknown = item9_flags(sample, SETTINGS)
+    assert set(frame.patient_id[frame.item9_unknown]) == set(
+        flags_unknown.patient_id[flags_unknown.item9_status_latest == "unknown"])
     # The flags agree with the safety functions and the views they come from.
     flags = item9_flags(sample, SETTINGS)
     assert set(frame.patient_id[frame.item9_positive]) == set(flags.patient_id[flags.item9_positive_latest.fillna(False)

@@ -28,6 +28,7 @@ UPCOMING_INFUSION_DAYS = 7
 # Boolean reason columns, in the order the `reasons` list gives them (most urgent first).
 REASON_COLUMNS = (
     "item9_positive",
+    "item9_unknown",
     "reliable_deterioration",
     "not_on_track",
     "bp_excursion_last_infusion",
@@ -93,6 +94,8 @@ flags AS (
         p.latest_score_at AS latest_phq9_at,
         -- (1) item 9 > 0 at the latest PHQ-9, complete or not
         coalesce(p.item9_positive_latest, false) AS item9_positive,
+        -- (1b) item 9 unanswered at the latest PHQ-9: unknown, never negative (clinical reference)
+        p.latest_phq9_at IS NOT NULL AND p.item9_positive_latest IS NULL AS item9_unknown,
         -- (2) reliable deterioration on any scale at the latest follow-up
         coalesce(o.reliable_deterioration, false) AS reliable_deterioration,
         -- (3) PHQ-9 improvement worse than the clinic's expected trajectory
@@ -124,7 +127,7 @@ flags AS (
 counted AS (
     SELECT
         *,
-        item9_positive::INTEGER + reliable_deterioration::INTEGER + not_on_track::INTEGER
+        item9_positive::INTEGER + item9_unknown::INTEGER + reliable_deterioration::INTEGER + not_on_track::INTEGER
             + bp_excursion_last_infusion::INTEGER + no_baseline::INTEGER + phq9_overdue::INTEGER
             + pre_infusion_phq9_missing::INTEGER AS n_reasons
     FROM flags
@@ -142,6 +145,7 @@ final AS (
         latest_phq9_at,
         list_filter([
             CASE WHEN item9_positive THEN 'item 9 positive at latest PHQ-9 (thoughts of death or self-harm)' END,
+            CASE WHEN item9_unknown THEN 'item 9 unanswered at latest PHQ-9 (safety status unknown)' END,
             CASE WHEN reliable_deterioration
                  THEN 'reliable deterioration: ' || array_to_string(deteriorated_scales, ', ') END,
             CASE WHEN not_on_track THEN 'not on track: PHQ-9 improvement below expected' END,
@@ -156,6 +160,7 @@ final AS (
         ], lambda reason: reason IS NOT NULL) AS reasons,
         n_reasons,
         item9_positive,
+        item9_unknown,
         reliable_deterioration,
         not_on_track,
         bp_excursion_last_infusion,
@@ -166,7 +171,7 @@ final AS (
     WHERE n_reasons > 0
 )
 SELECT * FROM final
-ORDER BY n_reasons DESC, item9_positive DESC, patient_id
+ORDER BY n_reasons DESC, item9_positive DESC, item9_unknown DESC, patient_id
 """
 
 
@@ -189,6 +194,8 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
 
     1. `item9_positive` - PHQ-9 item 9 > 0 at the latest PHQ-9 administration, incomplete ones
        included (`assessments`; clinical reference: a safety flag whatever the total).
+       `item9_unknown` - item 9 unanswered at the latest PHQ-9: the safety status is unknown,
+       never negative (clinical reference), so the clinician asks before the infusion.
     2. `reliable_deterioration` - reliable deterioration on any scale at the latest follow-up
        (`patient_outcomes`).
     3. `not_on_track` - PHQ-9 improvement worse than the clinic's expected trajectory
@@ -217,8 +224,8 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
     Columns: `patient_id`, `site`, `clinician`, `primary_indication`, `last_infusion_at`,
     `n_infusions`, `latest_phq9_score` and `latest_phq9_at` (latest valid PHQ-9; of two at the
     same time, the higher), `reasons` (per row an array of phrases, as DuckDB returns lists, in
-    the order above), `n_reasons`, then the seven boolean reason columns (REASON_COLUMNS).
-    Sorted by number of reasons (most first), then item 9 positive first, then patient id.
+    the order above), `n_reasons`, then the eight boolean reason columns (REASON_COLUMNS).
+    Sorted by number of reasons (most first), then item 9 positive, then unknown, then patient id.
     `frame.attrs["as_of"]` holds the date used. An empty cohort, or a database without
     infusions, gives an empty frame.
     """
