@@ -78,7 +78,7 @@ def clinic_numbers(frames: dict[str, pd.DataFrame]) -> dict:
                    .groupby(["patient_id", "sessions_before"]).tail(1))
     trajectory = at_infusion.groupby("sessions_before")["total"].mean()
     trajectory.loc[0] = outcomes["baseline_score"].mean()
-    timed = outcomes[(outcomes["n_followups"] > 0) & (outcomes["baseline_score"] > 0)]
+    timed = outcomes[(outcomes["n_followups"] > 0) & outcomes["caseness"]]
     survival = stats.ecdf(stats.CensoredData(
         uncensored=timed.loc[timed["responded"], "days_to_event"].to_numpy(dtype=float),
         right=timed.loc[~timed["responded"], "days_to_event"].to_numpy(dtype=float)))

@@ -200,7 +200,7 @@ def test_kaplan_meier_properties_on_the_sample(sample, group_by):
 
 def test_time_to_response_population_on_the_sample(sample):
     expected = sample.execute(
-        "SELECT count(*) FROM patient_outcomes WHERE instrument = 'PHQ-9' AND baseline_score > 0 AND n_followups > 0"
+        "SELECT count(*) FROM patient_outcomes WHERE instrument = 'PHQ-9' AND baseline_caseness AND n_followups > 0"
     ).fetchone()[0]
     assert time_to_response(sample, Settings())["summary"]["n"].tolist() == [expected]
 

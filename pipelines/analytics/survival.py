@@ -43,8 +43,9 @@ def response_times(
 ) -> pd.DataFrame:
     """One row per patient: `days` to response (event) or to the last follow-up (censored).
 
-    Patients: in `cohort`, with a baseline above 0 on `scale` (no reduction is possible from
-    0) and at least one follow-up. `days` counts calendar days from the first infusion's date
+    Patients: in `cohort`, in the clinical range at baseline on `scale` (`baseline_caseness`,
+    the population of the response rates, so a score drifting from 3 to 1 is not a
+    "response") and with at least one follow-up. `days` counts calendar days from the first infusion's date
     (`scores.days_since_first_session`) to the first follow-up whose reduction from baseline
     reaches `instruments.response_drop_pct` (PHQ-9 50%, pain 30%; same integer test as
     `patient_outcomes.response`); `responded` is False for censored patients, whose `days` is
@@ -62,7 +63,7 @@ def response_times(
         baselines AS (
             SELECT patient_id, baseline_at, baseline_score
             FROM patient_outcomes
-            WHERE instrument = ? AND baseline_score > 0 AND n_followups > 0
+            WHERE instrument = ? AND baseline_caseness AND n_followups > 0
         ),
         followups AS (
             SELECT
@@ -205,7 +206,7 @@ def responded_by_infusion(
     `sessions_before` ≤ k − 1, the same axis as `trajectories.by_infusion`) met the response
     criterion (`instruments.response_drop_pct`), even if a later score relapsed. At k = 1
     that is nobody by construction: the score before infusion 1 is the baseline.
-    Denominator: patients in `cohort` with a baseline above 0 on `scale` (the population of
+    Denominator: patients in `cohort` in caseness at baseline on `scale` (the population of
     `time_to_response`) who reached infusion k (at least k infusions recorded); a patient
     with no score after the baseline counts as not (yet) responded. Wilson 95% interval.
 
@@ -223,7 +224,7 @@ def responded_by_infusion(
         baselines AS (
             SELECT patient_id, baseline_at, baseline_score
             FROM patient_outcomes
-            WHERE instrument = ? AND baseline_score > 0
+            WHERE instrument = ? AND baseline_caseness
         ),
         first_response AS (
             -- infusions started before the first responding follow-up
