@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.formats import ASSESSMENTS, PATIENTS, SESSIONS
+from pipelines.formats import PATIENTS, SESSIONS
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
@@ -115,3 +115,19 @@ class Row(dict):
 @pytest.fixture
 def clinic(tmp_path) -> Clinic:
     return Clinic(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def sample_database(tmp_path_factory) -> Path:
+    """The committed sample clinic, ingested once for the whole test session."""
+    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
+    ingest(db, [SAMPLE], Settings())
+    return db
+
+
+@pytest.fixture(scope="module")
+def sample(sample_database):
+    """A read-only connection to the sample database (property checks on realistic data)."""
+    connection = duckdb.connect(str(sample_database), read_only=True)
+    yield connection
+    connection.close()

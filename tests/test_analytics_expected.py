@@ -10,11 +10,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import SAMPLE, assessment, patient, session
+from conftest import assessment, patient, session
 from pipelines.analytics import expected
 from pipelines.analytics.expected import (NOT_ON_TRACK_COLUMNS, PATIENT_COLUMNS, REFERENCE_COLUMNS,
                                           patient_expected, patients_not_on_track, reference_distribution)
-from pipelines.ingest import ingest
 from pipelines.settings import Settings, Thresholds
 
 # Everyone: infusions Mon 6, Wed 8, Fri 10 Jan 2025 at 09:00; PHQ-9 baseline at 08:00 on 6 Jan,
@@ -181,14 +180,6 @@ def test_cache_follows_new_ingests(small):
 
 
 # --- Properties on the sample clinic --------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    con = read(db)
-    yield con
-    con.close()
 
 
 def test_reference_properties_on_the_sample(sample):

@@ -22,10 +22,9 @@ import math
 import duckdb
 import pytest
 
-from conftest import SAMPLE, Clinic, assessment, patient, session
+from conftest import Clinic, assessment, patient, session
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.nhs import PAIRED_OUTCOMES, paired_outcome
-from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
 SETTINGS = Settings()
@@ -128,14 +127,6 @@ def test_empty_cohort(con):
 
 
 # --- properties on the committed sample data ------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    connection = duckdb.connect(str(db), read_only=True)
-    yield connection
-    connection.close()
 
 
 @pytest.mark.parametrize("group_by", [(), ("site",), ("clinician", "sex"), ("age_band",), ("start_month",)])

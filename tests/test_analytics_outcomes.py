@@ -26,12 +26,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import SAMPLE, Clinic, assessment, patient, session
+from conftest import Clinic, assessment, patient, session
 from pipelines.analytics.cohorts import GROUPABLE, CohortFilter
 from pipelines.analytics.outcomes import (
     OUTCOMES, cohort_outcomes, judged_at_sql, rank_biserial, wilcoxon_test,
 )
-from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
 SETTINGS = Settings()
@@ -223,14 +222,6 @@ def test_wilcoxon_is_scipys_test_of_follow_up_against_baseline(changes):
 
 
 # --- properties on the committed sample data ------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    connection = duckdb.connect(str(db), read_only=True)
-    yield connection
-    connection.close()
 
 
 SCALES = ("PHQ-9", "GAD-7", "PAIN-NRS", "PCL-5")

@@ -21,10 +21,9 @@ import math
 import duckdb
 import pytest
 
-from conftest import SAMPLE, Clinic, patient, session
+from conftest import Clinic, patient, session
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.retention import infusions_per_patient, retention
-from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
 SETTINGS = Settings()  # induction = 6 infusions
@@ -107,14 +106,6 @@ def test_unknown_grouping_is_refused(con):
 
 
 # --- properties on the committed sample data ------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    connection = duckdb.connect(str(db), read_only=True)
-    yield connection
-    connection.close()
 
 
 @pytest.mark.parametrize("group_by", [(), ("site",), ("clinician", "route"), ("dose_band",), ("start_month",)])

@@ -37,12 +37,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import SAMPLE, Clinic, assessment, patient, phq9_items, session
+from conftest import Clinic, assessment, patient, phq9_items, session
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.safety import (bp_excursions, cadss_by_infusion, item9_flags, reliable_deterioration,
                                         side_effect_rates)
 from pipelines.analytics.stats import mean_interval, median_interval
-from pipelines.ingest import ingest
 from pipelines.settings import Settings, Thresholds
 
 SETTINGS = Settings()
@@ -275,14 +274,6 @@ def test_bad_grouping_is_refused(infusions):
 
 
 # --- properties on the committed sample data ------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    connection = duckdb.connect(str(db), read_only=True)
-    yield connection
-    connection.close()
 
 
 GROUPINGS = [(), ("site",), ("clinician", "route"), ("dose_band",)]

@@ -9,11 +9,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from conftest import SAMPLE, assessment, patient, session
+from conftest import assessment, patient, session
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.survival import (CURVE_COLUMNS, SUMMARY_COLUMNS, responded_by_infusion,
                                           time_to_response)
-from pipelines.ingest import ingest
 from pipelines.settings import Settings, Thresholds
 
 
@@ -168,14 +167,6 @@ def test_share_responded_for_an_empty_cohort(infusion_clinic):
 
 
 # --- Properties on the sample clinic --------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    con = read(db)
-    yield con
-    con.close()
 
 
 @pytest.mark.parametrize("group_by", [(), ("site",), ("sex", "route")])

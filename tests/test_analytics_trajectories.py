@@ -8,10 +8,9 @@ import math
 import duckdb
 import pytest
 
-from conftest import SAMPLE, assessment, patient, session
+from conftest import assessment, patient, session
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.trajectories import INTERVAL_COLUMNS, by_infusion, by_week
-from pipelines.ingest import ingest
 from pipelines.settings import Settings, Thresholds
 
 # Infusions at 09:00 on Mon 6, Wed 8, Fri 10 and Mon 13 Jan 2025 (days 0, 2, 4, 7); PHQ-9
@@ -110,14 +109,6 @@ def test_by_week_is_hand_worked(course_clinic):
 
 
 # --- Properties on the sample clinic --------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    con = read(db)
-    yield con
-    con.close()
 
 
 def check_intervals(table):

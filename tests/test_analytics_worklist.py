@@ -36,13 +36,12 @@ import datetime as dt
 import duckdb
 import pytest
 
-from conftest import SAMPLE, Clinic, assessment, patient, phq9_items, session
+from conftest import Clinic, assessment, patient, phq9_items, session
 from pipelines.analytics import worklist as worklist_module
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.safety import item9_flags, reliable_deterioration
 from pipelines.analytics.expected import patients_not_on_track
 from pipelines.analytics.worklist import REASON_COLUMNS, worklist
-from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
 SETTINGS = Settings()
@@ -198,7 +197,6 @@ def test_not_on_track_reason_comes_from_the_expected_module(con, behind):
     assert "NOT-A-PATIENT" not in rows
 
 
-
 # --- as_of and cohorts -------------------------------------------------------------------
 
 def test_as_of_defaults_to_the_latest_infusion_date(con, behind):
@@ -251,14 +249,6 @@ def test_database_without_infusions_gives_an_empty_list(clinic):
 
 
 # --- the real expected-trajectory module, and the sample data ------------------------------
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    db = tmp_path_factory.mktemp("sample") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
-    connection = duckdb.connect(str(db), read_only=True)
-    yield connection
-    connection.close()
 
 
 def test_not_on_track_matches_the_expected_module(sample):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..formats import ASSESSMENTS, ExportKind, ImportFormatError, detect_kind, normalise_header
+from ..formats import ExportKind, ImportFormatError, detect_kind, normalise_header
 
 
 @dataclass
