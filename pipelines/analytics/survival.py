@@ -57,31 +57,14 @@ def response_times(
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
         WITH cohort AS ({cohort_query}),
-        criterion AS (
-            SELECT response_drop_pct FROM instruments WHERE code = ?
-        ),
-        baselines AS (
-            SELECT patient_id, baseline_at, baseline_score
-            FROM patient_outcomes
-            WHERE instrument = ? AND baseline_caseness AND n_followups > 0
-        ),
-        followups AS (
-            SELECT
-                s.patient_id,
-                s.days_since_first_session AS days,
-                (b.baseline_score - s.total) * 100 >= cr.response_drop_pct * b.baseline_score AS responded
-            FROM scores AS s
-            JOIN baselines AS b ON b.patient_id = s.patient_id
-            CROSS JOIN criterion AS cr
-            WHERE s.instrument = ? AND s.administered_at > b.baseline_at
-        ),
         per_patient AS (
             SELECT
                 patient_id,
                 bool_or(responded) AS responded,
                 -- first responding follow-up, else the last follow-up (censoring time)
                 coalesce(min(days) FILTER (WHERE responded), max(days)) AS days
-            FROM followups
+            FROM followup_responses
+            WHERE instrument = ?
             GROUP BY patient_id
         )
         SELECT p.patient_id, {groups}p.days, p.responded
@@ -89,7 +72,7 @@ def response_times(
         JOIN cohort AS c ON c.patient_id = p.patient_id
         ORDER BY p.patient_id
     """
-    return con.execute(sql, [*cohort_params, scale, scale, scale]).df()
+    return con.execute(sql, [*cohort_params, scale]).df()
 
 
 def kaplan_meier(days, responded, confidence: float = CONFIDENCE) -> tuple[pd.DataFrame, dict]:
@@ -218,23 +201,15 @@ def responded_by_infusion(
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
         WITH cohort AS ({cohort_query}),
-        criterion AS (
-            SELECT response_drop_pct FROM instruments WHERE code = ?
-        ),
         baselines AS (
-            SELECT patient_id, baseline_at, baseline_score
-            FROM patient_outcomes
-            WHERE instrument = ? AND baseline_caseness
+            SELECT patient_id FROM patient_outcomes WHERE instrument = ? AND baseline_caseness
         ),
         first_response AS (
             -- infusions started before the first responding follow-up
-            SELECT s.patient_id, min(s.sessions_before) AS infusions_before_response
-            FROM scores AS s
-            JOIN baselines AS b ON b.patient_id = s.patient_id
-            CROSS JOIN criterion AS cr
-            WHERE s.instrument = ? AND s.administered_at > b.baseline_at
-              AND (b.baseline_score - s.total) * 100 >= cr.response_drop_pct * b.baseline_score
-            GROUP BY s.patient_id
+            SELECT patient_id, min(sessions_before) AS infusions_before_response
+            FROM followup_responses
+            WHERE instrument = ? AND responded
+            GROUP BY patient_id
         ),
         infusions AS (
             SELECT unnest(range(1, ? + 1)) AS infusion
@@ -250,7 +225,7 @@ def responded_by_infusion(
         GROUP BY ALL
         ORDER BY {groups}i.infusion
     """
-    counts = con.execute(sql, [*cohort_params, scale, scale, scale, max_infusion]).df()
+    counts = con.execute(sql, [*cohort_params, scale, scale, max_infusion]).df()
     columns = [*group_by, "infusion", "n", "responded", "share", "low", "high"]
     if counts.empty:
         return pd.DataFrame(columns=columns)
