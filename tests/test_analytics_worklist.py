@@ -13,6 +13,7 @@ infusion within 7 days). The standard course: infusions at 09:00 on 6, 8, 10, 13
 | H          | BP 190/100 at the 2nd infusion, not the last                       | none                         |
 | EVER       | item 9 = 1 on 10 Apr only                                          | none (negative at latest)    |
 | I9         | an incomplete PHQ-9 (item 9 = 2) at 08:40 on 20 May, the latest    | item 9                       |
+| I9UNK      | the latest PHQ-9 (20 May) leaves item 9 blank                      | item 9 unknown               |
 | DET        | PHQ-9 10 11 12 13 14 15 16: +6 from baseline                       | reliable deterioration       |
 | BP         | 182/95 at the last infusion                                        | BP excursion                 |
 | NOBASE     | no PHQ-9 on 6 Apr: the first comes after the first infusion        | no baseline                  |

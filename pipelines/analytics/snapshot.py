@@ -23,7 +23,7 @@ from ..db import SQL_DIR, connect, read_sql
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
 # Analytics views that several questions read (trajectories and the expected trajectory; the
 # safety page and the worklist; the two time-to-response questions).
-SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "followup_responses")
+SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "last_infusions", "followup_responses")
 
 
 def open_snapshot(path: str | Path) -> duckdb.DuckDBPyConnection:

@@ -56,18 +56,13 @@ cohort AS (
 ),
 {phq9},
 last_infusion AS (
-    -- The patient's most recent infusion and whether its peak BP was an excursion. Two
-    -- infusions at the same latest time: the one with an excursion wins (safety first).
+    -- The patient's most recent infusion (view `last_infusions`) and whether its peak BP was an
+    -- excursion.
     SELECT
         patient_id,
-        arg_max_null({{'systolic': bp_peak_sys, 'diastolic': bp_peak_dia, 'excursion': excursion}},
-                     epoch_us(started_at) * 2 + excursion::INTEGER) AS last
-    FROM (
-        SELECT s.patient_id, s.started_at, s.bp_peak_sys, s.bp_peak_dia,
-               coalesce(s.bp_peak_sys >= w.bp_systolic OR s.bp_peak_dia >= w.bp_diastolic, false) AS excursion
-        FROM sessions AS s, worklist_settings AS w
-    )
-    GROUP BY patient_id
+        {{'systolic': bp_peak_sys, 'diastolic': bp_peak_dia,
+          'excursion': coalesce(bp_peak_sys >= w.bp_systolic OR bp_peak_dia >= w.bp_diastolic, false)}} AS last
+    FROM last_infusions, worklist_settings AS w
 ),
 outcomes AS (
     -- Reliable deterioration on any scale at the latest follow-up; a PHQ-9 row = a PHQ-9 baseline.
@@ -202,7 +197,7 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
        (`pipelines.analytics.expected.patients_not_on_track`, judged on all data loaded).
     4. `bp_excursion_last_infusion` - peak systolic >= settings.thresholds.bp_excursion_systolic
        or diastolic >= bp_excursion_diastolic at the patient's last infusion (of two at the same
-       latest time, the one with an excursion).
+       latest time, the higher peaks, so an excursion at either counts).
     5. `no_baseline` - treated, but no PHQ-9 row in `patient_outcomes` (no valid PHQ-9 in the
        baseline window).
     6. `phq9_overdue` - in active treatment (last infusion dated within

@@ -38,3 +38,19 @@ final AS (
     GROUP BY patient_id
 )
 SELECT * FROM final;
+
+
+-- Per patient: the most recent infusion and its peak blood pressure. Two infusions at the
+-- same latest time report the higher peak of each, so an excursion at either is not missed
+-- (safety first).
+CREATE OR REPLACE VIEW last_infusions AS
+WITH latest AS (
+    SELECT patient_id, max(started_at) AS started_at FROM sessions GROUP BY patient_id
+),
+final AS (
+    SELECT l.patient_id, l.started_at, max(s.bp_peak_sys) AS bp_peak_sys, max(s.bp_peak_dia) AS bp_peak_dia
+    FROM latest AS l
+    JOIN sessions AS s ON s.patient_id = l.patient_id AND s.started_at = l.started_at
+    GROUP BY l.patient_id, l.started_at
+)
+SELECT * FROM final;
