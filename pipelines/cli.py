@@ -10,7 +10,7 @@ from .analytics.cohorts import GROUPABLE
 from .db import connect, init_db
 from .formats import ImportFormatError
 from .ingest import RunResult, ingest, stderr_progress
-from .settings import load_settings
+from .settings import SettingsError, load_settings
 
 DEFAULT_DB = "data/outcomes.duckdb"
 
@@ -250,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no outcomes database at {args.db} (create one with: outcomes ingest PATH --db {args.db})",
               file=sys.stderr)
         return 2
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

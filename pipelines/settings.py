@@ -85,17 +85,29 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
 
 
+class SettingsError(ValueError):
+    """A settings file that cannot be read or names settings that do not exist."""
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Settings from `path`, else from $OUTCOMES_CONFIG, else the defaults."""
     path = path or os.environ.get("OUTCOMES_CONFIG")
     if not path:
         return Settings()
-    with open(path, "rb") as handle:
-        raw = tomllib.load(handle)
-    plausible = PlausibleRanges(**raw.pop("plausible", {}))
-    thresholds = Thresholds(**raw.pop("thresholds", {}))
-    known = {f.name for f in dataclasses.fields(Settings)}
-    unknown = set(raw) - known
-    if unknown:
-        raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
-    return Settings(**raw, plausible=plausible, thresholds=thresholds)
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"settings file {path}: {error}") from None
+    sections = {"plausible": PlausibleRanges, "thresholds": Thresholds}
+    parts = {}
+    for name, section in sections.items():
+        values = raw.pop(name, {})
+        known = {f.name for f in dataclasses.fields(section)}
+        if unknown := sorted(set(values) - known):
+            raise SettingsError(f"settings file {path}: unknown [{name}] settings {unknown}; known: {sorted(known)}")
+        parts[name] = section(**values)
+    known = {f.name for f in dataclasses.fields(Settings)} - set(sections)
+    if unknown := sorted(set(raw) - known):
+        raise SettingsError(f"settings file {path}: unknown settings {unknown}; known: {sorted(known)}")
+    return Settings(**raw, **parts)

@@ -88,3 +88,14 @@ def test_report_prints_rates_with_intervals_by_group(sample_db):
     result = outcomes("report", "--db", sample_db, "--by", "site", "--timepoint", "after_induction")
     assert "Northside" in result.stdout and "Riverside" in result.stdout
     assert "%" in result.stdout and "median days to response" in result.stdout
+
+
+def test_a_bad_settings_file_is_refused_with_a_clear_message(tmp_path):
+    config = tmp_path / "clinic.toml"
+    config.write_text('clinic_timezone = "America/Chicago"\nbaseline_window = 30\n')
+    result = outcomes("--config", config, "ingest", SAMPLE, "--db", tmp_path / "o.duckdb", check=False)
+    assert result.returncode == 2 and "unknown settings ['baseline_window']" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o.duckdb").exists()
+    config.write_text("[plausible]\nsystolic_maximum = 280\n")
+    result = outcomes("--config", config, "ingest", SAMPLE, "--db", tmp_path / "o.duckdb", check=False)
+    assert result.returncode == 2 and "unknown [plausible] settings ['systolic_maximum']" in result.stderr
