@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .cohorts import CohortFilter, check_group_by
+from .frames import patient_rows
 from .stats import mean_interval, median_interval, wilson_interval
 
 # --- SQL ---------------------------------------------------------------------------------
@@ -285,7 +286,7 @@ def item9_flags(con, settings, cohort: CohortFilter = CohortFilter()) -> pd.Data
     """
     where, params = cohort.where("c")
     sql = ITEM9_FLAGS_SQL.format(cohort=where, phq9=PHQ9_PER_PATIENT)
-    return con.execute(sql, params).df()
+    return patient_rows(con, sql, params)
 
 
 def bp_excursions(con, settings, cohort: CohortFilter = CohortFilter(), group_by=()) -> pd.DataFrame:

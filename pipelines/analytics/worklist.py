@@ -19,6 +19,7 @@ import pandas as pd
 
 from .cohorts import CohortFilter
 from .expected import patients_not_on_track
+from .frames import patient_rows
 from .safety import PHQ9_PER_PATIENT
 
 # "Mid-induction" needs a recent infusion: the induction schedule is two or three infusions a
@@ -238,6 +239,6 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
         _not_on_track_ids(con, settings),
         *cohort_params,
     ]
-    frame = con.execute(WORKLIST_SQL.format(cohort=where, phq9=PHQ9_PER_PATIENT), params).df()
+    frame = patient_rows(con, WORKLIST_SQL.format(cohort=where, phq9=PHQ9_PER_PATIENT), params)
     frame.attrs["as_of"] = as_of
     return frame
