@@ -92,6 +92,10 @@ class Clinic:
         finally:
             con.close()
 
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the loaded database, as the analytics use it."""
+        return duckdb.connect(str(self.db), read_only=True)
+
     def rows(self, sql: str, params=None) -> list["Row"]:
         """Rows as plain Python values (NULL is None), with attribute access."""
         con = duckdb.connect(str(self.db), read_only=True)
@@ -106,6 +110,12 @@ class Clinic:
         rows = self.rows(sql, params)
         assert len(rows) == 1, rows
         return rows[0]
+
+
+def only_row(frame):
+    """The single row of a one-row result (an ungrouped summary)."""
+    assert len(frame) == 1, frame
+    return frame.iloc[0]
 
 
 class Row(dict):

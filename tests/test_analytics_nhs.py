@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import math
 
-import duckdb
 import pytest
 
-from conftest import Clinic, assessment, patient, session
+from conftest import Clinic, assessment, patient, session, only_row
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.nhs import PAIRED_OUTCOMES, paired_outcome
 from pipelines.settings import Settings
@@ -58,14 +57,9 @@ def con(tmp_path_factory):
                        for pid in PAIRS for k, day in enumerate(("06", "08", "10"), start=1)]
     clinic.assessments = [row for pid, (_, *values) in PAIRS.items() for row in scores(pid, *values)]
     clinic.load()
-    connection = duckdb.connect(str(clinic.db), read_only=True)
+    connection = clinic.connect()
     yield connection
     connection.close()
-
-
-def only_row(frame):
-    assert len(frame) == 1
-    return frame.iloc[0]
 
 
 def test_view_judges_the_pair(con):

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import math
 
-import duckdb
 import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import Clinic, assessment, patient, session
+from conftest import Clinic, assessment, patient, session, only_row
 from pipelines.analytics.cohorts import GROUPABLE, CohortFilter
 from pipelines.analytics.outcomes import (
     OUTCOMES, cohort_outcomes, judged_at_sql, rank_biserial, wilcoxon_test,
@@ -77,14 +76,9 @@ def con(tmp_path_factory):
         score("P7", "2025-01-10T08:30:00", 14),
     ]
     clinic.load()
-    connection = duckdb.connect(str(clinic.db), read_only=True)
+    connection = clinic.connect()
     yield connection
     connection.close()
-
-
-def only_row(frame):
-    assert len(frame) == 1
-    return frame.iloc[0]
 
 
 # --- hand-worked counts and rates ----------------------------------------------------------

@@ -18,10 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import duckdb
 import pytest
 
-from conftest import Clinic, patient, session
+from conftest import Clinic, patient, session, only_row
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.retention import infusions_per_patient, retention
 from pipelines.settings import Settings
@@ -42,14 +41,9 @@ def con(tmp_path_factory):
     clinic.patients = [patient(pid, site=site, sex=sex) for pid, (site, sex, _) in COURSES.items()]
     clinic.sessions = [s for pid, (_, _, n) in COURSES.items() for s in infusions(pid, n)]
     clinic.load()
-    connection = duckdb.connect(str(clinic.db), read_only=True)
+    connection = clinic.connect()
     yield connection
     connection.close()
-
-
-def only_row(frame):
-    assert len(frame) == 1
-    return frame.iloc[0]
 
 
 def test_retention_by_hand(con):

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 
-import duckdb
 import pandas as pd
 import pytest
 from scipy import stats
@@ -68,7 +67,7 @@ def infusions(tmp_path_factory):
         infusion("C1", "C", DAYS[0], None, None, "dissociation", None),
     ]
     clinic.load()
-    connection = duckdb.connect(str(clinic.db), read_only=True)
+    connection = clinic.connect()
     yield connection
     connection.close()
 
@@ -102,7 +101,7 @@ def phq9s(tmp_path_factory):
         phq9("P8", DAYS[0], 12), phq9("P8", DAYS[2], 12), phq9("P8", DAYS[2], 13, item9=1),
     ]
     clinic.load()
-    connection = duckdb.connect(str(clinic.db), read_only=True)
+    connection = clinic.connect()
     yield connection
     connection.close()
 

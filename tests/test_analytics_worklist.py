@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pytest
 
 from conftest import Clinic, assessment, patient, phq9_items, session
@@ -120,7 +119,7 @@ def build_clinic(folder):
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     clinic = build_clinic(tmp_path_factory.mktemp("worklist"))
-    connection = duckdb.connect(str(clinic.db), read_only=True)
+    connection = clinic.connect()
     yield connection
     connection.close()
 
@@ -241,7 +240,7 @@ def test_cohort_filter_and_empty_cohort(con, behind):
 def test_database_without_infusions_gives_an_empty_list(clinic):
     clinic.assessments = [phq9("001", "2026-05-20T08:30:00", 20, item9=3)]
     clinic.load()
-    connection = duckdb.connect(str(clinic.db), read_only=True)
+    connection = clinic.connect()
     try:
         frame = worklist(connection, SETTINGS)
     finally:
