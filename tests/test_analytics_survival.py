@@ -11,8 +11,8 @@ import pytest
 
 from conftest import assessment, patient, session
 from pipelines.analytics.cohorts import CohortFilter
-from pipelines.analytics.survival import (CURVE_COLUMNS, SUMMARY_COLUMNS, responded_by_infusion,
-                                          time_to_response)
+from pipelines.analytics.survival import (CURVE_COLUMNS, SUMMARY_COLUMNS, kaplan_meier, responded_by_infusion,
+                                          response_times, time_to_response)
 from pipelines.settings import Settings, Thresholds
 
 
@@ -205,3 +205,18 @@ def test_share_responded_properties_on_the_sample(sample, group_by):
     assert (table.loc[table["infusion"] == 1, "responded"] == 0).all()
     for _, part in table.groupby(list(group_by)) if group_by else [((), table)]:
         assert np.all(np.diff(part["n"].to_numpy()) <= 0)  # reaching k+1 means having reached k
+
+
+def test_whole_clinic_equals_a_filter_naming_every_site(sample):
+    """The whole clinic ungrouped skips the join to patient_cohorts (cohorts.cohort_join);
+    a filter that keeps everyone goes through the join and must give the same estimate, and
+    the per-patient times counted per day give the same curve as one row per patient."""
+    sites = tuple(site for (site,) in sample.execute("SELECT DISTINCT site FROM patient_cohorts").fetchall())
+    whole = time_to_response(sample, Settings())
+    filtered = time_to_response(sample, Settings(), cohort=CohortFilter(sites=sites))
+    for part in ("curve", "summary"):
+        assert whole[part].equals(filtered[part])
+    times = response_times(sample)
+    curve, summary = kaplan_meier(times["days"], times["responded"])
+    assert np.allclose(curve["survival"], whole["curve"]["survival"])
+    assert summary["median_days"] == whole["summary"]["median_days"].iat[0]

@@ -140,3 +140,12 @@ def test_other_scales_and_filters_on_the_sample(sample):
         check_intervals(gad)
         assert (gad["mean"] <= 21).all()
     assert by_week(sample, Settings(), scale="NO-SUCH-SCALE").empty
+
+
+def test_whole_clinic_equals_a_filter_naming_every_site(sample):
+    """The whole clinic ungrouped skips the join to patient_cohorts (cohorts.cohort_join);
+    a filter that keeps everyone goes through the join and must give the same table."""
+    sites = tuple(site for (site,) in sample.execute("SELECT DISTINCT site FROM patient_cohorts").fetchall())
+    everyone = CohortFilter(sites=sites)
+    for trajectory in (by_infusion, by_week):
+        assert trajectory(sample, Settings()).equals(trajectory(sample, Settings(), cohort=everyone))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from conftest import Clinic, assessment, patient, phq9_items, session
@@ -128,7 +129,7 @@ def con(tmp_path_factory):
 def behind(monkeypatch):
     """Stand in for the expected-trajectory module: these patients are not on track."""
     patients: list[str] = []
-    monkeypatch.setattr(worklist_module, "_not_on_track_ids", lambda con, settings: list(patients))
+    monkeypatch.setattr(worklist_module, "_not_on_track_ids", lambda con, settings: pd.DataFrame({"patient_id": patients}, dtype=str))
     return patients
 
 

@@ -28,9 +28,9 @@ ingest history (`ingest_runs`: last run id, its end time, number of runs), which
 with every ingest, so the first call after an ingest recomputes (about 6–18 s and ~100 MB
 for PHQ-9 on 200,000 patients, 2 cores) and later calls on any connection to that file are
 served from memory (`patient_expected` ~6 ms: a binary search and a 12-row frame;
-`patients_not_on_track` < 0.1 s). In-memory databases are not cached. `clear_cache()`
-empties the cache, e.g. after editing tables outside an ingest; a dashboard can warm it at
-start-up by calling `reference_distribution`.
+`patients_not_on_track` a copy of rows judged when the reference is computed). In-memory
+databases are not cached. `clear_cache()` empties the cache, e.g. after editing tables
+outside an ingest; a dashboard can warm it at start-up by calling `reference_distribution`.
 """
 
 from __future__ import annotations
@@ -142,6 +142,7 @@ class _Computed:
     progress: pd.DataFrame  # PROGRESS_SQL's rows, sorted by patient_id, k
     patient_ids: np.ndarray  # progress.patient_id, for a binary search
     expected_by_band: dict  # baseline band -> {column: array over k = 1..max}, see _expected_grid
+    not_on_track: pd.DataFrame  # patients_not_on_track's rows
 
 
 _cache: dict[tuple, tuple[tuple, _Computed]] = {}
@@ -162,7 +163,7 @@ def _database_version(con: duckdb.DuckDBPyConnection) -> tuple | None:
                max(run_id), max(finished_at), count(*)
         FROM ingest_runs
         """
-    ).fetchone()
+    ).fetchall()[0]
     if not path or path == ":memory:":
         return None
     return path, tuple(runs)
@@ -219,7 +220,7 @@ def _compute(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> 
         progress = progress.sort_values(["patient_id", "k"], kind="stable", ignore_index=True)
     reference = _reference_over(con, progress, settings, scale)
     return _Computed(reference, progress, progress["patient_id"].to_numpy(dtype=object),
-                     _expected_grid(reference, max_k))
+                     _expected_grid(reference, max_k), _behind(progress, reference, scale))
 
 
 def _computed(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> _Computed:
@@ -337,9 +338,13 @@ def patients_not_on_track(con: duckdb.DuckDBPyConnection, settings: Settings, sc
     percent change; not on track means `pct_change` > `expected_p25`). Sorted by how far
     behind the patient is (largest excess first).
     """
-    computed = _computed(con, settings, scale)
-    latest = computed.progress[computed.progress["is_latest_followup"]]
-    judged = latest.merge(computed.reference[["baseline_band", "k", "threshold"]], on=["baseline_band", "k"])
+    return _computed(con, settings, scale).not_on_track.copy()
+
+
+def _behind(progress: pd.DataFrame, reference: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """patients_not_on_track's rows, computed once with the reference they are judged against."""
+    latest = progress[progress["is_latest_followup"]]
+    judged = latest.merge(reference[["baseline_band", "k", "threshold"]], on=["baseline_band", "k"])
     behind = judged[judged["pct_change"] > judged["threshold"]]  # NULL percent change: not judged
     behind = behind.assign(instrument=scale, expected_p25=behind["threshold"],
                            excess=behind["pct_change"] - behind["threshold"])

@@ -190,11 +190,11 @@ def outcome_counts_query(scale: str, cohort: CohortFilter, group_by: tuple[str, 
 
 def scale_has_remission(con: duckdb.DuckDBPyConnection, scale: str) -> bool:
     """Whether the scale defines remission (pain does not); ValueError for an unknown scale."""
-    row = con.execute("SELECT remission_below FROM instruments WHERE code = ?", [scale]).fetchone()
-    if row is None:
+    rows = con.execute("SELECT remission_below FROM instruments WHERE code = ?", [scale]).fetchall()
+    if not rows:
         known = [code for (code,) in con.execute("SELECT code FROM instruments ORDER BY code").fetchall()]
         raise ValueError(f"unknown scale {scale!r}; choose from {known}")
-    return row[0] is not None
+    return rows[0][0] is not None
 
 
 # --- Change statistics -------------------------------------------------------------------

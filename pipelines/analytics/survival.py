@@ -22,7 +22,7 @@ from scipy import stats as scipy_stats
 
 from ..settings import Settings
 from . import stats
-from .cohorts import CohortFilter, check_group_by, cohort_select
+from .cohorts import CohortFilter, check_group_by, cohort_join, cohort_select
 
 CONFIDENCE = stats.CONFIDENCE
 # Pointwise interval of S(t): "log-log" (Kalbfleisch & Prentice 1980, the exponential
@@ -53,6 +53,13 @@ def response_times(
     `responded`.
     """
     group_by = check_group_by(group_by)
+    sql, params = _response_times_sql(scale, cohort, group_by)
+    return con.execute(f"SELECT patient_id, {''.join(f'{g}, ' for g in group_by)}days, responded "
+                       f"FROM ({sql}) ORDER BY patient_id", params).df()
+
+
+def _response_times_sql(scale: str, cohort: CohortFilter, group_by: tuple[str, ...]) -> tuple[str, list]:
+    """response_times' query (unordered) and its parameters."""
     cohort_query, cohort_params = cohort_select(cohort, group_by)
     groups = "".join(f"c.{g}, " for g in group_by)
     sql = f"""
@@ -69,10 +76,18 @@ def response_times(
         )
         SELECT p.patient_id, {groups}p.days, p.responded
         FROM per_patient AS p
-        JOIN cohort AS c ON c.patient_id = p.patient_id
-        ORDER BY p.patient_id
+        {cohort_join(cohort, group_by, "p")}
     """
-    return con.execute(sql, [*cohort_params, scale]).df()
+    return sql, [*cohort_params, scale]
+
+
+def _response_time_counts(con, scale: str, cohort: CohortFilter, group_by: tuple[str, ...]) -> pd.DataFrame:
+    """Patients per group, `days` and `responded`: the response times without one row per
+    patient (the product-limit estimate only needs how many share each time and outcome)."""
+    sql, params = _response_times_sql(scale, cohort, group_by)
+    groups = "".join(f"{g}, " for g in group_by)
+    return con.execute(f"SELECT {groups}days, responded, count(*) AS patients FROM ({sql}) "
+                       f"GROUP BY ALL ORDER BY ALL", params).df()
 
 
 def kaplan_meier(days, responded, confidence: float = CONFIDENCE) -> tuple[pd.DataFrame, dict]:
@@ -157,7 +172,7 @@ def time_to_response(
       `median_days` with `median_low`, `median_high` (NaN: not reached).
     """
     group_by = check_group_by(group_by)
-    times = response_times(con, scale, cohort, group_by)
+    times = _response_time_counts(con, scale, cohort, group_by)
     curves, summaries = [], []
     groups = times.groupby(list(group_by), dropna=False, sort=True) if group_by else [((), times)]
     for key, part in groups:
@@ -165,7 +180,9 @@ def time_to_response(
             continue
         key = key if isinstance(key, tuple) else (key,)
         labels = dict(zip(group_by, key))
-        curve, summary = kaplan_meier(part["days"], part["responded"])
+        patients = part["patients"].to_numpy()
+        curve, summary = kaplan_meier(np.repeat(part["days"].to_numpy(), patients),
+                                      np.repeat(part["responded"].to_numpy(dtype=bool), patients))
         curves.append(curve.assign(**labels))
         summaries.append({**labels, **summary})
     if not summaries:

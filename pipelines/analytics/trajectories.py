@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..settings import Settings
 from . import stats
-from .cohorts import CohortFilter, check_group_by, cohort_select
+from .cohorts import CohortFilter, check_group_by, cohort_join, cohort_select
 
 MAINTENANCE = "maintenance"
 BASELINE = "baseline"
@@ -94,7 +94,7 @@ def by_infusion(
                avg(p.score) AS mean,
                histogram(p.score) AS scores
         FROM one_per_patient AS p
-        JOIN cohort AS c ON c.patient_id = p.patient_id
+        {cohort_join(cohort, group_by, "p")}
         GROUP BY ALL
         ORDER BY {groups}p.infusion
     """
@@ -154,7 +154,7 @@ def by_week(
                avg(p.score) AS mean,
                histogram(p.score) AS scores
         FROM points AS p
-        JOIN cohort AS c ON c.patient_id = p.patient_id
+        {cohort_join(cohort, group_by, "p")}
         GROUP BY ALL
         ORDER BY {groups}p.week
     """

@@ -14,6 +14,7 @@ module. Definitions follow the clinical reference (`/work/shared/clinical-refere
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pandas as pd
 
@@ -47,8 +48,7 @@ WITH worklist_settings AS (
         ?::INTEGER AS active_treatment_days,
         ?::INTEGER AS phq9_overdue_days,
         ?::INTEGER AS induction_sessions,
-        ?::INTEGER AS upcoming_infusion_days,
-        ?::VARCHAR[] AS not_on_track_ids
+        ?::INTEGER AS upcoming_infusion_days
 ),
 cohort AS (
     SELECT c.patient_id, c.site, c.clinician, c.primary_indication, c.last_session_at, c.n_sessions
@@ -76,7 +76,7 @@ outcomes AS (
     GROUP BY patient_id
 ),
 not_on_track AS (
-    SELECT DISTINCT unnest(not_on_track_ids) AS patient_id FROM worklist_settings
+    SELECT DISTINCT patient_id FROM {not_on_track}
 ),
 flags AS (
     SELECT
@@ -173,14 +173,17 @@ ORDER BY n_reasons DESC, item9_positive DESC, item9_unknown DESC, patient_id
 
 def default_as_of(con) -> dt.date | None:
     """The date of the latest infusion in the database (None without infusions)."""
-    (latest,) = con.execute("SELECT max(started_at)::DATE FROM sessions").fetchone()
+    [(latest,)] = con.execute("SELECT max(started_at)::DATE FROM sessions").fetchall()
     return latest
 
 
-def _not_on_track_ids(con, settings) -> list[str]:
-    """Patients whose PHQ-9 improvement is behind the clinic's expected trajectory."""
-    behind = patients_not_on_track(con, settings, scale="PHQ-9")
-    return behind["patient_id"].astype(str).unique().tolist()
+def _not_on_track_ids(con, settings) -> pd.DataFrame:
+    """Patients whose PHQ-9 improvement is behind the clinic's expected trajectory (`patient_id`).
+
+    Handed to the query as a registered frame: binding tens of thousands of ids as a list
+    parameter costs more than the rest of the worklist's joins.
+    """
+    return patients_not_on_track(con, settings, scale="PHQ-9")[["patient_id"]]
 
 
 def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
@@ -236,9 +239,13 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
         thresholds.phq9_overdue_days,
         settings.induction_sessions,
         UPCOMING_INFUSION_DAYS,
-        _not_on_track_ids(con, settings),
         *cohort_params,
     ]
-    frame = patient_rows(con, WORKLIST_SQL.format(cohort=where, phq9=PHQ9_PER_PATIENT), params)
+    behind = f"worklist_not_on_track_{threading.get_ident()}"
+    con.register(behind, _not_on_track_ids(con, settings))
+    try:
+        frame = patient_rows(con, WORKLIST_SQL.format(cohort=where, phq9=PHQ9_PER_PATIENT, not_on_track=behind), params)
+    finally:
+        con.unregister(behind)
     frame.attrs["as_of"] = as_of
     return frame
