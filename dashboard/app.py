@@ -1,49 +1,30 @@
-"""Infusion Outcomes dashboard (status page; the clinical pages come with the dashboard issue).
+"""Infusion Outcomes dashboard: the router.
 
-Run with `make run`, or: streamlit run dashboard/app.py. The database path comes from the
-OUTCOMES_DB environment variable (default data/outcomes.duckdb).
+Run with `make run`, or: streamlit run dashboard/app.py. The database comes from $OUTCOMES_DB
+(default data/outcomes.duckdb); thresholds from $OUTCOMES_CONFIG (default: the clinical
+reference's). One page per job (design notes): the clinician's Worklist and Patient pages, the
+director's Clinic outcomes, the analyst's Data quality. Pages live in dashboard/views/ and only
+compose `dashboard.data.ask(...)` answers from pipelines.analytics with chart builders from
+dashboard/charts/.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import streamlit as st
 
-from pipelines.db import connect
-from pipelines.status import latest_run, table_counts
+st.set_page_config(page_title="Infusion Outcomes", page_icon=":material/monitoring:", layout="wide")
 
-DB_PATH = os.environ.get("OUTCOMES_DB", "data/outcomes.duckdb")
+PAGES = {
+    "Clinician": [
+        st.Page("views/worklist.py", title="Worklist", icon=":material/checklist:", url_path="worklist", default=True),
+        st.Page("views/patient.py", title="Patient", icon=":material/person:", url_path="patient"),
+    ],
+    "Director": [
+        st.Page("views/clinic.py", title="Clinic outcomes", icon=":material/monitoring:", url_path="clinic"),
+    ],
+    "Analyst": [
+        st.Page("views/data_quality.py", title="Data quality", icon=":material/fact_check:", url_path="data-quality"),
+    ],
+}
 
-
-def status_page() -> None:
-    st.title("Infusion Outcomes")
-    st.caption(f"Outcomes database: `{DB_PATH}`")
-    if not Path(DB_PATH).exists():
-        st.info("No outcomes database yet. Load the clinic's exports with "
-                "`outcomes ingest data/sample --db " + DB_PATH + "`.")
-        return
-    con = connect(DB_PATH, read_only=True)
-    try:
-        counts = table_counts(con)
-        run = latest_run(con)
-    finally:
-        con.close()
-    st.subheader("What is loaded")
-    st.dataframe(counts[["what", "rows"]], hide_index=True)
-    st.subheader("Latest ingest run")
-    if run is None:
-        st.info("No ingest run yet.")
-        return
-    st.write(f"Run {run['run_id']} finished {run['finished_at']:%Y-%m-%d %H:%M} UTC from {run['files']} file(s).")
-    columns = st.columns(5)
-    for column, (label, key) in zip(columns, [("Rows in", "rows_in"), ("Inserted", "inserted"),
-                                              ("Updated", "updated"), ("Unchanged", "unchanged"),
-                                              ("Quarantined", "quarantined")]):
-        column.metric(label, f"{int(run[key]):,}")
-
-
-st.set_page_config(page_title="Infusion Outcomes", layout="wide")
-page = st.navigation([st.Page(status_page, title="Status", icon=":material/database:")])
-page.run()
+st.navigation(PAGES).run()

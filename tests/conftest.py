@@ -141,3 +141,36 @@ def sample(sample_database):
     connection = duckdb.connect(str(sample_database), read_only=True)
     yield connection
     connection.close()
+
+
+APP = REPO / "dashboard" / "app.py"
+
+
+def open_page(db: Path, page: str | None, monkeypatch, query: dict | None = None, timeout: float = 60):
+    """The real dashboard (streamlit AppTest) serving `db`, run once on `page`
+    ("views/patient.py"; None = the default page), with `query` as URL query parameters.
+    Fails the test on an exception in the script."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OUTCOMES_DB", str(db))
+    app = AppTest.from_file(str(APP), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    app.run()
+    if page is not None:
+        app.switch_page(page)
+        app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.fixture(scope="session")
+def empty_database(tmp_path_factory) -> Path:
+    """An outcomes database with the schema and views but no rows (`outcomes init`)."""
+    from pipelines.db import init_db
+
+    db = tmp_path_factory.mktemp("empty") / "outcomes.duckdb"
+    con = duckdb.connect(str(db))
+    init_db(con, Settings())
+    con.close()
+    return db

@@ -1,36 +1,28 @@
-"""The dashboard's status page, run as a real Streamlit script with AppTest."""
+"""The dashboard's router: every page opens on the sample clinic, on an empty database and
+without any database, and says so plainly instead of failing."""
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
+import pytest
 
-from conftest import REPO, SAMPLE
-from pipelines.ingest import ingest
-from pipelines.settings import Settings
+from conftest import open_page
 
-APP = str(REPO / "dashboard" / "app.py")
+PAGES = ["views/worklist.py", "views/patient.py", "views/clinic.py", "views/data_quality.py"]
 
 
-def run_app(db, monkeypatch) -> AppTest:
-    monkeypatch.setenv("OUTCOMES_DB", str(db))
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    assert not app.exception, app.exception
-    return app
+@pytest.mark.parametrize("page", [None, *PAGES])
+def test_every_page_renders_on_the_sample_clinic(sample_database, monkeypatch, page):
+    app = open_page(sample_database, page, monkeypatch)
+    assert app.title, "every page has a title"
 
 
-def test_status_page_shows_counts_and_latest_run(tmp_path, monkeypatch):
-    db = tmp_path / "o.duckdb"
-    run = ingest(db, [SAMPLE], Settings())
-    app = run_app(db, monkeypatch)
-    counts = app.dataframe[0].value
-    patients = counts.loc[counts["what"] == "Patients", "rows"].item()
-    assert patients == 300
-    metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Inserted"] == f"{run.totals.inserted:,}"
-    assert metrics["Quarantined"] == "0"
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_an_empty_database(empty_database, monkeypatch, page):
+    app = open_page(empty_database, page, monkeypatch)
+    assert not app.error, [e.value for e in app.error]
 
 
-def test_status_page_without_a_database_says_how_to_load_one(tmp_path, monkeypatch):
-    app = run_app(tmp_path / "missing.duckdb", monkeypatch)
+@pytest.mark.parametrize("page", PAGES)
+def test_without_a_database_every_page_says_how_to_load_one(tmp_path, monkeypatch, page):
+    app = open_page(tmp_path / "missing.duckdb", page, monkeypatch)
     assert "outcomes ingest" in app.info[0].value

@@ -30,10 +30,7 @@ class CohortFilter:
 
     def where(self, alias: str = "c") -> tuple[str, list]:
         """A SQL condition over `patient_cohorts AS {alias}` and its parameters."""
-        columns = {
-            "sites": "site", "clinicians": "clinician", "indications": "primary_indication", "routes": "route",
-            "sexes": "sex", "age_bands": "age_band", "dose_bands": "dose_band",
-        }
+        columns = FILTER_COLUMNS
         clauses, params = ["true"], []
         if self.start_from:
             clauses.append(f"{alias}.first_session_at::DATE >= ?")
@@ -75,3 +72,23 @@ def cohort_join(cohort: CohortFilter, group_by: tuple[str, ...], rows: str) -> s
     if cohort == CohortFilter() and not group_by:
         return ""
     return f"JOIN cohort AS c ON c.patient_id = {rows}.patient_id"
+
+
+# Filterable attributes of `patient_cohorts`, by CohortFilter field.
+FILTER_COLUMNS = {
+    "sites": "site", "clinicians": "clinician", "indications": "primary_indication", "routes": "route",
+    "sexes": "sex", "age_bands": "age_band", "dose_bands": "dose_band",
+}
+
+
+def cohort_options(con) -> dict:
+    """What a cohort can be filtered on in this clinic: for each CohortFilter field, the values
+    present (sorted, missing values left out), plus `first_start` and `last_start`, the dates of
+    the earliest and latest first infusion (None without patients)."""
+    selects = ", ".join(f"list(DISTINCT {column} ORDER BY {column}) FILTER (WHERE {column} IS NOT NULL)"
+                        for column in FILTER_COLUMNS.values())
+    row = con.execute(f"SELECT {selects}, min(first_session_at)::DATE, max(first_session_at)::DATE "
+                      f"FROM patient_cohorts").fetchall()[0]
+    options = {field: list(values or []) for field, values in zip(FILTER_COLUMNS, row)}
+    options["first_start"], options["last_start"] = row[-2], row[-1]
+    return options

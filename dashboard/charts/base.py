@@ -1,0 +1,49 @@
+"""Layout and pieces shared by every chart builder."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from .. import theme
+
+
+def layout(figure: go.Figure, title: str | None = None, x: str | None = None, y: str | None = None,
+           height: int = 420) -> go.Figure:
+    """The common look: readable type, white background, legend above the plot, hover by x."""
+    figure.update_layout(
+        title=title, height=height, template="plotly_white", font={"size": theme.FONT_SIZE},
+        margin={"l": 60, "r": 20, "t": 70 if title else 30, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hoverlabel={"font_size": theme.FONT_SIZE},
+    )
+    if x:
+        figure.update_xaxes(title_text=x)
+    if y:
+        figure.update_yaxes(title_text=y)
+    return figure
+
+
+def interval_band(figure: go.Figure, x, low, high, colour: str, name: str, legendgroup: str | None = None) -> None:
+    """A shaded 95% interval between `low` and `high` (two traces: the lower edge, then the upper
+    edge filled down to it)."""
+    figure.add_trace(go.Scatter(x=list(x), y=list(low), mode="lines", line={"width": 0}, showlegend=False,
+                                hoverinfo="skip", legendgroup=legendgroup or name))
+    figure.add_trace(go.Scatter(x=list(x), y=list(high), mode="lines", line={"width": 0}, fill="tonexty",
+                                fillcolor=_transparent(colour, 0.18), name=f"{name} 95% interval",
+                                showlegend=False, hoverinfo="skip", legendgroup=legendgroup or name))
+
+
+def _transparent(colour: str, alpha: float) -> str:
+    """`#RRGGBB` as rgba with `alpha`."""
+    colour = colour.lstrip("#")
+    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def message_figure(message: str, height: int = 240) -> go.Figure:
+    """An empty chart that says why it is empty (pages usually show st.info instead)."""
+    figure = go.Figure()
+    figure.add_annotation(text=message, showarrow=False, font={"size": theme.FONT_SIZE + 2})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return layout(figure, height=height)

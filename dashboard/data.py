@@ -1,0 +1,106 @@
+"""Where every page gets its numbers: one read-only snapshot per database version, and each
+analytics answer computed once per version.
+
+Pages never hold a connection or SQL. They call `ask(function, *args)` with a function of
+`pipelines.analytics` (its first parameter is the connection), and get a DataFrame back.
+
+- The snapshot (`open_snapshot`: the outcome views computed once into temporary tables) is a
+  `st.cache_resource` keyed on the database file and its version, so a new ingest is picked up on
+  the next rerun without a restart, and the old snapshot is dropped.
+- Answers are `st.cache_data` keyed on the same version and the function's arguments: a director
+  flicking between filters pays for each filter once, and nothing stale survives an ingest.
+- One DuckDB connection is not safe for concurrent queries from several threads (Streamlit runs
+  each browser session in its own thread), and temporary tables are private to a connection, so
+  queries on the snapshot take a lock. Cached answers are served without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import streamlit as st
+
+from pipelines.analytics.snapshot import open_snapshot
+from pipelines.settings import Settings, load_settings
+
+DEFAULT_DB = "data/outcomes.duckdb"
+
+
+def db_path() -> str:
+    """The database the dashboard serves: $OUTCOMES_DB, else data/outcomes.duckdb."""
+    return os.environ.get("OUTCOMES_DB", DEFAULT_DB)
+
+
+def database_version(path: str) -> str | None:
+    """A token that changes whenever the file is rewritten (None when there is no file)."""
+    try:
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+@dataclass
+class Snapshot:
+    con: duckdb.DuckDBPyConnection
+    lock: threading.Lock
+
+
+@st.cache_resource(max_entries=1, show_spinner="Opening the outcomes database …")
+def _snapshot(path: str, version: str) -> Snapshot:
+    """The snapshot of `path` at `version` (max_entries=1: a newer version replaces it)."""
+    return Snapshot(open_snapshot(path), threading.Lock())
+
+
+@st.cache_resource
+def settings() -> Settings:
+    """Thresholds and windows: $OUTCOMES_CONFIG if set, else the clinical reference's defaults."""
+    return load_settings()
+
+
+class NoDatabase(Exception):
+    """There is no database to show, or it cannot be opened; the message says what to do."""
+
+
+def current_version() -> str:
+    """The served database's version, or NoDatabase with a message for the page."""
+    path = db_path()
+    version = database_version(path)
+    if version is None:
+        raise NoDatabase(f"No outcomes database at `{path}` yet. Load the clinic's exports with "
+                         f"`outcomes ingest data/sample --db {path}` (or run `make run`).")
+    return version
+
+
+def _resolve(name: str) -> Callable:
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _answer(path: str, version: str, function: str, args: tuple, kwargs: dict):
+    snapshot = _snapshot(path, version)
+    with snapshot.lock:
+        return _resolve(function)(snapshot.con, *args, **kwargs)
+
+
+def ask(function: Callable, *args, **kwargs):
+    """`function(con, *args, **kwargs)` on the current snapshot, cached for this database version.
+
+    Raises NoDatabase when there is nothing to open; `show_missing_database` turns that into a
+    plain message on the page.
+    """
+    path = db_path()
+    version = current_version()
+    name = f"{function.__module__}:{function.__qualname__}"
+    try:
+        return _answer(path, version, name, args, kwargs)
+    except duckdb.CatalogException as error:  # a file that is not an outcomes database (yet)
+        raise NoDatabase(f"`{path}` is not an outcomes database ({error}). "
+                         f"Create one with `outcomes ingest ... --db {path}`.") from None

@@ -1,0 +1,59 @@
+"""The cohort filters, in one place: every page that narrows the clinic uses these widgets and
+gets a `CohortFilter` back, so "Northside, depression, 2025" means the same on every page.
+
+The widgets live in the sidebar; their keys are shared, so a filter set on Clinic outcomes is
+still set when the director moves to another page in the same session.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipelines.analytics.cohorts import CohortFilter, cohort_options
+
+from .data import ask
+
+LABELS = {
+    "sites": "Site", "clinicians": "Clinician", "indications": "Primary indication", "routes": "Route",
+    "sexes": "Sex", "age_bands": "Age at first infusion", "dose_bands": "Mean dose",
+}
+
+
+def _readable(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def cohort_filter(fields: tuple[str, ...] = tuple(LABELS)) -> CohortFilter:
+    """Sidebar widgets for the first-infusion date range and each of `fields`; the CohortFilter
+    they describe (nothing chosen = no restriction)."""
+    options = ask(cohort_options)
+    chosen = {}
+    with st.sidebar:
+        st.header("Cohort")
+        first, last = options["first_start"], options["last_start"]
+        if first is not None:
+            dates = st.date_input("First infusion between", value=(first, last), min_value=first,
+                                  max_value=last, key="filter_dates", format="YYYY-MM-DD")
+            if isinstance(dates, (tuple, list)) and len(dates) == 2:
+                chosen["start_from"], chosen["start_to"] = dates
+        for field in fields:
+            values = options.get(field) or []
+            if values:
+                picked = st.multiselect(LABELS[field], values, key=f"filter_{field}", format_func=_readable,
+                                        placeholder="All")
+                chosen[field] = tuple(picked)
+    if chosen.get("start_from") == first and chosen.get("start_to") == last:
+        chosen.pop("start_from"), chosen.pop("start_to")  # the whole range: no restriction
+    return CohortFilter(**chosen)
+
+
+def describe(cohort: CohortFilter) -> str:
+    """The filter in words, for captions and downloads ("all patients" when unrestricted)."""
+    parts = []
+    if cohort.start_from or cohort.start_to:
+        parts.append(f"first infusion {cohort.start_from or '…'} to {cohort.start_to or '…'}")
+    for field, label in LABELS.items():
+        values = getattr(cohort, field)
+        if values:
+            parts.append(f"{label.lower()}: {', '.join(_readable(v) for v in values)}")
+    return "; ".join(parts) if parts else "all patients"

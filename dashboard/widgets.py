@@ -1,0 +1,23 @@
+"""Small building blocks every page uses the same way: the database guard and CSV downloads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .data import NoDatabase, current_version
+
+
+def require_database() -> None:
+    """Stop the page with a plain message when there is no database to show."""
+    try:
+        current_version()
+    except NoDatabase as missing:
+        st.info(str(missing))
+        st.stop()
+
+
+def download_csv(frame: pd.DataFrame, filename: str, label: str = "Download CSV", key: str | None = None) -> None:
+    """A download button for `frame` as CSV (UTF-8, no index)."""
+    st.download_button(label, frame.to_csv(index=False).encode("utf-8"), file_name=filename,
+                       mime="text/csv", key=key or f"download_{filename}", icon=":material/download:")
