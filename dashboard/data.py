@@ -26,6 +26,7 @@ from typing import Callable
 import duckdb
 import streamlit as st
 
+from pipelines.analytics import expected
 from pipelines.analytics.snapshot import open_snapshot
 from pipelines.settings import Settings, load_settings
 
@@ -54,8 +55,12 @@ class Snapshot:
 
 @st.cache_resource(max_entries=1, show_spinner="Opening the outcomes database …")
 def _snapshot(path: str, version: str) -> Snapshot:
-    """The snapshot of `path` at `version` (max_entries=1: a newer version replaces it)."""
-    return Snapshot(open_snapshot(path), threading.Lock())
+    """The snapshot of `path` at `version` (max_entries=1: a newer version replaces it), with
+    the clinic's expected-trajectory references computed up front: once per database version,
+    so a clinician opening a patient never waits for the clinic-wide reference."""
+    con = open_snapshot(path)
+    expected.warm(con, settings())
+    return Snapshot(con, threading.Lock())
 
 
 @st.cache_resource

@@ -218,3 +218,18 @@ def test_patient_expected_is_fast_once_cached(sample):
         course = patient_expected(sample, Settings(), pid)
         assert len(course) == Settings().thresholds.trajectory_max_infusion
     assert (time.perf_counter() - started) / len(patient_ids) < 0.05
+
+
+def test_warm_computes_every_scale_with_baselines_once(sample_database):
+    expected.clear_cache()
+    con = duckdb.connect(str(sample_database), read_only=True)
+    try:
+        scales = expected.warm(con, Settings())
+        with_baselines = sorted(s for (s,) in con.execute("SELECT DISTINCT instrument FROM patient_outcomes").fetchall())
+        assert scales == with_baselines and "PHQ-9" in scales
+        assert {key[1] for key in expected._cache} == set(scales)
+        first = expected._cache[next(iter(expected._cache))][1]
+        expected.warm(con, Settings())  # already warm: the same computed objects are kept
+        assert expected._cache[next(iter(expected._cache))][1] is first
+    finally:
+        con.close()

@@ -1,0 +1,138 @@
+"""End to end: the real app (`streamlit run`) on a freshly ingested database, driven through
+every page by headless Chromium (Playwright with the system browser, installed by `.ci/run`
+with apt). Each page must finish running without an error box and show its key text; a
+screenshot of each is saved (to $OUTCOMES_SCREENSHOTS when set, e.g. docs/screenshots for the
+README, else to the test's temporary directory).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import APP, REPO, SAMPLE
+from pipelines.ingest import ingest
+from pipelines.settings import Settings
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make setup")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip("no system Chromium (apt-get install chromium); .ci/run installs it", allow_module_level=True)
+
+WIDTH, HEIGHT = 1280, 900
+ERROR_BOXES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("e2e") / "outcomes.duckdb"
+    ingest(db, [SAMPLE], Settings())
+    return db
+
+
+@pytest.fixture(scope="module")
+def server(database, tmp_path_factory):
+    """`streamlit run dashboard/app.py` on a free loopback port, until the module ends."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
+    env = {**os.environ, "OUTCOMES_DB": str(database)}
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("OUTCOMES_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def visit(browser, url: str, key_texts: list[str], screenshot: Path) -> None:
+    """Open `url`, wait until the script has finished and the key texts are shown, check that no
+    error box is on the page, and save a full-page screenshot."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(url)
+        for text in key_texts:
+            page.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
+        # The script has finished when Streamlit's "running" indicator is gone.
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        page.wait_for_timeout(500)  # let charts draw before the screenshot
+        assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
+        assert not errors, errors
+        page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        page.close()
+
+
+def a_patient_on_the_worklist(database: Path) -> str:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute("SELECT patient_id FROM patient_outcomes WHERE instrument = 'PHQ-9' "
+                           "AND n_followups > 2 ORDER BY patient_id LIMIT 1").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+PAGES = {
+    # url path: (query, key texts, screenshot name)
+    "worklist": ("", ["Worklist"], "worklist.png"),
+    "patient": ("?patient={patient}", ["{patient}"], "patient.png"),
+    "clinic": ("", ["Clinic outcomes"], "clinic-outcomes.png"),
+    "data-quality": ("", ["Data quality"], "data-quality.png"),
+}
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_runs_in_a_real_browser(server, browser, database, tmp_path, path):
+    query, texts, name = PAGES[path]
+    patient = a_patient_on_the_worklist(database)
+    url = f"{server}/{path}{query.format(patient=patient)}"
+    visit(browser, url, [t.format(patient=patient) for t in texts], screenshot_dir(tmp_path) / name)
