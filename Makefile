@@ -31,6 +31,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/dashboard.py
 
 # Regenerate the committed synthetic sample (deterministic).
 sample: setup

@@ -27,10 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pandas_reference  # noqa: E402
+from clinic import clinic_database  # noqa: E402
 
 from pipelines.analytics import expected, outcomes, survival, trajectories, worklist  # noqa: E402
 from pipelines.analytics.snapshot import open_snapshot  # noqa: E402
-from pipelines.ingest import ingest  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 
 SPEEDUP_TARGET, CLINIC_SECONDS_TARGET, PATIENT_MS_TARGET = 5.0, 1.0, 50.0
@@ -85,18 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
 
-    work = Path(args.workdir)
-    clinic = work / f"clinic-{args.patients}-{args.seed}"
-    db = work / f"analytics-{args.patients}-{args.seed}.duckdb"
-    if not db.exists():
-        if not (clinic / "assessments.csv").exists():
-            from pipelines.synth import generate_clinic
-
-            print(f"generating {args.patients:,} synthetic patients ...", flush=True)
-            generate_clinic(clinic, n_patients=args.patients, seed=args.seed)
-        print("ingesting ...", flush=True)
-        ingest(db, [clinic], settings)
-
+    db = clinic_database(args.patients, args.seed, args.workdir)
     start = time.perf_counter()
     con = open_snapshot(db)
     snapshot_s = time.perf_counter() - start
