@@ -23,11 +23,11 @@ cannot filter down to one patient cheaply (the baseline needs window functions o
 patient: 2–3 s for ONE patient's `patient_outcomes` row on 200,000 patients). So one query
 fetches every patient's scores at infusions 1..max for the scale (`scores_by_infusion`), the
 reference is computed by DuckDB over those rows, and both are kept in memory per database
-version: the key is the database file, the scale and the thresholds; the version is the
-ingest history (`ingest_runs`: last run id, its end time, number of runs), which changes
-with every ingest, so the first call after an ingest recomputes (about 6–18 s and ~100 MB
-for PHQ-9 on 200,000 patients, 2 cores) and later calls on any connection to that file are
-served from memory (`patient_expected` ~6 ms: a binary search and a 12-row frame;
+version (the rows as compact arrays, `_Progress`): the key is the database file, the scale
+and the thresholds; the version is the ingest history (`ingest_runs`: last run id, its end
+time, number of runs), which changes with every ingest, so the first call after an ingest
+recomputes (about 2–3 s and ~40 MB for PHQ-9 on 200,000 patients on a snapshot, 2 cores)
+and later calls on any connection to that file are served from memory (`patient_expected` ~6 ms: a binary search and a 12-row frame;
 `patients_not_on_track` a copy of rows judged when the reference is computed). In-memory
 databases are not cached. `clear_cache()` empties the cache, e.g. after editing tables
 outside an ingest; a dashboard can warm it at start-up by calling `reference_distribution`.
@@ -139,10 +139,52 @@ class _Computed:
     """Everything per (database version, scale, thresholds) that one patient's view needs."""
 
     reference: pd.DataFrame
-    progress: pd.DataFrame  # PROGRESS_SQL's rows, sorted by patient_id, k
-    patient_ids: np.ndarray  # progress.patient_id, for a binary search
+    progress: "_Progress"  # every patient's scores at k = 1..max, compact
     expected_by_band: dict  # baseline band -> {column: array over k = 1..max}, see _expected_grid
     not_on_track: pd.DataFrame  # patients_not_on_track's rows
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """PROGRESS_SQL's rows kept as plain arrays, one slice per patient.
+
+    A DataFrame of 1.3 million rows with a Python string per row for the patient id and the
+    band costs a few hundred MB per scale; here the ids and bands are stored once per patient
+    and the per-row columns as numbers (about 40 MB for PHQ-9 on 200,000 patients).
+    """
+
+    patient_ids: np.ndarray  # sorted unique ids (object), for a binary search
+    starts: np.ndarray  # rows of patient i are starts[i]:starts[i + 1]
+    baseline_score: np.ndarray  # per patient
+    baseline_band: np.ndarray  # per patient (object)
+    k: np.ndarray  # per row
+    administered_at: np.ndarray  # per row, datetime64
+    score: np.ndarray  # per row, float (NaN never occurs: a row is a valid score)
+    pct_change: np.ndarray  # per row, float; NaN when the baseline is 0
+
+    @classmethod
+    def from_frame(cls, progress: pd.DataFrame) -> "_Progress":
+        """`progress` must be sorted by patient_id, k."""
+        ids = progress["patient_id"].to_numpy(dtype=object)
+        first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=int)
+        return cls(
+            patient_ids=ids[first],
+            starts=np.r_[first, len(ids)].astype(np.int64),
+            baseline_score=progress["baseline_score"].to_numpy(dtype=np.int64)[first],
+            baseline_band=progress["baseline_band"].to_numpy(dtype=object)[first],
+            k=progress["k"].to_numpy(dtype=np.int16),
+            administered_at=progress["administered_at"].to_numpy(),
+            score=progress["score"].to_numpy(dtype=float),
+            pct_change=progress["pct_change"].to_numpy(dtype=float, na_value=np.nan),
+        )
+
+    def rows_of(self, patient_id: str) -> tuple[slice, int] | None:
+        """(the rows of `patient_id`, its index among the patients), or None when the patient
+        has no baseline on the scale."""
+        i = int(np.searchsorted(self.patient_ids, patient_id))
+        if i == len(self.patient_ids) or self.patient_ids[i] != patient_id:
+            return None
+        return slice(int(self.starts[i]), int(self.starts[i + 1])), i
 
 
 _cache: dict[tuple, tuple[tuple, _Computed]] = {}
@@ -219,8 +261,8 @@ def _compute(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> 
     if not progress["patient_id"].is_monotonic_increasing:  # keep the binary search valid
         progress = progress.sort_values(["patient_id", "k"], kind="stable", ignore_index=True)
     reference = _reference_over(con, progress, settings, scale)
-    return _Computed(reference, progress, progress["patient_id"].to_numpy(dtype=object),
-                     _expected_grid(reference, max_k), _behind(progress, reference, scale))
+    return _Computed(reference, _Progress.from_frame(progress), _expected_grid(reference, max_k),
+                     _behind(progress, reference, scale))
 
 
 def _computed(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> _Computed:
@@ -285,22 +327,22 @@ def patient_expected(con: duckdb.DuckDBPyConnection, settings: Settings, patient
     search and a 12-row frame once the cache is warm.
     """
     computed = _computed(con, settings, scale)
-    start = int(np.searchsorted(computed.patient_ids, patient_id, side="left"))
-    stop = int(np.searchsorted(computed.patient_ids, patient_id, side="right"))
-    if start == stop:
+    progress = computed.progress
+    found = progress.rows_of(patient_id)
+    if found is None:
         return pd.DataFrame(columns=PATIENT_COLUMNS)
+    rows, patient = found
     max_k = settings.thresholds.trajectory_max_infusion
-    rows = computed.progress.iloc[start:stop]
-    index = rows["k"].to_numpy() - 1
-    baseline_score = int(rows["baseline_score"].iat[0])
-    band = rows["baseline_band"].iat[0]
+    index = progress.k[rows].astype(np.int64) - 1
+    baseline_score = int(progress.baseline_score[patient])
+    band = progress.baseline_band[patient]
 
-    administered_at = np.full(max_k, np.datetime64("NaT"), dtype=rows["administered_at"].to_numpy().dtype)
-    administered_at[index] = rows["administered_at"].to_numpy()
+    administered_at = np.full(max_k, np.datetime64("NaT"), dtype=progress.administered_at.dtype)
+    administered_at[index] = progress.administered_at[rows]
     score = np.full(max_k, np.nan)
-    score[index] = rows["score"].to_numpy(dtype=float)
+    score[index] = progress.score[rows]
     pct_change = np.full(max_k, np.nan)
-    pct_change[index] = rows["pct_change"].to_numpy(dtype=float, na_value=np.nan)
+    pct_change[index] = progress.pct_change[rows]
 
     grid = computed.expected_by_band.get(band) or _empty_grid(max_k)
     missing = ~grid["has_reference"]
