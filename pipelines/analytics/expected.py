@@ -36,11 +36,14 @@ outside an ingest; a dashboard can warm it at start-up by calling `reference_dis
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..settings import Settings
 
@@ -163,19 +166,22 @@ class _Progress:
     pct_change: np.ndarray  # per row, float; NaN when the baseline is 0
 
     @classmethod
-    def from_frame(cls, progress: pd.DataFrame) -> "_Progress":
-        """`progress` must be sorted by patient_id, k."""
-        ids = progress["patient_id"].to_numpy(dtype=object)
-        first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=int)
+    def from_arrow(cls, progress: pa.Table) -> "_Progress":
+        """From PROGRESS_SQL's rows (sorted by patient_id, k) without a Python object per row."""
+        ids = progress["patient_id"].combine_chunks()
+        n = len(ids)
+        change = pc.not_equal(ids.slice(1), ids.slice(0, max(n - 1, 0))).to_numpy(zero_copy_only=False)
+        first = np.flatnonzero(np.r_[True, change]) if n else np.array([], dtype=np.int64)
+        column = lambda name: progress[name].to_numpy()  # noqa: E731
         return cls(
-            patient_ids=ids[first],
-            starts=np.r_[first, len(ids)].astype(np.int64),
-            baseline_score=progress["baseline_score"].to_numpy(dtype=np.int64)[first],
-            baseline_band=progress["baseline_band"].to_numpy(dtype=object)[first],
-            k=progress["k"].to_numpy(dtype=np.int16),
-            administered_at=progress["administered_at"].to_numpy(),
-            score=progress["score"].to_numpy(dtype=float),
-            pct_change=progress["pct_change"].to_numpy(dtype=float, na_value=np.nan),
+            patient_ids=ids.take(first).to_numpy(zero_copy_only=False),
+            starts=np.r_[first, n].astype(np.int64),
+            baseline_score=column("baseline_score").astype(np.int64)[first],
+            baseline_band=progress["baseline_band"].take(first).to_numpy(),
+            k=column("k").astype(np.int16),
+            administered_at=column("administered_at"),
+            score=column("score").astype(float),
+            pct_change=column("pct_change").astype(float),  # nulls arrive as NaN
         )
 
     def rows_of(self, patient_id: str) -> tuple[slice, int] | None:
@@ -211,7 +217,7 @@ def _database_version(con: duckdb.DuckDBPyConnection) -> tuple | None:
     return path, tuple(runs)
 
 
-def _reference_over(con: duckdb.DuckDBPyConnection, progress: pd.DataFrame, settings: Settings,
+def _reference_over(con: duckdb.DuckDBPyConnection, progress: pa.Table, settings: Settings,
                     scale: str) -> pd.DataFrame:
     """REFERENCE_SQL run by DuckDB over the fetched progress rows (registered for the query)."""
     thresholds = settings.thresholds
@@ -257,12 +263,17 @@ def _expected_grid(reference: pd.DataFrame, max_k: int) -> dict:
 
 def _compute(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> _Computed:
     max_k = settings.thresholds.trajectory_max_infusion
-    progress = con.execute(PROGRESS_SQL, [scale, max_k]).df()
-    if not progress["patient_id"].is_monotonic_increasing:  # keep the binary search valid
-        progress = progress.sort_values(["patient_id", "k"], kind="stable", ignore_index=True)
+    with warnings.catch_warnings():
+        # Arrow from an execute() result copies the rows once more: still far less memory than
+        # a DataFrame with a Python string per row.
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+        progress = con.execute(PROGRESS_SQL, [scale, max_k]).to_arrow_table()
+    # the binary search needs the ids sorted as Python compares them
+    progress = progress.sort_by([("patient_id", "ascending"), ("k", "ascending")])
     reference = _reference_over(con, progress, settings, scale)
-    return _Computed(reference, _Progress.from_frame(progress), _expected_grid(reference, max_k),
-                     _behind(progress, reference, scale))
+    latest = progress.filter(progress["is_latest_followup"]).to_pandas()
+    return _Computed(reference, _Progress.from_arrow(progress), _expected_grid(reference, max_k),
+                     _behind(latest, reference, scale))
 
 
 def _computed(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> _Computed:
@@ -383,9 +394,9 @@ def patients_not_on_track(con: duckdb.DuckDBPyConnection, settings: Settings, sc
     return _computed(con, settings, scale).not_on_track.copy()
 
 
-def _behind(progress: pd.DataFrame, reference: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """patients_not_on_track's rows, computed once with the reference they are judged against."""
-    latest = progress[progress["is_latest_followup"]]
+def _behind(latest: pd.DataFrame, reference: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """patients_not_on_track's rows from each patient's latest follow-up (PROGRESS_SQL rows with
+    `is_latest_followup`), computed once with the reference they are judged against."""
     judged = latest.merge(reference[["baseline_band", "k", "threshold"]], on=["baseline_band", "k"])
     behind = judged[judged["pct_change"] > judged["threshold"]]  # NULL percent change: not judged
     behind = behind.assign(instrument=scale, expected_p25=behind["threshold"],
