@@ -24,7 +24,12 @@ def read_sql(name: str) -> str:
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # Inside Jupyter DuckDB wants ipywidgets before it will even switch its bar off; the
+        # bar is off there unless those widgets are installed, so there is nothing to do.
+        pass
     return con
 
 
