@@ -42,7 +42,7 @@ def cohort_filter(fields: tuple[str, ...] = tuple(LABELS)) -> CohortFilter:
                 picked = st.multiselect(LABELS[field], values, key=f"filter_{field}", format_func=_readable,
                                         placeholder="All")
                 chosen[field] = tuple(picked)
-    if chosen.get("start_from") == first and chosen.get("start_to") == last:
+    if first is not None and chosen.get("start_from") == first and chosen.get("start_to") == last:
         chosen.pop("start_from"), chosen.pop("start_to")  # the whole range: no restriction
     return CohortFilter(**chosen)
 

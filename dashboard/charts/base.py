@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from .. import theme
+
+# Set once: naming the template on every figure costs tens of milliseconds per chart.
+pio.templates.default = "plotly_white"
 
 
 def layout(figure: go.Figure, title: str | None = None, x: str | None = None, y: str | None = None,
            height: int = 420) -> go.Figure:
     """The common look: readable type, white background, legend above the plot, hover by x."""
     figure.update_layout(
-        title=title, height=height, template="plotly_white", font={"size": theme.FONT_SIZE},
+        title=title, height=height, font={"size": theme.FONT_SIZE},
         margin={"l": 60, "r": 20, "t": 70 if title else 30, "b": 50},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         hoverlabel={"font_size": theme.FONT_SIZE},

@@ -1,8 +1,309 @@
-"""Placeholder until the page lands."""
+"""Clinic outcomes (the director's page): how many patients the clinic treats, how well they do
+and how safely, for any cohort of the shared sidebar filter and any scale with data.
 
+The page only composes: numbers come from `pipelines.analytics` through `ask` (cached per
+database version), figures from `dashboard.charts.clinic`. Definitions of the clinic-level
+figures (as-of date, active patients, new starts, assessment completion, the waterfall's
+aggregation, small-cell suppression) are in `pipelines/analytics/clinic.py`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from dashboard.widgets import require_database
+from dashboard import theme
+from dashboard.charts import clinic as charts
+from dashboard.data import ask, settings
+from dashboard.filters import cohort_filter, describe
+from dashboard.widgets import download_csv, require_database
+from pipelines.analytics import clinic, outcomes, retention, safety, survival, trajectories
+from pipelines.analytics.cohorts import GROUPABLE
 
-st.title("clinic")
+st.title("Clinic outcomes")
 require_database()
+
+SETTINGS = settings()
+TIMEPOINT_LABELS = {"latest": "latest score", "after_induction": "after induction"}
+GROUP_CHOICES = {None: "no comparison", **{g: charts.GROUP_LABELS[g].capitalize() for g in GROUPABLE}}
+
+
+def percent(value, digits: int = 1) -> str:
+    return "—" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}%"
+
+
+def interval(low, high, n, unit: str = "patients") -> str:
+    """The KPI's second line: its 95% interval and n."""
+    if pd.isna(low) or pd.isna(high):
+        return f"n = {n} {unit}"
+    return f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n = {n} {unit}"
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def draw(builder: str, *args) -> None:
+    """`charts.<builder>(*args)` drawn with st.plotly_chart, cached on the builder's inputs.
+
+    Building and validating a Plotly figure costs 50-100 ms (mostly the template), and this page
+    has a dozen, so a rerun that changes nothing would take a second. Streamlit replays the
+    elements a cached function drew, so an unchanged chart costs only the hash of its (small)
+    input frames; the inputs come from `ask`, so a new database version draws afresh."""
+    st.plotly_chart(getattr(charts, builder)(*args))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _dataframe(shown: pd.DataFrame) -> None:
+    st.dataframe(shown, hide_index=True)
+
+
+def table(frame: pd.DataFrame, columns: dict[str, str], filename: str, label: str) -> None:
+    """Show `frame` with clinical column names and offer the same table as CSV."""
+    shown = frame[list(columns)].rename(columns=columns)
+    _dataframe(shown)  # drawn from the cache when unchanged, like the charts
+    download_csv(shown, filename, f"Download {label} (CSV)", key=f"download_{filename}")
+
+
+def rate_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """Rates and their interval bounds as percentages with one decimal (tables and CSVs)."""
+    frame = frame.copy()
+    for name in names:
+        for suffix in ("rate", "low", "high"):
+            frame[f"{name}_{suffix}"] = (100 * frame[f"{name}_{suffix}"].astype(float)).round(1)
+    return frame
+
+
+def rate_names(name: str, word: str) -> dict[str, str]:
+    return {f"{name}_n": f"{word} (patients)", f"{name}_rate": f"{word} rate (%)",
+            f"{name}_low": f"{word} 95% CI low (%)", f"{name}_high": f"{word} 95% CI high (%)"}
+
+
+# --- Filters --------------------------------------------------------------------------------------
+
+if ask(clinic.activity, SETTINGS).iloc[0]["n_patients"] == 0:
+    # Checked before the sidebar filter, which has no date range to offer on an empty clinic.
+    st.info("No patient has had an infusion yet: there is nothing to report. Load the clinic's exports "
+            "with `outcomes ingest`.")
+    st.stop()
+
+cohort = cohort_filter()
+scales = ask(clinic.scales_with_data, SETTINGS, cohort)
+with st.sidebar:
+    st.header("Outcome")
+    scale = st.selectbox("Scale", list(scales["instrument"]), format_func=theme.scale_name, key="clinic_scale",
+                         help="Only scales on which a patient of this cohort has a baseline score.")
+    timepoint = st.radio("Judged at", list(TIMEPOINT_LABELS), format_func=TIMEPOINT_LABELS.get,
+                         key="clinic_timepoint", horizontal=True,
+                         help="Latest follow-up score, or the first score after the 6th infusion "
+                              "(before the 9th).")
+
+activity = ask(clinic.activity, SETTINGS, cohort).iloc[0]
+if activity["n_patients"] == 0:
+    st.info(f"No treated patient matches this filter ({describe(cohort)}). Widen the filter in the sidebar.")
+    st.stop()
+
+as_of = pd.Timestamp(activity["as_of"]).date()
+st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} treated patients · as of "
+           f"{as_of:%d %b %Y} (the latest infusion in the database)")
+
+# --- KPI cards ------------------------------------------------------------------------------------
+
+overall = ask(outcomes.cohort_outcomes, SETTINGS, scale, cohort, (), timepoint).iloc[0] if scale else None
+completion = ask(clinic.assessment_completion, SETTINGS, scale, cohort).iloc[0] if scale else None
+
+cards = st.columns(4)
+cards[0].metric("Active patients", f"{int(activity['active_patients'])}", border=True,
+                help=f"An infusion in the {SETTINGS.thresholds.active_treatment_days} days up to the as-of date.")
+cards[1].metric("New starts", f"{int(activity['new_starts'])}", border=True,
+                delta=f"first infusion since {pd.Timestamp(activity['new_starts_since']):%d %b %Y}",
+                delta_color="off", delta_arrow="off",
+                help=f"First infusion in the {clinic.NEW_START_DAYS} days up to the as-of date "
+                     "(the cohort's own date range applies too).")
+cards[2].metric("Infusions delivered", f"{int(activity['infusions']):,}", border=True,
+                help="Every infusion of the cohort's patients.")
+if completion is not None:
+    cards[3].metric(f"{scale} before infusion", percent(completion["rate"]), border=True,
+                    delta=interval(completion["low"], completion["high"], int(completion["n_infusions"]),
+                                   "infusions"), delta_color="off", delta_arrow="off",
+                    help="Share of infusions with a valid score taken after the previous infusion and before "
+                         "this one (before the first: in the baseline window).")
+else:
+    cards[3].metric("Scores before infusion", "—", border=True)
+
+if overall is None:
+    st.info("No patient in this cohort has a baseline score on any scale yet, so there are no outcomes to show.")
+else:
+    cards = st.columns(3)
+    evaluable = int(overall["n_evaluable"])
+    cards[0].metric("Response rate", percent(overall["response_rate"]), border=True,
+                    delta=interval(overall["response_low"], overall["response_high"], evaluable),
+                    delta_color="off", delta_arrow="off",
+                    help="Reduction from baseline of at least 50% (pain 30%), among patients in the clinical "
+                         "range at baseline with a follow-up score.")
+    cards[1].metric("Remission rate", percent(overall["remission_rate"]), border=True,
+                    delta=(interval(overall["remission_low"], overall["remission_high"], evaluable)
+                           if pd.notna(overall["remission_rate"]) else "no remission on this scale"),
+                    delta_color="off", delta_arrow="off",
+                    help="PHQ-9 or GAD-7 below 5; PCL-5 below 33 with a drop of 10 or more.")
+    median = overall["median_change"]
+    cards[2].metric("Median change", "—" if pd.isna(median) else f"{median:+.1f} points", border=True,
+                    delta=("" if pd.isna(overall["median_change_low"]) else
+                           f"95% CI {overall['median_change_low']:+.1f} to {overall['median_change_high']:+.1f}, ")
+                    + f"n = {evaluable} patients", delta_color="off", delta_arrow="off",
+                    help="Follow-up minus baseline; negative is better.")
+    if evaluable == 0:
+        st.info(f"No patient of this cohort is evaluable on {scale} at the {TIMEPOINT_LABELS[timepoint]} yet "
+                "(in the clinical range at baseline and with a follow-up score).")
+
+tabs = st.tabs(["Course", "Change per patient", "Clinicians and sites", "Trend by start month", "Retention",
+                "Safety"])
+
+# --- Course: trajectories and time to response ---------------------------------------------------
+
+with tabs[0]:
+    if scale is None:
+        st.info("No scale has scores for this cohort.")
+    else:
+        group_by = st.selectbox("Compare by", list(GROUP_CHOICES), format_func=GROUP_CHOICES.get,
+                                key="clinic_trajectory_group")
+        path = ask(trajectories.by_infusion, SETTINGS, scale, cohort, (group_by,) if group_by else ())
+        if path.empty:
+            st.info(f"No {scale} scores for this cohort.")
+        else:
+            draw("trajectory_chart", path, scale, group_by)
+            with st.expander("Trajectory table"):
+                names = {**({group_by: GROUP_CHOICES[group_by]} if group_by else {}),
+                         "label": "Score before infusion", "n": "Patients", "mean": "Mean score",
+                         "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median score",
+                         "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
+                table(path.round(2), names, "trajectory.csv", "trajectory")
+
+        km = ask(survival.time_to_response, SETTINGS, scale, cohort)
+        if km["curve"].empty:
+            st.info(f"No patient in the clinical range at baseline on {scale} has a follow-up yet: "
+                    "no time to response.")
+        else:
+            draw("time_to_response_chart", km["curve"], km["summary"], scale)
+            with st.expander("Time-to-response table"):
+                names = {"time": "Day since first infusion", "at_risk": "Patients still followed",
+                         "events": "Responded that day", "censored": "Censored that day",
+                         "responded": "Responded (%)", "responded_low": "95% CI low (%)",
+                         "responded_high": "95% CI high (%)"}
+                curve = km["curve"].copy()
+                for column in ("responded", "responded_low", "responded_high"):
+                    curve[column] = (100 * curve[column]).round(1)
+                table(curve, names, "time_to_response.csv", "time to response")
+
+# --- Change per patient: waterfall and severity transitions ------------------------------------
+
+with tabs[1]:
+    if scale is None:
+        st.info("No scale has scores for this cohort.")
+    else:
+        bars = ask(clinic.waterfall, SETTINGS, scale, cohort, timepoint)
+        if bars.empty:
+            st.info(f"No evaluable patient on {scale}: no change to show.")
+        else:
+            draw("waterfall_chart", bars, scale)
+            if (bars["n_patients"] > 1).any():
+                st.caption(f"{bars.attrs['n']} patients in {len(bars)} bars: each bar is a run of consecutive "
+                           "ranks at its median change.")
+            with st.expander("Waterfall table"):
+                names = {"bar": "Bar", "first_rank": "First rank", "last_rank": "Last rank",
+                         "n_patients": "Patients", "pct_change": "Change from baseline (%)",
+                         "lowest_pct_change": "Lowest change (%)", "highest_pct_change": "Highest change (%)",
+                         "baseline_score": "Baseline score", "n_response": "Responded",
+                         "n_remission": "Remitted", "remission_pct_change": "Remission threshold (%)"}
+                table(bars, names, "waterfall.csv", "waterfall")
+
+        moves = ask(clinic.severity_transitions, SETTINGS, scale, cohort)
+        if moves["n_patients"].sum() == 0:
+            st.info(f"No patient of this cohort has a {scale} score after induction yet.")
+        else:
+            draw("transitions_chart", moves, scale)
+            with st.expander("Severity transitions table"):
+                names = {"baseline_band": "Severity at baseline", "after_band": "Severity after induction",
+                         "n_patients": "Patients"}
+                table(moves, names, "severity_transitions.csv", "severity transitions")
+
+# --- Clinicians and sites ----------------------------------------------------------------------------
+
+with tabs[2]:
+    if scale is None:
+        st.info("No scale has scores for this cohort.")
+    else:
+        st.caption(f"Groups with fewer than {clinic.MIN_CELL} evaluable patients are suppressed "
+                   "(CMS cell-size policy): their numbers are not shown anywhere.")
+        for by in ("clinician", "site"):
+            result = ask(clinic.outcomes_by_group, SETTINGS, scale, by, cohort, timepoint)
+            groups = result["groups"]
+            st.subheader(f"By {by}")
+            if groups.empty or int(result["overall"]["n_evaluable"].iloc[0]) == 0:
+                st.info(f"No evaluable patient on {scale} in this cohort.")
+                continue
+            draw("funnel_chart", groups, result["limits"], result["overall"], by)
+            names = {"group": by.capitalize(), "n_shown": "Patients evaluated",
+                     **rate_names("response", "Response"), **rate_names("remission", "Remission")}
+            table(rate_columns(groups, clinic.GROUP_OUTCOMES), names, f"outcomes_by_{by}.csv",
+                  f"outcomes by {by}")
+
+# --- Trend by start month ------------------------------------------------------------------------------
+
+with tabs[3]:
+    if scale is None:
+        st.info("No scale has scores for this cohort.")
+    else:
+        months = ask(clinic.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
+        if months.empty or not (~months["suppressed"]).any():
+            st.info(f"No start month has {clinic.MIN_CELL} or more evaluable patients on {scale} in this cohort.")
+        else:
+            draw("monthly_trend_chart", months, scale)
+        if not months.empty:
+            months = rate_columns(months, clinic.GROUP_OUTCOMES).assign(
+                start_month=lambda f: pd.to_datetime(f["start_month"]).dt.strftime("%Y-%m"))
+            names = {"start_month": "Month of first infusion", "n_shown": "Patients evaluated",
+                     **rate_names("response", "Response"), **rate_names("remission", "Remission")}
+            table(months, names, "outcomes_by_start_month.csv", "outcomes by start month")
+
+# --- Retention --------------------------------------------------------------------------------------
+
+with tabs[4]:
+    kept = ask(retention.retention, SETTINGS, cohort)
+    counts = ask(retention.infusions_per_patient, SETTINGS, cohort)
+    left, right = st.columns(2)
+    with left:
+        draw("retention_chart", kept.iloc[0])
+    with right:
+        draw("infusions_chart", counts, SETTINGS.induction_sessions)
+    names = {"n_started": "Started", **rate_names("completed_induction", "Completed induction"),
+             **rate_names("any_maintenance", "Any maintenance")}
+    table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
+    table(counts.assign(share=(100 * counts["share"]).round(1)),
+          {"n_infusions": "Infusions so far", "n_patients": "Patients", "share": "Share of patients (%)"},
+          "infusions_per_patient.csv", "infusions per patient")
+
+# --- Safety ---------------------------------------------------------------------------------------------
+
+with tabs[5]:
+    effects = ask(safety.side_effect_rates, SETTINGS, cohort)
+    pressure = ask(safety.bp_excursions, SETTINGS, cohort)
+    limits = SETTINGS.thresholds
+    draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic)
+    rows = effects.assign(effect=effects["effect"].str.capitalize())[
+        ["effect", "n_affected_infusions", "n_infusions", "per_100", "per_100_low", "per_100_high"]]
+    if len(pressure):
+        rows = pd.concat([rows, pressure.assign(
+            effect=f"BP excursion (peak ≥ {limits.bp_excursion_systolic}/{limits.bp_excursion_diastolic} mmHg)",
+            n_affected_infusions=pressure["n_excursions"], n_infusions=pressure["n_infusions_with_bp"])[rows.columns]],
+            ignore_index=True)
+    names = {"effect": "Event", "n_affected_infusions": "Infusions affected", "n_infusions": "Infusions",
+             "per_100": "Per 100 infusions", "per_100_low": "95% CI low", "per_100_high": "95% CI high"}
+    table(rows.round(2), names, "safety.csv", "safety")
+
+    cadss = ask(safety.cadss_by_infusion, SETTINGS, cohort)
+    if cadss.empty:
+        st.info("No CADSS dissociation score was recorded for this cohort's infusions.")
+    else:
+        draw("cadss_chart", cadss)
+        names = {"infusion": "Infusion", "n": "Infusions", "n_patients": "Patients", "mean": "Mean CADSS",
+                 "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median CADSS",
+                 "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
+        table(cadss.round(2), names, "cadss_by_infusion.csv", "CADSS by infusion")

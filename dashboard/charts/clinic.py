@@ -1,0 +1,316 @@
+"""Charts of the director's Clinic outcomes page: pure functions from the analytics frames
+(`pipelines.analytics.clinic`, `outcomes`, `trajectories`, `survival`, `retention`, `safety`) to
+Plotly figures. No database, no Streamlit, no statistics: every number arrives computed, the
+builders only draw it in clinical words and the shared colours.
+
+Rates arrive as proportions and are drawn as percentages. Every estimate is drawn with its 95%
+interval (a shaded band or error bars), thresholds as lines.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .. import theme
+from .base import _transparent, interval_band, layout
+
+PERCENT_AXIS = {"ticksuffix": "%", "rangemode": "tozero"}
+OUTCOME_COLOURS = {"no response": theme.EXPECTED_LINE, "response": theme.RESPONSE_LINE,
+                   "remission": theme.REMISSION_LINE}
+OUTCOME_LABELS = {"no response": "No response", "response": "Response (not remission)",
+                  "remission": "Remission"}
+GROUP_LABELS = {"site": "site", "clinician": "clinician", "primary_indication": "primary indication",
+                "route": "route", "sex": "sex", "age_band": "age band", "dose_band": "dose band",
+                "start_month": "start month"}
+
+
+def _pct(value) -> float:
+    return math.nan if value is None or pd.isna(value) else 100.0 * float(value)
+
+
+def _interval_text(low, high, digits: int = 0) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return "interval not available"
+    return f"95% CI {low:.{digits}f} to {high:.{digits}f}"
+
+
+def _readable(value) -> str:
+    return "unknown" if value is None or (not isinstance(value, str) and pd.isna(value)) \
+        else str(value).replace("_", " ")
+
+
+# --- Trajectories ------------------------------------------------------------------------------
+
+def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = None) -> go.Figure:
+    """Mean score at each infusion (`trajectories.by_infusion`) with its 95% t interval as a
+    band, one line per group of `group_by` (one line in the scale's colour without grouping).
+    The x axis is the infusion the score was taken before (1 = baseline), then maintenance."""
+    figure = go.Figure()
+    groups = [(None, frame)] if not group_by else list(frame.groupby(group_by, sort=True, dropna=False))
+    for index, (key, part) in enumerate(groups):
+        colour = theme.scale_colour(scale) if group_by is None else theme.SERIES[index % len(theme.SERIES)]
+        name = theme.scale_name(scale) if group_by is None else _readable(key)
+        x = [("before infusion " + label) if label != "maintenance" else "maintenance" for label in part["label"]]
+        interval_band(figure, x, part["mean_low"], part["mean_high"], colour, name)
+        hover = [f"{name}<br>{point}: mean {mean:.1f} ({_interval_text(low, high, 1)})<br>{n} patients"
+                 for point, mean, low, high, n in zip(x, part["mean"], part["mean_low"], part["mean_high"],
+                                                        part["n"])]
+        figure.add_trace(go.Scatter(x=x, y=list(part["mean"]), mode="lines+markers", name=name,
+                                    line={"color": colour, "width": 3}, marker={"size": 8}, legendgroup=name,
+                                    hovertext=hover, hoverinfo="text"))
+    title = f"{theme.scale_name(scale)} by infusion"
+    layout(figure, title, "Score taken before infusion", "Mean score (95% interval)")
+    figure.update_xaxes(type="category")
+    return figure
+
+
+# --- Time to response --------------------------------------------------------------------------
+
+def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: str) -> go.Figure:
+    """Kaplan-Meier share of patients who have responded by each day (1 - S(t) from
+    `survival.time_to_response`), a step curve with its 95% pointwise band, and the median time
+    to response as a vertical line (with its interval in the label, or "not reached")."""
+    colour = theme.scale_colour(scale)
+    figure = go.Figure()
+    days = list(curve["time"])
+    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded_low"]], mode="lines",
+                                line={"width": 0, "shape": "hv"}, showlegend=False, hoverinfo="skip"))
+    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded_high"]], mode="lines",
+                                line={"width": 0, "shape": "hv"}, fill="tonexty",
+                                fillcolor=_transparent(colour, 0.18), name="95% interval", hoverinfo="skip"))
+    hover = [f"Day {t}: {_pct(r):.0f}% responded (95% CI {_pct(lo):.0f}% to {_pct(hi):.0f}%)<br>"
+             f"{n} patients still followed"
+             for t, r, lo, hi, n in zip(days, curve["responded"], curve["responded_low"], curve["responded_high"],
+                                        curve["at_risk"])]
+    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded"]], mode="lines",
+                                line={"color": colour, "width": 3, "shape": "hv"},
+                                name="Responded (Kaplan-Meier)", hovertext=hover, hoverinfo="text"))
+    if len(summary):
+        row = summary.iloc[0]
+        if pd.isna(row["median_days"]):
+            text = f"median not reached ({int(row['events'])} of {int(row['n'])} responded)"
+        else:
+            high = "not reached" if pd.isna(row["median_high"]) else f"{row['median_high']:.0f}"
+            low = "?" if pd.isna(row["median_low"]) else f"{row['median_low']:.0f}"
+            text = f"median {row['median_days']:.0f} days (95% CI {low} to {high})"
+            figure.add_vline(x=float(row["median_days"]), line={"color": theme.BLACK, "dash": "dash", "width": 1})
+        figure.add_hline(y=50, line={"color": theme.EXPECTED_LINE, "dash": "dot", "width": 1})
+        figure.add_annotation(text=text, xref="paper", yref="paper", x=1, y=0.02, showarrow=False,
+                              xanchor="right", font={"size": theme.FONT_SIZE})
+    layout(figure, f"Time to response, {theme.scale_name(scale)}", "Days since the first infusion",
+           "Patients responded")
+    figure.update_yaxes(range=[0, 100], ticksuffix="%")
+    return figure
+
+
+# --- Waterfall ----------------------------------------------------------------------------------
+
+def waterfall_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
+    """Percent change from baseline per patient (`clinic.waterfall`), bars sorted from the largest
+    rise to the largest fall and coloured by outcome; the response threshold as a horizontal line
+    and the remission threshold as a line over the bars (remission is a score cut-off, so its
+    percent depends on each bar's baseline). Aggregated bars (more patients than bars) say in the
+    hover which ranks and how many patients they stand for."""
+    figure = go.Figure()
+    aggregated = bool((frame["n_patients"] > 1).any())
+    for outcome in ("no response", "response", "remission"):
+        part = frame[frame["outcome"] == outcome]
+        if part.empty:
+            continue
+        if aggregated:
+            hover = [f"Patients ranked {a} to {b} ({n}): median {p:+.1f}% (from {lo:+.1f}% to {hi:+.1f}%)<br>"
+                     f"{r} responded, {m} remitted"
+                     for a, b, n, p, lo, hi, r, m in zip(part["first_rank"], part["last_rank"], part["n_patients"],
+                                                          part["pct_change"], part["lowest_pct_change"],
+                                                          part["highest_pct_change"], part["n_response"],
+                                                          part["n_remission"])]
+        else:
+            hover = [f"Patient ranked {a}: {p:+.1f}% from a baseline of {b:.0f}<br>{OUTCOME_LABELS[outcome]}"
+                     for a, p, b in zip(part["first_rank"], part["pct_change"], part["baseline_score"])]
+        figure.add_trace(go.Bar(x=list(part["bar"]), y=list(part["pct_change"]), name=OUTCOME_LABELS[outcome],
+                                marker={"color": OUTCOME_COLOURS[outcome], "line": {"width": 0}},
+                                hovertext=hover, hoverinfo="text"))
+    remission = frame["remission_pct_change"]
+    if remission.notna().any():
+        figure.add_trace(go.Scatter(x=list(frame["bar"]), y=list(remission), mode="lines",
+                                    line={"color": theme.REMISSION_LINE, "dash": "dot", "width": 2, "shape": "hvh"},
+                                    name="Remission threshold (at the bar's baseline)",
+                                    hovertemplate="Remission below %{y:.0f}%<extra></extra>"))
+    response = frame.attrs.get("response_pct")
+    if response is not None:
+        figure.add_hline(y=response, line={"color": theme.RESPONSE_LINE, "dash": "dash", "width": 2},
+                         annotation_text=f"response ({response:.0f}%)", annotation_position="bottom left")
+    figure.add_hline(y=0, line={"color": theme.BLACK, "width": 1})
+    n = frame.attrs.get("n", int(frame["n_patients"].sum()))
+    x_title = f"Patients, worst to best ({n}" + (f", {len(frame)} bars of about {n // max(len(frame), 1)})"
+                                               if aggregated else ")")
+    layout(figure, f"Change from baseline per patient, {theme.scale_name(scale)}", x_title,
+           "Change from baseline")
+    figure.update_layout(bargap=0)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_yaxes(ticksuffix="%")
+    return figure
+
+
+# --- Severity transitions -----------------------------------------------------------------------
+
+def transitions_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
+    """Heatmap of patients by severity band at baseline (rows) and after induction (columns)
+    from `clinic.severity_transitions`, each cell labelled with its count; the hover adds the
+    share of the baseline band."""
+    rows = frame.drop_duplicates("baseline_order").sort_values("baseline_order")["baseline_band"].tolist()
+    columns = frame.drop_duplicates("after_order").sort_values("after_order")["after_band"].tolist()
+    grid = frame.pivot(index="baseline_band", columns="after_band", values="n_patients").reindex(
+        index=rows, columns=columns).fillna(0).astype(int)
+    totals = grid.sum(axis=1)
+    hover = [[f"Baseline {r}, after induction {c}: {grid.loc[r, c]} patients"
+              + (f" ({100 * grid.loc[r, c] / totals[r]:.0f}% of baseline {r})" if totals[r] else "")
+              for c in columns] for r in rows]
+    figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=columns, y=rows, text=grid.to_numpy(), texttemplate="%{text}",
+                                  hovertext=hover, hoverinfo="text", colorscale="Blues", showscale=False,
+                                  xgap=2, ygap=2))
+    layout(figure, f"Severity at baseline and after induction, {theme.scale_name(scale)}",
+           "Severity after induction", "Severity at baseline", height=380 + 20 * len(rows))
+    figure.update_xaxes(type="category", side="bottom")
+    figure.update_yaxes(type="category", autorange="reversed")
+    return figure
+
+
+# --- Funnel plot ---------------------------------------------------------------------------------
+
+def funnel_chart(groups: pd.DataFrame, limits: pd.DataFrame, overall: pd.DataFrame, by: str,
+                 outcome: str = "response") -> go.Figure:
+    """Funnel plot (Spiegelhalter 2005): each group's rate against its number of evaluable
+    patients, the clinic-wide rate as a line and the 95% and 99.8% binomial control limits
+    around it. Suppressed groups (fewer than 11 patients) are not drawn at all."""
+    figure = go.Figure()
+    word = outcome.replace("_", " ")
+    if len(limits):
+        n = list(limits["n"])
+        for level, dash, label in (("998", "dot", "99.8% limits"), ("95", "dash", "95% limits")):
+            for side in ("low", "high"):
+                figure.add_trace(go.Scatter(x=n, y=[_pct(v) for v in limits[f"{side}_{level}"]], mode="lines",
+                                            line={"color": theme.EXPECTED_LINE, "dash": dash, "width": 1.5},
+                                            name=label, legendgroup=label, showlegend=side == "low",
+                                            hoverinfo="skip"))
+        rate = _pct(overall[f"{outcome}_rate"].iloc[0])
+        figure.add_trace(go.Scatter(x=[n[0], n[-1]], y=[rate, rate], mode="lines",
+                                    line={"color": theme.BLACK, "width": 2},
+                                    name=f"Clinic-wide {word} rate ({rate:.0f}%)", hoverinfo="skip"))
+    shown = groups[~groups["suppressed"].astype(bool)]
+    hover = [f"{_readable(g)}: {_pct(r):.0f}% {word} ({_interval_text(_pct(lo), _pct(hi))} %)<br>{n} patients evaluated"
+             for g, r, lo, hi, n in zip(shown["group"], shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
+                                        shown[f"{outcome}_high"], shown["n_evaluable"])]
+    figure.add_trace(go.Scatter(x=[int(v) for v in shown["n_evaluable"]], y=[_pct(v) for v in shown[f"{outcome}_rate"]],
+                                mode="markers+text", text=[_readable(g) for g in shown["group"]],
+                                textposition="top center", name=GROUP_LABELS.get(by, by).capitalize(),
+                                marker={"color": theme.BLUE, "size": 11, "line": {"color": "white", "width": 1}},
+                                hovertext=hover, hoverinfo="text"))
+    layout(figure, f"{word.capitalize()} rate by {GROUP_LABELS.get(by, by)}", "Patients evaluated",
+           f"{word.capitalize()} rate")
+    figure.update_yaxes(range=[0, 100], ticksuffix="%")
+    return figure
+
+
+# --- Retention ------------------------------------------------------------------------------------
+
+def retention_chart(row: pd.Series) -> go.Figure:
+    """Started -> completed induction -> any maintenance (`retention.retention`, one row), with
+    each stage's share of the started patients and its 95% Wilson interval."""
+    stages = ["Started", "Completed induction", "Any maintenance"]
+    counts = [int(row["n_started"]), int(row["completed_induction_n"]), int(row["any_maintenance_n"])]
+    text = [f"{counts[0]} patients"]
+    for name in ("completed_induction", "any_maintenance"):
+        text.append(f"{int(row[f'{name}_n'])} ({_pct(row[f'{name}_rate']):.0f}%, "
+                    f"{_interval_text(_pct(row[f'{name}_low']), _pct(row[f'{name}_high']))}%)")
+    figure = go.Figure(go.Funnel(y=stages, x=counts, text=text, textinfo="text",
+                                 marker={"color": [theme.BLUE, theme.SKY_BLUE, theme.GREEN]},
+                                 hovertext=[f"{s}: {t}" for s, t in zip(stages, text)], hoverinfo="text"))
+    layout(figure, "Retention", height=320)
+    return figure
+
+
+def infusions_chart(frame: pd.DataFrame, induction_sessions: int | None = None) -> go.Figure:
+    """Patients by number of infusions so far (`retention.infusions_per_patient`), with the end
+    of induction marked."""
+    hover = [f"{n} infusions: {p} patients ({100 * s:.0f}%)"
+             for n, p, s in zip(frame["n_infusions"], frame["n_patients"], frame["share"])]
+    figure = go.Figure(go.Bar(x=list(frame["n_infusions"]), y=list(frame["n_patients"]),
+                              marker={"color": theme.BLUE}, hovertext=hover, hoverinfo="text", name="Patients"))
+    if induction_sessions:
+        figure.add_vline(x=induction_sessions + 0.5, line={"color": theme.BLACK, "dash": "dash", "width": 1},
+                         annotation_text="induction complete", annotation_position="top right")
+    layout(figure, "Infusions per patient", "Infusions so far", "Patients", height=320)
+    return figure
+
+
+# --- Safety --------------------------------------------------------------------------------------
+
+def safety_chart(side_effects: pd.DataFrame, bp: pd.DataFrame, systolic: int, diastolic: int) -> go.Figure:
+    """Side effects, adverse events (`safety.side_effect_rates`) and blood-pressure excursions
+    (`safety.bp_excursions`) per 100 infusions, as horizontal bars with 95% Wilson error bars."""
+    rows = [(str(e).capitalize(), r.per_100, r.per_100_low, r.per_100_high, r.n_affected_infusions, r.n_infusions)
+            for e, r in zip(side_effects["effect"], side_effects.itertuples(index=False))]
+    if len(bp):
+        b = bp.iloc[0]
+        rows.append((f"BP excursion (peak ≥ {systolic}/{diastolic} mmHg)", b.per_100, b.per_100_low,
+                     b.per_100_high, b.n_excursions, b.n_infusions_with_bp))
+    rows.sort(key=lambda r: (-1 if pd.isna(r[1]) else r[1]))
+    labels = [r[0] for r in rows]
+    values = [r[1] for r in rows]
+    hover = [f"{label}: {v:.1f} per 100 infusions ({_interval_text(lo, hi, 1)})<br>{int(k)} of {int(n)} infusions"
+             for label, v, lo, hi, k, n in rows]
+    figure = go.Figure(go.Bar(
+        y=labels, x=values, orientation="h", marker={"color": theme.ORANGE},
+        error_x={"type": "data", "symmetric": False, "array": [hi - v for _, v, _, hi, _, _ in rows],
+                 "arrayminus": [v - lo for _, v, lo, _, _, _ in rows], "color": theme.BLACK},
+        hovertext=hover, hoverinfo="text", name="per 100 infusions"))
+    layout(figure, "Side effects and excursions per 100 infusions", "Per 100 infusions (95% interval)",
+           height=160 + 32 * len(rows))
+    return figure
+
+
+def cadss_chart(frame: pd.DataFrame) -> go.Figure:
+    """Mean CADSS dissociation total by infusion (`safety.cadss_by_infusion`) with its 95% band."""
+    figure = go.Figure()
+    x = [f"infusion {label}" if label != "maintenance" else "maintenance" for label in frame["infusion"]]
+    colour = theme.PURPLE
+    interval_band(figure, x, frame["mean_low"], frame["mean_high"], colour, "CADSS")
+    hover = [f"{point}: mean {m:.1f} ({_interval_text(lo, hi, 1)})<br>{n} infusions"
+             for point, m, lo, hi, n in zip(x, frame["mean"], frame["mean_low"], frame["mean_high"], frame["n"])]
+    figure.add_trace(go.Scatter(x=x, y=list(frame["mean"]), mode="lines+markers", name="Mean CADSS",
+                                line={"color": colour, "width": 3}, hovertext=hover, hoverinfo="text"))
+    layout(figure, "Dissociation (CADSS) by infusion", "Infusion", "Mean CADSS total (0-92)", height=340)
+    figure.update_xaxes(type="category")
+    figure.update_yaxes(rangemode="tozero")
+    return figure
+
+
+# --- Monthly trend -------------------------------------------------------------------------------
+
+def monthly_trend_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
+    """Response and remission rates by start month (`clinic.monthly_outcomes`), each with its
+    95% Wilson band; suppressed months (fewer than 11 patients) are left out."""
+    shown = frame[~frame["suppressed"].astype(bool)].sort_values("start_month")
+    figure = go.Figure()
+    months = [pd.Timestamp(m).strftime("%b %Y") for m in shown["start_month"]]
+    for outcome, colour in (("response", theme.RESPONSE_LINE), ("remission", theme.REMISSION_LINE)):
+        if shown[f"{outcome}_rate"].isna().all():
+            continue
+        name = outcome.capitalize()
+        interval_band(figure, months, [_pct(v) for v in shown[f"{outcome}_low"]],
+                      [_pct(v) for v in shown[f"{outcome}_high"]], colour, name)
+        hover = [f"Started {m}: {_pct(r):.0f}% {outcome} ({_interval_text(_pct(lo), _pct(hi))} %), "
+                 f"{n} patients evaluated"
+                 for m, r, lo, hi, n in zip(months, shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
+                                            shown[f"{outcome}_high"], shown["n_evaluable"])]
+        figure.add_trace(go.Scatter(x=months, y=[_pct(v) for v in shown[f"{outcome}_rate"]], mode="lines+markers",
+                                    name=name, line={"color": colour, "width": 3}, legendgroup=name,
+                                    hovertext=hover, hoverinfo="text"))
+    layout(figure, f"Outcomes by start month, {theme.scale_name(scale)}", "Month of the first infusion", "Rate")
+    figure.update_xaxes(type="category")
+    figure.update_yaxes(range=[0, 100], ticksuffix="%")
+    return figure

@@ -1,0 +1,132 @@
+"""Charts of the Worklist and Data quality pages: pure functions DataFrame -> Plotly figure.
+
+Inputs are the frames of `pipelines.analytics.worklist` and `pipelines.analytics.quality`; the
+words (reason and rule labels) live here so the page, its filters and its charts read the same.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .. import theme
+from .base import layout, message_figure
+
+# Worklist reasons (pipelines.analytics.worklist.REASON_COLUMNS, most urgent first) in words.
+REASON_LABELS = {
+    "item9_positive": "Item 9 positive (thoughts of death or self-harm)",
+    "item9_unknown": "Item 9 unanswered (safety unknown)",
+    "reliable_deterioration": "Reliable deterioration",
+    "not_on_track": "Not on track (PHQ-9 behind expected)",
+    "bp_excursion_last_infusion": "BP excursion at last infusion",
+    "no_baseline": "No PHQ-9 baseline",
+    "phq9_overdue": "PHQ-9 overdue",
+    "pre_infusion_phq9_missing": "No PHQ-9 since last infusion",
+}
+# The safety reasons are drawn in the alert colour, the measurement gaps in a calm one.
+SAFETY_REASONS = ("item9_positive", "item9_unknown", "reliable_deterioration", "bp_excursion_last_infusion")
+
+# Why a patient has no baseline (pipelines.analytics.quality.BASELINE_GAP_REASONS), short.
+GAP_LABELS = {
+    "only_incomplete": "Only incomplete scores in the window",
+    "only_too_early": "Only scores too long before",
+    "none_before_start": "No score before the first infusion",
+    "never_recorded": "Never recorded",
+}
+
+# ingest_runs counts, in the order rows in splits into them.
+RUN_OUTCOMES = {"inserted": "Inserted (new)", "updated": "Updated (new values)",
+                "unchanged": "Unchanged (identical or repeated)", "quarantined": "Quarantined"}
+
+
+def reason_counts(worklist: pd.DataFrame) -> pd.DataFrame:
+    """Patients per worklist reason, in the worklist's order (a patient counts under each of
+    their reasons): columns `reason`, `label`, `patients`."""
+    return pd.DataFrame({
+        "reason": list(REASON_LABELS),
+        "label": list(REASON_LABELS.values()),
+        "patients": [int(worklist[column].sum()) if column in worklist else 0 for column in REASON_LABELS],
+    })
+
+
+def worklist_reasons_chart(counts: pd.DataFrame, height: int = 320) -> go.Figure:
+    """Horizontal bars: patients per reason (`reason_counts`), most urgent at the top."""
+    if counts.empty or counts["patients"].sum() == 0:
+        return message_figure("Nobody needs attention for any reason.")
+    colours = [theme.ALERT if reason in SAFETY_REASONS else theme.BLUE for reason in counts["reason"]]
+    figure = go.Figure(go.Bar(
+        x=counts["patients"], y=counts["label"], orientation="h", marker_color=colours,
+        text=counts["patients"], textposition="auto",
+        hovertemplate="%{y}: %{x} patients<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed")
+    return layout(figure, x="Patients", height=height)
+
+
+def ingest_runs_chart(runs: pd.DataFrame, height: int = 320) -> go.Figure:
+    """Stacked bars per ingest run: what happened to the rows read (`quality.ingest_runs`)."""
+    if runs.empty:
+        return message_figure("No ingest run yet.")
+    ordered = runs.sort_values("run_id")
+    runs_axis = [f"Run {run}" for run in ordered["run_id"]]
+    figure = go.Figure()
+    for (column, label), colour in zip(RUN_OUTCOMES.items(), (theme.BLUE, theme.ORANGE, theme.SKY_BLUE, theme.ALERT)):
+        figure.add_trace(go.Bar(
+            x=runs_axis, y=ordered[column], name=label, marker_color=colour,
+            hovertemplate=f"%{{x}}: %{{y:,}} rows {label.split(' (')[0].lower()}<extra></extra>",
+        ))
+    figure.update_layout(barmode="stack")
+    return layout(figure, y="Rows read", height=height)
+
+
+def quarantine_rules_chart(by_rule: pd.DataFrame, height: int | None = None) -> go.Figure:
+    """Horizontal bars: quarantined rows per rule (`quality.quarantine_by_rule`), the rule's
+    meaning in the hover."""
+    if by_rule.empty:
+        return message_figure("No row has been quarantined.")
+    figure = go.Figure(go.Bar(
+        x=by_rule["n_rows"], y=by_rule["rule"].str.replace("_", " "), orientation="h",
+        marker_color=theme.ALERT, text=by_rule["n_rows"], textposition="auto",
+        customdata=by_rule[["description"]], hovertemplate="%{y} (%{customdata[0]}): %{x} rows<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed")
+    return layout(figure, x="Quarantined rows", height=height or max(240, 40 + 28 * len(by_rule)))
+
+
+def completion_chart(completion: pd.DataFrame, scale: str = "PHQ-9", height: int = 360) -> go.Figure:
+    """Bars per infusion number: share of infusions with a valid score before it
+    (`quality.completion_by_infusion`), with the counts in the hover."""
+    shown = completion[completion["n_infusions"] > 0]
+    if shown.empty:
+        return message_figure("No infusions to measure completion on.")
+    name = theme.scale_name(scale)
+    figure = go.Figure(go.Bar(
+        x=shown["infusion"], y=100 * shown["share"].astype(float), marker_color=theme.scale_colour(scale),
+        text=[f"{100 * share:.0f}%" for share in shown["share"]], textposition="auto",
+        customdata=shown[["n_with_score", "n_infusions"]],
+        hovertemplate=(f"Infusion %{{x}}: %{{customdata[0]:,}} of %{{customdata[1]:,}} infusions "
+                       f"({'%{y:.1f}'}%) had a {name} before it<extra></extra>"),
+    ))
+    figure.update_xaxes(tickmode="linear", dtick=1)
+    figure.update_yaxes(range=[0, 105], ticksuffix="%")
+    return layout(figure, x="Infusion number", y=f"Infusions with a {scale} before", height=height)
+
+
+def baseline_gaps_chart(coverage: pd.DataFrame, height: int = 300) -> go.Figure:
+    """Stacked horizontal bars per scale: patients without a baseline, by reason
+    (`quality.baseline_coverage`); the hover gives the share of the scale's patients."""
+    if coverage.empty or coverage["n_without_baseline"].sum() == 0:
+        return message_figure("Every patient has a baseline on every scale they were given.")
+    scales = [theme.scale_name(code) for code in coverage["instrument"]]
+    expected = coverage["n_with_baseline"] + coverage["n_without_baseline"]
+    figure = go.Figure()
+    for (reason, label), colour in zip(GAP_LABELS.items(), theme.SERIES):
+        share = (100 * coverage[reason] / expected).round(1)
+        figure.add_trace(go.Bar(
+            x=coverage[reason], y=scales, orientation="h", name=label, marker_color=colour,
+            customdata=share, hovertemplate=f"%{{y}}: %{{x}} patients ({'%{customdata}'}% of the scale's) - "
+                                            f"{label.lower()}<extra></extra>",
+        ))
+    figure.update_layout(barmode="stack")
+    figure.update_yaxes(autorange="reversed")
+    return layout(figure, x="Patients without a baseline", height=height)

@@ -1,0 +1,147 @@
+"""The Clinic outcomes page (dashboard/views/clinic.py) run for real with AppTest on the sample
+clinic: it renders, its KPI cards show what the analytics return for the same filter, a site
+filter moves them as `cohort_outcomes` says, small groups are suppressed, every table can be
+downloaded, and a filter matching nobody or an empty database gives a plain message."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import APP, only_row
+from pipelines.analytics.clinic import activity, assessment_completion
+from pipelines.analytics.cohorts import CohortFilter
+from pipelines.analytics.outcomes import cohort_outcomes
+from pipelines.settings import Settings
+
+SETTINGS = Settings()
+RIVERSIDE = CohortFilter(sites=("Riverside",))
+
+
+def open_clinic(db, monkeypatch) -> AppTest:
+    """The real app switched straight to the clinic page (skipping the default page's run)."""
+    monkeypatch.setenv("OUTCOMES_DB", str(db))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.switch_page("views/clinic.py")
+    return rerun(app)
+
+
+def rerun(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def percent(value) -> str:
+    return f"{100 * value:.1f}%"
+
+
+@pytest.fixture(scope="module")
+def page(sample_database):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield open_clinic(sample_database, monkeypatch)
+
+
+def test_page_renders_every_section(page):
+    assert page.title[0].value == "Clinic outcomes"
+    assert not page.error and not page.info, [i.value for i in page.info]
+    assert set(metrics(page)) == {"Active patients", "New starts", "Infusions delivered", "PHQ-9 before infusion",
+                                  "Response rate", "Remission rate", "Median change"}
+    assert len(page.tabs) == 6
+    assert page.selectbox(key="clinic_scale").value == "PHQ-9"
+
+
+def test_kpis_are_the_analytics_numbers(page, sample):
+    shown = metrics(page)
+    busy = only_row(activity(sample, SETTINGS))
+    outcome = only_row(cohort_outcomes(sample, SETTINGS, "PHQ-9"))
+    completion = only_row(assessment_completion(sample, SETTINGS, "PHQ-9"))
+    assert shown["Active patients"] == str(busy.active_patients)
+    assert shown["New starts"] == str(busy.new_starts)
+    assert shown["Infusions delivered"] == f"{busy.infusions:,}"
+    assert shown["PHQ-9 before infusion"] == percent(completion.rate)
+    assert shown["Response rate"] == percent(outcome.response_rate)
+    assert shown["Remission rate"] == percent(outcome.remission_rate)
+    assert shown["Median change"] == f"{outcome.median_change:+.1f} points"
+    response = next(m for m in page.metric if m.label == "Response rate")
+    assert f"n = {outcome.n_evaluable} patients" in response.proto.delta
+    assert f"{100 * outcome.response_low:.1f}–{100 * outcome.response_high:.1f}%" in response.proto.delta
+
+
+def test_every_table_can_be_downloaded(page):
+    labels = {b.label for b in page.download_button}
+    for table in ("outcomes by clinician", "outcomes by site", "outcomes by start month", "waterfall",
+                  "severity transitions", "trajectory", "time to response", "retention", "infusions per patient",
+                  "safety", "CADSS by infusion"):
+        assert f"Download {table} (CSV)" in labels
+    assert len(page.dataframe) == len(page.download_button)
+
+
+def test_site_filter_changes_the_numbers_as_cohort_outcomes_says(sample_database, sample, monkeypatch):
+    app = open_clinic(sample_database, monkeypatch)
+    everyone = metrics(app)
+    app.multiselect(key="filter_sites").set_value(["Riverside"])
+    river = metrics(rerun(app))
+    expected = only_row(cohort_outcomes(sample, SETTINGS, "PHQ-9", cohort=RIVERSIDE))
+    busy = only_row(activity(sample, SETTINGS, RIVERSIDE))
+    assert river["Response rate"] == percent(expected.response_rate) != everyone["Response rate"]
+    assert river["Remission rate"] == percent(expected.remission_rate)
+    assert river["Infusions delivered"] == f"{busy.infusions:,}" != everyone["Infusions delivered"]
+    # Riverside's patients of Dr. Okafor, Dr. Reyes and Dr. Natarajan are fewer than 11: their
+    # rows say so and show no numbers
+    table = next(d.value for d in app.dataframe if "Clinician" in d.value.columns)
+    small = table[table["Patients evaluated"] == "fewer than 11"]
+    assert set(small["Clinician"]) == {"Dr. Amara Okafor", "Dr. Daniel Reyes", "Dr. Priya Natarajan"}
+    assert small["Response rate (%)"].isna().all() and small["Response (patients)"].isna().all()
+    shown = table[table["Patients evaluated"] != "fewer than 11"]
+    assert len(shown) == 2 and (shown["Response rate (%)"].notna()).all()
+
+
+def test_a_filter_matching_nobody_says_so(sample_database, sample, monkeypatch):
+    # a day in the sample's range on which no patient had a first infusion
+    [(day,)] = sample.execute("""
+        SELECT min(d)::DATE FROM range((SELECT min(first_session_at)::DATE FROM patient_cohorts)::TIMESTAMP,
+                                      (SELECT max(first_session_at)::DATE FROM patient_cohorts)::TIMESTAMP,
+                                      INTERVAL 1 DAY) AS t(d)
+        WHERE d::DATE NOT IN (SELECT first_session_at::DATE FROM patient_cohorts)""").fetchall()
+    app = open_clinic(sample_database, monkeypatch)
+    app.date_input(key="filter_dates").set_value((day, day))
+    rerun(app)
+    assert "No treated patient matches this filter" in app.info[0].value
+    assert not app.metric and not app.error
+
+
+def test_a_scale_without_data_in_the_cohort_is_not_offered(sample_database, sample, monkeypatch):
+    app = open_clinic(sample_database, monkeypatch)
+    app.multiselect(key="filter_indications").set_value(["chronic_pain"])
+    rerun(app)
+    [(with_gad7,)] = sample.execute("""
+        SELECT count(*) FROM patient_outcomes o JOIN patient_cohorts c USING (patient_id)
+        WHERE o.instrument = 'GAD-7' AND c.primary_indication = 'chronic_pain'""").fetchall()
+    assert ("GAD-7" in app.selectbox(key="clinic_scale").options) == (with_gad7 > 0)
+    app.selectbox(key="clinic_scale").set_value("PAIN-NRS")
+    rerun(app)
+    assert metrics(app)["Remission rate"] == "—"  # pain has no remission
+    assert not app.error
+
+
+def test_an_empty_database_shows_a_message(empty_database, monkeypatch):
+    app = open_clinic(empty_database, monkeypatch)
+    assert app.info and "No patient has had an infusion yet" in app.info[0].value
+    assert not app.metric
+
+
+def test_after_induction_and_a_trajectory_comparison(sample_database, sample, monkeypatch):
+    app = open_clinic(sample_database, monkeypatch)
+    app.radio(key="clinic_timepoint").set_value("after_induction")
+    app.selectbox(key="clinic_trajectory_group").set_value("site")
+    rerun(app)
+    expected = only_row(cohort_outcomes(sample, SETTINGS, "PHQ-9", timepoint="after_induction"))
+    assert metrics(app)["Response rate"] == percent(expected.response_rate)
+    trajectory = next(d.value for d in app.dataframe if "Score before infusion" in d.value.columns)
+    assert set(trajectory["Site"]) == {"Northside", "Riverside"}
