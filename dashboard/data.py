@@ -4,9 +4,11 @@ analytics answer computed once per version.
 Pages never hold a connection or SQL. They call `ask(function, *args)` with a function of
 `pipelines.analytics` (its first parameter is the connection), and get a DataFrame back.
 
-- The snapshot (`open_snapshot`: the outcome views computed once into temporary tables) is a
-  `st.cache_resource` keyed on the database file and its version, so a new ingest is picked up on
-  the next rerun without a restart, and the old snapshot is dropped.
+- The snapshot (`open_snapshot`: the outcome views computed once) is a `st.cache_resource` keyed
+  on the database file and its version, so a new ingest is picked up on the next rerun without
+  a restart, and the old snapshot is dropped. A server runs for months, so the snapshot lives
+  in a temporary file and DuckDB works within $OUTCOMES_MEMORY_LIMIT (default 500MB) rather
+  than holding a gigabyte of tables in memory for a large clinic.
 - Answers are `st.cache_data` keyed on the same version and the function's arguments: a director
   flicking between filters pays for each filter once, and nothing stale survives an ingest.
 - One DuckDB connection is not safe for concurrent queries from several threads (Streamlit runs
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -58,7 +62,8 @@ def _snapshot(path: str, version: str) -> Snapshot:
     """The snapshot of `path` at `version` (max_entries=1: a newer version replaces it), with
     the clinic's expected-trajectory references computed up front: once per database version,
     so a clinician opening a patient never waits for the clinic-wide reference."""
-    con = open_snapshot(path)
+    store = Path(tempfile.gettempdir()) / f"infusion-outcomes-snapshot-{os.getpid()}-{uuid.uuid4().hex}.duckdb"
+    con = open_snapshot(path, store=store, memory_limit=os.environ.get("OUTCOMES_MEMORY_LIMIT", "500MB"))
     expected.warm(con, settings())
     return Snapshot(con, threading.Lock())
 

@@ -35,3 +35,16 @@ def test_median_interval_uses_order_statistics():
     est = median_interval(list(range(1, 11)))
     assert (est.value, est.low, est.high) == (5.5, 2.0, 9.0)
     assert math.isnan(median_interval([1, 2, 3]).low)  # too few values for 95%
+
+
+def test_wilson_interval_is_scipys():
+    from scipy import stats
+
+    for n in (1, 2, 7, 10, 31, 200, 1013, 50_000):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            ours = wilson_interval(k, n)
+            for confidence in (0.95, 0.99):
+                theirs = stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+                mine = wilson_interval(k, n, confidence)
+                assert (mine.low, mine.high) == pytest.approx((theirs.low, theirs.high), rel=1e-12, abs=1e-15), (k, n)
+            assert ours.value == k / n

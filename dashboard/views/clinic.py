@@ -153,157 +153,164 @@ else:
         st.info(f"No patient of this cohort is evaluable on {scale} at the {TIMEPOINT_LABELS[timepoint]} yet "
                 "(in the clinical range at baseline and with a follow-up score).")
 
+# on_change="rerun": a tab's charts are computed when it is opened, not all six on every run.
 tabs = st.tabs(["Course", "Change per patient", "Clinicians and sites", "Trend by start month", "Retention",
-                "Safety"])
+                "Safety"], on_change="rerun", key="clinic_tab")
 
 # --- Course: trajectories and time to response ---------------------------------------------------
 
-with tabs[0]:
-    if scale is None:
-        st.info("No scale has scores for this cohort.")
-    else:
-        group_by = st.selectbox("Compare by", list(GROUP_CHOICES), format_func=GROUP_CHOICES.get,
-                                key="clinic_trajectory_group")
-        path = ask(trajectories.by_infusion, SETTINGS, scale, cohort, (group_by,) if group_by else ())
-        if path.empty:
-            st.info(f"No {scale} scores for this cohort.")
+if tabs[0].open:  # only the tab on screen runs (lazy tabs)
+    with tabs[0]:
+        if scale is None:
+            st.info("No scale has scores for this cohort.")
         else:
-            draw("trajectory_chart", path, scale, group_by)
-            with st.expander("Trajectory table"):
-                names = {**({group_by: GROUP_CHOICES[group_by]} if group_by else {}),
-                         "label": "Score before infusion", "n": "Patients", "mean": "Mean score",
-                         "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median score",
-                         "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
-                table(path.round(2), names, "trajectory.csv", "trajectory")
+            group_by = st.selectbox("Compare by", list(GROUP_CHOICES), format_func=GROUP_CHOICES.get,
+                                    key="clinic_trajectory_group")
+            path = ask(trajectories.by_infusion, SETTINGS, scale, cohort, (group_by,) if group_by else ())
+            if path.empty:
+                st.info(f"No {scale} scores for this cohort.")
+            else:
+                draw("trajectory_chart", path, scale, group_by)
+                with st.expander("Trajectory table"):
+                    names = {**({group_by: GROUP_CHOICES[group_by]} if group_by else {}),
+                             "label": "Score before infusion", "n": "Patients", "mean": "Mean score",
+                             "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median score",
+                             "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
+                    table(path.round(2), names, "trajectory.csv", "trajectory")
 
-        km = ask(survival.time_to_response, SETTINGS, scale, cohort)
-        if km["curve"].empty:
-            st.info(f"No patient in the clinical range at baseline on {scale} has a follow-up yet: "
-                    "no time to response.")
-        else:
-            draw("time_to_response_chart", km["curve"], km["summary"], scale)
-            with st.expander("Time-to-response table"):
-                names = {"time": "Day since first infusion", "at_risk": "Patients still followed",
-                         "events": "Responded that day", "censored": "Censored that day",
-                         "responded": "Responded (%)", "responded_low": "95% CI low (%)",
-                         "responded_high": "95% CI high (%)"}
-                curve = km["curve"].copy()
-                for column in ("responded", "responded_low", "responded_high"):
-                    curve[column] = (100 * curve[column]).round(1)
-                table(curve, names, "time_to_response.csv", "time to response")
+            km = ask(survival.time_to_response, SETTINGS, scale, cohort)
+            if km["curve"].empty:
+                st.info(f"No patient in the clinical range at baseline on {scale} has a follow-up yet: "
+                        "no time to response.")
+            else:
+                draw("time_to_response_chart", km["curve"], km["summary"], scale)
+                with st.expander("Time-to-response table"):
+                    names = {"time": "Day since first infusion", "at_risk": "Patients still followed",
+                             "events": "Responded that day", "censored": "Censored that day",
+                             "responded": "Responded (%)", "responded_low": "95% CI low (%)",
+                             "responded_high": "95% CI high (%)"}
+                    curve = km["curve"].copy()
+                    for column in ("responded", "responded_low", "responded_high"):
+                        curve[column] = (100 * curve[column]).round(1)
+                    table(curve, names, "time_to_response.csv", "time to response")
 
 # --- Change per patient: waterfall and severity transitions ------------------------------------
 
-with tabs[1]:
-    if scale is None:
-        st.info("No scale has scores for this cohort.")
-    else:
-        bars = ask(clinic.waterfall, SETTINGS, scale, cohort, timepoint)
-        if bars.empty:
-            st.info(f"No evaluable patient on {scale}: no change to show.")
+if tabs[1].open:  # only the tab on screen runs (lazy tabs)
+    with tabs[1]:
+        if scale is None:
+            st.info("No scale has scores for this cohort.")
         else:
-            draw("waterfall_chart", bars, scale)
-            if (bars["n_patients"] > 1).any():
-                st.caption(f"{bars.attrs['n']} patients in {len(bars)} bars: each bar is a run of consecutive "
-                           "ranks at its median change.")
-            with st.expander("Waterfall table"):
-                names = {"bar": "Bar", "first_rank": "First rank", "last_rank": "Last rank",
-                         "n_patients": "Patients", "pct_change": "Change from baseline (%)",
-                         "lowest_pct_change": "Lowest change (%)", "highest_pct_change": "Highest change (%)",
-                         "baseline_score": "Baseline score", "n_response": "Responded",
-                         "n_remission": "Remitted", "remission_pct_change": "Remission threshold (%)"}
-                table(bars, names, "waterfall.csv", "waterfall")
+            bars = ask(clinic.waterfall, SETTINGS, scale, cohort, timepoint)
+            if bars.empty:
+                st.info(f"No evaluable patient on {scale}: no change to show.")
+            else:
+                draw("waterfall_chart", bars, scale)
+                if (bars["n_patients"] > 1).any():
+                    st.caption(f"{bars.attrs['n']} patients in {len(bars)} bars: each bar is a run of consecutive "
+                               "ranks at its median change.")
+                with st.expander("Waterfall table"):
+                    names = {"bar": "Bar", "first_rank": "First rank", "last_rank": "Last rank",
+                             "n_patients": "Patients", "pct_change": "Change from baseline (%)",
+                             "lowest_pct_change": "Lowest change (%)", "highest_pct_change": "Highest change (%)",
+                             "baseline_score": "Baseline score", "n_response": "Responded",
+                             "n_remission": "Remitted", "remission_pct_change": "Remission threshold (%)"}
+                    table(bars, names, "waterfall.csv", "waterfall")
 
-        moves = ask(clinic.severity_transitions, SETTINGS, scale, cohort)
-        if moves["n_patients"].sum() == 0:
-            st.info(f"No patient of this cohort has a {scale} score after induction yet.")
-        else:
-            draw("transitions_chart", moves, scale)
-            with st.expander("Severity transitions table"):
-                names = {"baseline_band": "Severity at baseline", "after_band": "Severity after induction",
-                         "n_patients": "Patients"}
-                table(moves, names, "severity_transitions.csv", "severity transitions")
+            moves = ask(clinic.severity_transitions, SETTINGS, scale, cohort)
+            if moves["n_patients"].sum() == 0:
+                st.info(f"No patient of this cohort has a {scale} score after induction yet.")
+            else:
+                draw("transitions_chart", moves, scale)
+                with st.expander("Severity transitions table"):
+                    names = {"baseline_band": "Severity at baseline", "after_band": "Severity after induction",
+                             "n_patients": "Patients"}
+                    table(moves, names, "severity_transitions.csv", "severity transitions")
 
 # --- Clinicians and sites ----------------------------------------------------------------------------
 
-with tabs[2]:
-    if scale is None:
-        st.info("No scale has scores for this cohort.")
-    else:
-        st.caption(f"Groups with fewer than {clinic.MIN_CELL} evaluable patients are suppressed "
-                   "(CMS cell-size policy): their numbers are not shown anywhere.")
-        for by in ("clinician", "site"):
-            result = ask(clinic.outcomes_by_group, SETTINGS, scale, by, cohort, timepoint)
-            groups = result["groups"]
-            st.subheader(f"By {by}")
-            if groups.empty or int(result["overall"]["n_evaluable"].iloc[0]) == 0:
-                st.info(f"No evaluable patient on {scale} in this cohort.")
-                continue
-            draw("funnel_chart", groups, result["limits"], result["overall"], by)
-            names = {"group": by.capitalize(), "n_shown": "Patients evaluated",
-                     **rate_names("response", "Response"), **rate_names("remission", "Remission")}
-            table(rate_columns(groups, clinic.GROUP_OUTCOMES), names, f"outcomes_by_{by}.csv",
-                  f"outcomes by {by}")
+if tabs[2].open:  # only the tab on screen runs (lazy tabs)
+    with tabs[2]:
+        if scale is None:
+            st.info("No scale has scores for this cohort.")
+        else:
+            st.caption(f"Groups with fewer than {clinic.MIN_CELL} evaluable patients are suppressed "
+                       "(CMS cell-size policy): their numbers are not shown anywhere.")
+            for by in ("clinician", "site"):
+                result = ask(clinic.outcomes_by_group, SETTINGS, scale, by, cohort, timepoint)
+                groups = result["groups"]
+                st.subheader(f"By {by}")
+                if groups.empty or int(result["overall"]["n_evaluable"].iloc[0]) == 0:
+                    st.info(f"No evaluable patient on {scale} in this cohort.")
+                    continue
+                draw("funnel_chart", groups, result["limits"], result["overall"], by)
+                names = {"group": by.capitalize(), "n_shown": "Patients evaluated",
+                         **rate_names("response", "Response"), **rate_names("remission", "Remission")}
+                table(rate_columns(groups, clinic.GROUP_OUTCOMES), names, f"outcomes_by_{by}.csv",
+                      f"outcomes by {by}")
 
 # --- Trend by start month ------------------------------------------------------------------------------
 
-with tabs[3]:
-    if scale is None:
-        st.info("No scale has scores for this cohort.")
-    else:
-        months = ask(clinic.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
-        if months.empty or not (~months["suppressed"]).any():
-            st.info(f"No start month has {clinic.MIN_CELL} or more evaluable patients on {scale} in this cohort.")
+if tabs[3].open:  # only the tab on screen runs (lazy tabs)
+    with tabs[3]:
+        if scale is None:
+            st.info("No scale has scores for this cohort.")
         else:
-            draw("monthly_trend_chart", months, scale)
-        if not months.empty:
-            months = rate_columns(months, clinic.GROUP_OUTCOMES).assign(
-                start_month=lambda f: pd.to_datetime(f["start_month"]).dt.strftime("%Y-%m"))
-            names = {"start_month": "Month of first infusion", "n_shown": "Patients evaluated",
-                     **rate_names("response", "Response"), **rate_names("remission", "Remission")}
-            table(months, names, "outcomes_by_start_month.csv", "outcomes by start month")
+            months = ask(clinic.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
+            if months.empty or not (~months["suppressed"]).any():
+                st.info(f"No start month has {clinic.MIN_CELL} or more evaluable patients on {scale} in this cohort.")
+            else:
+                draw("monthly_trend_chart", months, scale)
+            if not months.empty:
+                months = rate_columns(months, clinic.GROUP_OUTCOMES).assign(
+                    start_month=lambda f: pd.to_datetime(f["start_month"]).dt.strftime("%Y-%m"))
+                names = {"start_month": "Month of first infusion", "n_shown": "Patients evaluated",
+                         **rate_names("response", "Response"), **rate_names("remission", "Remission")}
+                table(months, names, "outcomes_by_start_month.csv", "outcomes by start month")
 
 # --- Retention --------------------------------------------------------------------------------------
 
-with tabs[4]:
-    kept = ask(retention.retention, SETTINGS, cohort)
-    counts = ask(retention.infusions_per_patient, SETTINGS, cohort)
-    left, right = st.columns(2)
-    with left:
-        draw("retention_chart", kept.iloc[0])
-    with right:
-        draw("infusions_chart", counts, SETTINGS.induction_sessions)
-    names = {"n_started": "Started", **rate_names("completed_induction", "Completed induction"),
-             **rate_names("any_maintenance", "Any maintenance")}
-    table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
-    table(counts.assign(share=(100 * counts["share"]).round(1)),
-          {"n_infusions": "Infusions so far", "n_patients": "Patients", "share": "Share of patients (%)"},
-          "infusions_per_patient.csv", "infusions per patient")
+if tabs[4].open:  # only the tab on screen runs (lazy tabs)
+    with tabs[4]:
+        kept = ask(retention.retention, SETTINGS, cohort)
+        counts = ask(retention.infusions_per_patient, SETTINGS, cohort)
+        left, right = st.columns(2)
+        with left:
+            draw("retention_chart", kept.iloc[0])
+        with right:
+            draw("infusions_chart", counts, SETTINGS.induction_sessions)
+        names = {"n_started": "Started", **rate_names("completed_induction", "Completed induction"),
+                 **rate_names("any_maintenance", "Any maintenance")}
+        table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
+        table(counts.assign(share=(100 * counts["share"]).round(1)),
+              {"n_infusions": "Infusions so far", "n_patients": "Patients", "share": "Share of patients (%)"},
+              "infusions_per_patient.csv", "infusions per patient")
 
 # --- Safety ---------------------------------------------------------------------------------------------
 
-with tabs[5]:
-    effects = ask(safety.side_effect_rates, SETTINGS, cohort)
-    pressure = ask(safety.bp_excursions, SETTINGS, cohort)
-    limits = SETTINGS.thresholds
-    draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic)
-    rows = effects.assign(effect=effects["effect"].str.capitalize())[
-        ["effect", "n_affected_infusions", "n_infusions", "per_100", "per_100_low", "per_100_high"]]
-    if len(pressure):
-        rows = pd.concat([rows, pressure.assign(
-            effect=f"BP excursion (peak ≥ {limits.bp_excursion_systolic}/{limits.bp_excursion_diastolic} mmHg)",
-            n_affected_infusions=pressure["n_excursions"], n_infusions=pressure["n_infusions_with_bp"])[rows.columns]],
-            ignore_index=True)
-    names = {"effect": "Event", "n_affected_infusions": "Infusions affected", "n_infusions": "Infusions",
-             "per_100": "Per 100 infusions", "per_100_low": "95% CI low", "per_100_high": "95% CI high"}
-    table(rows.round(2), names, "safety.csv", "safety")
+if tabs[5].open:  # only the tab on screen runs (lazy tabs)
+    with tabs[5]:
+        effects = ask(safety.side_effect_rates, SETTINGS, cohort)
+        pressure = ask(safety.bp_excursions, SETTINGS, cohort)
+        limits = SETTINGS.thresholds
+        draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic)
+        rows = effects.assign(effect=effects["effect"].str.capitalize())[
+            ["effect", "n_affected_infusions", "n_infusions", "per_100", "per_100_low", "per_100_high"]]
+        if len(pressure):
+            rows = pd.concat([rows, pressure.assign(
+                effect=f"BP excursion (peak ≥ {limits.bp_excursion_systolic}/{limits.bp_excursion_diastolic} mmHg)",
+                n_affected_infusions=pressure["n_excursions"], n_infusions=pressure["n_infusions_with_bp"])[rows.columns]],
+                ignore_index=True)
+        names = {"effect": "Event", "n_affected_infusions": "Infusions affected", "n_infusions": "Infusions",
+                 "per_100": "Per 100 infusions", "per_100_low": "95% CI low", "per_100_high": "95% CI high"}
+        table(rows.round(2), names, "safety.csv", "safety")
 
-    cadss = ask(safety.cadss_by_infusion, SETTINGS, cohort)
-    if cadss.empty:
-        st.info("No CADSS dissociation score was recorded for this cohort's infusions.")
-    else:
-        draw("cadss_chart", cadss)
-        names = {"infusion": "Infusion", "n": "Infusions", "n_patients": "Patients", "mean": "Mean CADSS",
-                 "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median CADSS",
-                 "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
-        table(cadss.round(2), names, "cadss_by_infusion.csv", "CADSS by infusion")
+        cadss = ask(safety.cadss_by_infusion, SETTINGS, cohort)
+        if cadss.empty:
+            st.info("No CADSS dissociation score was recorded for this cohort's infusions.")
+        else:
+            draw("cadss_chart", cadss)
+            names = {"infusion": "Infusion", "n": "Infusions", "n_patients": "Patients", "mean": "Mean CADSS",
+                     "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median CADSS",
+                     "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
+            table(cadss.round(2), names, "cadss_by_infusion.csv", "CADSS by infusion")

@@ -10,16 +10,14 @@ The one base table read directly is `assessments`, for what the outcome views le
 (incomplete administrations and PHQ-9 item answers).
 
 Lookup by patient. Neither the database nor the snapshot has an index (a bulk ingest of
-millions of rows is faster without), so `WHERE patient_id = ?` scans every row: 20-60 ms on
-the 2.7 million scores of a 200,000-patient clinic, several hundred ms for one page. On a
-snapshot connection (its outcome tables are temporary tables) the first per-patient call
-therefore adds, once per connection (`ensure_patient_lookup`), an ART index on `patient_id` to
-the snapshot's per-patient tables and a temporary copy of the columns of `assessments` it
-needs, sorted by patient; each lookup then costs a few ms. The snapshot is the database as it
-was when opened, so these never go stale. Each per-patient CTE is `MATERIALIZED`, so DuckDB
-looks the patient up first (index scan) rather than folding the lookup into a join, where
-join filters turn it back into a full scan. A plain connection (the views themselves) is left
-untouched and scanned: fine for a notebook or a small clinic.
+millions of rows is faster without, and an index costs memory). Instead the snapshot stores
+its tables sorted by patient, with a sorted copy of the `assessments` columns read here
+(`patient_assessments`): DuckDB keeps each block's range of patient ids and skips every block
+that cannot hold the patient, so a lookup costs a few ms instead of a scan of millions of
+rows (~100 ms for the whole record on 200,000 patients, against ~450 ms unsorted). Each
+per-patient CTE is `MATERIALIZED`, so DuckDB looks the patient up first rather than folding the
+lookup into a join, where join filters turn it back into a full scan. A plain connection (the
+views themselves) is scanned: fine for a notebook or a small clinic.
 
 Definitions are the clinical reference's (`/work/shared/clinical-reference.md`) as the views
 implement them; nothing is re-derived here:
@@ -39,12 +37,11 @@ the last recorded infusion counts for the next one.
 
 from __future__ import annotations
 
-import threading
-import weakref
 
 import pandas as pd
 
 from .expected import PATIENT_COLUMNS, patient_expected
+from .snapshot import PATIENT_ASSESSMENTS
 
 # Short clinical names of the nine PHQ-9 items (Kroenke et al. 2001), in item order, for the
 # item heatmap and the summary: which symptoms move.
@@ -512,59 +509,14 @@ def scale_bands(con) -> pd.DataFrame:
 
 # --- Lookup by patient ---------------------------------------------------------------------
 
-# The snapshot's per-patient tables (temporary tables of `open_snapshot`) that get an index.
-INDEXED_TABLES = ("scores", "session_numbers", "patient_outcomes", "patient_cohorts", "phq9_safety", "last_infusions")
-# The sorted temporary copy of `assessments` (only the columns read here).
-ASSESSMENTS_COPY = "patient_assessments"
-
-_lookup_lock = threading.Lock()
-# connection -> the relation to read assessments from, once known (weak: a closed and
-# collected connection drops out)
-_lookup_done: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def ensure_patient_lookup(con) -> str:
-    """Make per-patient lookups cheap on a snapshot connection, once; return the name of the
-    relation to read assessments from (`assessments` on a plain connection).
-
-    On a snapshot (the `scores` temporary table exists): an index on `patient_id` for each of
-    INDEXED_TABLES that is a temporary table, and ASSESSMENTS_COPY, the columns of
-    `assessments` read here sorted by patient (DuckDB skips the row groups whose patient range
-    cannot match, ~5 ms instead of ~50 ms). About 5 s and 150 MB once per snapshot of a
-    200,000-patient clinic; nothing on a plain connection (module docstring).
-    """
-    known = _lookup_done.get(con)
-    if known:
-        return known
-    with _lookup_lock:
-        relation = _build_lookup(con)
-        if relation == ASSESSMENTS_COPY:  # a snapshot: in place for good (a plain connection is re-checked)
-            _lookup_done[con] = relation
-    return relation
-
-
-def _build_lookup(con) -> str:
-    """ensure_patient_lookup's work, under its lock."""
-    temporary = {name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
-    if "scores" not in temporary:
-        return "assessments"
-    if ASSESSMENTS_COPY in temporary:
-        return ASSESSMENTS_COPY
-    indexed = {name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_indexes() "
-        "WHERE database_name = 'temp' AND expressions::VARCHAR = '[patient_id]'").fetchall()}
-    for table in INDEXED_TABLES:
-        if table in temporary and table not in indexed:
-            con.execute(f"CREATE INDEX IF NOT EXISTS {table}_patient_lookup ON temp.main.{table} (patient_id)")
-    # created last: its presence says the whole lookup is in place
-    con.execute(f"""
-        CREATE TEMP TABLE IF NOT EXISTS {ASSESSMENTS_COPY} AS
-        SELECT patient_id, instrument, administered_at, assessment_key, items, total, complete
-        FROM main.assessments
-        ORDER BY patient_id, administered_at
-    """)
-    return ASSESSMENTS_COPY
+    """The relation to read one patient's assessments from: the snapshot's copy sorted by
+    patient (`patient_assessments`, see `open_snapshot`) when there is one, else `assessments`
+    (a plain connection: scanned, fine for a notebook or a small clinic)."""
+    names = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    return PATIENT_ASSESSMENTS if PATIENT_ASSESSMENTS in names else "assessments"
 
 
 # --- Helpers -----------------------------------------------------------------------------

@@ -40,6 +40,13 @@ SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outco
 # Analytics views that several questions read (trajectories and the expected trajectory; the
 # safety page and the worklist; the two time-to-response questions).
 SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "last_infusions", "followup_responses")
+# The columns of `assessments` one patient's record reads that the views leave out (incomplete
+# administrations, PHQ-9 item answers), copied sorted by patient (pipelines/analytics/patient.py).
+PATIENT_ASSESSMENTS = "patient_assessments"
+PATIENT_ASSESSMENTS_SQL = """
+    SELECT patient_id, instrument, administered_at, assessment_key, items, total, complete
+    FROM main.assessments
+"""
 
 
 def open_snapshot(path: str | Path, store: str | Path | None = None,
@@ -78,6 +85,7 @@ def open_snapshot(path: str | Path, store: str | Path | None = None,
     for view in SNAPSHOT_ANALYTICS_VIEWS:  # computed once too, under the same name
         con.execute(f"ALTER VIEW temp.main.{view} RENAME TO {view}_definition")
         con.execute(materialise.format(view=view, source=f"{view}_definition"))
+    con.execute(materialise.format(view=PATIENT_ASSESSMENTS, source=f"({PATIENT_ASSESSMENTS_SQL})"))
     if store is not None:
         con.execute("CHECKPOINT snapshot")
     return con
