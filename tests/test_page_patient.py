@@ -101,9 +101,16 @@ def test_query_parameter_opens_the_patient_with_header_facts_from_the_database(s
     assert f"**Primary indication:** {indication(primary_indication)}" in markdown(app)
     assert shown["Infusions so far"] == str(n_infusions)
     assert "Days in treatment" in shown
-    assert not app.error and len(app.dataframe) == 2  # the scales and the infusions
+    assert not app.error and len(app.dataframe) == 1  # the scales (the infusions are a closed tab)
     # the printable summary, generated as a click would
     document = downloads[-1]().decode("utf-8")
+    # the lazy tabs run when opened: the infusions table lists every infusion
+    app.session_state["patient_tab"] = "Infusions"
+    app.run()
+    assert not app.exception and len(app.dataframe) == 2 and len(app.dataframe[1].value) == n_infusions
+    app.session_state["patient_tab"] = "PHQ-9 items over time"
+    app.run()
+    assert not app.exception and len(app.get("plotly_chart")) == 1
     assert f"Patient <strong>{patient_id}</strong>" in document
     assert "@media print" in document and document.count("<table>") == 2
 
@@ -131,8 +138,10 @@ def test_patient_without_scores_says_so(small_clinic, monkeypatch):
     app = open_page(small_clinic.db, PAGE, monkeypatch, query={"patient": "NONE"})
     messages = infos(app)
     assert any("No scores recorded yet" in text for text in messages)
-    assert any("No PHQ-9 answers recorded" in text for text in messages)
     assert metrics(app)["Infusions so far"] == "1"
+    app.session_state["patient_tab"] = "PHQ-9 items over time"
+    app.run()
+    assert any("No PHQ-9 answers recorded" in text for text in infos(app))
 
 
 def test_scale_without_a_valid_score_and_a_patient_without_baseline(small_clinic, monkeypatch):

@@ -25,7 +25,7 @@ from dashboard.data import ask, current_version, settings
 from dashboard.summary import (header_facts, indication, progress_summary_html, safety_flags, scales_table,
                                sessions_table)
 from dashboard.widgets import require_database
-from pipelines.analytics.patient import find_patients, patient_record, scale_bands
+from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
 
 MATCHES = 20
 X_CHOICES = {"Infusion number": "infusion", "Date": "date"}
@@ -65,7 +65,7 @@ def trajectory_chart(version: str, patient_id: str, x_axis: str):
 @st.cache_resource(max_entries=64, show_spinner=False)
 def items_chart(version: str, patient_id: str, x_axis: str):
     """The PHQ-9 item heatmap, built once per database version, patient and x axis."""
-    return item_heatmap(ask(patient_record, settings(), patient_id)["items"], x_axis=x_axis)
+    return item_heatmap(ask(phq9_item_history, patient_id), x_axis=x_axis)
 
 
 def current_patient() -> str | None:
@@ -165,39 +165,47 @@ else:
     if len(judged) and (judged["n_followups"] == 0).all():
         st.info("Only a baseline so far: no follow-up score yet, so change and response cannot be judged.")
 
-# --- trajectory ---------------------------------------------------------------------------
-st.subheader("Course")
+# --- course, items, infusions -------------------------------------------------------------
 choice = st.segmented_control("Show by", list(X_CHOICES), default="Infusion number", required=True, key="patient_x")
 x_axis = X_CHOICES.get(choice or "Infusion number", "infusion")
-scores, sessions, items = data["scores"], data["sessions"], data["items"]
+scores, sessions = data["scores"], data["sessions"]
 version = current_version()
 bands = ask(scale_bands)
-if scores.empty:
-    st.info("No scores recorded yet for this patient.")
-else:
-    st.plotly_chart(trajectory_chart(version, patient_id, x_axis), key="trajectory")
-    st.caption("Shaded: severity bands. Grey band: the middle half of this clinic's patients with the same scale and "
-               "baseline severity; dashed grey: their median. Triangles: infusions (orange-red: BP excursion).")
+# The item heatmap and the infusions table are tabs that run only when opened, so a new
+# patient's page costs the course chart, not three charts.
+course_tab, items_tab, infusions_tab = st.tabs(["Course", "PHQ-9 items over time", "Infusions"],
+                                               on_change="rerun", key="patient_tab")
+if course_tab.open:
+    with course_tab:
+        if scores.empty:
+            st.info("No scores recorded yet for this patient.")
+        else:
+            st.plotly_chart(trajectory_chart(version, patient_id, x_axis), key="trajectory")
+            st.caption("Shaded: severity bands. Grey band: the middle half of this clinic's patients with the same "
+                       "scale and baseline severity; dashed grey: their median. Triangles: infusions (orange-red: "
+                       "BP excursion).")
 
-st.subheader("PHQ-9 items over time")
-if items.empty:
-    st.info("No PHQ-9 answers recorded for this patient.")
-else:
-    st.plotly_chart(items_chart(version, patient_id, x_axis), key="items")
+if items_tab.open:
+    with items_tab:
+        items = ask(phq9_item_history, patient_id)
+        if items.empty:
+            st.info("No PHQ-9 answers recorded for this patient.")
+        else:
+            st.plotly_chart(items_chart(version, patient_id, x_axis), key="items")
 
-# --- sessions -----------------------------------------------------------------------------
-st.subheader("Infusions")
-if sessions.empty:
-    st.info("No infusions recorded yet for this patient.")
-else:
-    st.dataframe(sessions_table(sessions), hide_index=True, column_config={
-        "Date": st.column_config.DatetimeColumn("Date", format="D MMM YYYY, HH:mm"),
-        "Dose (mg/kg)": st.column_config.NumberColumn("Dose (mg/kg)", format="%.2f"),
-        "BP excursion": st.column_config.CheckboxColumn(
-            "BP excursion", help=f"Peak at or above {config.thresholds.bp_excursion_systolic}/"
-                                 f"{config.thresholds.bp_excursion_diastolic} mmHg"),
-        "CADSS": st.column_config.NumberColumn("CADSS", help="Dissociation (CADSS total, 0-92)"),
-    })
+if infusions_tab.open:
+    with infusions_tab:
+        if sessions.empty:
+            st.info("No infusions recorded yet for this patient.")
+        else:
+            st.dataframe(sessions_table(sessions), hide_index=True, column_config={
+                "Date": st.column_config.DatetimeColumn("Date", format="D MMM YYYY, HH:mm"),
+                "Dose (mg/kg)": st.column_config.NumberColumn("Dose (mg/kg)", format="%.2f"),
+                "BP excursion": st.column_config.CheckboxColumn(
+                    "BP excursion", help=f"Peak at or above {config.thresholds.bp_excursion_systolic}/"
+                                         f"{config.thresholds.bp_excursion_diastolic} mmHg"),
+                "CADSS": st.column_config.NumberColumn("CADSS", help="Dissociation (CADSS total, 0-92)"),
+            })
 
 # --- printable summary --------------------------------------------------------------------
 

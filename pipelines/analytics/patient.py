@@ -193,13 +193,12 @@ WITH administered AS MATERIALIZED (
     GROUP BY instrument
 ),
 valid AS MATERIALIZED (
-    SELECT instrument, count(*) AS n_scores, min(administered_at) AS first_score_at
-    FROM scores WHERE patient_id = $patient_id
-    GROUP BY instrument
-),
-latest_infusion_k AS MATERIALIZED (
-    -- the infusion number the latest score counts for (k = sessions_before + 1)
-    SELECT instrument, arg_max(sessions_before + 1, administered_at) AS latest_k
+    SELECT
+        instrument,
+        count(*) AS n_scores,
+        min(administered_at) AS first_score_at,
+        -- the infusion number the latest score counts for (k = sessions_before + 1)
+        arg_max(sessions_before + 1, administered_at) AS latest_k
     FROM scores WHERE patient_id = $patient_id
     GROUP BY instrument
 ),
@@ -220,7 +219,7 @@ final AS (
         o.latest_score,
         lb.label AS latest_band,
         coalesce(o.n_followups, 0) AS n_followups,
-        k.latest_k,
+        v.latest_k,
         o.change,
         o.pct_change,
         o.response,
@@ -237,7 +236,6 @@ final AS (
     JOIN instruments AS i ON i.code = a.instrument
     LEFT JOIN valid AS v ON v.instrument = a.instrument
     LEFT JOIN outcome AS o ON o.instrument = a.instrument
-    LEFT JOIN latest_infusion_k AS k ON k.instrument = a.instrument
     LEFT JOIN instrument_bands AS bb ON bb.code = a.instrument AND o.baseline_score BETWEEN bb.low AND bb.high
     LEFT JOIN instrument_bands AS lb ON lb.code = a.instrument AND o.latest_score BETWEEN lb.low AND lb.high
 )
@@ -482,9 +480,10 @@ def patient_expected_course(con, settings, patient_id: str) -> pd.DataFrame:
 
 
 def patient_record(con, settings, patient_id: str) -> dict[str, pd.DataFrame]:
-    """Everything the Patient page and the printable summary show of one patient, in one call:
-    `summary` (patient_summary), `scales` (scale_status), `expected`
-    (patient_expected_course), `scores`, `sessions`, `items` (phq9_item_history).
+    """What the Patient page shows first, and the printable summary, of one patient, in one
+    call: `summary` (patient_summary), `scales` (scale_status), `expected`
+    (patient_expected_course), `scores`, `sessions`. (The PHQ-9 item answers,
+    `phq9_item_history`, are fetched when their tab is opened.)
 
     Why one call: the page then takes the snapshot's lock once and caches one answer, and the
     expected course serves both the status column and the chart. An unknown id gives an
@@ -497,7 +496,6 @@ def patient_record(con, settings, patient_id: str) -> dict[str, pd.DataFrame]:
         "expected": expected,
         "scores": patient_scores(con, patient_id),
         "sessions": patient_sessions(con, settings, patient_id),
-        "items": phq9_item_history(con, patient_id),
     }
 
 
