@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 DB     ?= data/outcomes.duckdb
 PORT   ?= 8501
 
-.PHONY: setup run test bench sample clean
+.PHONY: setup run test bench screenshots sample clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/dashboard.py
+
+# The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
+screenshots: setup
+	OUTCOMES_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_e2e_browser.py
 
 # Regenerate the committed synthetic sample (deterministic).
 sample: setup

@@ -29,8 +29,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("no system Chromium (apt-get install chromium); .ci/run installs it", allow_module_level=True)
 
-WIDTH, HEIGHT = 1280, 900
+# 1280 px wide as the issue asks; tall, because Streamlit scrolls inside its own container
+# and a screenshot only shows what fits the window.
+WIDTH, HEIGHT = 1280, 2000
 ERROR_BOXES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+NOT_FOUND = "Page not found"
 
 
 def free_port() -> int:
@@ -100,12 +103,13 @@ def visit(browser, url: str, key_texts: list[str], screenshot: Path) -> None:
     try:
         page.goto(url)
         for text in key_texts:
-            page.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
+            page.get_by_text(text, exact=False).first.wait_for(timeout=90_000)
         # The script has finished when Streamlit's "running" indicator is gone.
         page.wait_for_function(
             "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
         page.wait_for_timeout(500)  # let charts draw before the screenshot
         assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
+        assert page.get_by_text(NOT_FOUND).count() == 0, f"{url}: Streamlit says {NOT_FOUND}"
         assert not errors, errors
         page.screenshot(path=str(screenshot), full_page=True)
     finally:
@@ -122,15 +126,15 @@ def a_patient_on_the_worklist(database: Path) -> str:
 
 
 PAGES = {
-    # url path: (query, key texts, screenshot name)
-    "worklist": ("", ["Worklist"], "worklist.png"),
-    "patient": ("?patient={patient}", ["{patient}"], "patient.png"),
-    "clinic": ("", ["Clinic outcomes"], "clinic-outcomes.png"),
-    "data-quality": ("", ["Data quality"], "data-quality.png"),
+    # url path: (query, key texts, screenshot name); the Worklist is the default page, at the root
+    "": ("", ["Worklist", "Patients shown"], "worklist.png"),
+    "patient": ("?patient={patient}", ["Patient {patient}", "Infusions so far", "Course"], "patient.png"),
+    "clinic": ("", ["Clinic outcomes", "Response rate", "Remission rate"], "clinic-outcomes.png"),
+    "data-quality": ("", ["Data quality", "Latest run", "What the database holds"], "data-quality.png"),
 }
 
 
-@pytest.mark.parametrize("path", list(PAGES))
+@pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "worklist")
 def test_every_page_runs_in_a_real_browser(server, browser, database, tmp_path, path):
     query, texts, name = PAGES[path]
     patient = a_patient_on_the_worklist(database)
