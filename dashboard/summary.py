@@ -19,12 +19,12 @@ Two choices and why:
 from __future__ import annotations
 
 import datetime as dt
-import html
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from . import theme
+from .theme import esc, when
 from .charts.patient import ROUTE_WORDS
 
 INDICATION_WORDS = {"depression": "Depression", "bipolar_depression": "Bipolar depression", "anxiety": "Anxiety",
@@ -42,21 +42,6 @@ SESSION_COLUMNS = ["Date", "Infusion", "Route", "Dose (mg/kg)", "BP before (mmHg
                    "BP excursion", "CADSS", "Side effects", "Adverse event"]
 # Infusions listed on the printed page (the latest ones; the page says how many are left out).
 PRINT_SESSIONS = 10
-
-
-def esc(value) -> str:
-    """A data value as HTML text: escaped, '' for NULL."""
-    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
-        return ""
-    return html.escape(str(value))
-
-
-def when(value, with_time: bool = False) -> str:
-    """A date (or date and time) in words: '2 Feb 2026'; '' for NULL."""
-    if value is None or pd.isna(value):
-        return ""
-    stamp = pd.Timestamp(value)
-    return stamp.strftime("%-d %b %Y %H:%M" if with_time else "%-d %b %Y")
 
 
 def indication(value) -> str:

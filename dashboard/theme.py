@@ -7,6 +7,11 @@ competing with it; the clinic's expected band is grey, as the design notes ask.
 
 from __future__ import annotations
 
+import html
+
+import numpy as np
+import pandas as pd
+
 # Okabe-Ito
 BLACK, ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (
     "#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
@@ -35,3 +40,19 @@ def scale_colour(scale: str) -> str:
 
 def scale_name(scale: str) -> str:
     return SCALE_NAMES.get(scale, scale)
+
+
+def esc(value) -> str:
+    """A data value as HTML text, for hovers and the printable summary: escaped (free text such
+    as an adverse event, or an id, could contain markup), '' for NULL."""
+    if value is None or (not isinstance(value, (list, tuple, np.ndarray)) and pd.isna(value)):
+        return ""
+    return html.escape(str(value))
+
+
+def when(value, with_time: bool = False) -> str:
+    """A date (or date and time) in words: '2 Feb 2026'; '' for NULL."""
+    if value is None or pd.isna(value):
+        return ""
+    stamp = pd.Timestamp(value)
+    return stamp.strftime("%-d %b %Y %H:%M" if with_time else "%-d %b %Y")

@@ -313,3 +313,16 @@ def test_an_empty_database_gives_empty_answers(empty_database):
         assert all(math.isnan(share) for share in completion["share"])
     finally:
         connection.close()
+
+
+def test_completion_by_infusion_adds_up_to_the_clinic_pages_completion_rate(sample):
+    """The Data quality page's per-infusion completion and the Clinic outcomes page's overall
+    rate are two queries of one definition; over every infusion number they must agree."""
+    from pipelines.analytics.clinic import assessment_completion
+
+    longest = sample.execute("SELECT max(n_sessions) FROM patient_cohorts").fetchall()[0][0]
+    for scale in ("PHQ-9", "GAD-7"):
+        per_infusion = quality.completion_by_infusion(sample, Settings(), scale, max_infusion=longest)
+        overall = assessment_completion(sample, Settings(), scale).iloc[0]
+        assert per_infusion["n_infusions"].sum() == overall["n_infusions"]
+        assert per_infusion["n_with_score"].sum() == overall["n_with_score"]

@@ -5,7 +5,6 @@ downloaded, and a filter matching nobody or an empty database gives a plain mess
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 

@@ -32,8 +32,6 @@ the patient's own infusions (a k the patient has not reached yet has no date and
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -41,6 +39,7 @@ import plotly.graph_objects as go
 from pipelines.analytics.patient import PHQ9_ANSWERS
 
 from .. import theme
+from ..theme import esc, when
 from .base import layout, message_figure
 
 X_AXES = ("infusion", "date")
@@ -54,21 +53,6 @@ INFUSION_COLOUR = "rgb(90,90,90)"
 # 0 is a pale blue, not white, so it never looks like a blank (unanswered) cell, which is
 # marked "?" on white.
 HEATMAP_SCALE = [[0.0, "#DCEAF6"], [1 / 3, "#9ECAE1"], [2 / 3, "#3F8FC4"], [1.0, "#08457E"]]
-
-
-def _text(value) -> str:
-    """A data value as hover text: HTML-escaped (Plotly renders a subset of HTML in hovers and
-    free text such as an adverse event could contain markup); empty for NULL."""
-    if value is None or (not isinstance(value, (list, tuple, np.ndarray)) and pd.isna(value)):
-        return ""
-    return html.escape(str(value))
-
-
-def _date(value, with_time: bool = True) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    stamp = pd.Timestamp(value)
-    return stamp.strftime("%-d %b %Y %H:%M") if with_time else stamp.strftime("%-d %b %Y")
 
 
 def _number(value, digits: int = 0) -> str:
@@ -93,14 +77,14 @@ def infusion_hover(sessions: pd.DataFrame) -> list[str]:
             dose += f" ({_number(row.dose_mg, 1)} mg)"
         excursion = " - BP excursion" if bool(row.bp_excursion) else ""
         lines = [
-            f"<b>Infusion {int(row.session_number)}</b>, {_date(row.started_at)}",
-            f"{_text(ROUTE_WORDS.get(row.route, row.route))}, dose {dose}",
+            f"<b>Infusion {int(row.session_number)}</b>, {when(row.started_at, with_time=True)}",
+            f"{esc(ROUTE_WORDS.get(row.route, row.route))}, dose {dose}",
             f"BP before {_bp(row.bp_pre_sys, row.bp_pre_dia)}, peak {_bp(row.bp_peak_sys, row.bp_peak_dia)} mmHg{excursion}",
             f"CADSS (dissociation) {_number(row.cadss_total)}",
-            f"Side effects: {_text(row.side_effects) or 'none recorded'}",
+            f"Side effects: {esc(row.side_effects) or 'none recorded'}",
         ]
         if isinstance(row.adverse_event, str) and row.adverse_event:
-            lines.append(f"Adverse event: {_text(row.adverse_event)}")
+            lines.append(f"Adverse event: {esc(row.adverse_event)}")
         texts.append("<br>".join(lines))
     return texts
 
@@ -163,7 +147,7 @@ def trajectory_figure(scores: pd.DataFrame, sessions: pd.DataFrame, scales: pd.D
                                   "showticklabels": index == len(panels), "domain": [0, 1]}
         axes[f"yaxis{suffix}"] = {"anchor": xref, "domain": [max(top - height, 0), top], "title": {"text": "score"},
                                   "range": [strip * 1.8, total_max + 0.5], "zeroline": False}
-        annotations.append({"text": f"<b>{_text(theme.scale_name(row.instrument))}</b>", "xref": "paper",
+        annotations.append({"text": f"<b>{esc(theme.scale_name(row.instrument))}</b>", "xref": "paper",
                             "yref": "paper", "x": 0, "y": top, "xanchor": "left", "yanchor": "bottom",
                             "showarrow": False, "font": {"size": theme.FONT_SIZE}})
 
@@ -174,7 +158,7 @@ def trajectory_figure(scores: pd.DataFrame, sessions: pd.DataFrame, scales: pd.D
                 "y0": max(band.low - 0.5, 0), "y1": min(band.high + 0.5, total_max), "layer": "below",
                 "fillcolor": theme.BAND_FILLS[min(order, len(theme.BAND_FILLS) - 1)], "line": {"width": 0},
                 "name": f"{row.instrument} band: {band.label}",
-                "label": {"text": _text(band.label), "textposition": "top right",
+                "label": {"text": esc(band.label), "textposition": "top right",
                           "font": {"size": 11, "color": "rgb(90,90,90)"}},
             })
 
@@ -280,10 +264,10 @@ def _expected_traces(expected, sessions, x_axis, on_panel, legend) -> list:
 def _score_hover(scores: pd.DataFrame) -> list[str]:
     texts = []
     for row in scores.itertuples():
-        when = "baseline" if bool(row.is_baseline) else f"before infusion {int(row.k)}"
+        moment = "baseline" if bool(row.is_baseline) else f"before infusion {int(row.k)}"
         notes = " (prorated)" if bool(row.prorated) else ""
-        texts.append(f"<b>{_text(theme.scale_name(row.instrument))} {int(row.total)}</b> ({_text(row.severity)}){notes}"
-                     f"<br>{_date(row.administered_at)}, {when}")
+        texts.append(f"<b>{esc(theme.scale_name(row.instrument))} {int(row.total)}</b> ({esc(row.severity)}){notes}"
+                     f"<br>{when(row.administered_at, with_time=True)}, {moment}")
     return texts
 
 
@@ -317,7 +301,7 @@ def item_heatmap(items: pd.DataFrame, x_axis: str = "date") -> go.Figure:
                        .sort_values(["administered_at", "assessment_key"])[["assessment_key", "administered_at", "k", "total"]])
     labels, used = [], {}
     for row in administrations.itertuples():
-        label = _date(row.administered_at, with_time=False) if x_axis == "date" else f"before {int(row.k)}"
+        label = when(row.administered_at, with_time=False) if x_axis == "date" else f"before {int(row.k)}"
         used[label] = used.get(label, 0) + 1
         labels.append(label if used[label] == 1 else f"{label} ({used[label]})")
     keys = administrations["assessment_key"].tolist()
@@ -333,7 +317,7 @@ def item_heatmap(items: pd.DataFrame, x_axis: str = "date") -> go.Figure:
             answer = z[i, j]
             said = "not answered" if np.isnan(answer) else f"{ANSWER_WORDS[int(answer)]} ({int(answer)})"
             total = "incomplete, no total" if pd.isna(row.total) else f"PHQ-9 total {int(row.total)}"
-            line.append(f"<b>{_text(label)}</b>: {said}<br>{_date(row.administered_at)}, before infusion {int(row.k)}"
+            line.append(f"<b>{esc(label)}</b>: {said}<br>{when(row.administered_at, with_time=True)}, before infusion {int(row.k)}"
                         f"<br>{total}")
         hover.append(line)
     figure = go.Figure(go.Heatmap(
