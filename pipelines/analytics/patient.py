@@ -37,6 +37,7 @@ the last recorded infusion counts for the next one.
 
 from __future__ import annotations
 
+import weakref
 
 import pandas as pd
 
@@ -507,14 +508,23 @@ def scale_bands(con) -> pd.DataFrame:
 
 # --- Lookup by patient ---------------------------------------------------------------------
 
+# connection -> the relation to read assessments from (weak: a closed connection drops out)
+_assessments_relation: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def ensure_patient_lookup(con) -> str:
     """The relation to read one patient's assessments from: the snapshot's copy sorted by
     patient (`patient_assessments`, see `open_snapshot`) when there is one, else `assessments`
-    (a plain connection: scanned, fine for a notebook or a small clinic)."""
-    names = {name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary "
-        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
-    return PATIENT_ASSESSMENTS if PATIENT_ASSESSMENTS in names else "assessments"
+    (a plain connection: scanned, fine for a notebook or a small clinic). Looked up once per
+    connection: a page asks several times per patient."""
+    known = _assessments_relation.get(con)
+    if known is None:
+        names = {name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+        known = PATIENT_ASSESSMENTS if PATIENT_ASSESSMENTS in names else "assessments"
+        _assessments_relation[con] = known
+    return known
 
 
 # --- Helpers -----------------------------------------------------------------------------
