@@ -169,6 +169,27 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import ExportError, export_deidentified
+
+    if not args.deidentified:
+        print("error: outcomes export writes de-identified extracts only and will not export identified "
+              "data; add --deidentified to confirm (docs/export.md says what is kept and dropped)", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    try:
+        result = export_deidentified(args.db, args.out, settings.export, fmt=args.format, force=args.force)
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    tables = result.manifest["tables"]
+    print(f"De-identified extract written to {result.out} in {result.seconds:.1f} s "
+          f"(key {result.manifest['settings']['key_fingerprint']}, dates: {settings.export.date_mode})")
+    print(_table(["table", "file", "rows", "columns"],
+                 [(name, t["file"], t["rows"], len(t["columns"])) for name, t in tables.items()]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="outcomes",
@@ -241,12 +262,27 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--by-rule", action="store_true", help="count rows per rule instead of listing them")
     quarantine.add_argument("--limit", type=int, default=200, help="rows to show (default 200)")
     quarantine.set_defaults(handler=cmd_quarantine)
+
+    export = with_db(commands.add_parser(
+        "export", help="write de-identified analytic tables (Parquet or CSV) for analysts",
+        description="Write the analytic tables (patients' cohort attributes, infusions, scores, outcomes per "
+        "scale, paired PHQ-9/GAD-7 outcomes) with every id replaced by a keyed hash (HMAC-SHA256; key from "
+        "$OUTCOMES_EXPORT_KEY or the [export] settings, never a default), dates shifted per patient or cut to "
+        "the month, birth year in bands with ages 90 and over grouped, clinician and site names pseudonymised, "
+        "and no free text, plus manifest.json. The database is opened read-only. See docs/export.md."))
+    export.add_argument("--deidentified", action="store_true",
+                        help="required: confirms the extract is de-identified (identified exports are not offered)")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
+    export.add_argument("--out", required=True, help="folder to write into; created, and must be empty")
+    export.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing an earlier "
+                        "export's files there")
+    export.set_defaults(handler=cmd_export)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "db", None) and args.command in ("runs", "quarantine", "report") and not Path(args.db).exists():
+    if getattr(args, "db", None) and args.command in ("runs", "quarantine", "report", "export") and not Path(args.db).exists():
         print(f"error: no outcomes database at {args.db} (create one with: outcomes ingest PATH --db {args.db})",
               file=sys.stderr)
         return 2

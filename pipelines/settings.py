@@ -12,6 +12,9 @@ Defaults are the clinical reference's values. A clinic overrides them in a TOML 
     [thresholds]
     bp_excursion_systolic = 170
 
+    [export]
+    date_mode = "month"
+
 Settings are passed down explicitly; nothing reads the file from deep inside.
 """
 
@@ -68,6 +71,69 @@ class Thresholds:
     trajectory_max_infusion: int = 12
 
 
+# Common side effects of ketamine infusions (the synthetic clinic's list and the usual charting
+# vocabulary): the controlled list a de-identified export keeps. Anything else recorded is
+# exported as "other": a free-typed entry could name a person, a place or an event.
+EXPORT_SIDE_EFFECTS = (
+    "dissociation", "nausea", "vomiting", "dizziness", "headache", "anxiety", "blurred vision",
+    "double vision", "sedation", "drowsiness", "confusion", "hallucinations", "elevated blood pressure",
+    "tachycardia", "numbness", "tingling", "fatigue", "dry mouth", "agitation", "euphoria",
+)
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """How `outcomes export --deidentified` pseudonymises an extract (docs/export.md).
+
+    The key is secret: it turns ids into keyed hashes (HMAC-SHA256) that cannot be reversed or
+    recomputed without it, so it must never travel with an extract. `$OUTCOMES_EXPORT_KEY`
+    overrides it, which keeps it out of a settings file that may be shared or committed. There
+    is deliberately no default key: a published default would make every hash recomputable.
+    """
+
+    key: str = field(default="", repr=False)  # never in a repr, log line or traceback
+    # "shift": every date of a patient moved by the same keyed-random 1..shift_days days, earlier
+    # or later (intervals stay exact); "month": every date cut to the first of its month.
+    date_mode: str = "shift"
+    shift_days: int = 180
+    # Birth year exported as a band of this many years; patients aged this or more in the
+    # export year are one "90 or older" group (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C)).
+    birth_year_band_years: int = 5
+    top_code_age: int = 90
+    # Staff names and site names: "pseudonym" (keyed hash, joinable across tables) or "drop".
+    clinician_mode: str = "pseudonym"
+    site_mode: str = "pseudonym"
+    # Hex characters kept of each keyed hash: 16 = 64 bits, collision-free in practice for
+    # millions of ids (the export checks and stops on a collision).
+    hash_chars: int = 16
+    side_effects_allowed: tuple[str, ...] = EXPORT_SIDE_EFFECTS
+
+    def __post_init__(self):
+        # TOML gives a list; a tuple keeps Settings hashable (the dashboard caches on it).
+        object.__setattr__(self, "side_effects_allowed",
+                           tuple(str(e).strip().lower() for e in self.side_effects_allowed))
+        problems = [f"{f.name} must be {'a whole number' if f.type == 'int' else 'text'}, not {getattr(self, f.name)!r}"
+                    for f in dataclasses.fields(self) if f.type in ("int", "str")
+                    and type(getattr(self, f.name)).__name__ != f.type]
+        if problems:
+            raise SettingsError("[export] " + "; ".join(problems))
+        if self.date_mode not in ("shift", "month"):
+            problems.append(f"date_mode must be \"shift\" or \"month\", not {self.date_mode!r}")
+        if not 1 <= self.shift_days <= 3650:
+            problems.append(f"shift_days must be 1 to 3650, not {self.shift_days!r}")
+        if not 1 <= self.birth_year_band_years <= 50:
+            problems.append(f"birth_year_band_years must be 1 to 50, not {self.birth_year_band_years!r}")
+        if not 1 <= self.top_code_age <= 90:
+            problems.append(f"top_code_age must be 1 to 90 (Safe Harbor top-codes at 90), not {self.top_code_age!r}")
+        for name in ("clinician_mode", "site_mode"):
+            if getattr(self, name) not in ("pseudonym", "drop"):
+                problems.append(f"{name} must be \"pseudonym\" or \"drop\", not {getattr(self, name)!r}")
+        if not 12 <= self.hash_chars <= 64:
+            problems.append(f"hash_chars must be 12 to 64, not {self.hash_chars!r}")
+        if problems:
+            raise SettingsError("[export] " + "; ".join(problems))
+
+
 @dataclass(frozen=True)
 class Settings:
     # Times without an offset are clinic local time; times with one are converted to it.
@@ -83,6 +149,7 @@ class Settings:
     max_days_before_intake: int = 365
     plausible: PlausibleRanges = field(default_factory=PlausibleRanges)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    export: ExportSettings = field(default_factory=ExportSettings)
 
 
 class SettingsError(ValueError):
@@ -99,7 +166,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
             raw = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"settings file {path}: {error}") from None
-    sections = {"plausible": PlausibleRanges, "thresholds": Thresholds}
+    sections = {"plausible": PlausibleRanges, "thresholds": Thresholds, "export": ExportSettings}
     parts = {}
     for name, section in sections.items():
         values = raw.pop(name, {})

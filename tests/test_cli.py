@@ -74,7 +74,7 @@ def test_init_creates_the_views(tmp_path):
     assert {"scores", "patient_outcomes"} <= views
 
 
-@pytest.mark.parametrize("command", ["init", "ingest", "synth", "runs", "quarantine", "report"])
+@pytest.mark.parametrize("command", ["init", "ingest", "synth", "runs", "quarantine", "report", "export"])
 def test_every_command_explains_itself(command):
     assert len(outcomes(command, "--help").stdout) > 200
 
