@@ -153,12 +153,7 @@ final AS (
         c.days_in_treatment,
         coalesce(i.n_phq9, 0) AS n_phq9,
         i.latest_phq9_at,
-        CASE
-            WHEN i.patient_id IS NULL THEN 'no PHQ-9'
-            WHEN i.item9_positive_latest THEN 'positive'
-            WHEN NOT i.item9_positive_latest THEN 'negative'
-            ELSE 'unknown'
-        END AS item9_status_latest,
+        coalesce(i.item9_status_latest, 'no PHQ-9') AS item9_status_latest,
         i.item9_positive_latest,
         i.item9_positive_ever,
         i.first_positive_at AS item9_first_positive_at,

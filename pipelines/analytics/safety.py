@@ -53,11 +53,7 @@ final AS (
         c.clinician,
         c.primary_indication,
         i.latest_phq9_at,
-        CASE
-            WHEN i.item9_positive_latest THEN 'positive'
-            WHEN NOT i.item9_positive_latest THEN 'negative'
-            ELSE 'unknown'
-        END AS item9_status_latest,
+        i.item9_status_latest,
         i.item9_positive_latest,
         i.item9_positive_ever,
         i.first_positive_at,

@@ -36,8 +36,19 @@ final AS (
         arg_max(total, score_order) AS latest_score
     FROM phq9_administrations
     GROUP BY patient_id
+),
+worded AS (
+    -- item 9 at the latest PHQ-9 in words; unanswered is 'unknown', never 'negative'
+    SELECT
+        *,
+        CASE
+            WHEN item9_positive_latest THEN 'positive'
+            WHEN NOT item9_positive_latest THEN 'negative'
+            ELSE 'unknown'
+        END AS item9_status_latest
+    FROM final
 )
-SELECT * FROM final;
+SELECT * FROM worded;
 
 
 -- Per patient: the most recent infusion and its peak blood pressure. Two infusions at the
