@@ -34,6 +34,9 @@ if CHROMIUM is None and not os.environ.get("CI"):
 WIDTH, HEIGHT = 1280, 2000
 ERROR_BOXES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 NOT_FOUND = "Page not found"
+SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 && !document.querySelector('[data-testid="stSkeleton"]')
+                 && !document.querySelector('.stale-element')"""
 
 
 def free_port() -> int:
@@ -104,10 +107,11 @@ def visit(browser, url: str, key_texts: list[str], screenshot: Path) -> None:
         page.goto(url)
         for text in key_texts:
             page.get_by_text(text, exact=False).first.wait_for(timeout=90_000)
-        # The script has finished when Streamlit's "running" indicator is gone.
-        page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-        page.wait_for_timeout(500)  # let charts draw before the screenshot
+        # The script has finished and everything is drawn when Streamlit shows neither its
+        # "running" indicator nor placeholder skeletons, twice in a row half a second apart.
+        for _ in range(2):
+            page.wait_for_function(SETTLED, timeout=90_000)
+            page.wait_for_timeout(500)
         assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
         assert page.get_by_text(NOT_FOUND).count() == 0, f"{url}: Streamlit says {NOT_FOUND}"
         assert not errors, errors
@@ -130,7 +134,7 @@ PAGES = {
     "": ("", ["Worklist", "Patients shown"], "worklist.png"),
     "patient": ("?patient={patient}", ["Patient {patient}", "Infusions so far", "Course"], "patient.png"),
     "clinic": ("", ["Clinic outcomes", "Response rate", "Remission rate"], "clinic-outcomes.png"),
-    "data-quality": ("", ["Data quality", "Latest run", "What the database holds"], "data-quality.png"),
+    "data-quality": ("", ["Data quality", "Latest run", "Inserted", "What the database holds"], "data-quality.png"),
 }
 
 
