@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from .db import connect, init_db, read_sql
 from .formats import KINDS, ImportFormatError
 from .load import FileCounts, merge, validate
-from .readers.csv_export import sniff, stage_csv
+from .readers import content_sha256, reader_for
 from .settings import Settings
 
 Progress = Callable[[str], None]
@@ -82,7 +82,8 @@ def ingest(
     """
     started = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     files = expand_paths(paths)
-    kinds = {path: sniff(path) for path in files}  # fails before anything is written
+    readers = {path: reader_for(path) for path in files}  # fails before anything is written
+    kinds = {path: reader.kind for path, reader in readers.items()}
     load_order = sorted(files, key=lambda p: (KINDS.index(kinds[p]), str(p)))
     clock = time.perf_counter()
 
@@ -102,14 +103,16 @@ def ingest(
         results = []
         for number, path in enumerate(load_order, start=1):
             file_clock = time.perf_counter()
-            progress(f"[{number}/{len(load_order)}] {path} ({kinds[path].name}): reading")
-            staged = stage_csv(con, path, scan_no=number)
-            progress(f"[{number}/{len(load_order)}] {path}: validating {staged.n_rows:,} rows")
-            validate(con, staged.kind, parameters)
-            progress(f"[{number}/{len(load_order)}] {path}: loading")
-            counts = merge(con, staged, run_id)
+            progress(f"[{number}/{len(load_order)}] {path} ({readers[path].name}): reading")
+            counts, sha256 = FileCounts(), ""
+            for staged in readers[path].stage(con, number):  # one pass, or one per REDCap instrument
+                progress(f"[{number}/{len(load_order)}] {path}: validating {staged.n_rows:,} rows")
+                validate(con, staged.kind, parameters)
+                progress(f"[{number}/{len(load_order)}] {path}: loading")
+                counts.add(merge(con, staged, run_id))
+                sha256 = content_sha256(staged)
             results.append(
-                FileResult(**asdict(counts), path=str(path), sha256=staged.sha256, kind=staged.kind.name,
+                FileResult(**asdict(counts), path=str(path), sha256=sha256, kind=kinds[path].name,
                            seconds=round(time.perf_counter() - file_clock, 3))
             )
         finished = started + dt.timedelta(seconds=time.perf_counter() - clock)
