@@ -106,7 +106,8 @@ def visit(browser, url: str, key_texts: list[str], screenshot: Path) -> None:
     try:
         page.goto(url)
         for text in key_texts:
-            page.get_by_text(text, exact=False).first.wait_for(timeout=90_000)
+            # visible matches only: data grids keep hidden copies of their headers
+            page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=90_000)
         # The script has finished and everything is drawn when Streamlit shows neither its
         # "running" indicator nor placeholder skeletons, twice in a row half a second apart.
         for _ in range(2):
