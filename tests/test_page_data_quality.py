@@ -29,6 +29,14 @@ def metrics(app) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
 
+def open_tab(app, tab: str):
+    """The page's tabs run only when opened: open `tab` as a click would."""
+    app.session_state["quality_tab"] = tab
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
 @pytest.fixture(scope="module")
 def sample_page(sample_database):
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -58,38 +66,40 @@ def test_the_latest_runs_counts_are_those_recorded_in_ingest_runs(sample_page, s
     [(rows_in, inserted, updated, unchanged, quarantined)] = sample.execute(
         "SELECT rows_in, inserted, updated, unchanged, quarantined FROM ingest_runs ORDER BY run_id DESC LIMIT 1"
     ).fetchall()
-    shown = metrics(sample_page)
+    shown = metrics(open_tab(sample_page, "Ingest runs"))
     assert (shown["Rows in"], shown["Inserted"], shown["Updated"], shown["Unchanged"], shown["Quarantined"]) == (
         f"{rows_in:,}", f"{inserted:,}", f"{updated:,}", f"{unchanged:,}", f"{quarantined:,}")
     assert rows_in == 6337  # the sample's three files, every row new
 
 
 def test_the_table_counts_show_what_the_database_holds(sample_page):
-    counts = dict(table_with(sample_page, "what")[["what", "rows"]].values)
+    counts = dict(table_with(open_tab(sample_page, "Ingest runs"), "what")[["what", "rows"]].values)
     assert counts["Patients"] == 300
     assert counts["Quarantined rows"] == 0
     assert counts["Ingest runs"] == 1
 
 
 def test_a_clean_export_says_nothing_was_quarantined(sample_page):
+    open_tab(sample_page, "Quarantine")
     assert any("No row has been quarantined" in info.value for info in sample_page.info)
 
 
 def test_baseline_gaps_and_completion_match_the_analytics(sample_page, sample):
     coverage = quality.baseline_coverage(sample, SETTINGS)
+    open_tab(sample_page, "Baselines")
     shown = table_with(sample_page, "n_without_baseline")
     assert shown["n_without_baseline"].tolist() == coverage["n_without_baseline"].tolist()
     assert shown["scale"].iloc[0] == "PHQ-9 (depression)"
     gaps = table_with(sample_page, "reason_text")
     assert len(gaps) == coverage["n_without_baseline"].sum()
     assert set(gaps["reason_text"]) <= set(quality.BASELINE_GAP_REASONS.values())
-    completion = table_with(sample_page, "n_with_score")
+    completion = table_with(open_tab(sample_page, "Completion by infusion"), "n_with_score")
     assert completion["infusion"].tolist() == list(range(1, 13))
     assert completion["n_infusions"].iloc[0] == 300
 
 
 def test_the_baseline_list_narrows_to_one_scale(sample_database, monkeypatch, sample):
-    app = open_page(sample_database, PAGE, monkeypatch)
+    app = open_tab(open_page(sample_database, PAGE, monkeypatch), "Baselines")
     app.selectbox(key="baseline_scale").select("PHQ-9").run()
     gaps = table_with(app, "reason_text")
     assert set(gaps["instrument"]) == {"PHQ-9"}
@@ -98,17 +108,18 @@ def test_the_baseline_list_narrows_to_one_scale(sample_database, monkeypatch, sa
 
 def test_the_messy_exports_quarantined_rows_are_listed_with_file_row_and_reason(messy_page, manifest):
     app = messy_page
-    rows = table_with(app, "raw_values")
+    quarantined = metrics(open_tab(app, "Ingest runs"))["Quarantined"]
+    rows = table_with(open_tab(app, "Quarantine"), "raw_values")
     listed = {(Path(file).name, int(row)) for file, row in zip(rows["source_file"], rows["source_row"])}
     assert {(m["file"], int(m["row"])) for m in manifest if m["fault"] != "exact_duplicate"} <= listed
     assert rows["reason"].str.len().gt(0).all() and rows["raw_values"].str.len().gt(0).all()
-    assert metrics(app)["Quarantined"] == f"{len(rows):,}"
+    assert quarantined == f"{len(rows):,}"
     by_rule = table_with(app, "example_reason")
     assert by_rule["n_rows"].sum() >= len(rows)  # a row can break several rules
 
 
 def test_the_rule_filter_narrows_the_quarantined_rows(messy_database, manifest, monkeypatch):
-    app = open_page(messy_database, PAGE, monkeypatch)
+    app = open_tab(open_page(messy_database, PAGE, monkeypatch), "Quarantine")
     app.multiselect(key="quarantine_rules").select("unknown_patient").run()
     rows = table_with(app, "raw_values")
     expected = {(m["file"], int(m["row"])) for m in manifest if m["fault"] == "unknown_patient"}
@@ -117,7 +128,7 @@ def test_the_rule_filter_narrows_the_quarantined_rows(messy_database, manifest, 
 
 
 def test_conflicting_duplicates_are_listed_with_the_updates_per_run(messy_page, manifest):
-    app = messy_page
+    app = open_tab(messy_page, "Duplicates and updates")
     updates = table_with(app, "versions_kept")
     conflicting = [m for m in manifest if m["fault"] == "conflicting_duplicate"]
     assert updates["conflicting_rows"].sum() == len(conflicting)

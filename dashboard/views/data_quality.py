@@ -125,113 +125,123 @@ if runs.empty:
 if counts.loc[counts["table"].isin(["patients", "sessions", "assessments", "quarantine"]), "rows"].sum() == 0:
     st.info("The database is empty: the ingest runs so far loaded no rows and quarantined none.")
 
+# on_change="rerun": a tab's queries run when it is opened (the baseline gaps take a second on
+# a large clinic), not all five on every visit.
 runs_tab, quarantine_tab, baseline_tab, completion_tab, updates_tab = st.tabs(
-    ["Ingest runs", "Quarantine", "Baselines", "Completion by infusion", "Duplicates and updates"])
+    ["Ingest runs", "Quarantine", "Baselines", "Completion by infusion", "Duplicates and updates"],
+    on_change="rerun", key="quality_tab")
 
-with runs_tab:
-    latest = runs.iloc[0]
-    st.subheader(f"Latest run: run {latest.run_id}")
-    st.caption(f"Started {latest.started_at:%Y-%m-%d %H:%M:%S} UTC, took {latest.seconds:.1f} s, "
-               f"read {latest.n_files} file{'s' if latest.n_files != 1 else ''}. Every row read is inserted, "
-               "updated, unchanged or quarantined.")
-    for column, (key, label) in zip(st.columns(5), [("rows_in", "Rows in"), ("inserted", "Inserted"),
-                                                    ("updated", "Updated"), ("unchanged", "Unchanged"),
-                                                    ("quarantined", "Quarantined")]):
-        column.metric(label, f"{int(latest[key]):,}")
-    if not runs["balanced"].all():
-        st.warning("In some runs the counts do not add up to the rows read (see the runs table): "
-                   "report it, the ingest should never lose a row.")
+if runs_tab.open:
+    with runs_tab:
+        latest = runs.iloc[0]
+        st.subheader(f"Latest run: run {latest.run_id}")
+        st.caption(f"Started {latest.started_at:%Y-%m-%d %H:%M:%S} UTC, took {latest.seconds:.1f} s, "
+                   f"read {latest.n_files} file{'s' if latest.n_files != 1 else ''}. Every row read is inserted, "
+                   "updated, unchanged or quarantined.")
+        for column, (key, label) in zip(st.columns(5), [("rows_in", "Rows in"), ("inserted", "Inserted"),
+                                                        ("updated", "Updated"), ("unchanged", "Unchanged"),
+                                                        ("quarantined", "Quarantined")]):
+            column.metric(label, f"{int(latest[key]):,}")
+        if not runs["balanced"].all():
+            st.warning("In some runs the counts do not add up to the rows read (see the runs table): "
+                       "report it, the ingest should never lose a row.")
 
-    st.subheader("What the database holds")
-    st.dataframe(counts[["what", "rows"]], hide_index=True,
-                 column_config={"what": st.column_config.TextColumn("Table"),
-                                "rows": st.column_config.NumberColumn("Rows", format="localized")})
-    download_csv(counts, "table-counts.csv", key="download_counts")
+        st.subheader("What the database holds")
+        st.dataframe(counts[["what", "rows"]], hide_index=True,
+                     column_config={"what": st.column_config.TextColumn("Table"),
+                                    "rows": st.column_config.NumberColumn("Rows", format="localized")})
+        download_csv(counts, "table-counts.csv", key="download_counts")
 
-    st.subheader("Every run")
-    if len(runs) > 1:
-        st.plotly_chart(ingest_runs_chart(runs), config=CHART_CONFIG)
-    show_table(runs, RUN_COLUMNS, "runs")
-    download_csv(runs, "ingest-runs.csv", key="download_runs")
-    st.subheader("Files of each run")
-    files = ask(quality.ingest_files, config)
-    show_table(files, FILE_COLUMNS, "files")
-    download_csv(files, "ingest-files.csv", key="download_files")
+        st.subheader("Every run")
+        if len(runs) > 1:
+            st.plotly_chart(ingest_runs_chart(runs), config=CHART_CONFIG)
+        show_table(runs, RUN_COLUMNS, "runs")
+        download_csv(runs, "ingest-runs.csv", key="download_runs")
+        st.subheader("Files of each run")
+        files = ask(quality.ingest_files, config)
+        show_table(files, FILE_COLUMNS, "files")
+        download_csv(files, "ingest-files.csv", key="download_files")
 
-with quarantine_tab:
-    by_rule = ask(quality.quarantine_by_rule, config)
-    if by_rule.empty:
-        st.info("No row has been quarantined: every row read passed the checks.")
-    else:
-        st.caption("Rows kept out of the tables, by the rule they broke (docs/ingest.md lists every rule). "
-                   "Correct them in the source system and export again.")
-        st.plotly_chart(quarantine_rules_chart(by_rule), config=CHART_CONFIG)
-        show_table(by_rule, RULE_COLUMNS, "rules")
-        download_csv(by_rule, "quarantine-by-rule.csv", key="download_rules")
-        chosen = st.multiselect(
-            "Rule", by_rule["rule"].tolist(), key="quarantine_rules", placeholder="Every rule",
-            format_func=lambda rule: f"{rule.replace('_', ' ')} ({quality.RULE_DESCRIPTIONS.get(rule, '')})")
-        rows = ask(quality.quarantined_rows, config, rules=tuple(chosen))
-        st.metric("Quarantined rows shown", f"{len(rows):,}")
-        show_table(rows, QUARANTINE_COLUMNS, "rows")
-        download_csv(rows, "quarantine.csv", key="download_quarantine")
+if quarantine_tab.open:
+    with quarantine_tab:
+        by_rule = ask(quality.quarantine_by_rule, config)
+        if by_rule.empty:
+            st.info("No row has been quarantined: every row read passed the checks.")
+        else:
+            st.caption("Rows kept out of the tables, by the rule they broke (docs/ingest.md lists every rule). "
+                       "Correct them in the source system and export again.")
+            st.plotly_chart(quarantine_rules_chart(by_rule), config=CHART_CONFIG)
+            show_table(by_rule, RULE_COLUMNS, "rules")
+            download_csv(by_rule, "quarantine-by-rule.csv", key="download_rules")
+            chosen = st.multiselect(
+                "Rule", by_rule["rule"].tolist(), key="quarantine_rules", placeholder="Every rule",
+                format_func=lambda rule: f"{rule.replace('_', ' ')} ({quality.RULE_DESCRIPTIONS.get(rule, '')})")
+            rows = ask(quality.quarantined_rows, config, rules=tuple(chosen))
+            st.metric("Quarantined rows shown", f"{len(rows):,}")
+            show_table(rows, QUARANTINE_COLUMNS, "rows")
+            download_csv(rows, "quarantine.csv", key="download_quarantine")
 
-with baseline_tab:
-    coverage = ask(quality.baseline_coverage, config)
-    st.caption(f"A baseline is the latest valid score from {config.baseline_window_days} days before the first "
-               "infusion up to its start (clinical reference). Without one, a patient is left out of that scale's outcome rates. PHQ-9 "
-               "is expected of every treated patient, other scales of those who were given them.")
-    if coverage.empty:
-        st.info("No treated patient yet: nobody to have a baseline.")
-    elif coverage["n_without_baseline"].sum() == 0:
-        st.info("Every treated patient has a baseline on every scale they were given.")
-        st.dataframe(coverage.assign(scale=coverage["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)],
-                     column_config=COVERAGE_COLUMNS, hide_index=True)
-    else:
-        st.plotly_chart(baseline_gaps_chart(coverage), config=CHART_CONFIG)
-        st.dataframe(coverage.assign(scale=coverage["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)],
-                     column_config=COVERAGE_COLUMNS, hide_index=True)
-        download_csv(coverage, "baseline-coverage.csv", key="download_coverage")
-        scales = coverage.loc[coverage["n_without_baseline"] > 0, "instrument"].tolist()
-        scale = st.selectbox("Scale", ["", *scales], format_func=lambda s: theme.scale_name(s) if s else "Every scale",
-                             key="baseline_scale")
-        gaps = ask(quality.patients_without_baseline, config, scale=scale or None)
-        gaps = gaps.assign(reason_text=gaps["reason"].map(quality.BASELINE_GAP_REASONS))
-        show_table(gaps, GAP_COLUMNS, "patients")
-        download_csv(gaps, "patients-without-baseline.csv", key="download_gaps")
+if baseline_tab.open:
+    with baseline_tab:
+        coverage = ask(quality.baseline_coverage, config)
+        st.caption(f"A baseline is the latest valid score from {config.baseline_window_days} days before the "
+                   "first infusion up to its start (clinical reference). Without one, a patient is left out of "
+                   "that scale's outcome rates. PHQ-9 is expected of every treated patient, other scales of "
+                   "those who were given them.")
+        if coverage.empty:
+            st.info("No treated patient yet: nobody to have a baseline.")
+        elif coverage["n_without_baseline"].sum() == 0:
+            st.info("Every treated patient has a baseline on every scale they were given.")
+            st.dataframe(coverage.assign(scale=coverage["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)],
+                         column_config=COVERAGE_COLUMNS, hide_index=True)
+        else:
+            st.plotly_chart(baseline_gaps_chart(coverage), config=CHART_CONFIG)
+            st.dataframe(coverage.assign(scale=coverage["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)],
+                         column_config=COVERAGE_COLUMNS, hide_index=True)
+            download_csv(coverage, "baseline-coverage.csv", key="download_coverage")
+            scales = coverage.loc[coverage["n_without_baseline"] > 0, "instrument"].tolist()
+            scale = st.selectbox("Scale", ["", *scales],
+                                 format_func=lambda s: theme.scale_name(s) if s else "Every scale",
+                                 key="baseline_scale")
+            gaps = ask(quality.patients_without_baseline, config, scale=scale or None)
+            gaps = gaps.assign(reason_text=gaps["reason"].map(quality.BASELINE_GAP_REASONS))
+            show_table(gaps, GAP_COLUMNS, "patients")
+            download_csv(gaps, "patients-without-baseline.csv", key="download_gaps")
 
-with completion_tab:
-    given = ask(quality.baseline_coverage, config)["instrument"].tolist() or ["PHQ-9"]
-    scale = st.selectbox("Scale", given, format_func=theme.scale_name, key="completion_scale")
-    completion = ask(quality.completion_by_infusion, config, scale=scale,
-                     max_infusion=config.thresholds.trajectory_max_infusion)
-    if completion["n_infusions"].sum() == 0:
-        st.info("No infusions are loaded yet.")
-    else:
-        st.caption(f"For each infusion number, the share of infusions given with a valid {scale} taken before it "
-                   "and after the previous infusion started; for the first infusion, within the baseline window.")
-        st.plotly_chart(completion_chart(completion, scale), config=CHART_CONFIG)
-        st.dataframe(completion[list(COMPLETION_COLUMNS)], column_config=COMPLETION_COLUMNS, hide_index=True)
-        download_csv(completion, f"completion-{scale}.csv", key="download_completion")
+if completion_tab.open:
+    with completion_tab:
+        given = ask(quality.baseline_coverage, config)["instrument"].tolist() or ["PHQ-9"]
+        scale = st.selectbox("Scale", given, format_func=theme.scale_name, key="completion_scale")
+        completion = ask(quality.completion_by_infusion, config, scale=scale,
+                         max_infusion=config.thresholds.trajectory_max_infusion)
+        if completion["n_infusions"].sum() == 0:
+            st.info("No infusions are loaded yet.")
+        else:
+            st.caption(f"For each infusion number, the share of infusions given with a valid {scale} taken before it "
+                       "and after the previous infusion started; for the first infusion, within the baseline window.")
+            st.plotly_chart(completion_chart(completion, scale), config=CHART_CONFIG)
+            st.dataframe(completion[list(COMPLETION_COLUMNS)], column_config=COMPLETION_COLUMNS, hide_index=True)
+            download_csv(completion, f"completion-{scale}.csv", key="download_completion")
 
-with updates_tab:
-    st.caption("Unchanged rows (identical to what is stored, or repeated within a file) load once. Rows with new "
-               "values replace the stored ones, which are kept with the run that replaced them. Rows of one file "
-               "that share an id but differ are all quarantined: none can be trusted over the others.")
-    updates = ask(quality.updates_by_run, config)
-    st.dataframe(updates[list(UPDATE_COLUMNS)], column_config=UPDATE_COLUMNS, hide_index=True)
-    download_csv(updates, "updates-by-run.csv", key="download_updates")
-    duplicates = ask(quality.quarantined_rows, config, rules=("conflicting_duplicate",))
-    st.subheader("Conflicting duplicates")
-    if duplicates.empty:
-        st.info("No file had two different rows with the same id.")
-    else:
-        show_table(duplicates, QUARANTINE_COLUMNS, "rows")
-        download_csv(duplicates, "conflicting-duplicates.csv", key="download_duplicates")
-    st.subheader("Updated rows")
-    history = ask(quality.updated_records, config)
-    if history.empty:
-        st.info("No stored row has been replaced by a later export yet.")
-    else:
-        show_table(history, HISTORY_COLUMNS, "earlier versions")
-        download_csv(history, "updated-rows.csv", key="download_history")
+if updates_tab.open:
+    with updates_tab:
+        st.caption("Unchanged rows (identical to what is stored, or repeated within a file) load once. Rows with new "
+                   "values replace the stored ones, which are kept with the run that replaced them. Rows of one file "
+                   "that share an id but differ are all quarantined: none can be trusted over the others.")
+        updates = ask(quality.updates_by_run, config)
+        st.dataframe(updates[list(UPDATE_COLUMNS)], column_config=UPDATE_COLUMNS, hide_index=True)
+        download_csv(updates, "updates-by-run.csv", key="download_updates")
+        duplicates = ask(quality.quarantined_rows, config, rules=("conflicting_duplicate",))
+        st.subheader("Conflicting duplicates")
+        if duplicates.empty:
+            st.info("No file had two different rows with the same id.")
+        else:
+            show_table(duplicates, QUARANTINE_COLUMNS, "rows")
+            download_csv(duplicates, "conflicting-duplicates.csv", key="download_duplicates")
+        st.subheader("Updated rows")
+        history = ask(quality.updated_records, config)
+        if history.empty:
+            st.info("No stored row has been replaced by a later export yet.")
+        else:
+            show_table(history, HISTORY_COLUMNS, "earlier versions")
+            download_csv(history, "updated-rows.csv", key="download_history")
