@@ -83,17 +83,31 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
         name if name else f"unnamed_{i}": "DOUBLE" if name in kind.numeric else "VARCHAR"
         for i, name in enumerate(header)
     }
-    errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
     # The content hash is computed alongside the parse (hashlib and DuckDB both release the GIL).
     hashing = ThreadPoolExecutor(max_workers=1)
     sha256 = hashing.submit(file_sha256, path)
     hashing.shutdown(wait=False)
+    rejects = read_csv_into(con, path, columns, "staged_raw", f"SELECT {_canonical_columns(kind, set(columns))}",
+                            scan_no)
+    n_rows, first_rowid = con.execute("SELECT count(*), coalesce(min(rowid), 0) FROM staged_raw").fetchall()[0]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {_row_position(first_rowid, bool(rejects))} "
+                "AS source_row, * FROM staged_raw")
+    return StagedFile(path=path, sha256=sha256.result(), kind=kind, n_rows=n_rows, rejects=rejects)
+
+
+def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, str], table: str,
+                  select: str, scan_no: int) -> list[Reject]:
+    """Parse `path` with DuckDB in one pass into temp table `table` (`select` over the file's
+    `columns`, in file order), and return the rows the parser could not take as rejects. Their
+    data rows are also written to temp table `reject_rows`, which `_row_position` reads. Shared
+    by every CSV-based reader, so a bad line is handled the same whatever the export."""
+    errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
     con.execute("SET preserve_insertion_order = true")  # rowid order = file order (see _row_position)
     try:
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE staged_raw AS
-            SELECT {_canonical_columns(kind, set(columns))}
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            {select}
             FROM read_csv(
                 ?, header = true, auto_detect = false, columns = ?, delim = ',', quote = '"',
                 escape = '"', store_rejects = true,
@@ -119,10 +133,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
     if rejects:
         con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
         con.executemany("INSERT INTO reject_rows VALUES (?)", [[r.source_row] for r in rejects])
-    n_rows, first_rowid = con.execute("SELECT count(*), coalesce(min(rowid), 0) FROM staged_raw").fetchone()
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {_row_position(first_rowid, bool(rejects))} "
-                "AS source_row, * FROM staged_raw")
-    return StagedFile(path=path, sha256=sha256.result(), kind=kind, n_rows=n_rows, rejects=rejects)
+    return rejects
 
 
 def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:

@@ -28,7 +28,7 @@ from typing import Iterator
 import duckdb
 
 from ..formats import ASSESSMENTS, ImportFormatError, normalise_header
-from .csv_export import Reject, StagedFile, _reject, _row_position, file_sha256, read_header
+from .csv_export import Reject, StagedFile, _row_position, file_sha256, read_csv_into, read_header
 
 MAPPING_FILE = "redcap_mapping.toml"
 RECORD, EVENT = "record_id", "redcap_event_name"
@@ -165,37 +165,8 @@ def stage_redcap(
     present = set(header)
     sha256 = file_sha256(path)
     columns = {name if name else f"unnamed_{i}": "VARCHAR" for i, name in enumerate(header)}
-    errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
-    con.execute("SET preserve_insertion_order = true")  # rowid order = file order
-    try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE redcap_raw AS
-            SELECT * FROM read_csv(
-                ?, header = true, auto_detect = false, columns = ?, delim = ',', quote = '"',
-                escape = '"', store_rejects = true,
-                rejects_table = '{errors_table}', rejects_scan = '{scans_table}'
-            )
-            """,
-            [path, columns],
-        )
-    except duckdb.Error as error:
-        raise ImportFormatError(f"{path}: cannot be read as CSV ({str(error).splitlines()[0]})") from None
     # Rows the CSV parser could not split: quarantined once, with the first instrument's pass.
-    file_rejects = [
-        _reject(line - 1, raw or "", errors)
-        for line, raw, errors in con.execute(
-            f"""
-            SELECT line, any_value(csv_line), list({{'type': error_type, 'column': column_name,
-                                                     'message': error_message}} ORDER BY column_idx)
-            FROM {errors_table} GROUP BY line ORDER BY line
-            """
-        ).fetchall()
-    ]
-    con.execute(f"DROP TABLE IF EXISTS {errors_table}; DROP TABLE IF EXISTS {scans_table}")
-    if file_rejects:
-        con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
-        con.executemany("INSERT INTO reject_rows VALUES (?)", [[r.source_row] for r in file_rejects])
+    file_rejects = read_csv_into(con, path, columns, "redcap_raw", "SELECT *", scan_no)
     (first_rowid,) = con.execute("SELECT coalesce(min(rowid), 0) FROM redcap_raw").fetchall()[0]
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE redcap_rows AS SELECT {_row_position(first_rowid, bool(file_rejects))}"
