@@ -23,7 +23,7 @@ $(DB): | setup
 	$(BIN)/outcomes ingest data/sample --db $(DB)
 
 run: setup $(DB)
-	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT) --server.headless true
+	$(BIN)/outcomes dashboard --db $(DB) --port $(PORT)
 
 test: setup
 	$(BIN)/pytest

@@ -1,10 +1,12 @@
 """Infusion Outcomes dashboard: the router.
 
-Run with `make run`, or: streamlit run dashboard/app.py. The database comes from $OUTCOMES_DB
-(default data/outcomes.duckdb); thresholds from $OUTCOMES_CONFIG (default: the clinical
-reference's). One page per job (design notes): the clinician's Worklist and Patient pages, the
-director's Clinic outcomes, the analyst's Data quality. Pages live in dashboard/views/ and only
-compose `dashboard.data.ask(...)` answers from pipelines.analytics with chart builders from
+Run with `make run`, or `outcomes dashboard`, or: streamlit run dashboard/app.py. The database
+comes from $OUTCOMES_DB (default data/outcomes.duckdb); settings from $OUTCOMES_CONFIG (default:
+the clinical reference's). One page per job (design notes): the clinician's Worklist and
+Patient pages, the director's Clinic outcomes, the analyst's Data quality, the administrator's
+Audit log. Who sees which is `dashboard.access`: the menu holds the viewer's pages; the others
+stay registered but hidden, and refuse. Pages live in dashboard/views/ and only compose
+`dashboard.data.ask(...)` answers from pipelines.analytics with chart builders from
 dashboard/charts/.
 """
 
@@ -12,19 +14,34 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import access
+from dashboard.data import settings
+
 st.set_page_config(page_title="Infusion Outcomes", page_icon=":material/monitoring:", layout="wide")
 
-PAGES = {
-    "Clinician": [
-        st.Page("views/worklist.py", title="Worklist", icon=":material/checklist:", url_path="worklist", default=True),
-        st.Page("views/patient.py", title="Patient", icon=":material/person:", url_path="patient"),
-    ],
-    "Director": [
-        st.Page("views/clinic.py", title="Clinic outcomes", icon=":material/monitoring:", url_path="clinic"),
-    ],
-    "Analyst": [
-        st.Page("views/data_quality.py", title="Data quality", icon=":material/fact_check:", url_path="data-quality"),
-    ],
+# url path -> (script, icon), grouped by the audience each page is for.
+SECTIONS = {
+    "Clinician": {"worklist": ("views/worklist.py", ":material/checklist:"),
+                  "patient": ("views/patient.py", ":material/person:")},
+    "Director": {"clinic": ("views/clinic.py", ":material/monitoring:")},
+    "Analyst": {"data-quality": ("views/data_quality.py", ":material/fact_check:")},
+    "Administrator": {"audit": ("views/audit.py", ":material/policy:")},
 }
 
-st.navigation(PAGES).run()
+viewer = access.gate(settings().access)
+allowed = access.pages_for(viewer.role, settings().access)
+menu: dict[str, list[st.Page]] = {}
+hidden: list[st.Page] = []
+url_paths: dict[int, str] = {}
+for section, pages in SECTIONS.items():
+    for url_path, (script, icon) in pages.items():
+        page = st.Page(script, title=access.PAGE_TITLES[url_path], icon=icon, url_path=url_path,
+                       default=url_path == allowed[0], visibility="visible" if url_path in allowed else "hidden")
+        (menu.setdefault(section, []) if url_path in allowed else hidden).append(page)
+        url_paths[id(page)] = url_path
+list(menu.values())[-1].extend(hidden)  # hidden pages show in no section
+current = st.navigation(menu)
+if url_paths[id(current)] in allowed:
+    current.run()
+else:
+    access.refuse(url_paths[id(current)], viewer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 
@@ -182,12 +183,70 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from . import audit  # an extract leaving the database is an export, logged like the dashboard's
+
+    audit.append(audit.audit_path(args.db, settings.access.audit_log), f"cli:{getpass.getuser()}", "operator",
+                 "export", "outcomes export", None, f"de-identified {args.format} extract to {result.out}")
     tables = result.manifest["tables"]
     print(f"De-identified extract written to {result.out} in {result.seconds:.1f} s "
           f"(key {result.manifest['settings']['key_fingerprint']}, dates: {settings.export.date_mode})")
     print(_table(["table", "file", "rows", "columns"],
                  [(name, t["file"], t["rows"], len(t["columns"])) for name, t in tables.items()]))
     return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from . import audit
+
+    settings = load_settings(args.config)
+    path = audit.audit_path(args.db, settings.access.audit_log)
+    entries, verification = audit.read(path)
+    if args.patient:
+        entries = [e for e in entries if e.patient_id == args.patient]
+    if args.user:
+        entries = [e for e in entries if args.user.lower() in e.user.lower()]
+    shown = entries[-args.limit:] if args.limit else entries
+    print(f"Audit log {path}: {verification.entries} entries"
+          + (f", showing the latest {len(shown)} that match" if len(shown) < verification.entries else ""))
+    print(_table(["at", "user", "role", "action", "page", "patient_id", "detail"],
+                 [(e.at, e.user, e.role, e.action, e.page, e.patient_id, e.detail) for e in shown]))
+    if not verification.ok:
+        print(f"error: the audit log has been altered: {verification.problem}", file=sys.stderr)
+        return 1
+    print("The hash chain is intact: no entry has been changed, removed or reordered.")
+    return 0
+
+
+def secrets_have_sign_in(folder: Path = Path(".")) -> bool:
+    """An `[auth]` section in the secrets.toml Streamlit will read (the project's, else the user's)."""
+    import tomllib
+
+    for path in (folder / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
+        if path.is_file():
+            try:
+                if "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
+                    return True
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+    return False
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Start the dashboard, refusing first (before any port is opened) what the app would refuse."""
+    import os
+
+    from dashboard.access import local_mode_refusal
+
+    settings = load_settings(args.config)
+    if not secrets_have_sign_in() and (refusal := local_mode_refusal(args.address, settings.access)):
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    env = {**os.environ, "OUTCOMES_DB": args.db, **({"OUTCOMES_CONFIG": args.config} if args.config else {})}
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
+               "--server.port", str(args.port), "--server.headless", "true"]
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -277,6 +336,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing an earlier "
                         "export's files there")
     export.set_defaults(handler=cmd_export)
+
+    audit = with_db(commands.add_parser(
+        "audit", help="list the audit log: who viewed or exported which patient's record",
+        description="The audit log kept beside the database (or at [access] audit_log / $OUTCOMES_AUDIT_LOG): every "
+        "view of a patient's record and every export in the dashboard, with user, role, time, page and patient. "
+        "Checks the hash chain and exits 1 if any entry was changed, removed or reordered."))
+    audit.add_argument("--patient", help="only entries about this patient id")
+    audit.add_argument("--user", help="only entries of users whose name contains this text")
+    audit.add_argument("--limit", type=int, default=50, help="latest entries to show (default 50; 0 = all)")
+    audit.set_defaults(handler=cmd_audit)
+
+    dashboard = with_db(commands.add_parser(
+        "dashboard", help="start the dashboard (checks the access settings first)",
+        description="Start the Streamlit dashboard on the database. Without sign-in configured "
+        "(.streamlit/secrets.toml [auth]) it runs in local single-user mode and refuses to listen on an address "
+        "other computers can reach, unless [access] allow_local_mode_on_network = true. See docs/access.md."))
+    dashboard.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    dashboard.set_defaults(handler=cmd_dashboard)
     return parser
 
 

@@ -15,6 +15,9 @@ Defaults are the clinical reference's values. A clinic overrides them in a TOML 
     [export]
     date_mode = "month"
 
+    [privacy]
+    min_cell_size = 11
+
 Settings are passed down explicitly; nothing reads the file from deep inside.
 """
 
@@ -134,6 +137,69 @@ class ExportSettings:
             raise SettingsError("[export] " + "; ".join(problems))
 
 
+ROLES = ("clinician", "director", "analyst", "admin")
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """Who may see what in the dashboard (docs/access.md).
+
+    With sign-in configured (OIDC in .streamlit/secrets.toml) a signed-in user's role is looked
+    up in `users` by e-mail, and a user who is not listed sees nothing. Without sign-in the
+    dashboard runs in local single-user mode as `local_role`, and only on a loopback address
+    unless `allow_local_mode_on_network` is set: with no sign-in, anyone who can reach the
+    address would see every patient's record.
+
+    Roles (design notes): clinician - patient-level pages; director - clinic aggregates, and
+    patient-level pages only if `directors_see_patients`; analyst - de-identified aggregates and
+    data quality; admin - everything, including the audit log.
+    """
+
+    users: tuple[tuple[str, str], ...] = ()  # (e-mail, role); in TOML a table [access.users]
+    directors_see_patients: bool = False
+    local_role: str = "admin"
+    allow_local_mode_on_network: bool = False
+    audit_log: str = ""  # "" = audit.log next to the database ($OUTCOMES_AUDIT_LOG overrides)
+
+    def __post_init__(self):
+        users = self.users.items() if isinstance(self.users, dict) else self.users
+        try:
+            pairs = tuple(sorted((str(email).strip().lower(), str(role).strip().lower()) for email, role in users))
+        except (TypeError, ValueError):
+            raise SettingsError('[access] users must be a table of "e-mail" = "role"') from None
+        object.__setattr__(self, "users", pairs)  # a tuple keeps Settings hashable
+        problems = [f'user {email} has role "{role}"' for email, role in pairs if role not in ROLES]
+        if self.local_role not in ROLES:
+            problems.append(f'local_role is "{self.local_role}"')
+        if problems:
+            raise SettingsError(f"[access] {'; '.join(problems)}: a role is one of {', '.join(ROLES)}")
+        for name in ("directors_see_patients", "allow_local_mode_on_network"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"[access] {name} must be true or false")
+
+    def role_of(self, email: str | None) -> str | None:
+        """The role of a signed-in user (e-mail matched ignoring case), None if not listed."""
+        wanted = (email or "").strip().lower()
+        return next((role for user, role in self.users if user == wanted), None)
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Small-cell suppression of every aggregate shown to directors and analysts
+    (pipelines/analytics/suppression.py, docs/analytics.md).
+
+    `min_cell_size`: counts of 1 to min_cell_size - 1 patients are never published, nor any
+    number that gives one back. 11 follows the CMS cell-size suppression policy (no cell of
+    1-10 beneficiaries); 1 turns suppression off in effect (no count is below 1)."""
+
+    min_cell_size: int = 11
+
+    def __post_init__(self):
+        value = self.min_cell_size
+        if type(value) is not int or value < 1:
+            raise SettingsError(f"[privacy] min_cell_size must be a whole number of 1 or more, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     # Times without an offset are clinic local time; times with one are converted to it.
@@ -150,6 +216,8 @@ class Settings:
     plausible: PlausibleRanges = field(default_factory=PlausibleRanges)
     thresholds: Thresholds = field(default_factory=Thresholds)
     export: ExportSettings = field(default_factory=ExportSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
 
 
 class SettingsError(ValueError):
@@ -166,7 +234,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
             raw = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"settings file {path}: {error}") from None
-    sections = {"plausible": PlausibleRanges, "thresholds": Thresholds, "export": ExportSettings}
+    sections = {"plausible": PlausibleRanges, "thresholds": Thresholds, "export": ExportSettings, "access": AccessSettings,
+                "privacy": PrivacySettings}
     parts = {}
     for name, section in sections.items():
         values = raw.pop(name, {})

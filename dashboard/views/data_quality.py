@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import theme
+from dashboard.access import current_viewer, sees_patient_level
 from dashboard.charts.quality import (GAP_LABELS, baseline_gaps_chart, completion_chart, ingest_runs_chart,
                                       quarantine_rules_chart)
 from dashboard.data import ask, settings
@@ -105,6 +106,10 @@ HISTORY_COLUMNS = {
 }
 
 
+ROW_DETAIL_HIDDEN = ("Row-level detail is not shown to your role: these rows carry patient ids and the values as "
+                     "exported. The counts above are complete; an administrator or clinician can see the rows.")
+
+
 def show_table(frame, columns: dict, what: str) -> None:
     """`frame` with clinical headers, at most MAX_ROWS_SHOWN rows (a note says when cut)."""
     if len(frame) > MAX_ROWS_SHOWN:
@@ -115,6 +120,8 @@ def show_table(frame, columns: dict, what: str) -> None:
 st.title("Data quality")
 require_database()
 config = settings()
+# Analysts see de-identified aggregates only (dashboard.access): counts yes, rows about a patient no.
+patient_level = sees_patient_level(current_viewer(config.access).role, config.access)
 
 runs = ask(quality.ingest_runs, config)
 counts = ask(table_counts)
@@ -171,15 +178,20 @@ if quarantine_tab.open:
             st.caption("Rows kept out of the tables, by the rule they broke (docs/ingest.md lists every rule). "
                        "Correct them in the source system and export again.")
             st.plotly_chart(quarantine_rules_chart(by_rule), config=CHART_CONFIG)
-            show_table(by_rule, RULE_COLUMNS, "rules")
+            if not patient_level:  # an example reason quotes a row's values
+                by_rule = by_rule.drop(columns=["example_reason"])
+            show_table(by_rule, {k: v for k, v in RULE_COLUMNS.items() if k in by_rule}, "rules")
             download_csv(by_rule, "quarantine-by-rule.csv", key="download_rules")
             chosen = st.multiselect(
                 "Rule", by_rule["rule"].tolist(), key="quarantine_rules", placeholder="Every rule",
                 format_func=lambda rule: f"{rule.replace('_', ' ')} ({quality.RULE_DESCRIPTIONS.get(rule, '')})")
             rows = ask(quality.quarantined_rows, config, rules=tuple(chosen))
-            st.metric("Quarantined rows shown", f"{len(rows):,}")
-            show_table(rows, QUARANTINE_COLUMNS, "rows")
-            download_csv(rows, "quarantine.csv", key="download_quarantine")
+            st.metric("Quarantined rows", f"{len(rows):,}")
+            if patient_level:
+                show_table(rows, QUARANTINE_COLUMNS, "rows")
+                download_csv(rows, "quarantine.csv", key="download_quarantine")
+            else:
+                st.info(ROW_DETAIL_HIDDEN)
 
 if baseline_tab.open:
     with baseline_tab:
@@ -203,10 +215,13 @@ if baseline_tab.open:
             scale = st.selectbox("Scale", ["", *scales],
                                  format_func=lambda s: theme.scale_name(s) if s else "Every scale",
                                  key="baseline_scale")
-            gaps = ask(quality.patients_without_baseline, config, scale=scale or None)
-            gaps = gaps.assign(reason_text=gaps["reason"].map(quality.BASELINE_GAP_REASONS))
-            show_table(gaps, GAP_COLUMNS, "patients")
-            download_csv(gaps, "patients-without-baseline.csv", key="download_gaps")
+            if patient_level:
+                gaps = ask(quality.patients_without_baseline, config, scale=scale or None)
+                gaps = gaps.assign(reason_text=gaps["reason"].map(quality.BASELINE_GAP_REASONS))
+                show_table(gaps, GAP_COLUMNS, "patients")
+                download_csv(gaps, "patients-without-baseline.csv", key="download_gaps")
+            else:
+                st.info(ROW_DETAIL_HIDDEN)
 
 if completion_tab.open:
     with completion_tab:
@@ -235,6 +250,8 @@ if updates_tab.open:
         st.subheader("Conflicting duplicates")
         if duplicates.empty:
             st.info("No file had two different rows with the same id.")
+        elif not patient_level:
+            st.info(f"{len(duplicates):,} rows. {ROW_DETAIL_HIDDEN}")
         else:
             show_table(duplicates, QUARANTINE_COLUMNS, "rows")
             download_csv(duplicates, "conflicting-duplicates.csv", key="download_duplicates")
@@ -242,6 +259,8 @@ if updates_tab.open:
         history = ask(quality.updated_records, config)
         if history.empty:
             st.info("No stored row has been replaced by a later export yet.")
+        elif not patient_level:
+            st.info(f"{len(history):,} earlier versions. {ROW_DETAIL_HIDDEN}")
         else:
             show_table(history, HISTORY_COLUMNS, "earlier versions")
             download_csv(history, "updated-rows.csv", key="download_history")

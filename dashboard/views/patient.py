@@ -20,6 +20,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from dashboard.auditing import auditor, record_view
 from dashboard.charts.patient import item_heatmap, trajectory_figure
 from dashboard.data import ask, current_version, settings
 from dashboard.summary import (header_facts, indication, progress_summary_html, safety_flags, scales_table,
@@ -117,6 +118,7 @@ if summary_rows.empty:
     st.info(f"No patient with id {md(patient_id)} in the database. Check the id, or search for it above.")
     st.stop()
 summary = summary_rows.iloc[0]
+record_view("patient", patient_id)
 
 # --- header -------------------------------------------------------------------------------
 st.header(f"Patient {md(patient_id)}")
@@ -213,6 +215,7 @@ if infusions_tab.open:
 def summary_document() -> bytes:
     """The one-page summary, built only when the button is clicked (Streamlit runs this in
     another thread, so it uses only values fetched above and no Streamlit command)."""
+    trail.export("patient", patient_id, "printable summary (HTML)")  # no log entry, no document
     if scores.empty:
         figure = None
     else:
@@ -221,6 +224,7 @@ def summary_document() -> bytes:
     return progress_summary_html(summary, scales, sessions, figure, config).encode("utf-8")
 
 
+trail = auditor()
 safe_name = re.sub(r"[^A-Za-z0-9_-]", "_", patient_id)
 st.download_button(
     "Download printable summary (HTML)", summary_document,

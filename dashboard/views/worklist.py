@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
+from dashboard.auditing import auditor
 from dashboard.charts.quality import REASON_LABELS, reason_counts, worklist_reasons_chart
 from dashboard.data import ask, current_version, db_path, settings
 from dashboard.filters import cohort_filter, describe
@@ -150,5 +151,14 @@ if len(visible) < len(shown):
     st.caption(f"Showing the first {MAX_ROWS_SHOWN:,} of {len(shown):,} patients; the CSV has them all.")
 st.dataframe(visible, column_config=COLUMNS, hide_index=True,
              alt="Patients needing attention, most urgent first")
-st.download_button("Download the list (CSV)", lambda: csv_of(shown), file_name=f"worklist-{as_of}.csv",
+trail = auditor()
+
+
+def worklist_csv() -> bytes:
+    """Built when the button is clicked; logged first (a list of patients leaving the app)."""
+    trail.export("worklist", None, f"worklist CSV, {len(shown):,} patients, as of {as_of}")
+    return csv_of(shown)
+
+
+st.download_button("Download the list (CSV)", worklist_csv, file_name=f"worklist-{as_of}.csv",
                    mime="text/csv", key="download_worklist", icon=":material/download:", on_click="ignore")
