@@ -11,6 +11,7 @@ from .analytics.cohorts import GROUPABLE
 from .db import connect, init_db
 from .formats import ImportFormatError
 from .ingest import RunResult, ingest, stderr_progress
+from .publish import discard, ingest_lock, publish, working_copy
 from .settings import SettingsError, load_settings
 
 DEFAULT_DB = "data/outcomes.duckdb"
@@ -38,9 +39,15 @@ def _query_table(con, sql: str, params: list | None = None) -> str:
 def cmd_init(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-    con = connect(args.db)
-    init_db(con, settings)
-    con.close()
+    with ingest_lock(args.db):  # written beside the served file and swapped in, like an ingest
+        work = working_copy(args.db)
+        try:
+            con = connect(work)
+            init_db(con, settings)
+            con.close()
+            publish(work, args.db)
+        finally:
+            discard(work)
     print(f"Outcomes database ready at {args.db}")
     return 0
 

@@ -7,12 +7,13 @@ client) read thresholds from the same single source as the Python code.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
 
 from .instruments import REGISTRY, alias_table
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 SQL_DIR = Path(__file__).parent / "sql"
 DATA_TABLES = ("patients", "sessions", "assessments")
@@ -30,6 +31,31 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         # Inside Jupyter DuckDB wants ipywidgets before it will even switch its bar off; the
         # bar is off there unless those widgets are installed, so there is nothing to do.
         pass
+    return con
+
+
+# Ingest memory: DuckDB's default limit is 80% of the machine's RAM, so a large export would
+# happily fill a small clinic server. With a limit, the parse, the temp tables and the joins
+# spill to disk instead and a 1 GB file loads in bounded memory (bench/large_csv.py).
+INGEST_MEMORY_ENV = "OUTCOMES_INGEST_MEMORY"
+DEFAULT_INGEST_MEMORY = "1GB"
+
+
+def connect_for_ingest(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A connection for loading: memory capped at $OUTCOMES_INGEST_MEMORY (default 1GB),
+    spilling to `<database>.tmp` next to the database (removed when the connection closes)."""
+    memory = os.environ.get(INGEST_MEMORY_ENV, "").strip() or DEFAULT_INGEST_MEMORY
+    con = connect(path)
+    try:
+        con.execute(f"SET memory_limit = '{memory.replace(chr(39), '')}'")
+    except duckdb.Error as error:
+        con.close()
+        raise SettingsError(
+            f"{INGEST_MEMORY_ENV}={memory!r} is not a memory size DuckDB understands, e.g. 512MB or 2GB "
+            f"({str(error).splitlines()[0]})"
+        ) from None
+    spill = Path(f"{path}.tmp")
+    con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
     return con
 
 

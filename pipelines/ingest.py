@@ -1,9 +1,11 @@
 """One ingest run: read clinic exports, validate, load, and record the run.
 
 A run is all-or-nothing. Every file is checked for a known header before anything is
-written; the load itself is one DuckDB transaction, so a failure or a crash part-way leaves
-the database exactly as it was. Files load patients first, then sessions, then assessments,
-so references resolve whatever order the files were given in.
+written; the load itself is one DuckDB transaction on a copy of the database, swapped in
+whole when it commits (pipelines/publish.py), so a failure or a crash part-way leaves the
+database exactly as it was, and readers (the dashboard) never see a half-loaded state. The patients of every file load first, then sessions, then
+assessments (a FHIR Bundle holds all three), so references resolve whatever order the files
+were given in.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .db import connect, init_db, read_sql
+from .db import connect_for_ingest, init_db, read_sql
 from .formats import KINDS, ImportFormatError
 from .load import FileCounts, merge, validate
-from .readers import content_sha256, reader_for
+from .publish import discard, ingest_lock, publish, remove_leftovers, working_copy
+from .readers import content_sha256, readers_for
 from .settings import Settings
 
 Progress = Callable[[str], None]
@@ -48,19 +51,24 @@ class RunResult:
         return total
 
 
+# What a folder given to ingest is read for: CSV exports (ours, REDCap) and FHIR JSON / NDJSON.
+# Anything else in it (a README, a mapping file) is not an export and is left alone.
+EXPORT_SUFFIXES = (".csv", ".json", ".ndjson")
+
+
 def expand_paths(paths: list[str | Path]) -> list[Path]:
-    """Files as given, and the *.csv files directly inside any folder given (not sub-folders,
-    so data/sample/ does not pick up data/sample/messy/)."""
+    """Files as given, and the export files (*.csv, *.json, *.ndjson) directly inside any
+    folder given (not sub-folders, so data/sample/ does not pick up data/sample/messy/)."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"))
+            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES))
         elif path.is_file():
             files.append(path)
         else:
             raise ImportFormatError(f"{path}: no such file or folder")
     if not files:
-        raise ImportFormatError(f"no CSV exports found in {', '.join(map(str, paths))}")
+        raise ImportFormatError(f"no exports (*.csv, *.json, *.ndjson) found in {', '.join(map(str, paths))}")
     return files
 
 
@@ -82,9 +90,13 @@ def ingest(
     """
     started = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     files = expand_paths(paths)
-    readers = {path: reader_for(path) for path in files}  # fails before anything is written
-    kinds = {path: reader.kind for path, reader in readers.items()}
-    load_order = sorted(files, key=lambda p: (KINDS.index(kinds[p]), str(p)))
+    readers = readers_for(files)  # fails before anything is written
+    # Every file's units in kind order (the patients of all files, then sessions, then
+    # assessments), so a Bundle's sessions find the patients of any file of the run.
+    units = sorted(((path, unit) for path in files for unit in readers[path].units),
+                   key=lambda pu: (KINDS.index(pu[1].kind), str(pu[0])))
+    # Files are listed in the run by the first kind they hold.
+    listed = sorted(files, key=lambda p: (KINDS.index(readers[p].kind) if readers[p].units else len(KINDS), str(p)))
     clock = time.perf_counter()
 
     now_local = started.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(settings.clinic_timezone))
@@ -94,40 +106,61 @@ def ingest(
         "max_days_before_intake": settings.max_days_before_intake,
         **asdict(settings.plausible),
     }
-    con = connect(db_path)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        init_db(con, settings)
-        con.execute(read_sql("macros.sql"))
-        run_id = con.execute("SELECT nextval('ingest_run_ids')").fetchone()[0]
-        results = []
-        for number, path in enumerate(load_order, start=1):
-            file_clock = time.perf_counter()
-            progress(f"[{number}/{len(load_order)}] {path} ({readers[path].name}): reading")
-            counts, sha256 = FileCounts(), ""
-            for staged in readers[path].stage(con, number):  # one pass, or one per REDCap instrument
-                progress(f"[{number}/{len(load_order)}] {path}: validating {staged.n_rows:,} rows")
-                validate(con, staged.kind, parameters)
-                progress(f"[{number}/{len(load_order)}] {path}: loading")
-                counts.add(merge(con, staged, run_id))
-                sha256 = content_sha256(staged)
-            results.append(
-                FileResult(**asdict(counts), path=str(path), sha256=sha256, kind=kinds[path].name,
-                           seconds=round(time.perf_counter() - file_clock, 3))
-            )
-        finished = started + dt.timedelta(seconds=time.perf_counter() - clock)
-        run = RunResult(run_id=run_id, started_at=started, finished_at=finished, files=results)
-        _record_run(con, run)
-        con.execute("COMMIT")
-        return run
-    except BaseException:
+
+    def load_into(target: Path) -> RunResult:
+        con = connect_for_ingest(target)  # memory-capped, spills to disk (docs/ingest.md, Large files)
         try:
-            con.execute("ROLLBACK")
-        except Exception:
-            pass  # the transaction is already gone; the original error matters
-        raise
-    finally:
-        con.close()
+            con.execute("BEGIN TRANSACTION")
+            init_db(con, settings)
+            con.execute(read_sql("macros.sql"))
+            run_id = con.execute("SELECT nextval('ingest_run_ids')").fetchone()[0]
+            counts = {path: FileCounts() for path in files}
+            hashes = {path: "" for path in files}
+            seconds = {path: 0.0 for path in files}
+            for number, (path, unit) in enumerate(units, start=1):
+                unit_clock = time.perf_counter()
+                step = f"[{number}/{len(units)}] {path}"
+                progress(f"{step} ({readers[path].name}): reading {unit.kind.name}")
+                for staged in unit.stage(con, number):  # one pass, or one per REDCap instrument
+                    progress(f"{step}: validating {staged.n_rows:,} {unit.kind.name} rows")
+                    validate(con, staged.kind, parameters)
+                    progress(f"{step}: loading")
+                    counts[path].add(merge(con, staged, run_id))
+                    hashes[path] = content_sha256(staged)
+                seconds[path] += time.perf_counter() - unit_clock
+            for path in files:
+                if not readers[path].units:
+                    progress(f"{path} ({readers[path].name}): nothing to load")
+            results = [
+                FileResult(**asdict(counts[path]), path=str(path), sha256=hashes[path], kind=readers[path].label,
+                           seconds=round(seconds[path], 3))
+                for path in listed
+            ]
+            finished = started + dt.timedelta(seconds=time.perf_counter() - clock)
+            run = RunResult(run_id=run_id, started_at=started, finished_at=finished, files=results)
+            _record_run(con, run)
+            con.execute("COMMIT")
+            return run
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except Exception:
+                pass  # the transaction is already gone; the original error matters
+            raise
+        finally:
+            con.close()
+
+    # Load a copy beside the served file and swap it in (pipelines/publish.py): readers keep
+    # answering from the old file meanwhile, and a crash leaves the served file untouched.
+    with ingest_lock(db_path, progress):
+        remove_leftovers(db_path)
+        work = working_copy(db_path)
+        try:
+            run = load_into(work)
+            publish(work, db_path)
+            return run
+        finally:
+            discard(work)
 
 
 def _record_run(con, run: RunResult) -> None:

@@ -55,6 +55,9 @@ RULE_DESCRIPTIONS = {
     "impossible_vitals": "blood pressure, heart rate, SpO2 or weight impossible",
     "dose_out_of_range": "dose outside 1-500 mg or above 3 mg/kg",
     "conflicting_duplicate": "rows of one file share an id but differ",
+    "invalid_fhir": "a FHIR resource that breaks the R4 specification",
+    "entered_in_error": "a FHIR resource marked entered-in-error",
+    "not_given": "a FHIR infusion with status not-done",
 }
 
 # Why a patient has no baseline on a scale, most actionable first (see `patients_without_baseline`).

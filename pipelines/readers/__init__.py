@@ -1,9 +1,11 @@
 """Readers turn one export format into canonical staged rows.
 
-`reader_for(path)` picks the reader from the file's header: a REDCap record export (see
-`redcap.is_redcap`) or one of the project's own CSV exports. Every reader yields one or more
-`StagedFile`s in the same shape (temp table `staged_raw`, view `staged` with `source_row`),
-so validation, quarantine and merging are shared.
+`readers_for(paths)` picks each file's reader: FHIR R4 JSON (a `.json` / `.ndjson` file, or
+one that starts with `{`), a REDCap record export (see `redcap.is_redcap`), or one of the
+project's own CSV exports. Every reader yields `StagedFile`s in the same shape (temp table
+`staged_raw`, view `staged` with `source_row`), so validation, quarantine and merging are
+shared. A reader gives one `Unit` per kind of row the file holds (a CSV export one, a FHIR
+Bundle up to three), and ingest loads the units of all files in kind order.
 """
 
 from __future__ import annotations
@@ -15,32 +17,86 @@ from typing import Callable, Iterable
 import duckdb
 
 from ..formats import ASSESSMENTS, ExportKind
+from . import fhir
 from .csv_export import StagedFile, read_header, sniff, stage_csv
 from .redcap import check_redcap, content_sha256, is_redcap, stage_redcap
 
-__all__ = ["Reader", "reader_for", "content_sha256"]
+__all__ = ["Reader", "Unit", "reader_for", "readers_for", "content_sha256"]
+
+Stage = Callable[[duckdb.DuckDBPyConnection, int], Iterable[StagedFile]]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One kind of row from one file: loaded in its kind's turn (patients -> sessions ->
+    assessments). stage(con, scan_no) yields the unit's staged passes; validate and merge
+    each before asking for the next."""
+
+    kind: ExportKind
+    stage: Stage
 
 
 @dataclass(frozen=True)
 class Reader:
     """What ingest needs to know about one file before loading it."""
 
-    kind: ExportKind  # decides load order (patients -> sessions -> assessments)
     name: str  # shown in progress messages
-    # stage(con, scan_no) -> the file's staged passes; validate and merge each before the next
-    stage: Callable[[duckdb.DuckDBPyConnection, int], Iterable[StagedFile]]
+    units: tuple[Unit, ...]
+
+    @property
+    def kind(self) -> ExportKind:
+        """The first kind the file holds (decides where the file is listed in a run)."""
+        return self.units[0].kind
+
+    @property
+    def label(self) -> str:
+        """The file's kind(s) as recorded in ingest_runs.files: `sessions`, or
+        `patients+sessions+assessments` for a FHIR Bundle holding all three."""
+        return "+".join(unit.kind.name for unit in self.units) or "none"
 
 
 def reader_for(path: str | Path) -> Reader:
-    """The reader for `path`, checked far enough that a file we cannot take fails here,
-    before anything is written (ImportFormatError)."""
+    """The reader for one file (see `readers_for`)."""
+    return readers_for([Path(path)])[Path(path)]
+
+
+def readers_for(paths: list[Path]) -> dict[Path, Reader]:
+    """Each file's reader, checked far enough that a file we cannot take fails here, before
+    anything is written (ImportFormatError). FHIR NDJSON files of one folder are one bulk
+    export: references between them resolve."""
+    readers: dict[Path, Reader] = {}
+    fhir_documents: dict[Path, fhir.Document] = {}
+    for path in paths:
+        if fhir.looks_like_fhir(path):
+            fhir_documents[path] = fhir.read_document(path)
+        else:
+            readers[path] = _csv_reader(path)
+    exports: dict[object, list[Path]] = {}
+    for path, document in fhir_documents.items():
+        group = ("ndjson", path.resolve().parent) if document.shape == "NDJSON" else ("file", path)
+        exports.setdefault(group, []).append(path)
+    for members in exports.values():
+        export = fhir.FhirExport([fhir_documents[p] for p in members])
+        for path in members:
+            readers[path] = _fhir_reader(export, fhir_documents[path])
+    return {path: readers[path] for path in paths}
+
+
+def _fhir_reader(export: fhir.FhirExport, document: fhir.Document) -> Reader:
+    def unit(kind: ExportKind) -> Unit:
+        return Unit(kind, lambda con, scan_no: fhir.stage_fhir(con, export, document, kind))
+
+    return Reader(fhir.summary(document), tuple(unit(kind) for kind in fhir.file_kinds(document)))
+
+
+def _csv_reader(path: Path) -> Reader:
     header = read_header(path)
     if {"variable_field_name", "form_name", "field_type"} <= set(header):
         # A REDCap data dictionary often sits beside the export: metadata, nothing to load.
-        return Reader(ASSESSMENTS, "REDCap data dictionary, skipped", lambda con, scan_no: [])
+        return Reader("REDCap data dictionary, skipped", (Unit(ASSESSMENTS, lambda con, scan_no: []),))
     if is_redcap(header):
         check_redcap(path)
-        return Reader(ASSESSMENTS, "REDCap assessments",
-                      lambda con, scan_no: stage_redcap(con, path, scan_no=scan_no))
+        return Reader("REDCap assessments",
+                      (Unit(ASSESSMENTS, lambda con, scan_no: stage_redcap(con, path, scan_no=scan_no)),))
     kind = sniff(path)
-    return Reader(kind, kind.name, lambda con, scan_no: [stage_csv(con, path, scan_no=scan_no)])
+    return Reader(kind.name, (Unit(kind, lambda con, scan_no: [stage_csv(con, path, scan_no=scan_no)]),))

@@ -116,6 +116,12 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
             """,
             [path, columns],
         )
+    except duckdb.OutOfMemoryException as error:
+        # Not the file's fault: say which knob to turn (docs/ingest.md, Large files).
+        raise ImportFormatError(
+            f"{path}: ran out of memory while reading it ({str(error).splitlines()[0]}); "
+            "raise OUTCOMES_INGEST_MEMORY (default 1GB)"
+        ) from None
     except duckdb.Error as error:
         raise ImportFormatError(f"{path}: cannot be read as CSV ({str(error).splitlines()[0]})") from None
     rejects = [

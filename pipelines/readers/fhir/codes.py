@@ -1,0 +1,53 @@
+"""The FHIR code tables, as data in one place: which codes the FHIR reader reads and what
+each one becomes. The scale codes (panel, total, item LOINC codes) are not repeated here:
+they live in the instrument registry, `pipelines/instruments.py`.
+
+Sources: LOINC for vital signs and answer codes (the project's clinical reference gives the
+PHQ-9 answer codes), SNOMED CT for routes, ICD-10(-CM) chapters for the indication.
+"""
+
+from __future__ import annotations
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10")
+# R4 core extension carrying a coded answer's number (valueDecimal); it wins over ANSWER_CODES.
+ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+
+# LOINC answer list LL358-3 (PHQ-9 / GAD-7 frequency answers), clinical reference "PHQ-9".
+ANSWER_CODES: dict[str, int] = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
+
+# Vital signs (LOINC), read from Observations that are part of an infusion.
+BP_PANEL = "85354-9"
+SYSTOLIC = "8480-6"
+DIASTOLIC = "8462-4"
+HEART_RATE = "8867-4"
+SPO2 = ("59408-5", "2708-6")  # SpO2 by pulse oximetry; O2 saturation in arterial blood
+BODY_WEIGHT = "29463-7"
+VITAL_CODES = frozenset({BP_PANEL, SYSTOLIC, DIASTOLIC, HEART_RATE, *SPO2, BODY_WEIGHT})
+
+# SNOMED CT route of administration -> the sessions export's route.
+ROUTES: dict[str, str] = {
+    "47625008": "iv",  # intravenous route
+    "78421000": "im",  # intramuscular route
+    "46713006": "intranasal",  # nasal route
+}
+
+# ICD-10(-CM) code prefixes -> primary_indication (first match wins, so the longer prefix
+# F43.1, PTSD, is listed before any broader one).
+ICD10_INDICATIONS: tuple[tuple[str, str], ...] = (
+    ("F43.1", "ptsd"),
+    ("F31", "bipolar_depression"),
+    ("F32", "depression"),
+    ("F33", "depression"),
+    ("F41", "anxiety"),
+    ("G89", "chronic_pain"),
+)
+
+# Dose units accepted on MedicationAdministration.dosage.dose (UCUM code or unit text) and the
+# factor to milligrams.
+DOSE_UNITS_TO_MG: dict[str, float] = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001}
+
+# Resource statuses that mean "this did not happen / ignore this record".
+ENTERED_IN_ERROR = "entered-in-error"
+NOT_DONE = "not-done"
