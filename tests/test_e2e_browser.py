@@ -132,10 +132,11 @@ def a_patient_on_the_worklist(database: Path) -> str:
 
 PAGES = {
     # url path: (query, key texts, screenshot name); the Worklist is the default page, at the root
-    "": ("", ["Worklist", "Patients shown"], "worklist.png"),
+    "": ("", ["Worklist", "Patients shown", "Local single-user mode"], "worklist.png"),
     "patient": ("?patient={patient}", ["Patient {patient}", "Infusions so far", "Course"], "patient.png"),
     "clinic": ("", ["Clinic outcomes", "Response rate", "Remission rate"], "clinic-outcomes.png"),
     "data-quality": ("", ["Data quality", "Latest run", "Inserted", "What the database holds"], "data-quality.png"),
+    "audit": ("", ["Audit log", "Every view of a patient's record"], "audit-log.png"),
 }
 
 
