@@ -172,17 +172,25 @@ def test_assessment_completion_counts_infusions_beyond_64(tmp_path):
 # --- waterfall -------------------------------------------------------------------------------------
 
 def test_waterfall_one_bar_per_patient_worst_first(con):
-    frame = waterfall(con, SETTINGS)
+    frame = waterfall(con, SETTINGS, min_cell=1)  # 1: no suppression (3 patients)
     assert list(frame["pct_change"]) == [40.0, -60.0, -87.5]  # C, A, B
     assert list(frame.n_patients) == [1, 1, 1] and list(frame.first_rank) == [1, 2, 3]
     assert list(frame.outcome) == ["no response", "response", "remission"]
     # remission (< 5) for a baseline of 10, 20, 16: (4 - 10) / 10, (4 - 20) / 20, (4 - 16) / 16
     assert list(frame.remission_pct_change) == [-60.0, -80.0, -75.0]
-    assert frame.attrs == {"response_pct": -50.0, "n": 3}
+    assert frame.attrs == {"response_pct": -50.0, "n": 3, "suppressed": False}
+
+
+def test_waterfall_is_not_drawn_for_fewer_patients_than_the_cell_size(con):
+    # 3 evaluable patients: one bar each would show them one by one
+    frame = waterfall(con, SETTINGS)
+    assert frame.empty and frame.attrs["suppressed"] and frame.attrs["n"] is None
+    assert not waterfall(con, SETTINGS, min_cell=3).attrs["suppressed"]  # 3 is not fewer than 3
+    assert waterfall(con, SETTINGS, min_cell=4).empty
 
 
 def test_waterfall_aggregates_ranks_above_max_bars(con):
-    frame = waterfall(con, SETTINGS, max_bars=2)
+    frame = waterfall(con, SETTINGS, max_bars=2, min_cell=1)
     # 3 patients in 2 bars: bar = (rank - 1) * 2 // 3 + 1 -> ranks 1, 2 in bar 1; rank 3 in bar 2
     assert list(frame.bar) == [1, 2] and list(frame.n_patients) == [2, 1]
     first = frame.iloc[0]
@@ -193,10 +201,10 @@ def test_waterfall_aggregates_ranks_above_max_bars(con):
 
 
 def test_waterfall_after_induction_and_empty(con):
-    frame = waterfall(con, SETTINGS, timepoint="after_induction")
+    frame = waterfall(con, SETTINGS, timepoint="after_induction", min_cell=1)
     assert list(frame["pct_change"]) == [-60.0, -75.0]  # A 20 -> 8, B 16 -> 4; C has none
     assert list(frame.outcome) == ["response", "remission"]
-    assert waterfall(con, SETTINGS, cohort=NOWHERE).empty
+    assert waterfall(con, SETTINGS, cohort=NOWHERE, min_cell=1).empty
     with pytest.raises(ValueError, match="timepoint"):
         waterfall(con, SETTINGS, timepoint="end")
 
@@ -212,7 +220,7 @@ def test_remission_threshold_in_percent():
 # --- severity transitions ------------------------------------------------------------------------
 
 def test_severity_transitions_by_hand(con):
-    frame = severity_transitions(con, SETTINGS)
+    frame = severity_transitions(con, SETTINGS, min_cell=1)  # the counts; suppression: test_suppression.py
     assert len(frame) == 25  # every pair of the five PHQ-9 bands
     moved = {(r.baseline_band, r.after_band): r.n_patients for r in frame.itertuples() if r.n_patients}
     # A severe 20 -> mild 8; B moderately severe 16 -> minimal 4; E mild 8 -> minimal 3 (not in
@@ -220,6 +228,10 @@ def test_severity_transitions_by_hand(con):
     assert moved == {("severe", "mild"): 1, ("moderately severe", "minimal"): 1, ("mild", "minimal"): 1}
     assert list(frame.baseline_order.unique()) == [1, 2, 3, 4, 5]
     assert severity_transitions(con, SETTINGS, cohort=RIVERSIDE).n_patients.sum() == 0
+    # at the default cell size all three are fewer than 11: nothing is shown, not even the total
+    default = severity_transitions(con, SETTINGS)
+    assert default.attrs["n"] is None and default.attrs["has_patients"]
+    assert default.n_patients.isna().sum() == 3 and (default.n_patients.dropna() == 0).all()
 
 
 # --- outcomes by group, suppression, funnel ------------------------------------------------------
@@ -228,20 +240,25 @@ def test_outcomes_by_clinician_suppresses_small_groups(con):
     result = outcomes_by_group(con, SETTINGS, by="clinician", min_cell=2)
     groups = result["groups"].set_index("group")
     # Okafor: A, B evaluable, both responded, B remitted. Reyes: C only (D has no baseline): 1 < 2.
-    # Whitfield: E not in caseness: 0 evaluable.
+    # Whitfield: E not in caseness: 0 evaluable, but 1 treated patient (< 2): suppressed too.
     okafor = groups.loc["Dr. Okafor"]
-    assert (okafor.suppressed, okafor.n_shown, okafor.n_evaluable, okafor.response_n, okafor.remission_n) == \
-        (False, "2", 2, 2, 1)
-    assert (okafor.response_rate, okafor.remission_rate) == (1.0, 0.5)
+    assert (okafor.suppressed, okafor.n_shown, okafor.n_evaluable, okafor.response_n) == (False, "2", 2, 2)
+    assert okafor.response_rate == 1.0
+    # 1 remitter is a small cell: blanked with its rate
+    assert pd.isna(okafor.remission_n) and math.isnan(okafor.remission_rate)
     for name in ("Dr. Reyes", "Dr. Whitfield"):
         row = groups.loc[name]
         assert row.suppressed and row.n_shown == "fewer than 2"
         assert pd.isna(row.n_patients) and pd.isna(row.n_evaluable) and pd.isna(row.response_n)
         assert math.isnan(row.response_rate) and math.isnan(row.remission_low)
     assert list(result["groups"].group) == ["Dr. Okafor", "Dr. Reyes", "Dr. Whitfield"]  # shown first
-    # the clinic-wide rate counts every group, suppressed ones too: 2 responders of 3
+    # the clinic-wide rate counts every group, suppressed ones too: 2 responders of 3, which
+    # leaves 1 non-responder, a small cell: the overall count and rate are blanked, no funnel
     overall = only_row(result["overall"])
-    assert (overall.n_evaluable, overall.response_n, overall.response_rate) == (3, 2, 2 / 3)
+    assert overall.n_evaluable == 3 and pd.isna(overall.response_n) and math.isnan(overall.response_rate)
+    assert result["limits"].empty
+    unsuppressed = only_row(outcomes_by_group(con, SETTINGS, by="clinician", min_cell=1)["overall"])
+    assert (unsuppressed.n_evaluable, unsuppressed.response_n, unsuppressed.response_rate) == (3, 2, 2 / 3)
 
 
 def test_default_cell_size_is_eleven(con):
@@ -259,13 +276,13 @@ def test_group_rates_are_cohort_outcomes(con):
 
 
 def test_funnel_limits_around_the_overall_rate(con):
-    limits = outcomes_by_group(con, SETTINGS, by="clinician", min_cell=2)["limits"]
-    # n from min_cell (2) to the largest shown group (2) x 1.05, rounded up: 2, 3
-    assert list(limits.n) == [2, 3]
+    limits = outcomes_by_group(con, SETTINGS, by="clinician", min_cell=1)["limits"]
+    # n from min_cell (1) to the largest shown group (Okafor, 2) x 1.05, rounded up: 1, 2, 3
+    assert list(limits.n) == [1, 2, 3]
     # Binomial(3, 2/3): F(0) = 1/27, F(2) = 19/27. Lower 95%: r = 0, alpha = (1/27 - 0.025) / (1/27)
     # = 0.325, (0 - 0.325) / 3 < 0 -> clipped to 0. Upper: r = 3, alpha = 0.025 / (8/27) = 0.084375,
     # (3 - 0.084375) / 3 = 0.971875
-    three = limits.iloc[1]
+    three = limits.iloc[2]
     assert three.low_95 == 0 and three.high_95 == pytest.approx(0.971875)
     assert (limits.rate == 2 / 3).all()
 
@@ -292,26 +309,31 @@ def test_funnel_sizes_cover_the_groups():
 
 
 def test_suppress_small_groups_blanks_every_number():
-    frame = pd.DataFrame({"group": ["big", "small"], "n_patients": [30, 12], "n_evaluable": [20, 10],
-                          "response_n": [10, 4], "response_rate": [0.5, 0.4], "response_low": [0.3, 0.2],
-                          "response_high": [0.7, 0.7], "median_change": [-5.0, -4.0]})
+    frame = pd.DataFrame({"group": ["big", "bigger", "small"], "n_patients": [30, 40, 12], "n_evaluable": [20, 30, 10],
+                          "response_n": [12, 15, 4], "response_rate": [0.6, 0.5, 0.4], "response_low": [0.3, 0.3, 0.2],
+                          "response_high": [0.7, 0.7, 0.7], "median_change": [-5.0, -6.0, -4.0]})
     shown = suppress_small_groups(frame)
     assert list(shown.columns[:3]) == ["group", "suppressed", "n_shown"]
-    assert list(shown.n_shown) == ["20", "fewer than 11"]
-    small = shown.iloc[1]
-    assert pd.isna(small.n_patients) and pd.isna(small.response_n)
-    assert all(math.isnan(small[c]) for c in ("response_rate", "response_low", "response_high", "median_change"))
-    assert shown.iloc[0].response_n == 10 and shown.iloc[0].response_rate == 0.5
+    # small (10) is suppressed; the total minus the rest would give it back, so the next
+    # smallest group (big, 20) goes too; bigger stays
+    assert list(shown.n_shown) == ["fewer than 11", "30", "fewer than 11"]
+    for index in (0, 2):
+        row = shown.iloc[index]
+        assert pd.isna(row.n_patients) and pd.isna(row.n_evaluable) and pd.isna(row.response_n)
+        assert all(math.isnan(row[c]) for c in ("response_rate", "response_low", "response_high", "median_change"))
+    assert shown.iloc[1].response_n == 15 and shown.iloc[1].response_rate == 0.5
 
 
 def test_monthly_outcomes_by_start_month(con):
-    frame = monthly_outcomes(con, SETTINGS, min_cell=2)
-    # Dec 2024: C (1 evaluable: suppressed); Jan 2025: A, B, D, E -> evaluable A, B
+    frame = monthly_outcomes(con, SETTINGS, min_cell=1)
+    # Dec 2024: C (1 evaluable); Jan 2025: A, B, D, E -> evaluable A, B
     assert [pd.Timestamp(m).strftime("%Y-%m") for m in frame.start_month] == ["2024-12", "2025-01"]
-    assert list(frame.suppressed) == [True, False]
     january = frame.iloc[1]
     assert (january.n_patients, january.n_evaluable, january.response_rate, january.remission_rate) == (4, 2, 1.0, 0.5)
-    assert math.isnan(frame.iloc[0].response_rate)
+    # cell size 2: December (1) is suppressed, and January with it, since the cohort's 3
+    # evaluable patients minus January's 2 would give December back
+    suppressed = monthly_outcomes(con, SETTINGS, min_cell=2)
+    assert list(suppressed.suppressed) == [True, True] and suppressed.response_rate.isna().all()
 
 
 # --- properties on the committed sample ------------------------------------------------------------
@@ -331,12 +353,18 @@ def test_sample_group_tables_partition_the_clinic(sample):
 
 def test_sample_waterfall_aggregates_to_the_same_patients(sample):
     bars = waterfall(sample, SETTINGS)
-    few = waterfall(sample, SETTINGS, max_bars=40)
+    few = waterfall(sample, SETTINGS, max_bars=40, min_cell=1)
     whole = only_row(cohort_outcomes(sample, SETTINGS))
     assert bars.attrs["n"] == few.attrs["n"] == whole.n_evaluable == len(bars)
     assert len(few) == 40 and few.n_patients.sum() == len(bars)
     assert few.n_response.sum() == bars.n_response.sum() == whole.response_n
     assert few["pct_change"].is_monotonic_decreasing and bars["pct_change"].is_monotonic_decreasing
+    # bars of several patients (6 or 7 here) are cells: their responder counts of 1 to 10, or
+    # leaving 1 to 10 without, are blanked at the default cell size
+    blanked = waterfall(sample, SETTINGS, max_bars=40)
+    kept = blanked.n_response.dropna()
+    assert blanked.n_response.isna().any() and ((kept == 0) | (kept >= 11)).all()
+    assert list(blanked.outcome) == list(few.outcome)  # the majority colour does not change
 
 
 def test_sample_completion_is_a_share_of_every_infusion(sample):

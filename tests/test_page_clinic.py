@@ -1,7 +1,9 @@
 """The Clinic outcomes page (dashboard/views/clinic.py) run for real with AppTest on the sample
 clinic: it renders, its KPI cards show what the analytics return for the same filter, a site
 filter moves them as `cohort_outcomes` says, small groups are suppressed, every table can be
-downloaded, and a filter matching nobody or an empty database gives a plain message."""
+downloaded, a cohort of fewer than 11 patients shows no figure, and a filter matching nobody or
+an empty database gives a plain message. (Recovering suppressed counts from the page's tables and
+CSVs is attacked in test_suppression.py on a clinic built for it.)"""
 
 from __future__ import annotations
 
@@ -114,6 +116,20 @@ def test_site_filter_changes_the_numbers_as_cohort_outcomes_says(sample_database
     assert small["Response rate (%)"].isna().all() and small["Response (patients)"].isna().all()
     shown = table[table["Patients evaluated"] != "fewer than 11"]
     assert len(shown) == 2 and (shown["Response rate (%)"].notna()).all()
+
+
+def test_a_cohort_of_fewer_than_eleven_shows_no_figure(sample_database, sample, monkeypatch):
+    # a site and clinician pair of the sample with 1 to 10 treated patients
+    site, clinician, n = sample.execute("""
+        SELECT site, clinician, count(*) AS n FROM patient_cohorts GROUP BY ALL
+        HAVING count(*) BETWEEN 1 AND 10 ORDER BY n, site, clinician LIMIT 1""").fetchone()
+    app = open_clinic(sample_database, monkeypatch)
+    app.multiselect(key="filter_sites").set_value([site])
+    app.multiselect(key="filter_clinicians").set_value([clinician])
+    rerun(app)
+    assert any("Fewer than 11 patients in this cohort" in info.value for info in app.info)
+    assert not app.metric and not app.dataframe and not app.download_button
+    assert not any(str(n) in caption.value for caption in app.caption)
 
 
 def test_a_filter_matching_nobody_says_so(sample_database, sample, monkeypatch):

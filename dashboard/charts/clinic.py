@@ -5,6 +5,10 @@ builders only draw it in clinical words and the shared colours.
 
 Rates arrive as proportions and are drawn as percentages. Every estimate is drawn with its 95%
 interval (a shaded band or error bars), thresholds as lines.
+
+Small cells arrive already suppressed (`pipelines.analytics.suppression`): a blanked count is
+<NA> and its rate NaN, and rows may carry `suppressed`. The builders leave such points out (or
+say "suppressed" in the hover) and never compute a number the frame does not hold.
 """
 
 from __future__ import annotations
@@ -37,6 +41,15 @@ def _interval_text(low, high, digits: int = 0) -> str:
     return f"95% CI {low:.{digits}f} to {high:.{digits}f}"
 
 
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows not suppressed (all of them when the frame has no `suppressed` column)."""
+    return frame[~frame["suppressed"].astype(bool)] if "suppressed" in frame.columns else frame
+
+
+def _count(value) -> str:
+    return "suppressed (too few)" if value is None or pd.isna(value) else f"{int(value)}"
+
+
 def _readable(value) -> str:
     return "unknown" if value is None or (not isinstance(value, str) and pd.isna(value)) \
         else str(value).replace("_", " ")
@@ -49,6 +62,7 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
     band, one line per group of `group_by` (one line in the scale's colour without grouping).
     The x axis is the infusion the score was taken before (1 = baseline), then maintenance."""
     figure = go.Figure()
+    frame = _shown(frame)
     groups = [(None, frame)] if not group_by else list(frame.groupby(group_by, sort=True, dropna=False))
     for index, (key, part) in enumerate(groups):
         colour = theme.scale_colour(scale) if group_by is None else theme.SERIES[index % len(theme.SERIES)]
@@ -90,7 +104,9 @@ def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: st
                                 name="Responded (Kaplan-Meier)", hovertext=hover, hoverinfo="text"))
     if len(summary):
         row = summary.iloc[0]
-        if pd.isna(row["median_days"]):
+        if pd.isna(row["median_days"]) and (pd.isna(row["events"]) or pd.isna(row["n"])):
+            text = "median not reached"
+        elif pd.isna(row["median_days"]):
             text = f"median not reached ({int(row['events'])} of {int(row['n'])} responded)"
         else:
             high = "not reached" if pd.isna(row["median_high"]) else f"{row['median_high']:.0f}"
@@ -122,7 +138,7 @@ def waterfall_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
             continue
         if aggregated:
             hover = [f"Patients ranked {a} to {b} ({n}): median {p:+.1f}% (from {lo:+.1f}% to {hi:+.1f}%)<br>"
-                     f"{r} responded, {m} remitted"
+                     f"{_count(r)} responded, {_count(m)} remitted"
                      for a, b, n, p, lo, hi, r, m in zip(part["first_rank"], part["last_rank"], part["n_patients"],
                                                           part["pct_change"], part["lowest_pct_change"],
                                                           part["highest_pct_change"], part["n_response"],
@@ -159,17 +175,35 @@ def waterfall_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
 
 def transitions_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
     """Heatmap of patients by severity band at baseline (rows) and after induction (columns)
-    from `clinic.severity_transitions`, each cell labelled with its count; the hover adds the
-    share of the baseline band."""
+    from `clinic.severity_transitions`, each cell labelled with its count ("<11" and blank where
+    suppressed); the hover adds the share of the baseline band where that band's total is shown."""
     rows = frame.drop_duplicates("baseline_order").sort_values("baseline_order")["baseline_band"].tolist()
     columns = frame.drop_duplicates("after_order").sort_values("after_order")["after_band"].tolist()
-    grid = frame.pivot(index="baseline_band", columns="after_band", values="n_patients").reindex(
-        index=rows, columns=columns).fillna(0).astype(int)
-    totals = grid.sum(axis=1)
-    hover = [[f"Baseline {r}, after induction {c}: {grid.loc[r, c]} patients"
-              + (f" ({100 * grid.loc[r, c] / totals[r]:.0f}% of baseline {r})" if totals[r] else "")
-              for c in columns] for r in rows]
-    figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=columns, y=rows, text=grid.to_numpy(), texttemplate="%{text}",
+    if "suppressed" not in frame.columns:  # an unsuppressed frame: every count and total is known
+        frame = frame.assign(n_shown=frame["n_patients"].astype(str),
+                             baseline_total=frame.groupby("baseline_order")["n_patients"].transform("sum"))
+    frame = frame.assign(n_patients=frame["n_patients"].astype(float),
+                         baseline_total=frame["baseline_total"].astype(float))
+
+    def cross_tab(values: str) -> pd.DataFrame:
+        return frame.pivot(index="baseline_band", columns="after_band", values=values).reindex(index=rows,
+                                                                                               columns=columns)
+
+    grid, text = cross_tab("n_patients"), cross_tab("n_shown")
+    totals = frame.drop_duplicates("baseline_band").set_index("baseline_band")["baseline_total"]
+
+    def describe(r, c) -> str:
+        count = grid.loc[r, c]
+        if pd.isna(count):
+            return f"Baseline {r}, after induction {c}: {text.loc[r, c]} patients (suppressed)"
+        share = (f" ({100 * count / totals[r]:.0f}% of baseline {r})"
+                 if pd.notna(totals[r]) and totals[r] else "")
+        return f"Baseline {r}, after induction {c}: {int(count)} patients{share}"
+
+    hover = [[describe(r, c) for c in columns] for r in rows]
+    labels = [["<" + t.removeprefix("fewer than ") if t.startswith("fewer") else t for t in row]
+              for row in text.to_numpy().tolist()]
+    figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=columns, y=rows, text=labels, texttemplate="%{text}",
                                   hovertext=hover, hoverinfo="text", colorscale="Blues", showscale=False,
                                   xgap=2, ygap=2))
     layout(figure, f"Severity at baseline and after induction, {theme.scale_name(scale)}",
@@ -201,6 +235,7 @@ def funnel_chart(groups: pd.DataFrame, limits: pd.DataFrame, overall: pd.DataFra
                                     line={"color": theme.BLACK, "width": 2},
                                     name=f"Clinic-wide {word} rate ({rate:.0f}%)", hoverinfo="skip"))
     shown = groups[~groups["suppressed"].astype(bool)]
+    shown = shown[shown[f"{outcome}_rate"].notna()]  # a blanked responder count has no rate to draw
     hover = [f"{_readable(g)}: {_pct(r):.0f}% {word} ({_interval_text(_pct(lo), _pct(hi))} %)<br>{n} patients evaluated"
              for g, r, lo, hi, n in zip(shown["group"], shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
                                         shown[f"{outcome}_high"], shown["n_evaluable"])]
@@ -221,9 +256,13 @@ def retention_chart(row: pd.Series) -> go.Figure:
     """Started -> completed induction -> any maintenance (`retention.retention`, one row), with
     each stage's share of the started patients and its 95% Wilson interval."""
     stages = ["Started", "Completed induction", "Any maintenance"]
-    counts = [int(row["n_started"]), int(row["completed_induction_n"]), int(row["any_maintenance_n"])]
-    text = [f"{counts[0]} patients"]
+    raw = [row["n_started"], row["completed_induction_n"], row["any_maintenance_n"]]
+    counts = [None if pd.isna(c) else int(c) for c in raw]
+    text = [f"{_count(counts[0])} patients"]
     for name in ("completed_induction", "any_maintenance"):
+        if pd.isna(row[f"{name}_n"]):
+            text.append("suppressed (too few, or too few without it)")
+            continue
         text.append(f"{int(row[f'{name}_n'])} ({_pct(row[f'{name}_rate']):.0f}%, "
                     f"{_interval_text(_pct(row[f'{name}_low']), _pct(row[f'{name}_high']))}%)")
     figure = go.Figure(go.Funnel(y=stages, x=counts, text=text, textinfo="text",
@@ -236,9 +275,10 @@ def retention_chart(row: pd.Series) -> go.Figure:
 def infusions_chart(frame: pd.DataFrame, induction_sessions: int | None = None) -> go.Figure:
     """Patients by number of infusions so far (`retention.infusions_per_patient`), with the end
     of induction marked."""
-    hover = [f"{n} infusions: {p} patients ({100 * s:.0f}%)"
+    hover = [f"{n} infusions: suppressed (too few patients)" if pd.isna(p) else
+             f"{n} infusions: {p} patients ({100 * s:.0f}%)"
              for n, p, s in zip(frame["n_infusions"], frame["n_patients"], frame["share"])]
-    figure = go.Figure(go.Bar(x=list(frame["n_infusions"]), y=list(frame["n_patients"]),
+    figure = go.Figure(go.Bar(x=list(frame["n_infusions"]), y=[None if pd.isna(p) else p for p in frame["n_patients"]],
                               marker={"color": theme.BLUE}, hovertext=hover, hoverinfo="text", name="Patients"))
     if induction_sessions:
         figure.add_vline(x=induction_sessions + 0.5, line={"color": theme.BLACK, "dash": "dash", "width": 1},
@@ -260,13 +300,14 @@ def safety_chart(side_effects: pd.DataFrame, bp: pd.DataFrame, systolic: int, di
                      b.per_100_high, b.n_excursions, b.n_infusions_with_bp))
     rows.sort(key=lambda r: (-1 if pd.isna(r[1]) else r[1]))
     labels = [r[0] for r in rows]
-    values = [r[1] for r in rows]
-    hover = [f"{label}: {v:.1f} per 100 infusions ({_interval_text(lo, hi, 1)})<br>{int(k)} of {int(n)} infusions"
+    values = [None if pd.isna(r[1]) else r[1] for r in rows]
+    hover = [f"{label}: suppressed (on too few infusions, or missing on too few)" if pd.isna(k) else
+             f"{label}: {v:.1f} per 100 infusions ({_interval_text(lo, hi, 1)})<br>{int(k)} of {int(n)} infusions"
              for label, v, lo, hi, k, n in rows]
     figure = go.Figure(go.Bar(
         y=labels, x=values, orientation="h", marker={"color": theme.ORANGE},
         error_x={"type": "data", "symmetric": False, "array": [hi - v for _, v, _, hi, _, _ in rows],
-                 "arrayminus": [v - lo for _, v, lo, _, _, _ in rows], "color": theme.BLACK},
+                 "arrayminus": [v - lo for _, v, lo, _, _, _ in rows], "color": theme.BLACK},  # NaN: no bar
         hovertext=hover, hoverinfo="text", name="per 100 infusions"))
     layout(figure, "Side effects and excursions per 100 infusions", "Per 100 infusions (95% interval)",
            height=160 + 32 * len(rows))
@@ -276,6 +317,7 @@ def safety_chart(side_effects: pd.DataFrame, bp: pd.DataFrame, systolic: int, di
 def cadss_chart(frame: pd.DataFrame) -> go.Figure:
     """Mean CADSS dissociation total by infusion (`safety.cadss_by_infusion`) with its 95% band."""
     figure = go.Figure()
+    frame = _shown(frame)
     x = [f"infusion {label}" if label != "maintenance" else "maintenance" for label in frame["infusion"]]
     colour = theme.PURPLE
     interval_band(figure, x, frame["mean_low"], frame["mean_high"], colour, "CADSS")
@@ -293,7 +335,8 @@ def cadss_chart(frame: pd.DataFrame) -> go.Figure:
 
 def monthly_trend_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
     """Response and remission rates by start month (`clinic.monthly_outcomes`), each with its
-    95% Wilson band; suppressed months (fewer than 11 patients) are left out."""
+    95% Wilson band; suppressed months (fewer than 11 patients) are left out, and a month whose
+    responder (remitter) count is blanked is a gap in that line."""
     shown = frame[~frame["suppressed"].astype(bool)].sort_values("start_month")
     figure = go.Figure()
     months = [pd.Timestamp(m).strftime("%b %Y") for m in shown["start_month"]]
@@ -301,15 +344,18 @@ def monthly_trend_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
         if shown[f"{outcome}_rate"].isna().all():
             continue
         name = outcome.capitalize()
+        # a month whose responder count is blanked is a gap in the line (None), not a point
         interval_band(figure, months, [_pct(v) for v in shown[f"{outcome}_low"]],
                       [_pct(v) for v in shown[f"{outcome}_high"]], colour, name)
-        hover = [f"Started {m}: {_pct(r):.0f}% {outcome} ({_interval_text(_pct(lo), _pct(hi))} %), "
+        hover = [f"Started {m}: {outcome} suppressed (too few with or without it), {n} patients evaluated"
+                 if pd.isna(r) else
+                 f"Started {m}: {_pct(r):.0f}% {outcome} ({_interval_text(_pct(lo), _pct(hi))} %), "
                  f"{n} patients evaluated"
                  for m, r, lo, hi, n in zip(months, shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
                                             shown[f"{outcome}_high"], shown["n_evaluable"])]
-        figure.add_trace(go.Scatter(x=months, y=[_pct(v) for v in shown[f"{outcome}_rate"]], mode="lines+markers",
-                                    name=name, line={"color": colour, "width": 3}, legendgroup=name,
-                                    hovertext=hover, hoverinfo="text"))
+        figure.add_trace(go.Scatter(x=months, y=[None if pd.isna(v) else _pct(v) for v in shown[f"{outcome}_rate"]],
+                                    mode="lines+markers", name=name, line={"color": colour, "width": 3},
+                                    legendgroup=name, hovertext=hover, hoverinfo="text"))
     layout(figure, f"Outcomes by start month, {theme.scale_name(scale)}", "Month of the first infusion", "Rate")
     figure.update_xaxes(type="category")
     figure.update_yaxes(range=[0, 100], ticksuffix="%")

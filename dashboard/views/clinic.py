@@ -2,7 +2,10 @@
 and how safely, for any cohort of the shared sidebar filter and any scale with data.
 
 The page only composes: numbers come from `pipelines.analytics` through `ask` (cached per
-database version), figures from `dashboard.charts.clinic`. Definitions of the clinic-level
+database version), figures from `dashboard.charts.clinic`. Every figure, table and CSV is built
+from the page-facing functions of `pipelines/analytics/clinic.py`, whose frames already have
+small cells suppressed (docs/analytics.md, "Small-cell suppression"), so a chart and its
+download always show the same, suppressed, numbers. Definitions of the clinic-level
 figures (as-of date, active patients, new starts, assessment completion, the waterfall's
 aggregation, small-cell suppression) are in `pipelines/analytics/clinic.py`.
 """
@@ -17,13 +20,17 @@ from dashboard.charts import clinic as charts
 from dashboard.data import ask, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.widgets import download_csv, require_database
-from pipelines.analytics import clinic, outcomes, retention, safety, survival, trajectories
+from pipelines.analytics import clinic
 from pipelines.analytics.cohorts import GROUPABLE
 
 st.title("Clinic outcomes")
 require_database()
 
 SETTINGS = settings()
+# Small-cell suppression (docs/analytics.md): every number below comes from an analytics function
+# that has already blanked counts under this size and the cells that would give them back.
+MIN_CELL = SETTINGS.privacy.min_cell_size
+FEWER = f"fewer than {MIN_CELL}"
 TIMEPOINT_LABELS = {"latest": "latest score", "after_induction": "after induction"}
 GROUP_CHOICES = {None: "no comparison", **{g: charts.GROUP_LABELS[g].capitalize() for g in GROUPABLE}}
 
@@ -37,6 +44,11 @@ def interval(low, high, n, unit: str = "patients") -> str:
     if pd.isna(low) or pd.isna(high):
         return f"n = {n} {unit}"
     return f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n = {n} {unit}"
+
+
+def count(value) -> str:
+    """A patient count for a KPI card: suppressed counts arrive as <NA>."""
+    return FEWER if pd.isna(value) else f"{int(value)}"
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -95,24 +107,29 @@ with st.sidebar:
                          help="Latest follow-up score, or the first score after the 6th infusion "
                               "(before the 9th).")
 
-activity = ask(clinic.activity, SETTINGS, cohort).iloc[0]
+activity = ask(clinic.headline_activity, SETTINGS, cohort).iloc[0]
+if activity["suppressed"]:
+    # every figure of a cohort this small describes fewer than MIN_CELL patients
+    st.info(f"Fewer than {MIN_CELL} patients in this cohort ({describe(cohort)}): no figures are shown for so few "
+            "patients (small-cell suppression). Widen the filter in the sidebar.")
+    st.stop()
 if activity["n_patients"] == 0:
     st.info(f"No treated patient matches this filter ({describe(cohort)}). Widen the filter in the sidebar.")
     st.stop()
 
 as_of = pd.Timestamp(activity["as_of"]).date()
 st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} treated patients · as of "
-           f"{as_of:%d %b %Y} (the latest infusion in the database)")
+           f"{as_of:%d %b %Y} (the latest infusion in the database) · counts under {MIN_CELL} patients are not shown")
 
 # --- KPI cards ------------------------------------------------------------------------------------
 
-overall = ask(outcomes.cohort_outcomes, SETTINGS, scale, cohort, (), timepoint).iloc[0] if scale else None
+overall = ask(clinic.headline_outcomes, SETTINGS, scale, cohort, timepoint).iloc[0] if scale else None
 completion = ask(clinic.assessment_completion, SETTINGS, scale, cohort).iloc[0] if scale else None
 
 cards = st.columns(4)
-cards[0].metric("Active patients", f"{int(activity['active_patients'])}", border=True,
+cards[0].metric("Active patients", count(activity["active_patients"]), border=True,
                 help=f"An infusion in the {SETTINGS.thresholds.active_treatment_days} days up to the as-of date.")
-cards[1].metric("New starts", f"{int(activity['new_starts'])}", border=True,
+cards[1].metric("New starts", count(activity["new_starts"]), border=True,
                 delta=f"first infusion since {pd.Timestamp(activity['new_starts_since']):%d %b %Y}",
                 delta_color="off", delta_arrow="off",
                 help=f"First infusion in the {clinic.NEW_START_DAYS} days up to the as-of date "
@@ -130,17 +147,28 @@ else:
 
 if overall is None:
     st.info("No patient in this cohort has a baseline score on any scale yet, so there are no outcomes to show.")
+elif overall["suppressed"]:
+    cards = st.columns(3)
+    for card, name in zip(cards, ("Response rate", "Remission rate", "Median change")):
+        card.metric(name, "—", delta=f"{FEWER} patients in this cohort", border=True, delta_color="off",
+                    delta_arrow="off")
+    st.info(f"Fewer than {MIN_CELL} patients in this cohort are evaluable on {scale} at the "
+            f"{TIMEPOINT_LABELS[timepoint]}: outcome rates are not shown for so few patients (small-cell "
+            "suppression).")
 else:
     cards = st.columns(3)
     evaluable = int(overall["n_evaluable"])
+    small_count = f"n = {evaluable} patients; {FEWER} with or without it: not shown"
     cards[0].metric("Response rate", percent(overall["response_rate"]), border=True,
-                    delta=interval(overall["response_low"], overall["response_high"], evaluable),
+                    delta=(interval(overall["response_low"], overall["response_high"], evaluable)
+                           if pd.notna(overall["response_n"]) else small_count),
                     delta_color="off", delta_arrow="off",
                     help="Reduction from baseline of at least 50% (pain 30%), among patients in the clinical "
                          "range at baseline with a follow-up score.")
     cards[1].metric("Remission rate", percent(overall["remission_rate"]), border=True,
                     delta=(interval(overall["remission_low"], overall["remission_high"], evaluable)
-                           if pd.notna(overall["remission_rate"]) else "no remission on this scale"),
+                           if pd.notna(overall["remission_n"]) else
+                           small_count if overall["has_remission"] else "no remission on this scale"),
                     delta_color="off", delta_arrow="off",
                     help="PHQ-9 or GAD-7 below 5; PCL-5 below 33 with a drop of 10 or more.")
     median = overall["median_change"]
@@ -166,27 +194,31 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
         else:
             group_by = st.selectbox("Compare by", list(GROUP_CHOICES), format_func=GROUP_CHOICES.get,
                                     key="clinic_trajectory_group")
-            path = ask(trajectories.by_infusion, SETTINGS, scale, cohort, (group_by,) if group_by else ())
+            path = ask(clinic.trajectory, SETTINGS, scale, cohort, (group_by,) if group_by else ())
             if path.empty:
                 st.info(f"No {scale} scores for this cohort.")
             else:
                 draw("trajectory_chart", path, scale, group_by)
                 with st.expander("Trajectory table"):
                     names = {**({group_by: GROUP_CHOICES[group_by]} if group_by else {}),
-                             "label": "Score before infusion", "n": "Patients", "mean": "Mean score",
+                             "label": "Score before infusion", "n_shown": "Patients", "mean": "Mean score",
                              "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median score",
                              "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
                     table(path.round(2), names, "trajectory.csv", "trajectory")
 
-            km = ask(survival.time_to_response, SETTINGS, scale, cohort)
-            if km["curve"].empty:
+            km = ask(clinic.time_to_response, SETTINGS, scale, cohort)
+            if km["summary"].empty:
                 st.info(f"No patient in the clinical range at baseline on {scale} has a follow-up yet: "
                         "no time to response.")
+            elif km["curve"].empty:
+                st.info(f"Fewer than {MIN_CELL} patients of this cohort can be followed for time to response on "
+                        f"{scale}: the curve is not shown (small-cell suppression).")
             else:
+                st.caption(f"The curve stops where fewer than {MIN_CELL} patients are still followed, and steps "
+                           f"only where at least {MIN_CELL} have responded or left follow-up since the last step.")
                 draw("time_to_response_chart", km["curve"], km["summary"], scale)
                 with st.expander("Time-to-response table"):
                     names = {"time": "Day since first infusion", "at_risk": "Patients still followed",
-                             "events": "Responded that day", "censored": "Censored that day",
                              "responded": "Responded (%)", "responded_low": "95% CI low (%)",
                              "responded_high": "95% CI high (%)"}
                     curve = km["curve"].copy()
@@ -202,7 +234,10 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
             st.info("No scale has scores for this cohort.")
         else:
             bars = ask(clinic.waterfall, SETTINGS, scale, cohort, timepoint)
-            if bars.empty:
+            if bars.attrs.get("suppressed"):
+                st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale} in this cohort: the per-patient "
+                        "chart is not drawn (small-cell suppression).")
+            elif bars.empty:
                 st.info(f"No evaluable patient on {scale}: no change to show.")
             else:
                 draw("waterfall_chart", bars, scale)
@@ -218,13 +253,17 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
                     table(bars, names, "waterfall.csv", "waterfall")
 
             moves = ask(clinic.severity_transitions, SETTINGS, scale, cohort)
-            if moves["n_patients"].sum() == 0:
+            if not moves.attrs.get("has_patients"):
                 st.info(f"No patient of this cohort has a {scale} score after induction yet.")
+            elif moves.attrs.get("n") is None:
+                st.info(f"Fewer than {MIN_CELL} patients of this cohort have a {scale} score after induction: "
+                        "severity transitions are not shown (small-cell suppression).")
             else:
                 draw("transitions_chart", moves, scale)
                 with st.expander("Severity transitions table"):
                     names = {"baseline_band": "Severity at baseline", "after_band": "Severity after induction",
-                             "n_patients": "Patients"}
+                             "n_shown": "Patients", "baseline_total": "Patients at this baseline severity",
+                             "after_total": "Patients at this severity after induction"}
                     table(moves, names, "severity_transitions.csv", "severity transitions")
 
 # --- Clinicians and sites ----------------------------------------------------------------------------
@@ -234,13 +273,18 @@ if tabs[2].open:  # only the tab on screen runs (lazy tabs)
         if scale is None:
             st.info("No scale has scores for this cohort.")
         else:
-            st.caption(f"Groups with fewer than {clinic.MIN_CELL} evaluable patients are suppressed "
-                       "(CMS cell-size policy): their numbers are not shown anywhere.")
+            st.caption(f"Groups with fewer than {MIN_CELL} patients are suppressed (CMS cell-size policy), with a "
+                       "second group where the cohort's total would give one back; so are responder and remitter "
+                       f"counts under {MIN_CELL} (or leaving fewer than {MIN_CELL} without), with their rates.")
             for by in ("clinician", "site"):
                 result = ask(clinic.outcomes_by_group, SETTINGS, scale, by, cohort, timepoint)
                 groups = result["groups"]
                 st.subheader(f"By {by}")
-                if groups.empty or int(result["overall"]["n_evaluable"].iloc[0]) == 0:
+                evaluable = result["overall"]["n_evaluable"].iloc[0]
+                if pd.isna(evaluable):
+                    st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale} in this cohort: nothing to compare.")
+                    continue
+                if groups.empty or int(evaluable) == 0:
                     st.info(f"No evaluable patient on {scale} in this cohort.")
                     continue
                 draw("funnel_chart", groups, result["limits"], result["overall"], by)
@@ -258,7 +302,7 @@ if tabs[3].open:  # only the tab on screen runs (lazy tabs)
         else:
             months = ask(clinic.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
             if months.empty or not (~months["suppressed"]).any():
-                st.info(f"No start month has {clinic.MIN_CELL} or more evaluable patients on {scale} in this cohort.")
+                st.info(f"No start month has {MIN_CELL} or more evaluable patients on {scale} in this cohort.")
             else:
                 draw("monthly_trend_chart", months, scale)
             if not months.empty:
@@ -272,8 +316,8 @@ if tabs[3].open:  # only the tab on screen runs (lazy tabs)
 
 if tabs[4].open:  # only the tab on screen runs (lazy tabs)
     with tabs[4]:
-        kept = ask(retention.retention, SETTINGS, cohort)
-        counts = ask(retention.infusions_per_patient, SETTINGS, cohort)
+        kept = ask(clinic.retention_summary, SETTINGS, cohort)
+        counts = ask(clinic.infusions_distribution, SETTINGS, cohort)
         left, right = st.columns(2)
         with left:
             draw("retention_chart", kept.iloc[0])
@@ -282,7 +326,8 @@ if tabs[4].open:  # only the tab on screen runs (lazy tabs)
         names = {"n_started": "Started", **rate_names("completed_induction", "Completed induction"),
                  **rate_names("any_maintenance", "Any maintenance")}
         table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
-        table(counts.assign(share=(100 * counts["share"]).round(1)),
+        table(counts.assign(share=(100 * counts["share"]).round(1),
+                            n_patients=counts["n_patients"].astype("string").fillna(FEWER)),
               {"n_infusions": "Infusions so far", "n_patients": "Patients", "share": "Share of patients (%)"},
               "infusions_per_patient.csv", "infusions per patient")
 
@@ -290,8 +335,8 @@ if tabs[4].open:  # only the tab on screen runs (lazy tabs)
 
 if tabs[5].open:  # only the tab on screen runs (lazy tabs)
     with tabs[5]:
-        effects = ask(safety.side_effect_rates, SETTINGS, cohort)
-        pressure = ask(safety.bp_excursions, SETTINGS, cohort)
+        rates = ask(clinic.safety_rates, SETTINGS, cohort)
+        effects, pressure = rates["effects"], rates["bp"]
         limits = SETTINGS.thresholds
         draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic)
         rows = effects.assign(effect=effects["effect"].str.capitalize())[
@@ -305,12 +350,12 @@ if tabs[5].open:  # only the tab on screen runs (lazy tabs)
                  "per_100": "Per 100 infusions", "per_100_low": "95% CI low", "per_100_high": "95% CI high"}
         table(rows.round(2), names, "safety.csv", "safety")
 
-        cadss = ask(safety.cadss_by_infusion, SETTINGS, cohort)
+        cadss = ask(clinic.cadss_points, SETTINGS, cohort)
         if cadss.empty:
             st.info("No CADSS dissociation score was recorded for this cohort's infusions.")
         else:
             draw("cadss_chart", cadss)
-            names = {"infusion": "Infusion", "n": "Infusions", "n_patients": "Patients", "mean": "Mean CADSS",
+            names = {"infusion": "Infusion", "n_shown": "Infusions", "n_patients": "Patients", "mean": "Mean CADSS",
                      "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median CADSS",
                      "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
             table(cadss.round(2), names, "cadss_by_infusion.csv", "CADSS by infusion")

@@ -1,7 +1,9 @@
 """Clinic-level questions of the director's page that no other analytics module answers: how busy
 the clinic is, how complete its measurement is, the per-patient picture of change (waterfall),
 how severity moved from baseline to after induction, and outcomes by clinician, by site and by
-start month with small groups suppressed and funnel-plot control limits.
+start month with funnel-plot control limits; and every table of that page in the form it may be
+published, with small cells suppressed (`suppression`, threshold
+`settings.privacy.min_cell_size`; the last section wraps the other modules' answers).
 
 Why a module of its own: the Clinic outcomes page may hold no SQL and no statistics (design
 notes), and these figures must be the same in a notebook as on the page. Outcome flags are never
@@ -40,12 +42,21 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from ..settings import Settings
+from . import retention as retention_module
+from . import safety as safety_module
+from . import survival as survival_module
+from . import trajectories as trajectories_module
 from .cohorts import CohortFilter, check_group_by, cohort_join
-from .outcomes import LATEST_SQL, TIMEPOINTS, cohort_outcomes, cohort_sql, judged_at_sql
+from .outcomes import LATEST_SQL, TIMEPOINTS, cohort_outcomes, cohort_sql, judged_at_sql, scale_has_remission
 from .stats import wilson_interval
+from .suppression import (
+    CHANGE_STATISTICS, DEFAULT_MIN_CELL, label, small, suppress_counts, suppress_cross_tab, suppress_partition,
+    suppress_small_groups, thin_risk_table,
+)
 
-# CMS cell-size suppression policy: no cell describing 1-10 beneficiaries may be published.
-MIN_CELL = 11
+# CMS cell-size suppression policy: no cell describing 1-10 beneficiaries may be published. The
+# default of settings.privacy.min_cell_size, which the functions below use.
+MIN_CELL = DEFAULT_MIN_CELL
 NEW_START_DAYS = 30
 WATERFALL_MAX_BARS = 500
 # Funnel plot control limits (Spiegelhalter 2005): ~2 and ~3 standard deviations.
@@ -55,7 +66,13 @@ GROUP_OUTCOMES = ("response", "remission")
 
 
 def suppressed_label(min_cell: int = MIN_CELL) -> str:
-    return f"fewer than {min_cell}"
+    return label(min_cell)
+
+
+def cell_size(settings: Settings, min_cell: int | None = None) -> int:
+    """The smallest count that may be published: `min_cell` when given (tests), else
+    `settings.privacy.min_cell_size`."""
+    return settings.privacy.min_cell_size if min_cell is None else int(min_cell)
 
 
 # --- Which scales have data --------------------------------------------------------------------
@@ -259,7 +276,7 @@ SELECT * FROM final ORDER BY bar
 
 def waterfall(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
               cohort: CohortFilter = CohortFilter(), timepoint: str = "latest",
-              max_bars: int = WATERFALL_MAX_BARS) -> pd.DataFrame:
+              max_bars: int = WATERFALL_MAX_BARS, min_cell: int | None = None) -> pd.DataFrame:
     """Percent change from baseline per patient, sorted from the largest rise to the largest fall.
 
     Patients: the response rate's population (in caseness at baseline with a follow-up at
@@ -281,6 +298,13 @@ def waterfall(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "
     change at which a patient with the bar's baseline would remit: the remission threshold drawn
     per bar, since remission is a score cut-off, not a percent; NaN for pain), and attributes
     `response_pct` (the response threshold, e.g. -50) and `n` (patients).
+
+    Small cells: the waterfall draws patients one by one, so for a cohort of fewer than
+    `settings.privacy.min_cell_size` evaluable patients (11) it is not drawn at all: the frame
+    is empty with the attribute `suppressed` True and `n` None. Above the threshold each bar is
+    still one patient (that is what a waterfall is); only its rank, change and outcome are shown.
+    A bar of several patients blanks (<NA>) a responder or remitter count of 1 to 10 or one
+    leaving 1 to 10 without (its `outcome`, the majority, stays).
     """
     if timepoint not in TIMEPOINTS:
         raise ValueError(f"unknown timepoint {timepoint!r}; choose from {TIMEPOINTS}")
@@ -295,7 +319,18 @@ def waterfall(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "
     frame["remission_pct_change"] = [
         remission_pct_change(b, thresholds["remission_below"], thresholds["remission_min_drop"])
         for b in frame.baseline_score]
-    frame.attrs.update(response_pct=-float(thresholds["response_drop_pct"]), n=int(frame.n_patients.sum()))
+    n = int(frame.n_patients.sum())
+    min_cell = cell_size(settings, min_cell)
+    if (frame.n_patients > 1).any():
+        # bars of several patients: their responder and remitter counts are cells like any other
+        for column in ("n_response", "n_remission"):
+            hidden = small(frame[column], min_cell) | small(frame.n_patients - frame[column], min_cell)
+            frame[column] = frame[column].astype("Int64")
+            frame.loc[hidden, column] = pd.NA
+    frame.attrs.update(response_pct=-float(thresholds["response_drop_pct"]), n=n, suppressed=False)
+    if small([n], min_cell)[0]:
+        frame = frame.iloc[0:0].copy()
+        frame.attrs.update(response_pct=-float(thresholds["response_drop_pct"]), n=None, suppressed=True)
     return frame
 
 
@@ -355,7 +390,7 @@ SELECT * FROM final ORDER BY baseline_order, after_order
 
 
 def severity_transitions(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
-                         cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
+                         cohort: CohortFilter = CohortFilter(), min_cell: int | None = None) -> pd.DataFrame:
     """Patients per severity band at baseline and band after induction.
 
     Bands are the scale's (`instrument_bands`, e.g. PHQ-9 minimal 0-4 ... severe 20-27; Kroenke
@@ -365,91 +400,112 @@ def severity_transitions(con: duckdb.DuckDBPyConnection, settings: Settings, sca
     where mild patients went too.
 
     One row per pair of bands (all pairs, 0 where none): `baseline_band`, `baseline_order`,
-    `after_band`, `after_order` (1 = mildest), `n_patients`.
+    `after_band`, `after_order` (1 = mildest), `n_patients`, then the small-cell columns:
+    `suppressed`, `n_shown` (the count as text, or "fewer than 11"), `baseline_total` and
+    `after_total` (the patients of the row's baseline band and of the column's band after
+    induction, the cross-tab's margins, <NA> when suppressed). Attribute `n`: every patient of
+    the grid (None when suppressed), `has_patients`: whether anyone is in it, to tell "nobody yet"
+    from "too few to show".
+
+    Suppression (`suppression.suppress_cross_tab`): a cell or margin of 1 to min_cell - 1
+    patients is blanked, then complementary cells in its row and column (and margins) until no
+    row or column gives a blanked count back; the grand total is treated as known.
     """
     cohort_cte, params = cohort_sql(cohort, ())
     sql = TRANSITIONS_SQL.format(cohort_cte=cohort_cte, join=cohort_join(cohort, (), "o"))
-    return con.execute(sql, [*params, scale, scale]).df()
+    frame = con.execute(sql, [*params, scale, scale]).df()
+    return _suppress_transitions(frame, cell_size(settings, min_cell))
+
+
+def _suppress_transitions(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The long transitions frame with the cross-tab's suppression applied (see above)."""
+    n_all = int(frame.n_patients.sum())
+    if frame.empty:
+        frame = frame.assign(suppressed=pd.Series(dtype=bool), n_shown=pd.Series(dtype=object),
+                             baseline_total=pd.Series(dtype="Int64"), after_total=pd.Series(dtype="Int64"))
+        frame.attrs.update(n=0, has_patients=False)
+        return frame
+    grid = frame.pivot(index="baseline_order", columns="after_order", values="n_patients").sort_index()
+    grid = grid.reindex(columns=sorted(grid.columns)).fillna(0)
+    mask = suppress_cross_tab(grid.to_numpy(), min_cell)
+    rows = {order: i for i, order in enumerate(grid.index)}
+    columns = {order: j for j, order in enumerate(grid.columns)}
+    r = frame.baseline_order.map(rows).to_numpy()
+    c = frame.after_order.map(columns).to_numpy()
+    hidden = mask.cells[r, c]
+    frame = frame.copy()
+    frame["n_patients"] = frame["n_patients"].astype("Int64")
+    frame["suppressed"] = hidden
+    frame["n_shown"] = np.where(hidden, label(min_cell), frame["n_patients"].astype("string").astype(object))
+    frame.loc[hidden, "n_patients"] = pd.NA
+    row_totals = grid.sum(axis=1).to_numpy()
+    column_totals = grid.sum(axis=0).to_numpy()
+    frame["baseline_total"] = pd.array(np.where(mask.row_totals[r], None, row_totals[r].astype(int).astype(object)),
+                                       dtype="Int64")
+    frame["after_total"] = pd.array(np.where(mask.column_totals[c], None,
+                                             column_totals[c].astype(int).astype(object)), dtype="Int64")
+    frame.attrs.update(n=None if mask.total else n_all, has_patients=n_all > 0)
+    return frame
 
 
 # --- Outcomes by group, suppression and the funnel plot ---------------------------------------------
 
 def outcomes_by_group(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
                       by: str = "clinician", cohort: CohortFilter = CohortFilter(),
-                      timepoint: str = "latest", min_cell: int = MIN_CELL,
+                      timepoint: str = "latest", min_cell: int | None = None,
                       outcome: str = "response") -> dict[str, pd.DataFrame]:
     """Outcome rates per clinician (or site, or any `cohorts.GROUPABLE` attribute) with small
-    groups suppressed, and the funnel plot's control limits.
+    cells suppressed, and the funnel plot's control limits.
 
     Rates are `outcomes.cohort_outcomes(..., group_by=(by,))`: n, response and remission with
     95% Wilson intervals, over the evaluable patients (in caseness with a follow-up).
 
-    Small cells (CMS cell-size suppression policy: no cell of 1 to 10 patients is published;
-    `min_cell` = 11): a group with fewer than `min_cell` evaluable patients is suppressed - its
-    counts become <NA>, its rates NaN, `suppressed` is True and `n_shown` reads "fewer than 11" -
-    so the table, the chart and the CSV built from this frame cannot show it. The evaluable n
-    (the rates' denominator) is the test because it is the smallest n the row reveals.
-    Not done here (a later issue): complementary suppression. A suppressed group's counts can
-    still be recovered by subtracting the shown groups from the clinic-wide total, and a shown
-    group may still have 1 to 10 responders.
+    Small cells (`suppress_small_groups`; CMS cell-size policy, threshold
+    `settings.privacy.min_cell_size`, 11): a group with 1 to 10 evaluable or treated patients is
+    suppressed whole - its counts <NA>, its rates NaN, `suppressed` True, `n_shown` "fewer than
+    11" - and so is a second group when one alone would be given back by the cohort's total
+    (the headline shows it). In a group that is shown, a responder (remitter) count of 1 to 10,
+    or one leaving 1 to 10 non-responders, is blanked with its rate and interval, and again a
+    second group's count with it when the column would give it back. The table, the chart and
+    the CSV built from this frame therefore cannot show a small cell or let one be worked out.
 
     Returns `{"groups", "limits", "overall"}`:
 
-    - `groups`: `group`, `by`'s column, `suppressed`, `n_shown`, `n_patients`, `n_evaluable`,
-      then `<outcome>_n`, `_rate`, `_low`, `_high` for response and remission; sorted by
-      suppression then group.
+    - `groups`: `group`, `suppressed`, `n_shown`, `by`'s column, `n_patients`, `n_evaluable`,
+      then `<outcome>_n`, `_rate`, `_low`, `_high` for response and remission; shown groups
+      first, then by group.
     - `overall`: one row over every group (suppressed ones included, since the groups partition
-      the cohort): `n_evaluable`, `<outcome>_n`, `<outcome>_rate` for `outcome`.
+      the cohort): `n_evaluable`, `<outcome>_n`, `<outcome>_rate` for `outcome`, blanked by the
+      same rule (a cohort of fewer than 11 evaluable patients, or of 1 to 10 responders).
     - `limits`: the funnel around the overall rate of `outcome` (see `binomial_control_limits`)
-      for n from `min_cell` to the largest group; empty when there is no overall rate.
+      for n from the threshold to the largest shown group; empty when there is no overall rate.
     """
+    min_cell = cell_size(settings, min_cell)
     by = check_group_by((by,))[0]
     outcome_columns = [f"{name}_{suffix}" for name in GROUP_OUTCOMES for suffix in ("n", "rate", "low", "high")]
     frame = cohort_outcomes(con, settings, scale, cohort=cohort, group_by=(by,), timepoint=timepoint)
     frame = frame[["group", by, "n_patients", "n_evaluable", *outcome_columns]].copy()
 
+    groups, totals_hidden = suppress_small_groups(frame, min_cell, with_totals=True)
     evaluable = int(frame.n_evaluable.sum())
     events = int(frame[f"{outcome}_n"].fillna(0).sum())
     rate = events / evaluable if evaluable else math.nan
-    overall = pd.DataFrame({"n_evaluable": [evaluable], f"{outcome}_n": [events], f"{outcome}_rate": [rate]})
-    if pd.isna(frame[f"{outcome}_n"]).all() and len(frame):  # pain: no remission
-        overall[f"{outcome}_n"], overall[f"{outcome}_rate"] = pd.NA, math.nan
+    overall = pd.DataFrame({"n_evaluable": pd.array([evaluable], dtype="Int64"),
+                            f"{outcome}_n": pd.array([events], dtype="Int64"), f"{outcome}_rate": [rate]})
+    if (pd.isna(frame[f"{outcome}_n"]).all() and len(frame)) or totals_hidden.get(f"{outcome}_n"):
+        overall[f"{outcome}_n"], overall[f"{outcome}_rate"] = pd.NA, math.nan  # pain: no remission
+    if totals_hidden.get("n_evaluable") or totals_hidden.get("n_patients"):
+        overall[["n_evaluable", f"{outcome}_n"]] = pd.NA
+        overall[f"{outcome}_rate"] = math.nan
+    rate = overall[f"{outcome}_rate"].iloc[0]
 
-    groups = suppress_small_groups(frame, min_cell)
     groups = groups.sort_values(["suppressed", "group"], kind="stable").reset_index(drop=True)
     largest = groups.loc[~groups.suppressed, "n_evaluable"].max() if (~groups.suppressed).any() else None
-    if math.isnan(rate) or largest is None or pd.isna(largest):
+    if pd.isna(rate) or largest is None or pd.isna(largest):
         limits = pd.DataFrame(columns=LIMIT_COLUMNS)
     else:
         limits = binomial_control_limits(rate, funnel_sizes(min_cell, int(largest)))
     return {"groups": groups, "limits": limits, "overall": overall}
-
-
-def suppress_small_groups(frame: pd.DataFrame, min_cell: int = MIN_CELL,
-                          n_column: str = "n_evaluable") -> pd.DataFrame:
-    """`frame` (one row per group, as `cohort_outcomes` gives it) with the groups whose
-    `n_column` is below `min_cell` blanked: every count column (`n_*`, `*_n`) <NA>, every rate and
-    interval NaN, the statistics of change NaN. Adds `suppressed` and `n_shown` (the n as text,
-    or "fewer than 11") after `group`. The group's label stays, so the table can say a group
-    exists without saying how big it is."""
-    frame = frame.copy()
-    small = (frame[n_column] < min_cell).to_numpy(dtype=bool)
-    count_columns = [c for c in frame.columns if c.startswith("n_") or c.endswith("_n")]
-    value_columns = [c for c in frame.columns
-                     if c.endswith(("_rate", "_low", "_high")) or c.startswith(("mean_change", "median_change"))
-                     or c in ("wilcoxon_statistic", "wilcoxon_p", "effect_size_r")]
-    shown = frame[n_column].astype("Int64").astype("string").astype(object)
-    shown[small] = suppressed_label(min_cell)
-    for column in count_columns:
-        frame[column] = frame[column].astype("Int64")
-        frame.loc[small, column] = pd.NA
-    for column in value_columns:
-        frame[column] = frame[column].astype(float)
-        frame.loc[small, column] = math.nan
-    position = frame.columns.get_loc("group") + 1 if "group" in frame.columns else 0
-    frame.insert(position, "suppressed", small)
-    frame.insert(position + 1, "n_shown", shown.to_numpy())
-    return frame
 
 
 LIMIT_COLUMNS = ["n", "rate", "low_95", "high_95", "low_998", "high_998"]
@@ -501,11 +557,11 @@ def _binomial_limit(rate: float, n: np.ndarray, p: float) -> np.ndarray:
 
 def monthly_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
                      cohort: CohortFilter = CohortFilter(), timepoint: str = "latest",
-                     min_cell: int = MIN_CELL) -> pd.DataFrame:
+                     min_cell: int | None = None) -> pd.DataFrame:
     """Response and remission rates by start cohort (month of the first infusion):
-    `outcomes.cohort_outcomes(..., group_by=("start_month",))` with months of fewer than
-    `min_cell` evaluable patients suppressed as in `suppress_small_groups` (CMS cell-size
-    policy). Recent months have had less time to respond; read them with their n.
+    `outcomes.cohort_outcomes(..., group_by=("start_month",))` with small cells suppressed as in
+    `suppress_small_groups` (CMS cell-size policy; the months partition the cohort, whose totals
+    the headline shows). Recent months have had less time to respond; read them with their n.
 
     Columns: `group`, `suppressed`, `n_shown`, `start_month`, `n_patients`, `n_evaluable`, then
     `<outcome>_n`, `_rate`, `_low`, `_high` for response and remission.
@@ -513,4 +569,162 @@ def monthly_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale: 
     outcome_columns = [f"{name}_{suffix}" for name in GROUP_OUTCOMES for suffix in ("n", "rate", "low", "high")]
     frame = cohort_outcomes(con, settings, scale, cohort=cohort, group_by=("start_month",), timepoint=timepoint)
     frame = frame[["group", "start_month", "n_patients", "n_evaluable", *outcome_columns]]
-    return suppress_small_groups(frame, min_cell)
+    return suppress_small_groups(frame, cell_size(settings, min_cell))
+
+
+# --- The page's other tables, as they may be published ------------------------------------------
+# The Clinic outcomes page and its CSV downloads show these, never the raw frames of the other
+# modules: each is the module's own answer with small cells blanked by `suppression`
+# (threshold `settings.privacy.min_cell_size`; docs/analytics.md, "Small-cell suppression").
+
+def headline_activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
+                      new_start_days: int = NEW_START_DAYS, min_cell: int | None = None) -> pd.DataFrame:
+    """`activity` with its patient counts suppressed: `n_patients` of 1 to min_cell - 1 blanks
+    the row's patient counts (the page then shows no aggregate at all for the cohort);
+    `active_patients` and `new_starts` are subsets of it, so each is blanked when it or the
+    patients outside it number 1 to min_cell - 1. `infusions` counts infusions and stays.
+    Adds `suppressed` (the cohort itself is too small) and `n_shown`."""
+    frame = activity(con, settings, cohort, new_start_days)
+    shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n_patients", ("active_patients", "new_starts"),
+                               derived={})
+    return shown
+
+
+def headline_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
+                      cohort: CohortFilter = CohortFilter(), timepoint: str = "latest",
+                      min_cell: int | None = None) -> pd.DataFrame:
+    """The cohort's outcomes (`outcomes.cohort_outcomes`, one row) as the headline may show
+    them: with 1 to min_cell - 1 evaluable patients, `suppressed` is True and every count, rate
+    and change statistic is blanked (the page says "fewer than 11 patients in this cohort"
+    instead); otherwise a response or remission count of 1 to min_cell - 1, or one leaving that
+    many without it, is blanked with its rate and interval. Adds `suppressed`, `n_shown` and
+    `has_remission` (False for pain: a blank remission then means "not defined", not "too few")."""
+    frame = cohort_outcomes(con, settings, scale, cohort=cohort, timepoint=timepoint)
+    counts = [c for c in frame.columns if c.endswith("_n")]
+    shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n_evaluable", tuple(counts),
+                               companions=("n_patients", "n_baseline", "n_caseness"),
+                               row_values=CHANGE_STATISTICS)
+    return shown.assign(has_remission=scale_has_remission(con, scale))
+
+
+def trajectory(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
+               cohort: CohortFilter = CohortFilter(), group_by: tuple[str, ...] = (),
+               min_cell: int | None = None) -> pd.DataFrame:
+    """`trajectories.by_infusion` with points of 1 to min_cell - 1 patients suppressed (their
+    n, mean, median and intervals blanked). Compared by a group, the groups at one infusion
+    partition the cohort's point (shown when the comparison is off), so a second group is
+    blanked where one alone would be given back. Adds `suppressed` and `n_shown`."""
+    min_cell = cell_size(settings, min_cell)
+    frame = trajectories_module.by_infusion(con, settings, scale, cohort, group_by)
+    hidden = small(frame["n"], min_cell) if len(frame) else np.zeros(0, dtype=bool)
+    if group_by and len(frame):
+        whole = trajectories_module.by_infusion(con, settings, scale, cohort, ()).set_index("infusion")["n"]
+        for _, part in frame.groupby("infusion").groups.items():
+            index = np.asarray(list(part))
+            hidden[index] = suppress_partition(frame.loc[index, "n"], True, whole.get(frame.loc[index[0], "infusion"]),
+                                               min_cell)
+    return _blank_points(frame, hidden, "n", min_cell)
+
+
+def _blank_points(frame: pd.DataFrame, hidden: np.ndarray, n_column: str, min_cell: int,
+                  counts: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Blank the rows `hidden` of a frame of points (every count and statistic), keeping their
+    labels, and add `suppressed` and `n_shown`."""
+    frame = frame.copy()
+    statistics = [c for c in frame.columns if c.startswith(("mean", "median", "sd"))]
+    shown = frame[n_column].astype("Int64").astype("string").astype(object)
+    shown[hidden] = label(min_cell)
+    for column in (n_column, *counts):
+        frame[column] = frame[column].astype("Int64")
+        frame.loc[hidden, column] = pd.NA
+    for column in statistics:
+        frame[column] = frame[column].astype(float)
+        frame.loc[hidden, column] = math.nan
+    frame["suppressed"] = hidden
+    frame["n_shown"] = shown.to_numpy()
+    return frame
+
+
+def time_to_response(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
+                     cohort: CohortFilter = CohortFilter(), min_cell: int | None = None) -> dict[str, pd.DataFrame]:
+    """`survival.time_to_response` (ungrouped) as it may be published: the curve stops where
+    fewer than min_cell patients are still followed, keeps only times at which the number still
+    followed has fallen by min_cell or more since the previous row, and drops the per-day
+    response and censoring counts (`suppression.thin_risk_table`); in the summary, `n` of 1 to
+    min_cell - 1 blanks everything, and a responder count of 1 to min_cell - 1 (or leaving that
+    many) is blanked. Adds `suppressed` to the summary: True when the cohort is too small for any
+    curve."""
+    min_cell = cell_size(settings, min_cell)
+    km = survival_module.time_to_response(con, settings, scale, cohort)
+    curve = thin_risk_table(km["curve"], min_cell)
+    summary = km["summary"]
+    if len(summary):
+        summary, _ = suppress_counts(summary, min_cell, "n", ("events",), derived={},
+                                     row_values=("median_days", "median_low", "median_high"))
+    return {"curve": curve, "summary": summary}
+
+
+def retention_summary(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
+                      min_cell: int | None = None) -> pd.DataFrame:
+    """`retention.retention` (one row) with small cells blanked: the started patients fall into
+    three groups - stopped before the end of induction, completed induction without
+    maintenance, went on to maintenance - and none of the three may be 1 to min_cell - 1 or be
+    worked out from the counts shown (started, completed induction, any maintenance), so a
+    count (with its rate and interval) is blanked when needed. The started count is the
+    cohort's, shown in the headline."""
+    frame = retention_module.retention(con, settings, cohort)
+    shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n_started",
+                               ("completed_induction_n", "any_maintenance_n"),
+                               nested=(("completed_induction_n", "any_maintenance_n"),), fixed_denominators=True)
+    return shown
+
+
+def infusions_distribution(con: duckdb.DuckDBPyConnection, settings: Settings,
+                           cohort: CohortFilter = CohortFilter(), min_cell: int | None = None) -> pd.DataFrame:
+    """`retention.infusions_per_patient` with small cells blanked: the counts partition the
+    cohort (whose size the headline shows), so a count of 1 to min_cell - 1 is blanked with its
+    share, and a second one where the total would give it back. Adds `suppressed`."""
+    min_cell = cell_size(settings, min_cell)
+    frame = retention_module.infusions_per_patient(con, settings, cohort)
+    hidden = suppress_partition(frame["n_patients"], True, frame["n_patients"].sum(), min_cell) if len(frame) \
+        else np.zeros(0, dtype=bool)
+    frame = frame.copy()
+    frame["n_patients"] = frame["n_patients"].astype("Int64")
+    frame.loc[hidden, "n_patients"] = pd.NA
+    frame["share"] = frame["share"].astype(float)
+    frame.loc[hidden, "share"] = math.nan
+    frame["suppressed"] = hidden
+    return frame
+
+
+def safety_rates(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
+                 min_cell: int | None = None) -> dict[str, pd.DataFrame]:
+    """`safety.side_effect_rates` and `safety.bp_excursions` with small cells blanked:
+    `{"effects", "bp"}`. An event counted on 1 to min_cell - 1 infusions (so on at most that
+    many patients), or missing on only that many, is blanked with its rate and interval; the
+    infusion counts (the denominators) are the cohort's and stay. The effects are not a
+    partition (one infusion can have several), so there is no total to protect against."""
+    min_cell = cell_size(settings, min_cell)
+    rate = ["per_100", "per_100_low", "per_100_high"]
+    effects = safety_module.side_effect_rates(con, settings, cohort)
+    if len(effects):
+        effects, _ = suppress_counts(effects, min_cell, "n_infusions", ("n_affected_infusions",),
+                                     derived={"n_affected_infusions": rate}, fixed_denominators=True)
+    bp = safety_module.bp_excursions(con, settings, cohort)
+    if len(bp):
+        bp, _ = suppress_counts(bp, min_cell, "n_infusions_with_bp",
+                                ("n_excursions", "n_systolic_excursions", "n_diastolic_excursions",
+                                 "patients_affected"),
+                                derived={"n_excursions": rate}, fixed_denominators=True)
+    return {"effects": effects, "bp": bp}
+
+
+def cadss_points(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
+                 min_cell: int | None = None) -> pd.DataFrame:
+    """`safety.cadss_by_infusion` with the infusions of 1 to min_cell - 1 patients (or
+    infusions) blanked: their counts, mean and median. Adds `suppressed` and `n_shown`."""
+    min_cell = cell_size(settings, min_cell)
+    frame = safety_module.cadss_by_infusion(con, settings, cohort)
+    hidden = (small(frame["n_patients"], min_cell) | small(frame["n"], min_cell)) if len(frame) \
+        else np.zeros(0, dtype=bool)
+    return _blank_points(frame, hidden, "n", min_cell, counts=("n_patients",))
