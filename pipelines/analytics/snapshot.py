@@ -28,6 +28,7 @@ changes (the dashboard keys its cached connection on the file's version).
 from __future__ import annotations
 
 import os
+import shutil
 import weakref
 from pathlib import Path
 
@@ -70,6 +71,8 @@ def open_snapshot(path: str | Path, store: str | Path | None = None,
         # An in-memory connection that reads the database read-only and writes only the store.
         con = connect(":memory:")
         _limit(con, memory_limit)
+        # Spill beside the store, not into DuckDB's default ./.tmp of whatever folder the server runs in.
+        con.execute(f"SET temp_directory = '{_spill(store)}'")
         con.execute("ATTACH ? AS outcomes (READ_ONLY)", [str(path)])
         con.execute("USE outcomes")
         con.execute("ATTACH ? AS snapshot", [str(store)])
@@ -96,9 +99,14 @@ def _limit(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> None:
         con.execute(f"SET memory_limit = '{memory_limit}'")
 
 
+def _spill(store: Path) -> str:
+    return str(Path(f"{store}.spill")).replace("'", "''")
+
+
 def _remove(store: Path) -> None:
     for leftover in (store, Path(f"{store}.wal")):
         try:
             os.unlink(leftover)
         except OSError:
             pass
+    shutil.rmtree(f"{store}.spill", ignore_errors=True)
