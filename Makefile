@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/large_csv.py --size-mb 250 1024
 
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup

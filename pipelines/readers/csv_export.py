@@ -63,6 +63,12 @@ def read_header(path: str | Path) -> list[str]:
         raise ImportFormatError(f"{path}: cannot be opened ({error.strerror})") from None
     if not first or not any(cell.strip() for cell in first):
         raise ImportFormatError(f"{path}: empty file, or no header line")
+    broken = next((cell for cell in first if "\n" in cell or "\r" in cell), None)
+    if broken is not None:
+        # DuckDB mis-parses such a header (it takes the quoted line break for the file's line
+        # ending, or after a BOM splits the header there) and rows are silently lost.
+        raise ImportFormatError(f"{path}: a column name in the header holds a line break ({broken!r}); "
+                                "each column name must be on the header line")
     return [normalise_header(cell) for cell in first]
 
 

@@ -113,6 +113,11 @@ def present_instruments(path: str, header: list[str], mapping: Mapping) -> list[
     each mapped field it lacks. A form none of whose fields are in the export is simply not
     part of this export (REDCap lets a clinic export chosen forms only)."""
     present = set(header)
+    # A repeated field name would collapse into one parsed column, so every row would have
+    # one field too many and be quarantined: refuse the file instead, as for our own exports.
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        raise ImportFormatError(f"{path}: the header repeats column(s) {', '.join(duplicated)}")
     found, problems = [], []
     for instrument in mapping.instruments:
         missing = [f for f in instrument.fields if f not in present]
