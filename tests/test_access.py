@@ -138,6 +138,11 @@ def test_an_analyst_sees_quarantine_counts_but_no_row_of_a_patient(served, tmp_p
                 .fetchall()]
     assert keys, "the sample has quarantined rows"
     assert not any(key in shown for key in keys), "no quarantined row's id reaches an analyst"
+    for tab in ("Baselines", "Completion by infusion"):  # counts of patients, suppressed for an analyst
+        app.session_state["quality_tab"] = tab
+        app.run()
+        assert not app.exception, [e.value for e in app.exception]
+        assert not any("Patient" in frame.value.columns for frame in app.dataframe)
     admin = served('local_role = "admin"\n', "data-quality")
     admin.session_state["quality_tab"] = "Quarantine"
     admin.run()

@@ -326,3 +326,46 @@ def test_completion_by_infusion_adds_up_to_the_clinic_pages_completion_rate(samp
         overall = assessment_completion(sample, Settings(), scale).iloc[0]
         assert per_infusion["n_infusions"].sum() == overall["n_infusions"]
         assert per_infusion["n_with_score"].sum() == overall["n_with_score"]
+
+
+# --- the analyst's view: small cells blanked (CMS cell-size policy, min 11) ---------------------
+
+def test_baseline_coverage_for_an_analyst_blanks_small_counts_and_their_complements():
+    import pandas as pd
+
+    from pipelines.analytics.quality import suppressed_coverage
+
+    coverage = pd.DataFrame({
+        "instrument": ["PHQ-9", "GAD-7"],
+        "n_with_baseline": [100, 30], "n_without_baseline": [12, 5],
+        "only_incomplete": [2, 5], "only_too_early": [0, 0], "none_before_start": [10, 0], "never_recorded": [0, 0],
+    })
+    shown = suppressed_coverage(coverage, 11)
+    as_lists = shown.drop(columns="instrument").astype(object).where(shown.notna(), None).values.tolist()
+    assert as_lists == [
+        # 2 is small; 10 goes with it, else 12 - 0 - 0 - 0 - 10 gives the 2 back
+        [100, 12, None, 0, None, 0],
+        # 5 without a baseline is small, and so is the only reason; 30 stays (treated is not printed)
+        [30, None, None, 0, 0, 0],
+    ]
+    # Nothing blanked can be recovered from what is shown: every line keeps two unknowns.
+    phq9 = shown.iloc[0]
+    assert phq9["n_without_baseline"] - phq9[["only_too_early", "never_recorded"]].sum() == 2 + 10
+
+
+def test_completion_for_an_analyst_blanks_small_counts_the_share_and_the_count_that_gives_them_back():
+    import math
+
+    import pandas as pd
+
+    from pipelines.analytics.quality import suppressed_completion
+
+    completion = pd.DataFrame({"infusion": [1, 2, 12], "n_infusions": [50, 40, 4], "n_with_score": [45, 40, 3],
+                               "share": [0.9, 1.0, 0.75]})
+    shown = suppressed_completion(completion, 11)
+    # Infusion 1: 50 - 45 = 5 without a score is a small cell, so the 45 (and the share) go.
+    assert shown.loc[0, "n_infusions"] == 50 and pd.isna(shown.loc[0, "n_with_score"]) and math.isnan(shown.loc[0, "share"])
+    # Infusion 2: everyone scored (0 without): nothing small, all shown.
+    assert (shown.loc[1, "n_infusions"], shown.loc[1, "n_with_score"], shown.loc[1, "share"]) == (40, 40, 1.0)
+    # Infusion 12: four patients: every count blanked.
+    assert pd.isna(shown.loc[2, "n_infusions"]) and pd.isna(shown.loc[2, "n_with_score"]) and math.isnan(shown.loc[2, "share"])

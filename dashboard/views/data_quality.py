@@ -110,6 +110,11 @@ ROW_DETAIL_HIDDEN = ("Row-level detail is not shown to your role: these rows car
                      "exported. The counts above are complete; an administrator or clinician can see the rows.")
 
 
+def as_numbers(frame):
+    """Counts as floats for a chart: a blanked (<NA>) count becomes a gap, not an error."""
+    return frame.astype({c: "float64" for c in frame.columns if str(frame[c].dtype) == "Int64"})
+
+
 def show_table(frame, columns: dict, what: str) -> None:
     """`frame` with clinical headers, at most MAX_ROWS_SHOWN rows (a note says when cut)."""
     if len(frame) > MAX_ROWS_SHOWN:
@@ -196,26 +201,27 @@ if quarantine_tab.open:
 if baseline_tab.open:
     with baseline_tab:
         coverage = ask(quality.baseline_coverage, config)
+        # Counts of patients: small cells blanked for a viewer without patient-level access.
+        shown = coverage if patient_level else quality.suppressed_coverage(coverage, config.privacy.min_cell_size)
         st.caption(f"A baseline is the latest valid score from {config.baseline_window_days} days before the "
                    "first infusion up to its start (clinical reference). Without one, a patient is left out of "
                    "that scale's outcome rates. PHQ-9 is expected of every treated patient, other scales of "
                    "those who were given them.")
+        table = shown.assign(scale=shown["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)]
         if coverage.empty:
             st.info("No treated patient yet: nobody to have a baseline.")
         elif coverage["n_without_baseline"].sum() == 0:
             st.info("Every treated patient has a baseline on every scale they were given.")
-            st.dataframe(coverage.assign(scale=coverage["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)],
-                         column_config=COVERAGE_COLUMNS, hide_index=True)
+            st.dataframe(table, column_config=COVERAGE_COLUMNS, hide_index=True)
         else:
-            st.plotly_chart(baseline_gaps_chart(coverage), config=CHART_CONFIG)
-            st.dataframe(coverage.assign(scale=coverage["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)],
-                         column_config=COVERAGE_COLUMNS, hide_index=True)
-            download_csv(coverage, "baseline-coverage.csv", key="download_coverage")
-            scales = coverage.loc[coverage["n_without_baseline"] > 0, "instrument"].tolist()
-            scale = st.selectbox("Scale", ["", *scales],
-                                 format_func=lambda s: theme.scale_name(s) if s else "Every scale",
-                                 key="baseline_scale")
+            st.plotly_chart(baseline_gaps_chart(as_numbers(shown)), config=CHART_CONFIG)
+            st.dataframe(table, column_config=COVERAGE_COLUMNS, hide_index=True)
+            download_csv(shown, "baseline-coverage.csv", key="download_coverage")
             if patient_level:
+                scales = coverage.loc[coverage["n_without_baseline"] > 0, "instrument"].tolist()
+                scale = st.selectbox("Scale", ["", *scales],
+                                     format_func=lambda s: theme.scale_name(s) if s else "Every scale",
+                                     key="baseline_scale")
                 gaps = ask(quality.patients_without_baseline, config, scale=scale or None)
                 gaps = gaps.assign(reason_text=gaps["reason"].map(quality.BASELINE_GAP_REASONS))
                 show_table(gaps, GAP_COLUMNS, "patients")
@@ -229,14 +235,15 @@ if completion_tab.open:
         scale = st.selectbox("Scale", given, format_func=theme.scale_name, key="completion_scale")
         completion = ask(quality.completion_by_infusion, config, scale=scale,
                          max_infusion=config.thresholds.trajectory_max_infusion)
+        shown = completion if patient_level else quality.suppressed_completion(completion, config.privacy.min_cell_size)
         if completion["n_infusions"].sum() == 0:
             st.info("No infusions are loaded yet.")
         else:
             st.caption(f"For each infusion number, the share of infusions given with a valid {scale} taken before it "
                        "and after the previous infusion started; for the first infusion, within the baseline window.")
-            st.plotly_chart(completion_chart(completion, scale), config=CHART_CONFIG)
-            st.dataframe(completion[list(COMPLETION_COLUMNS)], column_config=COMPLETION_COLUMNS, hide_index=True)
-            download_csv(completion, f"completion-{scale}.csv", key="download_completion")
+            st.plotly_chart(completion_chart(as_numbers(shown).dropna(subset=["share"]), scale), config=CHART_CONFIG)
+            st.dataframe(shown[list(COMPLETION_COLUMNS)], column_config=COMPLETION_COLUMNS, hide_index=True)
+            download_csv(shown, f"completion-{scale}.csv", key="download_completion")
 
 if updates_tab.open:
     with updates_tab:

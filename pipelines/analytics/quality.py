@@ -24,8 +24,10 @@ happened) and take them for the common signature.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from . import suppression
 from .cohorts import CohortFilter
 from .frames import patient_rows
 
@@ -550,3 +552,51 @@ def completion_by_infusion(con: duckdb.DuckDBPyConnection, settings=None, scale:
     where, params = cohort.where("c")
     sql = COMPLETION_SQL.format(cohort=where)
     return con.execute(sql, [*params, max_infusion, scale, max_infusion, max_infusion]).df()
+
+
+# --- the same, for viewers without patient-level access ---------------------------------------
+
+def suppressed_coverage(coverage: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """`baseline_coverage` for an analyst: counts of patients, so small cells are blanked as on
+    the Clinic outcomes page (`suppression`, CMS cell-size policy). Per scale the cells are
+    with + without = treated (treated is not printed, but follows from the two) and the
+    reasons, which split "without"; blanked counts become <NA>."""
+    reasons = [reason for reason in BASELINE_GAP_REASONS if reason in coverage.columns]
+    columns = ["n_with_baseline", "n_without_baseline", *reasons]
+    shown = coverage.copy()
+    for column in columns:
+        shown[column] = shown[column].astype("Int64")
+    for position, row in enumerate(coverage.itertuples(index=False)):
+        table = suppression.Table()
+        with_baseline = table.cell(row.n_with_baseline)
+        without = table.cell(row.n_without_baseline)
+        table.line([with_baseline, without], table.cell(row.n_with_baseline + row.n_without_baseline, published=False))
+        parts = [table.cell(getattr(row, reason)) for reason in reasons]
+        if parts:
+            table.line(parts, without)
+        hidden = table.protect(min_cell)
+        for column, cell in zip(columns, [with_baseline, without, *parts]):
+            if hidden[cell]:
+                shown.iloc[position, shown.columns.get_loc(column)] = pd.NA
+    return shown
+
+
+def suppressed_completion(completion: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """`completion_by_infusion` for an analyst. Each patient has at most one infusion of each
+    number, so the counts are counts of patients: per infusion number, with a score + without
+    one (not printed) = infusions given; a blanked count blanks the share too."""
+    shown = completion.copy()
+    for column in ("n_infusions", "n_with_score"):
+        shown[column] = shown[column].astype("Int64")
+    shown["share"] = shown["share"].astype(float)
+    for position, row in enumerate(completion.itertuples(index=False)):
+        table = suppression.Table()
+        given, scored = table.cell(row.n_infusions), table.cell(row.n_with_score)
+        table.line([scored, table.cell(row.n_infusions - row.n_with_score, published=False)], given)
+        hidden = table.protect(min_cell)
+        for column, cell in (("n_infusions", given), ("n_with_score", scored)):
+            if hidden[cell]:
+                shown.iloc[position, shown.columns.get_loc(column)] = pd.NA
+        if hidden[given] or hidden[scored]:
+            shown.iloc[position, shown.columns.get_loc("share")] = np.nan
+    return shown
