@@ -7,7 +7,7 @@ Pages never hold a connection or SQL. They call `ask(function, *args)` with a fu
 - The snapshot (`open_snapshot`: the outcome views computed once) is a `st.cache_resource` keyed
   on the database file and its version, so a new ingest is picked up on the next rerun without
   a restart, and the old snapshot is dropped. A server runs for months, so the snapshot lives
-  in a temporary file and DuckDB works within $OUTCOMES_MEMORY_LIMIT (default 500MB) rather
+  in a temporary file and DuckDB works within $OUTCOMES_MEMORY_LIMIT (`memory_limit`) rather
   than holding a gigabyte of tables in memory for a large clinic.
 - Answers are `st.cache_data` keyed on the same version and the function's arguments: a director
   flicking between filters pays for each filter once, and nothing stale survives an ingest.
@@ -51,6 +51,23 @@ def database_version(path: str) -> str | None:
     return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 
+MIN_MEMORY_MB = 500
+MEMORY_PER_DATABASE_BYTE = 5
+
+
+def memory_limit(path: str) -> str:
+    """DuckDB's memory cap for the snapshot: $OUTCOMES_MEMORY_LIMIT, else 500MB or five times
+    the database file, whichever is more. Why it grows with the file: some steps of computing
+    the outcome tables cannot spill below a working set that grows with the clinic (500MB
+    serves 200,000 patients, a 101 MB file; 1,000,000 patients, a 521 MB file, need about
+    2GB; docs/scaling.md), and a fixed cap would break the dashboard as a clinic grows."""
+    configured = os.environ.get("OUTCOMES_MEMORY_LIMIT", "").strip()
+    if configured:
+        return configured
+    size_mb = Path(path).stat().st_size / 1e6 if Path(path).exists() else 0
+    return f"{max(MIN_MEMORY_MB, round(MEMORY_PER_DATABASE_BYTE * size_mb))}MB"
+
+
 @dataclass
 class Snapshot:
     con: duckdb.DuckDBPyConnection
@@ -63,7 +80,7 @@ def _snapshot(path: str, version: str) -> Snapshot:
     the clinic's expected-trajectory references computed up front: once per database version,
     so a clinician opening a patient never waits for the clinic-wide reference."""
     store = Path(tempfile.gettempdir()) / f"infusion-outcomes-snapshot-{os.getpid()}-{uuid.uuid4().hex}.duckdb"
-    con = open_snapshot(path, store=store, memory_limit=os.environ.get("OUTCOMES_MEMORY_LIMIT", "500MB"))
+    con = open_snapshot(path, store=store, memory_limit=memory_limit(path))
     expected.warm(con, settings())
     return Snapshot(con, threading.Lock())
 

@@ -26,3 +26,17 @@ def test_every_page_renders_on_an_empty_database(empty_database, monkeypatch, pa
 def test_without_a_database_every_page_says_how_to_load_one(tmp_path, monkeypatch, page):
     app = open_page(tmp_path / "missing.duckdb", page, monkeypatch)
     assert "outcomes ingest" in app.info[0].value
+
+
+def test_the_snapshot_memory_cap_grows_with_the_database_unless_set(tmp_path, monkeypatch):
+    from dashboard.data import memory_limit
+
+    monkeypatch.delenv("OUTCOMES_MEMORY_LIMIT", raising=False)
+    small, large = tmp_path / "small.duckdb", tmp_path / "large.duckdb"
+    small.write_bytes(b"x" * 1000)
+    with open(large, "wb") as handle:  # a sparse 521 MB file, the size of a 1,000,000-patient clinic's
+        handle.truncate(521_000_000)
+    assert memory_limit(str(small)) == "500MB"
+    assert memory_limit(str(large)) == "2605MB"  # 5 x 521 MB: 2GB was measured to suffice (docs/scaling.md)
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "750MB")
+    assert memory_limit(str(large)) == "750MB"

@@ -447,15 +447,6 @@ def test_mutated_redcap_exports_load_or_are_refused_cleanly(workdir, loaded_db, 
     run_example(workdir, loaded_db, name, data, redcap_assessments(data))
 
 
-def fhir_reader_present() -> bool:
-    try:
-        import pipelines.readers.fhir  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not fhir_reader_present() or not FHIR_SAMPLES, reason="no FHIR reader or FHIR sample files yet")
 @settings(max_examples=max(3, settings.default.max_examples // 3))  # a Bundle ingest is slow: fewer examples
 @given(data=st.data())
 def test_mutated_fhir_files_load_or_are_refused_cleanly(workdir, loaded_db, data):
