@@ -374,8 +374,9 @@ def test_the_sample_clinic_as_csv_redcap_and_fhir_gives_identical_patient_outcom
     assert len(ids) == 10
 
     as_csv = ingest(tmp_path / "csv.duckdb", list(subset.values()), Settings(), now=NOW)
-    ingest(tmp_path / "redcap.duckdb", [subset["patients"], subset["sessions"], SAMPLE / "redcap" / "export.csv"],
-           Settings(), now=NOW)
+    as_redcap = ingest(tmp_path / "redcap.duckdb", [subset["patients"], subset["sessions"],
+                                                    SAMPLE / "redcap" / "export.csv"], Settings(), now=NOW)
+    assert as_redcap.files[-1].inserted == as_csv.files[-1].inserted > 90  # the assessments, one for one
     as_fhir = ingest(tmp_path / "fhir.duckdb", [SAMPLE / "fhir"], Settings(), now=NOW)
     assert as_fhir.totals.quarantined == as_csv.totals.quarantined == 0
     assert as_fhir.totals.inserted == as_csv.totals.inserted > 150

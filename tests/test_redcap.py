@@ -3,7 +3,6 @@ loaded through the same validation, quarantine and upsert as the CSV exports."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import duckdb
@@ -168,35 +167,6 @@ def test_a_mapping_next_to_the_export_replaces_the_default(tmp_path):
     patients = write_csv(tmp_path / "patients.csv", list(PATIENTS.columns), [patient()])
     ingest(tmp_path / "outcomes.duckdb", [patients, export], Settings(), now=NOW)
     assert query(tmp_path / "outcomes.duckdb", "SELECT instrument, total FROM scores") == [("PAIN-NRS", 4)]
-
-
-def _read(path: Path) -> tuple[list[str], list[dict]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames), list(reader)
-
-
-def test_the_sample_clinic_as_csv_and_as_redcap_gives_identical_patient_outcomes(tmp_path):
-    """data/sample/redcap/export.csv is the CSV sample's PHQ-9/GAD-7/pain for ten patients."""
-    _, redcap = _read(SAMPLE / "redcap" / "export.csv")
-    ids = {row["record_id"] for row in redcap}
-    scales = {"PHQ9", "GAD7", "PAINNRS"}
-    subset = {}
-    for name in ("patients", "sessions", "assessments"):
-        header, rows = _read(SAMPLE / f"{name}.csv")
-        keep = [r for r in rows if r["patient_id"] in ids and (
-            name != "assessments" or "".join(c for c in r["instrument"].upper() if c.isalnum()) in scales)]
-        subset[name] = write_csv(tmp_path / f"{name}.csv", header, keep)
-    assert len(ids) == 10
-
-    as_csv = ingest(tmp_path / "csv.duckdb", list(subset.values()), Settings(), now=NOW)
-    as_redcap = ingest(tmp_path / "redcap.duckdb", [subset["patients"], subset["sessions"],
-                                                    SAMPLE / "redcap" / "export.csv"], Settings(), now=NOW)
-    assert as_csv.files[-1].inserted == as_redcap.files[-1].inserted > 90
-    outcomes_sql = "SELECT * FROM patient_outcomes ORDER BY ALL"
-    from_csv = query(tmp_path / "csv.duckdb", outcomes_sql)
-    assert len(from_csv) >= 10
-    assert query(tmp_path / "redcap.duckdb", outcomes_sql) == from_csv
 
 
 def test_two_bad_instruments_on_one_event_row_are_both_quarantined(tmp_path):
