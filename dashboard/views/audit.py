@@ -24,7 +24,7 @@ if not entries:
     st.info("No patient record has been viewed or exported yet.")
     st.stop()
 if verification.ok:
-    st.success(f"{verification.entries:,} entries; the hash chain is intact (no entry changed, removed or "
+    st.success(f"{verification.entries:,} {'entry' if verification.entries == 1 else 'entries'}; the hash chain is intact (no entry changed, removed or "
                f"reordered).", icon=":material/verified_user:")
 
 frame = pd.DataFrame(entries).iloc[::-1].reset_index(drop=True)
