@@ -39,7 +39,7 @@ import pytest
 
 from conftest import Clinic, assessment, only_row, open_page, patient, session
 from pipelines.analytics import clinic as clinic_analytics
-from pipelines.analytics import suppression, survival
+from pipelines.analytics import published, suppression, survival
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.settings import PrivacySettings, Settings, SettingsError, load_settings
 
@@ -364,16 +364,16 @@ def test_no_suppressed_count_of_the_group_tables_can_be_recovered(con, table):
 
 
 def test_headline_of_a_small_cohort_says_fewer_than(con):
-    diaz = clinic_analytics.headline_outcomes(con, SETTINGS, cohort=CohortFilter(clinicians=("Dr. Diaz",)))
+    diaz = published.headline_outcomes(con, SETTINGS, cohort=CohortFilter(clinicians=("Dr. Diaz",)))
     row = only_row(diaz)
     assert row.suppressed and row.n_shown == "fewer than 11"
     assert row[["n_patients", "n_evaluable", "response_n", "remission_n"]].isna().all()
     assert math.isnan(row.response_rate) and math.isnan(row.median_change)
     # Chen alone: 40 evaluable, 32 responders leave 8: the response count and rate are blanked
-    chen = only_row(clinic_analytics.headline_outcomes(con, SETTINGS, cohort=CohortFilter(clinicians=("Dr. Chen",))))
+    chen = only_row(published.headline_outcomes(con, SETTINGS, cohort=CohortFilter(clinicians=("Dr. Chen",))))
     assert not chen.suppressed and chen.n_evaluable == 40 and pd.isna(chen.response_n)
     assert math.isnan(chen.response_rate) and chen.remission_n == 20
-    activity = only_row(clinic_analytics.headline_activity(con, SETTINGS, CohortFilter(clinicians=("Dr. Diaz",))))
+    activity = only_row(published.headline_activity(con, SETTINGS, CohortFilter(clinicians=("Dr. Diaz",))))
     assert activity.suppressed and pd.isna(activity.n_patients)
 
 
@@ -416,8 +416,8 @@ def test_severity_transitions_cannot_be_recovered(con):
 
 
 def test_trajectory_groups_cannot_be_recovered_from_the_cohorts_point(con):
-    grouped = clinic_analytics.trajectory(con, SETTINGS, group_by=("clinician",))
-    whole = clinic_analytics.trajectory(con, SETTINGS).set_index("infusion")
+    grouped = published.trajectory(con, SETTINGS, group_by=("clinician",))
+    whole = published.trajectory(con, SETTINGS).set_index("infusion")
     # infusion 1 (the baseline): Adams 34, Brown 25, Chen 40, Diaz 6: Diaz and Brown blanked
     first = grouped[grouped.infusion == 1].set_index("clinician")
     assert first.loc["Dr. Diaz"].suppressed and first.loc["Dr. Brown"].suppressed
@@ -433,7 +433,7 @@ def test_trajectory_groups_cannot_be_recovered_from_the_cohorts_point(con):
 
 
 def test_retention_hides_the_four_who_stopped_early(con):
-    row = only_row(clinic_analytics.retention_summary(con, SETTINGS))
+    row = only_row(published.retention_summary(con, SETTINGS))
     # 105 started, 101 completed induction and went on (7 infusions), 4 stopped after two: the
     # 4 would follow from started - completed and from started - maintenance
     assert row.n_started == 105
@@ -452,7 +452,7 @@ def test_retention_hides_the_four_who_stopped_early(con):
 
 
 def test_infusions_per_patient_hides_a_complement(con):
-    frame = clinic_analytics.infusions_distribution(con, SETTINGS).set_index("n_infusions")
+    frame = published.infusions_distribution(con, SETTINGS).set_index("n_infusions")
     # 4 patients with 2 infusions (small) and 101 with 7: the 101 goes too, zeros stay
     assert frame.suppressed.sum() == 2 and frame.loc[2].suppressed and frame.loc[7].suppressed
     assert (frame.loc[~frame.suppressed, "n_patients"] == 0).all()
@@ -465,7 +465,7 @@ def test_infusions_per_patient_hides_a_complement(con):
 
 
 def test_time_to_response_risk_table_has_no_small_steps(con):
-    km = clinic_analytics.time_to_response(con, SETTINGS)
+    km = published.time_to_response(con, SETTINGS)
     curve = km["curve"]
     assert "events" not in curve and "censored" not in curve
     assert curve.at_risk.iloc[0] == 101 and (curve.at_risk >= MIN_CELL).all()
@@ -475,13 +475,13 @@ def test_time_to_response_risk_table_has_no_small_steps(con):
     assert len(curve) < len(raw)  # follow-ups on ten different days: steps of about 10 each
     summary = only_row(km["summary"])
     assert (summary.n, summary.events) == (101, 62)
-    small = only_row(clinic_analytics.time_to_response(con, SETTINGS, cohort=CohortFilter(clinicians=("Dr. Diaz",)))
+    small = only_row(published.time_to_response(con, SETTINGS, cohort=CohortFilter(clinicians=("Dr. Diaz",)))
                      ["summary"])
     assert small.suppressed and pd.isna(small.events)
 
 
 def test_safety_rates_blank_small_counts_and_small_complements(con):
-    rates = clinic_analytics.safety_rates(con, SETTINGS)
+    rates = published.safety_rates(con, SETTINGS)
     effects = rates["effects"].set_index("effect")
     # 715 infusions: nausea on 5, headache on all but 3, dissociation on all, no adverse event
     assert (effects.n_infusions == 715).all()
@@ -497,7 +497,7 @@ def test_waterfall_and_cadss_of_a_small_cohort(con):
     bars = clinic_analytics.waterfall(con, SETTINGS, cohort=diaz)
     assert bars.empty and bars.attrs["suppressed"]
     assert len(clinic_analytics.waterfall(con, SETTINGS)) == 101
-    cadss = clinic_analytics.cadss_points(con, SETTINGS, diaz)
+    cadss = published.cadss_points(con, SETTINGS, diaz)
     assert cadss.suppressed.all() and cadss["n"].isna().all() and cadss["mean"].isna().all()
 
 

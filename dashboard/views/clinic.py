@@ -20,7 +20,7 @@ from dashboard.charts import clinic as charts
 from dashboard.data import ask, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.widgets import download_csv, require_database
-from pipelines.analytics import clinic
+from pipelines.analytics import clinic, published
 from pipelines.analytics.cohorts import GROUPABLE
 
 st.title("Clinic outcomes")
@@ -107,7 +107,7 @@ with st.sidebar:
                          help="Latest follow-up score, or the first score after the 6th infusion "
                               "(before the 9th).")
 
-activity = ask(clinic.headline_activity, SETTINGS, cohort).iloc[0]
+activity = ask(published.headline_activity, SETTINGS, cohort).iloc[0]
 if activity["suppressed"]:
     # every figure of a cohort this small describes fewer than MIN_CELL patients
     st.info(f"Fewer than {MIN_CELL} patients in this cohort ({describe(cohort)}): no figures are shown for so few "
@@ -123,7 +123,7 @@ st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} tr
 
 # --- KPI cards ------------------------------------------------------------------------------------
 
-overall = ask(clinic.headline_outcomes, SETTINGS, scale, cohort, timepoint).iloc[0] if scale else None
+overall = ask(published.headline_outcomes, SETTINGS, scale, cohort, timepoint).iloc[0] if scale else None
 completion = ask(clinic.assessment_completion, SETTINGS, scale, cohort).iloc[0] if scale else None
 
 cards = st.columns(4)
@@ -194,7 +194,7 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
         else:
             group_by = st.selectbox("Compare by", list(GROUP_CHOICES), format_func=GROUP_CHOICES.get,
                                     key="clinic_trajectory_group")
-            path = ask(clinic.trajectory, SETTINGS, scale, cohort, (group_by,) if group_by else ())
+            path = ask(published.trajectory, SETTINGS, scale, cohort, (group_by,) if group_by else ())
             if path.empty:
                 st.info(f"No {scale} scores for this cohort.")
             else:
@@ -206,7 +206,7 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
                              "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
                     table(path.round(2), names, "trajectory.csv", "trajectory")
 
-            km = ask(clinic.time_to_response, SETTINGS, scale, cohort)
+            km = ask(published.time_to_response, SETTINGS, scale, cohort)
             if km["summary"].empty:
                 st.info(f"No patient in the clinical range at baseline on {scale} has a follow-up yet: "
                         "no time to response.")
@@ -316,8 +316,8 @@ if tabs[3].open:  # only the tab on screen runs (lazy tabs)
 
 if tabs[4].open:  # only the tab on screen runs (lazy tabs)
     with tabs[4]:
-        kept = ask(clinic.retention_summary, SETTINGS, cohort)
-        counts = ask(clinic.infusions_distribution, SETTINGS, cohort)
+        kept = ask(published.retention_summary, SETTINGS, cohort)
+        counts = ask(published.infusions_distribution, SETTINGS, cohort)
         left, right = st.columns(2)
         with left:
             draw("retention_chart", kept.iloc[0])
@@ -335,7 +335,7 @@ if tabs[4].open:  # only the tab on screen runs (lazy tabs)
 
 if tabs[5].open:  # only the tab on screen runs (lazy tabs)
     with tabs[5]:
-        rates = ask(clinic.safety_rates, SETTINGS, cohort)
+        rates = ask(published.safety_rates, SETTINGS, cohort)
         effects, pressure = rates["effects"], rates["bp"]
         limits = SETTINGS.thresholds
         draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic)
@@ -350,7 +350,7 @@ if tabs[5].open:  # only the tab on screen runs (lazy tabs)
                  "per_100": "Per 100 infusions", "per_100_low": "95% CI low", "per_100_high": "95% CI high"}
         table(rows.round(2), names, "safety.csv", "safety")
 
-        cadss = ask(clinic.cadss_points, SETTINGS, cohort)
+        cadss = ask(published.cadss_points, SETTINGS, cohort)
         if cadss.empty:
             st.info("No CADSS dissociation score was recorded for this cohort's infusions.")
         else:
