@@ -194,7 +194,7 @@ if quarantine_tab.open:
             st.metric("Quarantined rows", f"{len(rows):,}")
             if patient_level:
                 show_table(rows, QUARANTINE_COLUMNS, "rows")
-                download_csv(rows, "quarantine.csv", key="download_quarantine")
+                download_csv(rows, "quarantine.csv", key="download_quarantine", audited_page="data-quality")
             else:
                 st.info(ROW_DETAIL_HIDDEN)
 
@@ -225,7 +225,7 @@ if baseline_tab.open:
                 gaps = ask(quality.patients_without_baseline, config, scale=scale or None)
                 gaps = gaps.assign(reason_text=gaps["reason"].map(quality.BASELINE_GAP_REASONS))
                 show_table(gaps, GAP_COLUMNS, "patients")
-                download_csv(gaps, "patients-without-baseline.csv", key="download_gaps")
+                download_csv(gaps, "patients-without-baseline.csv", key="download_gaps", audited_page="data-quality")
             else:
                 st.info(ROW_DETAIL_HIDDEN)
 
@@ -261,7 +261,8 @@ if updates_tab.open:
             st.info(f"{len(duplicates):,} rows. {ROW_DETAIL_HIDDEN}")
         else:
             show_table(duplicates, QUARANTINE_COLUMNS, "rows")
-            download_csv(duplicates, "conflicting-duplicates.csv", key="download_duplicates")
+            download_csv(duplicates, "conflicting-duplicates.csv", key="download_duplicates",
+                         audited_page="data-quality")
         st.subheader("Updated rows")
         history = ask(quality.updated_records, config)
         if history.empty:
@@ -270,4 +271,4 @@ if updates_tab.open:
             st.info(f"{len(history):,} earlier versions. {ROW_DETAIL_HIDDEN}")
         else:
             show_table(history, HISTORY_COLUMNS, "earlier versions")
-            download_csv(history, "updated-rows.csv", key="download_history")
+            download_csv(history, "updated-rows.csv", key="download_history", audited_page="data-quality")
