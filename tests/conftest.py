@@ -112,6 +112,15 @@ class Clinic:
         return rows[0]
 
 
+def query(db: Path, sql: str) -> list[tuple]:
+    """Rows of `sql` on the database file `db`, opened read-only."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def only_row(frame):
     """The single row of a one-row result (an ungrouped summary)."""
     assert len(frame) == 1, frame

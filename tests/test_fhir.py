@@ -15,7 +15,7 @@ from pipelines.ingest import expand_paths, ingest
 from pipelines.readers import readers_for
 from pipelines.settings import Settings
 
-from conftest import NOW, SAMPLE, write_csv
+from conftest import NOW, SAMPLE, query, write_csv
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -139,14 +139,6 @@ def write_bundle(path: Path, resources=None, bundle_type: str = "collection") ->
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"resourceType": "Bundle", "type": bundle_type, "entry": entries}), encoding="utf-8")
     return path
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def staged_rows(path: Path) -> dict[str, list[tuple]]:

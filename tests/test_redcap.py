@@ -14,7 +14,7 @@ from pipelines.readers import reader_for
 from pipelines.readers.redcap import load_mapping, stage_redcap
 from pipelines.settings import Settings
 
-from conftest import NOW, SAMPLE, patient, session, write_csv
+from conftest import NOW, SAMPLE, patient, query, session, write_csv
 
 
 MAPPING = load_mapping()
@@ -62,14 +62,6 @@ def load(tmp_path: Path, rows: list[dict]):
     sessions = write_csv(tmp_path / "sessions.csv", list(SESSIONS.columns), [session("S1", "2025-01-12T10:00:00")])
     export = write_export(tmp_path / "redcap", rows)
     return ingest(tmp_path / "outcomes.duckdb", [patients, sessions, export], Settings(), now=NOW)
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_staged_rows_are_one_per_filled_instrument_with_the_file_row(tmp_path):
