@@ -12,15 +12,16 @@ from pathlib import Path
 
 import duckdb
 
+from . import sql
 from .instruments import REGISTRY, alias_table
 from .settings import Settings, SettingsError
 
-SQL_DIR = Path(__file__).parent / "sql"
 DATA_TABLES = ("patients", "sessions", "assessments")
-
-
-def read_sql(name: str) -> str:
-    return (SQL_DIR / name).read_text(encoding="utf-8")
+# The outcome views (the analyst contract, sql/views/outcomes.sql) and the macro they judge
+# outcomes with; then the views the analytics build on them, in dependency order.
+OUTCOME_VIEW_FILES = ("views/outcome_flags", "views/outcomes")
+ANALYTICS_VIEW_FILES = ("views/scores_by_infusion", "views/nhs_paired_outcomes", "views/safety",
+                        "views/followup_responses")
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -64,17 +65,20 @@ def init_db(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
     Safe to run on an existing database: data tables are only created if absent.
     """
-    con.execute(read_sql("schema.sql"))
+    con.execute(sql.read("schema/tables"))
     for table in DATA_TABLES:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {table}_history AS "
             f"SELECT *, NULL::TIMESTAMP AS replaced_at, NULL::BIGINT AS replaced_by_run FROM {table} LIMIT 0"
         )
     write_reference_tables(con, settings)
-    con.execute(read_sql("outcome_flags.sql"))
-    con.execute(read_sql("views.sql"))
-    for analytics_views in sorted(SQL_DIR.glob("analytics_*.sql")):  # views built on the outcome views
-        con.execute(analytics_views.read_text(encoding="utf-8"))
+    create_views(con)
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the outcome views and the analytics views on them, from this version's SQL."""
+    for name in (*OUTCOME_VIEW_FILES, *ANALYTICS_VIEW_FILES):
+        con.execute(sql.read(name))
 
 
 def write_reference_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:

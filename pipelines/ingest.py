@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .db import connect_for_ingest, init_db, read_sql
+from . import sql
+from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import FileCounts, merge, validate
 from .publish import discard, ingest_lock, publish, remove_leftovers, working_copy
@@ -112,7 +113,7 @@ def ingest(
         try:
             con.execute("BEGIN TRANSACTION")
             init_db(con, settings)
-            con.execute(read_sql("macros.sql"))
+            con.execute(sql.read("validation/macros"))
             run_id = con.execute("SELECT nextval('ingest_run_ids')").fetchone()[0]
             counts = {path: FileCounts() for path in files}
             hashes = {path: "" for path in files}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .db import read_sql
+from . import sql
 from .formats import ExportKind
 from .readers.csv_export import StagedFile
 
@@ -42,7 +42,7 @@ class FileCounts:
 def validate(con: duckdb.DuckDBPyConnection, kind: ExportKind, parameters: dict) -> None:
     """Build temp table `checked`: the staged rows typed, scored, each with its problems and
     whether it is the copy of its key to load."""
-    query = read_sql(f"validate_{kind.name}.sql")
+    query = sql.read(f"validation/{kind.name}")
     # Row order no longer matters once each row carries source_row: let DuckDB write in parallel.
     con.execute("SET preserve_insertion_order = false")
     used = {name: value for name, value in parameters.items() if f"${name}" in query}
@@ -50,7 +50,7 @@ def validate(con: duckdb.DuckDBPyConnection, kind: ExportKind, parameters: dict)
         f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, len(problems) = 0 AS is_first_copy FROM ({query})",
         used,
     )
-    con.execute(read_sql("duplicates.sql"))
+    con.execute(sql.read("validation/duplicates"))
 
 
 def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> FileCounts:

@@ -186,7 +186,7 @@ class AccessSettings:
 @dataclass(frozen=True)
 class PrivacySettings:
     """Small-cell suppression of every aggregate shown to directors and analysts
-    (pipelines/analytics/suppression.py, docs/analytics.md).
+    (pipelines/reports/suppression.py, docs/analytics.md).
 
     `min_cell_size`: counts of 1 to min_cell_size - 1 patients are never published, nor any
     number that gives one back. 11 follows the CMS cell-size suppression policy (no cell of

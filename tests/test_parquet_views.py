@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.db import DATA_TABLES, SQL_DIR, read_sql, write_reference_tables
+from pipelines import sql
+from pipelines.db import DATA_TABLES, create_views, write_reference_tables
 from pipelines.export import export_deidentified
 from pipelines.settings import ExportSettings, Settings
 
@@ -70,7 +71,7 @@ def contract_columns() -> dict[str, list[str]]:
     """Each base table's columns in schema.sql's order, which views selecting `*` keep."""
     con = duckdb.connect()
     try:
-        con.execute(read_sql("schema.sql"))
+        con.execute(sql.read("schema/tables"))
         return {t: [c for (c,) in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
             [t]).fetchall()] for t in DATA_TABLES}
@@ -93,10 +94,7 @@ def open_lake(lake: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
             FROM read_parquet('{files}', hive_partitioning = true, hive_types = {{{hive_types}}})
         """)
     write_reference_tables(con, settings)
-    con.execute(read_sql("outcome_flags.sql"))
-    con.execute(read_sql("views.sql"))
-    for analytics_views in sorted(SQL_DIR.glob("analytics_*.sql")):
-        con.execute(analytics_views.read_text(encoding="utf-8"))
+    create_views(con)
     return con
 
 
@@ -179,8 +177,8 @@ def test_a_network_of_deidentified_extracts_answers_like_the_database(sample_dat
         con.execute(f"CREATE VIEW {table} AS SELECT * EXCLUDE (clinic) "
                     f"FROM read_parquet('{files}', hive_partitioning = true)")
     write_reference_tables(con, Settings())
-    for name in ("analytics_expected.sql", "analytics_survival.sql"):
-        con.execute(read_sql(name))
+    for name in ("views/scores_by_infusion", "views/followup_responses"):
+        con.execute(sql.read(name))
     assert con.execute("SELECT DISTINCT clinic FROM read_parquet(?, hive_partitioning = true)",
                        [f"{network}/*/patient_outcomes.parquet"]).fetchall() == [("sample",)]
 

@@ -1,4 +1,4 @@
-"""Small-cell suppression (pipelines/analytics/suppression.py and the tables of the Clinic
+"""Small-cell suppression (pipelines/reports/suppression.py and the tables of the Clinic
 outcomes page built with it): no count of 1 to 10 patients is shown, and none can be worked out
 from the rest of the same table.
 
@@ -39,7 +39,8 @@ import pytest
 
 from conftest import Clinic, assessment, only_row, open_page, patient, session
 from pipelines.analytics import clinic as clinic_analytics
-from pipelines.analytics import published, suppression, survival
+from pipelines.analytics import published, survival
+from pipelines.reports import suppression
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.settings import PrivacySettings, Settings, SettingsError, load_settings
 

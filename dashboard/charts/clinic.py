@@ -6,7 +6,7 @@ builders only draw it in clinical words and the shared colours.
 Rates arrive as proportions and are drawn as percentages. Every estimate is drawn with its 95%
 interval (a shaded band or error bars), thresholds as lines.
 
-Small cells arrive already suppressed (`pipelines.analytics.suppression`): a blanked count is
+Small cells arrive already suppressed (`pipelines.reports.suppression`): a blanked count is
 <NA> and its rate NaN, and rows may carry `suppressed`. The builders leave such points out (or
 say "suppressed" in the hover) and never compute a number the frame does not hold.
 """

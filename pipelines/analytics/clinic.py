@@ -45,7 +45,7 @@ from ..settings import Settings
 from .cohorts import CohortFilter, check_group_by, cohort_join
 from .outcomes import LATEST_SQL, TIMEPOINTS, cohort_outcomes, cohort_sql, judged_at_sql
 from .stats import wilson_interval
-from .suppression import DEFAULT_MIN_CELL, label, small, suppress_cross_tab, suppress_small_groups
+from ..reports.suppression import DEFAULT_MIN_CELL, label, small, suppress_cross_tab, suppress_small_groups
 
 # CMS cell-size suppression policy: no cell describing 1-10 beneficiaries may be published. The
 # default of settings.privacy.min_cell_size, which the functions below use.

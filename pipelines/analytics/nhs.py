@@ -4,7 +4,7 @@ Why: UK services, and many clinics that benchmark against them, report recovery 
 of scales rather than on each one: a patient whose depression recovered but whose anxiety did
 not has not recovered. The clinical reference ("Recovery") requires this definition whenever
 both scales exist. The per-patient judgement is the `nhs_paired_outcomes` view
-(`pipelines/sql/analytics_nhs.sql`); this module counts it per cohort and group in DuckDB and
+(`pipelines/sql/views/nhs_paired_outcomes.sql`); this module counts it per cohort and group in DuckDB and
 adds Wilson intervals.
 
 Denominators, as NHS Talking Therapies defines its measures: recovery and reliable recovery

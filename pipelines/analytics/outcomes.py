@@ -111,7 +111,7 @@ judged AS (
 )"""
 
 # Per-patient outcomes judged on another follow-up score of `patient_outcomes` with the same
-# definitions as the view (the `judge_outcome` macro, sql/outcome_flags.sql) and the
+# definitions as the view (the `judge_outcome` macro, sql/views/outcome_flags.sql) and the
 # thresholds of the `instruments` table.
 JUDGED_AT_SQL = """
 at_followup AS (

@@ -24,7 +24,7 @@ from . import trajectories as trajectories_module
 from .clinic import NEW_START_DAYS, activity, cell_size
 from .cohorts import CohortFilter
 from .outcomes import cohort_outcomes, scale_has_remission
-from .suppression import (
+from ..reports.suppression import (
     CHANGE_STATISTICS, label, small, suppress_counts, suppress_partition, thin_risk_table,
 )
 

@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import suppression
+from ..reports import suppression
 from .cohorts import CohortFilter
 from .frames import patient_rows
 

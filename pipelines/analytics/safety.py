@@ -35,7 +35,7 @@ from .stats import mean_interval, median_interval, wilson_interval
 # the grouping columns, each followed by a comma (empty without grouping). Parameters are
 # positional: the cohort's first, then the query's.
 
-# Per-patient PHQ-9 safety summary: the view `phq9_safety` (sql/analytics_safety.sql), which an
+# Per-patient PHQ-9 safety summary: the view `phq9_safety` (sql/views/safety.sql), which an
 # analytics snapshot computes once for every question that needs it.
 PHQ9_PER_PATIENT = "phq9_per_patient AS (SELECT * FROM phq9_safety)"
 

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import duckdb
 
-from ..db import SQL_DIR, connect, read_sql
+from .. import sql
+from ..db import ANALYTICS_VIEW_FILES, connect
 
 # In dependency order: each may read the ones before it.
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
@@ -55,7 +56,7 @@ def open_snapshot(path: str | Path, store: str | Path | None = None,
     """Open `path` read-only and snapshot the outcome views, in memory or into the file `store`
     (replaced if it exists). `memory_limit` (DuckDB syntax, e.g. "500MB") caps DuckDB's memory.
 
-    The analytics views (sql/analytics_*.sql) are created as temporary views from this
+    The analytics views (sql/views/, after the outcome views) are created as temporary views from this
     version's SQL, so a database last loaded by an older version still answers every question.
     """
     if store is None:
@@ -80,11 +81,11 @@ def open_snapshot(path: str | Path, store: str | Path | None = None,
         materialise = ("CREATE TABLE snapshot.main.{view} AS SELECT * FROM {source} ORDER BY patient_id;"
                        "CREATE TEMP VIEW {view} AS SELECT * FROM snapshot.main.{view}")
     # This version's definitions of the outcome flags, whatever version last loaded the file.
-    con.execute(read_sql("outcome_flags.sql").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+    con.execute(sql.read("views/outcome_flags").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
     for view in SNAPSHOT_VIEWS:
         con.execute(materialise.format(view=view, source=f"main.{view}"))
-    for sql_file in sorted(SQL_DIR.glob("analytics_*.sql")):
-        con.execute(sql_file.read_text(encoding="utf-8").replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
+    for name in ANALYTICS_VIEW_FILES:
+        con.execute(sql.read(name).replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
     for view in SNAPSHOT_ANALYTICS_VIEWS:  # computed once too, under the same name
         con.execute(f"ALTER VIEW temp.main.{view} RENAME TO {view}_definition")
         con.execute(materialise.format(view=view, source=f"{view}_definition"))

@@ -91,35 +91,39 @@ checked AS (
         END AS cadss_problem
     FROM typed AS t
     LEFT JOIN patients AS p ON p.patient_id = t.patient_id
-)
-SELECT
-    source_row,
-    CASE
-        WHEN coalesce(id_problem, patient_problem, time_problem, route_problem, dose_problem, weight_problem,
-                      duration_problem, vitals_number_problem, systolic_problem, diastolic_problem,
-                      pulse_pressure_problem, heart_rate_problem, spo2_problem, cadss_problem) IS NULL THEN []
-        ELSE list_filter([id_problem, patient_problem, time_problem, route_problem, dose_problem, weight_problem,
+),
+final AS (
+    -- one row per staged row: the typed values to load and the row's problems
+    SELECT
+        source_row,
+        CASE
+            WHEN coalesce(id_problem, patient_problem, time_problem, route_problem, dose_problem, weight_problem,
                           duration_problem, vitals_number_problem, systolic_problem, diastolic_problem,
-                          pulse_pressure_problem, heart_rate_problem, spo2_problem, cadss_problem],
-                         lambda p: p IS NOT NULL)
-    END                                    AS problems,
-    session_id                             AS record_key,
-    session_id,
-    patient_id,
-    started_at,
-    route,
-    dose_mg,
-    weight_kg,
-    duration_min,
-    clinician,
-    site,
-    TRY_CAST(bp_pre_sys AS INTEGER)        AS bp_pre_sys,
-    TRY_CAST(bp_pre_dia AS INTEGER)        AS bp_pre_dia,
-    TRY_CAST(bp_peak_sys AS INTEGER)       AS bp_peak_sys,
-    TRY_CAST(bp_peak_dia AS INTEGER)       AS bp_peak_dia,
-    TRY_CAST(hr_pre AS INTEGER)            AS hr_pre,
-    TRY_CAST(spo2_min AS INTEGER)          AS spo2_min,
-    TRY_CAST(cadss_total AS INTEGER)       AS cadss_total,
-    side_effects,
-    adverse_event
-FROM checked
+                          pulse_pressure_problem, heart_rate_problem, spo2_problem, cadss_problem) IS NULL THEN []
+            ELSE list_filter([id_problem, patient_problem, time_problem, route_problem, dose_problem, weight_problem,
+                              duration_problem, vitals_number_problem, systolic_problem, diastolic_problem,
+                              pulse_pressure_problem, heart_rate_problem, spo2_problem, cadss_problem],
+                             lambda p: p IS NOT NULL)
+        END                                    AS problems,
+        session_id                             AS record_key,
+        session_id,
+        patient_id,
+        started_at,
+        route,
+        dose_mg,
+        weight_kg,
+        duration_min,
+        clinician,
+        site,
+        TRY_CAST(bp_pre_sys AS INTEGER)        AS bp_pre_sys,
+        TRY_CAST(bp_pre_dia AS INTEGER)        AS bp_pre_dia,
+        TRY_CAST(bp_peak_sys AS INTEGER)       AS bp_peak_sys,
+        TRY_CAST(bp_peak_dia AS INTEGER)       AS bp_peak_dia,
+        TRY_CAST(hr_pre AS INTEGER)            AS hr_pre,
+        TRY_CAST(spo2_min AS INTEGER)          AS spo2_min,
+        TRY_CAST(cadss_total AS INTEGER)       AS cadss_total,
+        side_effects,
+        adverse_event
+    FROM checked
+)
+SELECT * FROM final

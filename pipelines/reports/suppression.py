@@ -50,6 +50,12 @@ DEFAULT_MIN_CELL = 11
 _DETERMINED = 1e-9
 
 
+def cell_size(settings, min_cell: int | None = None) -> int:
+    """The smallest count that may be published: `min_cell` when given (tests), else the
+    clinic's `settings.privacy.min_cell_size`."""
+    return settings.privacy.min_cell_size if min_cell is None else int(min_cell)
+
+
 def label(min_cell: int) -> str:
     """What a table prints in place of a suppressed count."""
     return f"fewer than {min_cell}"

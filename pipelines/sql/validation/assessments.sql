@@ -117,30 +117,34 @@ checked AS (
     FROM computed AS c
     LEFT JOIN patients AS p ON p.patient_id = c.patient_id
     LEFT JOIN sessions AS ses ON ses.session_id = c.session_id
+),
+final AS (
+    -- one row per staged row: the typed values to load and the row's problems
+    SELECT
+        source_row,
+        CASE
+            WHEN coalesce(patient_problem, instrument_problem, time_problem, session_problem,
+                          item_fraction_problem, item_range_problem, item_extra_problem, total_problem) IS NULL THEN []
+            ELSE list_filter([patient_problem, instrument_problem, time_problem, session_problem,
+                              item_fraction_problem, item_range_problem, item_extra_problem, total_problem],
+                             lambda p: p IS NOT NULL)
+        END AS problems,
+        coalesce(assessment_id, patient_id || '|' || instrument || '|' || strftime(administered_at, '%Y-%m-%dT%H:%M:%S')) AS record_key,
+        assessment_id,
+        patient_id,
+        instrument,
+        administered_at,
+        session_id,
+        TRY_CAST(answers AS TINYINT[])                           AS items,
+        TRY_CAST(total_number AS INTEGER)                        AS total_reported,
+        CASE WHEN answered = 0 THEN TRY_CAST(total_number AS INTEGER) ELSE item_total END AS total,
+        CASE WHEN answered > 0 THEN n_missing END                AS n_missing,
+        answered = n_items OR answered = 0                       AS complete,
+        answered < n_items AND answered > 0 AND item_total IS NOT NULL AS prorated,
+        answered = 0                                             AS total_only,
+        -- Safety item (PHQ-9 item 9) answered above 0, whatever the total and even when the
+        -- administration is incomplete; NULL when not answered (unknown, never negative).
+        CASE WHEN safety_item IS NOT NULL THEN answers[safety_item] > 0 END AS item9_positive
+    FROM checked
 )
-SELECT
-    source_row,
-    CASE
-        WHEN coalesce(patient_problem, instrument_problem, time_problem, session_problem,
-                      item_fraction_problem, item_range_problem, item_extra_problem, total_problem) IS NULL THEN []
-        ELSE list_filter([patient_problem, instrument_problem, time_problem, session_problem,
-                          item_fraction_problem, item_range_problem, item_extra_problem, total_problem],
-                         lambda p: p IS NOT NULL)
-    END AS problems,
-    coalesce(assessment_id, patient_id || '|' || instrument || '|' || strftime(administered_at, '%Y-%m-%dT%H:%M:%S')) AS record_key,
-    assessment_id,
-    patient_id,
-    instrument,
-    administered_at,
-    session_id,
-    TRY_CAST(answers AS TINYINT[])                           AS items,
-    TRY_CAST(total_number AS INTEGER)                        AS total_reported,
-    CASE WHEN answered = 0 THEN TRY_CAST(total_number AS INTEGER) ELSE item_total END AS total,
-    CASE WHEN answered > 0 THEN n_missing END                AS n_missing,
-    answered = n_items OR answered = 0                       AS complete,
-    answered < n_items AND answered > 0 AND item_total IS NOT NULL AS prorated,
-    answered = 0                                             AS total_only,
-    -- Safety item (PHQ-9 item 9) answered above 0, whatever the total and even when the
-    -- administration is incomplete; NULL when not answered (unknown, never negative).
-    CASE WHEN safety_item IS NOT NULL THEN answers[safety_item] > 0 END AS item9_positive
-FROM checked
+SELECT * FROM final

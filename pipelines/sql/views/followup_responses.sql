@@ -1,4 +1,4 @@
--- Views for time to response (pipelines/analytics/survival.py). Run by init_db after views.sql.
+-- Views for time to response (pipelines/analytics/survival.py). Run by init_db after views/outcomes.sql.
 
 -- Every valid follow-up of a patient in the clinical range at baseline, with whether it meets
 -- its scale's response criterion: a reduction of at least `instruments.response_drop_pct`

@@ -1,5 +1,5 @@
 -- Views for the expected trajectory and the infusion-by-infusion charts
--- (pipelines/analytics/expected.py, trajectories.py). Run by init_db after views.sql.
+-- (pipelines/analytics/expected.py, trajectories.py). Run by init_db after views/outcomes.sql.
 -- Every column is described in docs/data-dictionary.md.
 
 -- One row per patient, scale and infusion number k for patients with a baseline: the score

@@ -47,17 +47,21 @@ checked AS (
             date_problem('intake_date', intake_text, intake_date, $now_local, birth_year_number)
         ], lambda p: p IS NOT NULL) AS problems
     FROM typed
+),
+final AS (
+    -- one row per staged row: the typed values to load and the row's problems
+    SELECT
+        source_row,
+        problems,
+        patient_id                                   AS record_key,
+        patient_id,
+        TRY_CAST(birth_year_number AS INTEGER)       AS birth_year,
+        coalesce(sex, 'unknown')                     AS sex,
+        indication                                   AS primary_indication,
+        site,
+        clinician,
+        intake_date,
+        contraindications
+    FROM checked
 )
-SELECT
-    source_row,
-    problems,
-    patient_id                                   AS record_key,
-    patient_id,
-    TRY_CAST(birth_year_number AS INTEGER)       AS birth_year,
-    coalesce(sex, 'unknown')                     AS sex,
-    indication                                   AS primary_indication,
-    site,
-    clinician,
-    intake_date,
-    contraindications
-FROM checked
+SELECT * FROM final

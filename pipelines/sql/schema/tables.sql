@@ -1,4 +1,4 @@
--- Tables of the outcomes database. Views over them live in views.sql.
+-- Tables of the outcomes database. Views over them live in views/outcomes.sql.
 -- Times are clinic local time (TIMESTAMP without zone): offsets in the exports are converted
 -- at ingest, because the clinical rules (baseline window, "on or after the 6th session") are
 -- about the clinic's calendar.
