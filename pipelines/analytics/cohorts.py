@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
+from .. import sql
+
 # Attributes of `patient_cohorts` a result may be grouped by.
 GROUPABLE = ("site", "clinician", "primary_indication", "route", "sex", "age_band", "dose_band", "start_month")
 
@@ -72,6 +74,37 @@ def cohort_join(cohort: CohortFilter, group_by: tuple[str, ...], rows: str) -> s
     if cohort == CohortFilter() and not group_by:
         return ""
     return f"JOIN cohort AS c ON c.patient_id = {rows}.patient_id"
+
+
+def group_fragments(group_by: tuple[str, ...]) -> dict[str, str]:
+    """`group_columns` (leading select items, each followed by a comma) and `order_by` for a
+    GROUP BY ALL query; both empty when ungrouped. `group_by` must have passed `check_group_by`."""
+    if not group_by:
+        return {"group_columns": "", "order_by": ""}
+    return {"group_columns": "".join(f"{name}, " for name in group_by),
+            "order_by": "ORDER BY " + ", ".join(f"{name} NULLS LAST" for name in group_by)}
+
+
+def cohort_query(name: str, cohort: CohortFilter, group_by: tuple[str, ...] | list[str] = (), rows: str = "o",
+                 **fragments: str) -> tuple[str, list]:
+    """The query `sql/<name>.sql` for this cohort and grouping, and the cohort's parameters
+    (which come first: `{{cohort}}` must be the query's first CTE).
+
+    The one place a cohort filter becomes SQL. A query file may use these placeholders:
+
+    - `{{cohort}}`: the CTE `cohort` (`cohort_select`: the cohort's treated patients, their
+      infusion count and grouping attributes);
+    - `{{cohort_join}}`: joins the per-patient rows aliased `rows` to `cohort AS c`, or nothing
+      for the whole clinic ungrouped (see `cohort_join`);
+    - `{{group_columns}}`, `{{order_by}}`: the grouping attributes (`group_fragments`);
+    - any other placeholder, given in `fragments`.
+    """
+    group_by = check_group_by(group_by)
+    select, params = cohort_select(cohort, group_by)
+    available = {"cohort": f"cohort AS (\n    {select}\n)", "cohort_join": cohort_join(cohort, group_by, rows),
+                 **group_fragments(group_by), **fragments}
+    wanted = sql.placeholders(sql.read(name))
+    return sql.render(name, **{key: value for key, value in available.items() if key in wanted}), params
 
 
 # Filterable attributes of `patient_cohorts`, by CohortFilter field.
