@@ -20,7 +20,7 @@ import duckdb
 
 from . import sql
 from .formats import ExportKind
-from .readers.csv_export import StagedFile
+from .readers.rows import StagedFile
 
 KEYS = {"patients": "patient_id", "sessions": "session_id", "assessments": "assessment_key"}
 PROVENANCE = ("source_file", "source_row", "run_id")

@@ -19,7 +19,7 @@ per-patient CTE is `MATERIALIZED`, so DuckDB looks the patient up first rather t
 lookup into a join, where join filters turn it back into a full scan. A plain connection (the
 views themselves) is scanned: fine for a notebook or a small clinic.
 
-Definitions are the clinical reference's (`/work/shared/clinical-reference.md`) as the views
+Definitions are the clinical reference's (docs/scoring.md, with each rule's published source) as the views
 implement them; nothing is re-derived here:
 
 - baseline, latest, change, response, remission, reliable change: `patient_outcomes` (judged on

@@ -3,7 +3,7 @@
 Why a module of its own: outcome rates answer "does the treatment work", these answer "is
 anyone being harmed" - the PHQ-9 item 9 flag, reliable deterioration, blood-pressure
 excursions, side effects, adverse events and dissociation (CADSS) over the course. The
-definitions are the clinical reference's (`/work/shared/clinical-reference.md`):
+definitions are the clinical reference's (docs/scoring.md, with each rule's published source):
 
 - PHQ-9 item 9 (thoughts of death or self-harm) > 0 is a safety flag whatever the total, also
   on an incomplete PHQ-9; item 9 unanswered is "unknown", never "negative" (Kroenke et al. 2001).

@@ -8,7 +8,7 @@ with the most reasons, and item 9 among them, come first.
 
 All per-patient logic is one DuckDB query of named CTEs; Python only supplies the settings,
 the date the list is "as of", and the not-on-track patients from the expected-trajectory
-module. Definitions follow the clinical reference (`/work/shared/clinical-reference.md`).
+module. Definitions follow the clinical reference (docs/scoring.md, with each rule's published source).
 """
 
 from __future__ import annotations

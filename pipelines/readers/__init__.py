@@ -18,8 +18,9 @@ import duckdb
 
 from ..formats import ASSESSMENTS, ExportKind
 from . import fhir
-from .csv_export import StagedFile, read_header, sniff, stage_csv
+from .csv_export import read_header, sniff, stage_csv
 from .redcap import check_redcap, content_sha256, is_redcap, stage_redcap
+from .rows import StagedFile
 
 __all__ = ["Reader", "Unit", "reader_for", "readers_for", "content_sha256"]
 

@@ -9,45 +9,14 @@ into the header's fields are returned as rejects so they are quarantined, never 
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from ..formats import ExportKind, ImportFormatError, detect_kind, normalise_header
-
-
-@dataclass
-class Reject:
-    """A row the CSV parser could not take: wrong number of fields, or an item answer that
-    is not a number. Quarantined like any other bad row."""
-
-    source_row: int
-    raw: str
-    rule: str
-    message: str
-
-
-@dataclass
-class StagedFile:
-    """One export read into the temp view `staged`, ready for validation."""
-
-    path: str
-    sha256: str
-    kind: ExportKind
-    n_rows: int  # rows parsed into `staged`
-    rejects: list[Reject] = field(default_factory=list)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from .rows import Reject, StagedFile, file_sha256, row_position
 
 
 def read_header(path: str | Path) -> list[str]:
@@ -96,7 +65,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
     rejects = read_csv_into(con, path, columns, "staged_raw", f"SELECT {_canonical_columns(kind, set(columns))}",
                             scan_no)
     n_rows, first_rowid = con.execute("SELECT count(*), coalesce(min(rowid), 0) FROM staged_raw").fetchall()[0]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {_row_position(first_rowid, bool(rejects))} "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {row_position(first_rowid, bool(rejects))} "
                 "AS source_row, * FROM staged_raw")
     return StagedFile(path=path, sha256=sha256.result(), kind=kind, n_rows=n_rows, rejects=rejects)
 
@@ -105,10 +74,10 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
                   select: str, scan_no: int) -> list[Reject]:
     """Parse `path` with DuckDB in one pass into temp table `table` (`select` over the file's
     `columns`, in file order), and return the rows the parser could not take as rejects. Their
-    data rows are also written to temp table `reject_rows`, which `_row_position` reads. Shared
+    data rows are also written to temp table `reject_rows`, which `row_position` reads. Shared
     by every CSV-based reader, so a bad line is handled the same whatever the export."""
     errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
-    con.execute("SET preserve_insertion_order = true")  # rowid order = file order (see _row_position)
+    con.execute("SET preserve_insertion_order = true")  # rowid order = file order (see rows.row_position)
     try:
         con.execute(
             f"""
@@ -174,17 +143,3 @@ def _canonical_columns(kind: ExportKind, present: set[str]) -> str:
         return f"""nullif(trim("{name}"), '')""" if name in present else "NULL::VARCHAR"
 
     return ", ".join(f"{cell(c)} AS {c}" for c in kind.columns)
-
-
-def _row_position(first_rowid: int, has_rejects: bool) -> str:
-    """SQL for the 1-based data row in the file. staged_raw keeps insertion order, so its
-    rowid (counted from the table's first rowid, which is not 0 inside a transaction) is the
-    row's position among the rows DuckDB accepted; each rejected row before it adds one."""
-    ordinal = f"(rowid - {int(first_rowid)} + 1)"
-    if not has_rejects:
-        return ordinal
-    # The k-th accepted row sits after every rejected row r_j with r_j - j < k.
-    return (
-        f"{ordinal} + (SELECT count(*) FROM (SELECT source_row - row_number() OVER (ORDER BY source_row) AS gap"
-        f" FROM reject_rows) r WHERE r.gap < {ordinal})"
-    )

@@ -28,7 +28,8 @@ from typing import Iterator
 import duckdb
 
 from ..formats import ASSESSMENTS, ImportFormatError, normalise_header
-from .csv_export import Reject, StagedFile, _row_position, file_sha256, read_csv_into, read_header
+from .csv_export import read_csv_into, read_header
+from .rows import Reject, StagedFile, file_sha256, row_position
 
 MAPPING_FILE = "redcap_mapping.toml"
 RECORD, EVENT = "record_id", "redcap_event_name"
@@ -174,7 +175,7 @@ def stage_redcap(
     file_rejects = read_csv_into(con, path, columns, "redcap_raw", "SELECT *", scan_no)
     (first_rowid,) = con.execute("SELECT coalesce(min(rowid), 0) FROM redcap_raw").fetchall()[0]
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE redcap_rows AS SELECT {_row_position(first_rowid, bool(file_rejects))}"
+        f"CREATE OR REPLACE TEMP TABLE redcap_rows AS SELECT {row_position(first_rowid, bool(file_rejects))}"
         " AS source_row, * FROM redcap_raw"
     )
     con.execute("DROP TABLE redcap_raw")

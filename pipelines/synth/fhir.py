@@ -35,12 +35,11 @@ import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..instruments import GAD7, PAIN_NRS, PHQ9, alias_table, normalise_alias
-from ..readers.fhir.codes import (ANSWER_CODES, BODY_WEIGHT, BP_PANEL, DIASTOLIC, HEART_RATE, LOINC,
-                                  ORDINAL_VALUE, ROUTES, SNOMED, SPO2, SYSTOLIC)
 from ..settings import Settings
+from .codes import (ANSWER_CODES, BODY_WEIGHT, BP_PANEL, DIASTOLIC, FHIR_SCALES, HEART_RATE, LOINC, ORDINAL_VALUE,
+                    PAIN_NRS, PHQ9, ROUTES, SNOMED, SPO2, SYSTOLIC, scale_code, squash)
 
-SCALES = {PHQ9.code: PHQ9, GAD7.code: GAD7, PAIN_NRS.code: PAIN_NRS}
+SCALES = FHIR_SCALES
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
 UCUM = "http://unitsofmeasure.org"
 # One ICD-10-CM code per indication for the Bundle's Conditions (any code under the prefixes
@@ -247,7 +246,7 @@ def assessment_resources(row: dict, scale: str, layout: Layout) -> list[dict]:
                                        **_coding(LOINC, CODE_OF_ANSWER[value], ANSWER_DISPLAY[value])}}
                       if scored else {"valueInteger": value})
         else:
-            link, answer = f"{normalise_alias(scale).lower()}_{n}", {"valueInteger": value}
+            link, answer = f"{squash(scale).lower()}_{n}", {"valueInteger": value}
         response["item"].append({"linkId": link, "answer": [answer]})
     resources = [response]
     if total is not None:
@@ -261,7 +260,6 @@ def assessment_resources(row: dict, scale: str, layout: Layout) -> list[dict]:
 def fhir_resources(sample: Path, patient_ids: list[str], layout: Layout) -> list[dict]:
     """Every resource for `patient_ids`, in a stable order (type, then CSV order)."""
     wanted = set(patient_ids)
-    aliases = alias_table()
     resources: list[dict] = []
     patients = [r for r in _read(sample / "patients.csv") if r["patient_id"] in wanted]
     if layout.bundle:
@@ -273,7 +271,7 @@ def fhir_resources(sample: Path, patient_ids: list[str], layout: Layout) -> list
         if row["patient_id"] in wanted:
             resources += session_resources(row, layout)
     for row in _read(sample / "assessments.csv"):
-        scale = aliases.get(normalise_alias(row["instrument"]))
+        scale = scale_code(row["instrument"])
         if row["patient_id"] in wanted and scale in SCALES:
             resources += assessment_resources(row, scale, layout)
     return sorted(resources, key=lambda r: TYPE_ORDER.index(r["resourceType"]))  # stable: CSV order kept

@@ -19,22 +19,47 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import tomllib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..instruments import normalise_alias
-from ..readers.redcap import MAPPING_FILE, InstrumentFields, load_mapping
+from .codes import scale_code
 
 BASELINE, TREATMENT = "baseline_arm_1", "treatment_arm_1"
 LABELS = {"PHQ-9": "PHQ-9 item", "GAD-7": "GAD-7 item", "PAIN-NRS": "Pain intensity 0-10"}
+# The default REDCap mapping shipped with the package, read here as a data file (the sample is
+# laid out the way that file says a clinic's project is), not through the importer's reader.
+MAPPING_FILE = "redcap_mapping.toml"
+
+
+@dataclass(frozen=True)
+class InstrumentFields:
+    """Where one scale lives in the sample REDCap project."""
+
+    code: str
+    form: str
+    date: str
+    items: tuple[str, ...]
+    total: str | None = None
+    session: str | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.date, *self.items, *(f for f in (self.total, self.session) if f))
+
+
+def mapped_instruments() -> list[InstrumentFields]:
+    """The forms of the packaged `redcap_mapping.toml`, in file order."""
+    text = (resources.files("pipelines") / MAPPING_FILE).read_text(encoding="utf-8")
+    return [InstrumentFields(code=code, form=spec["form"], date=spec["date"], items=tuple(spec["items"]),
+                             total=spec.get("total"), session=spec.get("session"))
+            for code, spec in tomllib.loads(text)["instruments"].items()]
 
 
 def _code(instrument_text: str, instruments: list[InstrumentFields]) -> str | None:
-    key = normalise_alias(instrument_text)
-    for instrument in instruments:
-        if normalise_alias(instrument.code) == key or key in {"PAIN", "PAINNRS"} and instrument.code == "PAIN-NRS":
-            return instrument.code
-    return None
+    code = scale_code(instrument_text)
+    return code if any(instrument.code == code for instrument in instruments) else None
 
 
 def _redcap_time(text: str) -> str:
@@ -45,7 +70,7 @@ def _redcap_time(text: str) -> str:
 
 def redcap_rows(assessments: list[dict], patient_ids: list[str]) -> tuple[list[str], list[dict]]:
     """The REDCap header and rows for `patient_ids`' PHQ-9 / GAD-7 / pain assessments."""
-    instruments = list(load_mapping().instruments)
+    instruments = mapped_instruments()
     header = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]
     for instrument in instruments:
         header += [*instrument.fields, f"{instrument.form}_complete"]
@@ -122,7 +147,7 @@ def write_redcap_sample(sample: Path, out: Path, n_patients: int = 10) -> list[s
         writer = csv.DictWriter(handle, fieldnames=header, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    dict_header, dict_rows = data_dictionary(list(load_mapping().instruments))
+    dict_header, dict_rows = data_dictionary(mapped_instruments())
     with open(out / "data_dictionary.csv", "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(dict_header)

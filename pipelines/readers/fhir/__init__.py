@@ -11,8 +11,10 @@ entry number may hold a bad patient in one unit and nothing in another.
 
 The mapping (documented in docs/import-format.md, "FHIR R4") is split by table:
 `patients.py`, `sessions.py`, `assessments.py`; code tables are in `codes.py`; reading,
-validation (`fhir.resources`) and reference resolution in `parse.py`; `export.py` holds the
-resources of one export (a Bundle, or the NDJSON files of one folder) and what they give.
+validation (`fhir.resources`) and reference resolution in `parse.py`; `resources.py` says which
+table a resource feeds and holds the row / reject types the mappers return; `export.py` holds the
+resources of one export (a Bundle, or the NDJSON files of one folder) and runs the mappers over
+them. Imports go one way: codes, parse -> resources -> the mappers -> export -> this package.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import duckdb
 import pyarrow as pa
 
 from ...formats import KINDS, PATIENTS, ExportKind
-from ..csv_export import Reject, StagedFile
-from .export import FhirExport, Row, kind_of
+from ..rows import Reject, StagedFile
+from .export import FhirExport
+from .resources import Row, kind_of
 from .parse import Document, looks_like_fhir, read_document
 
 __all__ = ["FhirExport", "Document", "looks_like_fhir", "read_document", "file_kinds", "stage_fhir", "summary"]

@@ -16,7 +16,7 @@ import re
 from ...formats import ASSESSMENTS, MAX_ITEM_COLUMNS
 from ...instruments import REGISTRY, alias_table, normalise_alias
 from .codes import ANSWER_CODES, ORDINAL_VALUE
-from .export import TOTAL_CODES, Rejected, Row, kind_of, loinc_codes
+from .resources import TOTAL_CODES, Rejected, Row, kind_of, loinc_codes
 from .parse import Entry, Index, reference_id
 
 PANEL_CODES: dict[str, str] = {i.loinc_panel: i.code for i in REGISTRY.values() if i.loinc_panel}

@@ -9,63 +9,15 @@ resource it comes from, so quarantine names a place a clinic can find.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
-from ...formats import ASSESSMENTS, PATIENTS, SESSIONS, ExportKind
-from ...instruments import REGISTRY
-from .codes import ENTERED_IN_ERROR, LOINC, NOT_DONE, VITAL_CODES
+from ...formats import ExportKind
+from .assessments import assessment_outcomes
+from .codes import ENTERED_IN_ERROR, NOT_DONE
 from .parse import Document, Entry, Index, validation_error
-
-# Observation codes that are a scale's total (from the instrument registry) -> scale code.
-TOTAL_CODES: dict[str, str] = {i.loinc_total: i.code for i in REGISTRY.values() if i.loinc_total}
-
-KIND_OF_TYPE: dict[str, ExportKind] = {
-    "Patient": PATIENTS, "EpisodeOfCare": PATIENTS, "Condition": PATIENTS,
-    "Procedure": SESSIONS, "MedicationAdministration": SESSIONS,
-    "QuestionnaireResponse": ASSESSMENTS,
-}
-
-
-@dataclass
-class Row:
-    """A canonical staged row (column -> text or number) from one resource."""
-
-    kind: ExportKind
-    entry: Entry
-    values: dict
-
-
-@dataclass
-class Rejected:
-    """A resource we cannot take, quarantined under `kind` with a rule and a reason."""
-
-    kind: ExportKind
-    entry: Entry
-    rule: str
-    message: str
-
-
-def loinc_codes(concept: dict | None) -> list[str]:
-    """The LOINC codes of a CodeableConcept (codings without a system count as LOINC: some
-    exports leave it out)."""
-    return [c["code"] for c in (concept or {}).get("coding") or []
-            if isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("system", LOINC) == LOINC]
-
-
-def kind_of(entry: Entry) -> ExportKind | None:
-    """Which table a resource feeds, or None for a resource the reader does not read."""
-    if entry.type == "Observation":
-        codes = set(loinc_codes(entry.resource.get("code")))
-        if codes & TOTAL_CODES.keys():
-            return ASSESSMENTS
-        return SESSIONS if codes & VITAL_CODES else None
-    return KIND_OF_TYPE.get(entry.type)
-
-
-def display(reference: dict | None) -> str | None:
-    text = (reference or {}).get("display")
-    return text if isinstance(text, str) and text.strip() else None
+from .patients import patient_outcomes
+from .resources import Rejected, Row, kind_of
+from .sessions import session_outcomes
 
 
 class FhirExport:
@@ -76,10 +28,6 @@ class FhirExport:
 
     @cached_property
     def outcomes(self) -> list[Row | Rejected]:
-        from .assessments import assessment_outcomes
-        from .patients import patient_outcomes
-        from .sessions import session_outcomes
-
         usable, results = [], []
         for document in self.documents:
             for entry in document.entries:

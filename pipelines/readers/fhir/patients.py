@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ...formats import PATIENTS
 from .codes import ICD10_INDICATIONS, ICD10_SYSTEMS
-from .export import Row, display
+from .resources import Row, display
 from .parse import Entry, Index, parse_time, reference_id
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 from ...formats import SESSIONS
 from .codes import (BODY_WEIGHT, BP_PANEL, DIASTOLIC, DOSE_UNITS_TO_MG, HEART_RATE, ROUTES, SNOMED, SPO2,
                     SYSTOLIC)
-from .export import Rejected, Row, display, kind_of, loinc_codes
+from .resources import Rejected, Row, display, kind_of, loinc_codes
 from .parse import Entry, Index, parse_time, reference_id
 
 POUNDS_TO_KG = 0.45359237  # international avoirdupois pound

@@ -1,0 +1,63 @@
+"""What one FHIR resource is to the reader: which table it feeds, and the row or reject it
+gives. The resource mappers (`patients.py`, `sessions.py`, `assessments.py`) build on these;
+`export.py` runs the mappers over one export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...formats import ASSESSMENTS, PATIENTS, SESSIONS, ExportKind
+from ...instruments import REGISTRY
+from .codes import LOINC, VITAL_CODES
+from .parse import Entry
+
+# Observation codes that are a scale's total (from the instrument registry) -> scale code.
+TOTAL_CODES: dict[str, str] = {i.loinc_total: i.code for i in REGISTRY.values() if i.loinc_total}
+
+KIND_OF_TYPE: dict[str, ExportKind] = {
+    "Patient": PATIENTS, "EpisodeOfCare": PATIENTS, "Condition": PATIENTS,
+    "Procedure": SESSIONS, "MedicationAdministration": SESSIONS,
+    "QuestionnaireResponse": ASSESSMENTS,
+}
+
+
+@dataclass
+class Row:
+    """A canonical staged row (column -> text or number) from one resource."""
+
+    kind: ExportKind
+    entry: Entry
+    values: dict
+
+
+@dataclass
+class Rejected:
+    """A resource we cannot take, quarantined under `kind` with a rule and a reason."""
+
+    kind: ExportKind
+    entry: Entry
+    rule: str
+    message: str
+
+
+def loinc_codes(concept: dict | None) -> list[str]:
+    """The LOINC codes of a CodeableConcept (codings without a system count as LOINC: some
+    exports leave it out)."""
+    return [c["code"] for c in (concept or {}).get("coding") or []
+            if isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("system", LOINC) == LOINC]
+
+
+def kind_of(entry: Entry) -> ExportKind | None:
+    """Which table a resource feeds, or None for a resource the reader does not read."""
+    if entry.type == "Observation":
+        codes = set(loinc_codes(entry.resource.get("code")))
+        if codes & TOTAL_CODES.keys():
+            return ASSESSMENTS
+        return SESSIONS if codes & VITAL_CODES else None
+    return KIND_OF_TYPE.get(entry.type)
+
+
+def display(reference: dict | None) -> str | None:
+    text = (reference or {}).get("display")
+    return text if isinstance(text, str) and text.strip() else None

@@ -1,0 +1,58 @@
+"""What every reader hands the loader: a staged file, the rows it could not take, and where
+each row sits in its file.
+
+Shared by the CSV, REDCap and FHIR readers and by `pipelines/load.py`, so a bad line is
+reported the same way (rule, message, 1-based data row) whatever the export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..formats import ExportKind
+
+
+@dataclass
+class Reject:
+    """A row a reader could not take: wrong number of fields, an item answer that is not a
+    number, a resource that is not valid FHIR. Quarantined like any other bad row."""
+
+    source_row: int
+    raw: str
+    rule: str
+    message: str
+
+
+@dataclass
+class StagedFile:
+    """One export read into the temp view `staged`, ready for validation."""
+
+    path: str
+    sha256: str
+    kind: ExportKind
+    n_rows: int  # rows parsed into `staged`
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def row_position(first_rowid: int, has_rejects: bool) -> str:
+    """SQL for the 1-based data row in the file. staged_raw keeps insertion order, so its
+    rowid (counted from the table's first rowid, which is not 0 inside a transaction) is the
+    row's position among the rows DuckDB accepted; each rejected row before it adds one."""
+    ordinal = f"(rowid - {int(first_rowid)} + 1)"
+    if not has_rejects:
+        return ordinal
+    # The k-th accepted row sits after every rejected row r_j with r_j - j < k.
+    return (
+        f"{ordinal} + (SELECT count(*) FROM (SELECT source_row - row_number() OVER (ORDER BY source_row) AS gap"
+        f" FROM reject_rows) r WHERE r.gap < {ordinal})"
+    )
