@@ -17,11 +17,11 @@ hidden and refusing (`refuse`), so a bookmarked link says why instead of "not fo
 from __future__ import annotations
 
 import getpass
-import ipaddress
 from dataclasses import dataclass
 
 import streamlit as st
 
+from pipelines.access_policy import is_loopback, local_mode_refusal  # noqa: F401 - the page gate's rule
 from pipelines.settings import AccessSettings
 
 # Dashboard pages by their URL path, in menu order.
@@ -76,31 +76,6 @@ def pages_for(role: str | None, access: AccessSettings) -> tuple[str, ...]:
 def sees_patient_level(role: str | None, access: AccessSettings) -> bool:
     """May this role see rows about one identifiable patient (ids, raw records)?"""
     return "patient" in pages_for(role, access)
-
-
-def is_loopback(address: str | None) -> bool:
-    """Only this computer can connect. An empty address makes Streamlit listen on every
-    interface, so it is not loopback."""
-    if not address:
-        return False
-    if address.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: other machines may resolve it to this one
-
-
-def local_mode_refusal(address: str | None, access: AccessSettings) -> str | None:
-    """Why local mode must not serve on `address`, or None when it may."""
-    if is_loopback(address) or access.allow_local_mode_on_network:
-        return None
-    where = f"address {address!r}" if address else "every network interface (server.address is not set)"
-    return (f"Refusing to serve: there is no sign-in configured (local single-user mode), and the dashboard "
-            f"is listening on {where}, which other computers can reach. Serve on 127.0.0.1 "
-            f"(`--server.address 127.0.0.1`, as `make run` does), configure sign-in (docs/access.md), or set "
-            f"`allow_local_mode_on_network = true` under [access] in the settings file if this network is "
-            f"private to you.")
 
 
 def gate(access: AccessSettings) -> Viewer:

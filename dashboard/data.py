@@ -32,9 +32,7 @@ import streamlit as st
 
 from pipelines.analytics import expected
 from pipelines.analytics.snapshot import open_snapshot
-from pipelines.settings import Settings, load_settings
-
-DEFAULT_DB = "data/outcomes.duckdb"
+from pipelines.settings import DEFAULT_DB, Settings, load_settings
 
 
 def db_path() -> str:

@@ -1,8 +1,8 @@
 """Colours and words shared by every page, so a scale looks and reads the same everywhere.
 
-The palette is Okabe & Ito's (2008) colour-blind-safe set; each scale keeps one colour on every
-page. Severity bands are pale shades of one grey-blue so they sit behind the data without
-competing with it; the clinic's expected band is grey, as the design notes ask.
+The colours are `pipelines/palette.py`'s (Okabe & Ito's colour-blind-safe set, shared with the
+notebooks); a scale's name and colour are its entry in the instrument registry
+(`pipelines/instruments.py`), so each scale keeps one colour and one name on every page.
 """
 
 from __future__ import annotations
@@ -12,20 +12,13 @@ import html
 import numpy as np
 import pandas as pd
 
-# Okabe-Ito
-BLACK, ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (
-    "#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
-SERIES = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY_BLUE, YELLOW, BLACK]
+from pipelines.instruments import REGISTRY
+from pipelines.palette import (BAND_FILLS, BLACK, BLUE, EXPECTED_FILL, EXPECTED_LINE, GREEN,  # noqa: F401
+                               ORANGE, PURPLE, SERIES, SKY_BLUE, VERMILLION, YELLOW)
 
-SCALE_COLOURS = {"PHQ-9": BLUE, "GAD-7": ORANGE, "PAIN-NRS": GREEN, "PCL-5": PURPLE}
-SCALE_NAMES = {"PHQ-9": "PHQ-9 (depression)", "GAD-7": "GAD-7 (anxiety)",
-               "PAIN-NRS": "Pain (0-10)", "PCL-5": "PCL-5 (PTSD)"}
+SCALE_COLOURS = {code: instrument.colour for code, instrument in REGISTRY.items()}
+SCALE_NAMES = {code: instrument.display_name for code, instrument in REGISTRY.items()}
 
-# Severity bands, lightest = least severe.
-BAND_FILLS = ["rgba(0,114,178,0.04)", "rgba(0,114,178,0.08)", "rgba(0,114,178,0.12)",
-              "rgba(0,114,178,0.17)", "rgba(0,114,178,0.22)"]
-EXPECTED_FILL = "rgba(120,120,120,0.25)"
-EXPECTED_LINE = "rgb(120,120,120)"
 RESPONSE_LINE = GREEN
 REMISSION_LINE = SKY_BLUE
 ALERT = VERMILLION

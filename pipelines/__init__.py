@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .analytics.cohorts import CohortFilter  # standard library only: cheap to import
-from .settings import Settings, load_settings
+from .settings import DEFAULT_DB, Settings, load_settings
 
 if TYPE_CHECKING:
     from .workbench import Workbench
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["connect", "CohortFilter", "Settings", "load_settings"]
 
 
-def connect(path="data/outcomes.duckdb", settings: Settings | None = None) -> "Workbench":
+def connect(path=DEFAULT_DB, settings: Settings | None = None) -> "Workbench":
     """Open an outcomes database read-only, with the dashboard's answers as methods.
 
     Returns a `pipelines.workbench.Workbench`: `db.cohort_outcomes("PHQ-9", group_by=...)`,

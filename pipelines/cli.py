@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 
+from .access_policy import local_mode_refusal, secrets_have_sign_in
 from .analytics.cohorts import GROUPABLE
 from .db import connect, init_db
 from .formats import ImportFormatError
 from .ingest import RunResult, ingest, stderr_progress
 from .publish import discard, ingest_lock, publish, working_copy
-from .settings import SettingsError, load_settings
-
-DEFAULT_DB = "data/outcomes.duckdb"
+from .settings import DEFAULT_DB, SettingsError, load_settings
 
 
 def _table(columns: list[str], rows: list[tuple]) -> str:
@@ -224,26 +224,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def secrets_have_sign_in(folder: Path = Path(".")) -> bool:
-    """An `[auth]` section in the secrets.toml Streamlit will read (the project's, else the user's)."""
-    import tomllib
-
-    for path in (folder / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
-        if path.is_file():
-            try:
-                if "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
-                    return True
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
-    return False
-
-
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Start the dashboard, refusing first (before any port is opened) what the app would refuse."""
-    import os
-
-    from dashboard.access import local_mode_refusal
-
     settings = load_settings(args.config)
     if not secrets_have_sign_in() and (refusal := local_mode_refusal(args.address, settings.access)):
         print(f"error: {refusal}", file=sys.stderr)

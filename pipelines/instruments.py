@@ -5,14 +5,18 @@ outcome views read these values (they are written into the DuckDB tables `instru
 `instrument_bands` and `instrument_aliases` when a database is initialised), so no SQL
 or Python elsewhere names a threshold.
 
-Every number below comes from the project's clinical reference; the primary source is
-given on each entry.
+Every number below is the published instrument's (docs/scoring.md tabulates them); the
+primary source is given on each entry. How a scale is shown (its name on a page, its place
+among the panels, its colour) is part of the entry too, so a scale reads and looks the same
+on every page, in the printable summary and in the notebooks.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from .palette import BLUE, GREEN, ORANGE, PURPLE
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class Instrument:
     remission_min_drop: int | None  # extra condition: a drop of at least this many points
     loinc_panel: str | None
     loinc_total: str | None
+    display_name: str  # how pages, charts and notebooks name the scale
+    page_order: int  # place among a patient's panels: depression first, then as clinics usually add them
+    colour: str  # the scale's colour on every chart (pipelines/palette.py, colour-blind safe)
     loinc_items: tuple[str, ...] = ()
     extra_items: tuple[str, ...] = ()  # recorded after the scored items but not summed
     safety_item: int | None = None  # item number whose answer > 0 is a safety flag
@@ -85,6 +92,9 @@ PHQ9 = Instrument(
     remission_min_drop=None,
     loinc_panel="44249-1",
     loinc_total="44261-6",
+    display_name="PHQ-9 (depression)",
+    page_order=1,
+    colour=BLUE,
     loinc_items=(
         "44250-9", "44255-8", "44259-0", "44254-1", "44251-7",
         "44258-2", "44252-5", "44253-3", "44260-8",
@@ -117,6 +127,9 @@ GAD7 = Instrument(
     remission_min_drop=None,
     loinc_panel="69737-5",
     loinc_total="70274-6",
+    display_name="GAD-7 (anxiety)",
+    page_order=2,
+    colour=ORANGE,
     loinc_items=("69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"),
     aliases=("GAD7", "GAD", "GAD7TOTAL"),
 )
@@ -144,6 +157,9 @@ PAIN_NRS = Instrument(
     remission_min_drop=None,
     loinc_panel=None,
     loinc_total="72514-3",
+    display_name="Pain (0-10)",
+    page_order=4,
+    colour=GREEN,
     aliases=("PAINNRS", "PAIN", "NRS", "NPRS", "PAINNRS010", "PAININTENSITY"),
 )
 
@@ -168,6 +184,9 @@ PCL5 = Instrument(
     remission_min_drop=10,  # remission needs < 33 together with a drop of >= 10 points
     loinc_panel=None,
     loinc_total=None,  # the reference gives no LOINC code for the PCL-5 total
+    display_name="PCL-5 (PTSD)",
+    page_order=3,
+    colour=PURPLE,
     aliases=("PCL5", "PCL"),
 )
 

@@ -29,6 +29,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The outcomes database, relative to the working directory, wherever none is named ($OUTCOMES_DB,
+# --db): the CLI, the dashboard, `pipelines.connect()` and the notebooks all use this one.
+DEFAULT_DB = "data/outcomes.duckdb"
+
 
 @dataclass(frozen=True)
 class PlausibleRanges:

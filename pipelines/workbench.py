@@ -27,9 +27,8 @@ import pandas as pd
 
 from .analytics import cohorts, expected, nhs, outcomes, retention, safety, survival, trajectories, worklist
 from .analytics.snapshot import open_snapshot
-from .settings import Settings, load_settings
+from .settings import DEFAULT_DB, Settings, load_settings
 
-DEFAULT_DB = "data/outcomes.duckdb"
 
 # Statements that only read. Anything else is refused by `sql()`: writes to the database file
 # fail anyway (it is opened read-only), but the snapshot's temporary tables (`patient_outcomes`

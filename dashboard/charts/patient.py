@@ -37,6 +37,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pipelines.analytics.patient import PHQ9_ANSWERS
+from pipelines.instruments import REGISTRY
 
 from .. import theme
 from ..theme import esc, when
@@ -44,8 +45,9 @@ from .base import layout, message_figure
 
 X_AXES = ("infusion", "date")
 X_TITLES = {"infusion": "Infusion number (scores are taken before it; 1 = baseline)", "date": "Date"}
-# Order of the panels: depression first, then the others as the clinic usually adds them.
-SCALE_ORDER = ("PHQ-9", "GAD-7", "PCL-5", "PAIN-NRS")
+# Order of the panels: the registry's page order (depression first, then the others as the
+# clinic usually adds them).
+SCALE_ORDER = tuple(sorted(REGISTRY, key=lambda code: REGISTRY[code].page_order))
 ROUTE_WORDS = {"iv": "IV infusion", "im": "IM injection", "intranasal": "Intranasal (esketamine)"}
 ANSWER_WORDS = PHQ9_ANSWERS
 EXCURSION_COLOUR = theme.ALERT

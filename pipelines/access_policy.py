@@ -1,0 +1,53 @@
+"""Whether the dashboard may serve at all: the rule the dashboard applies before any page and
+the `outcomes dashboard` command applies before any port is opened (docs/access.md).
+
+Without sign-in (local single-user mode) anyone who can reach the address sees every record,
+so local mode serves only on a loopback address unless the settings' [access]
+`allow_local_mode_on_network` says the network is private. Kept here, below both the dashboard
+and the CLI, so the two refuse in the same words and neither imports the other.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from pathlib import Path
+
+from .settings import AccessSettings
+
+
+def is_loopback(address: str | None) -> bool:
+    """Only this computer can connect. An empty address makes Streamlit listen on every
+    interface, so it is not loopback."""
+    if not address:
+        return False
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: other machines may resolve it to this one
+
+
+def local_mode_refusal(address: str | None, access: AccessSettings) -> str | None:
+    """Why local mode must not serve on `address`, or None when it may."""
+    if is_loopback(address) or access.allow_local_mode_on_network:
+        return None
+    where = f"address {address!r}" if address else "every network interface (server.address is not set)"
+    return (f"Refusing to serve: there is no sign-in configured (local single-user mode), and the dashboard "
+            f"is listening on {where}, which other computers can reach. Serve on 127.0.0.1 "
+            f"(`--server.address 127.0.0.1`, as `make run` does), configure sign-in (docs/access.md), or set "
+            f"`allow_local_mode_on_network = true` under [access] in the settings file if this network is "
+            f"private to you.")
+
+
+def secrets_have_sign_in(folder: Path = Path(".")) -> bool:
+    """An `[auth]` section in the secrets.toml Streamlit will read (the project's, else the user's)."""
+    for path in (folder / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
+        if path.is_file():
+            try:
+                if "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
+                    return True
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+    return False
