@@ -83,20 +83,7 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
 
 def write_reference_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Registry and outcome settings as tables, replaced on every call."""
-    con.execute(
-        """
-        CREATE OR REPLACE TABLE instruments (
-            code VARCHAR, name VARCHAR, source VARCHAR, n_items BIGINT, n_columns BIGINT, item_min BIGINT,
-            item_max BIGINT, max_missing BIGINT, total_max BIGINT, caseness_min BIGINT, response_drop_pct BIGINT,
-            reliable_change BIGINT, remission_below BIGINT, remission_min_drop BIGINT, safety_item BIGINT,
-            loinc_panel VARCHAR, loinc_total VARCHAR);
-        CREATE OR REPLACE TABLE instrument_bands (code VARCHAR, band_order BIGINT, low BIGINT, high BIGINT, label VARCHAR);
-        CREATE OR REPLACE TABLE instrument_aliases (alias VARCHAR, code VARCHAR);
-        CREATE OR REPLACE TABLE outcome_settings (
-            clinic_timezone VARCHAR, baseline_window_days BIGINT, induction_sessions BIGINT,
-            after_induction_before_session BIGINT, max_days_before_intake BIGINT);
-        """
-    )
+    con.execute(sql.read("schema/reference_tables"))
     con.executemany(
         "INSERT INTO instruments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

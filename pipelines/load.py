@@ -66,80 +66,34 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
     file_args = [run_id, staged.path, staged.sha256, table]
 
     # Quarantine: a file re-read in a later run does not add its bad rows a second time.
-    con.execute(
-        """
-        INSERT INTO quarantine
-        SELECT ?, ?, ?, ?, c.source_row, c.record_key,
-               list_transform(c.problems, lambda p: p.rule),
-               array_to_string(list_transform(c.problems, lambda p: p.message), '; '),
-               to_json(s) -- the row as exported
-        FROM checked AS c
-        JOIN staged AS s ON s.source_row = c.source_row
-        WHERE len(c.problems) > 0
-          AND NOT EXISTS (SELECT 1 FROM quarantine AS q WHERE q.file_sha256 = ? AND q.source_row = c.source_row)
-        """,
-        [*file_args, staged.sha256],
-    )
+    con.execute(sql.read("load/quarantine_problems"), [*file_args, staged.sha256])
     for reject in staged.rejects:
-        con.execute(
-            """
-            INSERT INTO quarantine
-            SELECT ?, ?, ?, ?, ?, NULL, [?], ?, to_json({'line': ?})
-            WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE file_sha256 = ? AND source_row = ?)
-            """,
-            [*file_args, reject.source_row, reject.rule, reject.message, reject.raw, staged.sha256,
-             reject.source_row],
-        )
+        con.execute(sql.read("load/quarantine_reject"),
+                    [*file_args, reject.source_row, reject.rule, reject.message, reject.raw, staged.sha256,
+                     reject.source_row])
 
     # Rows whose key is already stored: same values (unchanged) or new values (update).
     values = [c for c in columns if c != key]
-    stored = ", ".join(f"t.{c}" for c in values)
-    incoming = ", ".join(f"c.{c}" for c in values)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE matched AS
-        SELECT c.source_row, c.record_key, ({stored}) IS NOT DISTINCT FROM ({incoming}) AS same
-        FROM checked AS c
-        JOIN {table} AS t ON t.{key} = c.record_key
-        WHERE c.is_first_copy
-        """
-    )
-    quarantined, first_copies, repeats = con.execute(
-        """
-        SELECT count(*) FILTER (WHERE len(problems) > 0),
-               count(*) FILTER (WHERE is_first_copy),
-               count(*) FILTER (WHERE len(problems) = 0 AND NOT is_first_copy)
-        FROM checked
-        """
-    ).fetchone()
+    con.execute(f"CREATE OR REPLACE TEMP VIEW merge_target AS SELECT *, {key} AS merge_key FROM {table}")
+    con.execute(sql.render("load/matched", stored=", ".join(f"t.{c}" for c in values),
+                           incoming=", ".join(f"c.{c}" for c in values)))
+    quarantined, first_copies, repeats = con.execute(sql.read("load/counts")).fetchone()
     same, changed = con.execute(
         "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM matched"
     ).fetchone()
 
     if changed:
-        con.execute(
-            f"""
-            INSERT INTO {table}_history
-            SELECT t.*, now()::TIMESTAMP, ? FROM {table} AS t
-            WHERE t.{key} IN (SELECT record_key FROM matched WHERE NOT same)
-            """,
-            [run_id],
-        )
+        con.execute(f"INSERT INTO {table}_history SELECT t.*, now()::TIMESTAMP, ? FROM {table} AS t "
+                    f"WHERE t.{key} IN (SELECT record_key FROM matched WHERE NOT same)", [run_id])
         con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT record_key FROM matched WHERE NOT same)")
     column_list = ", ".join(columns)
     source_key = ", ".join("record_key" if c == key else c for c in columns)
     # Rows identical to the stored version stay out (skipping the anti-join when there are
     # none, as in a first load, saves a pass over millions of rows).
     not_unchanged = "AND source_row NOT IN (SELECT source_row FROM matched WHERE same)" if same else ""
-    con.execute(
-        f"""
-        INSERT INTO {table} ({column_list}, source_file, source_row, run_id)
-        SELECT {source_key}, ?, source_row, ?
-        FROM checked
-        WHERE is_first_copy {not_unchanged}
-        """,
-        [staged.path, run_id],
-    )
+    con.execute(f"INSERT INTO {table} ({column_list}, source_file, source_row, run_id) "
+                f"SELECT {source_key}, ?, source_row, ? FROM checked WHERE is_first_copy {not_unchanged}",
+                [staged.path, run_id])
     return FileCounts(
         rows_in=staged.n_rows + len(staged.rejects),
         inserted=first_copies - same - changed,

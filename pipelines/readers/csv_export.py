@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import sql
 from ..formats import ExportKind, ImportFormatError, detect_kind, normalise_header
 from .rows import Reject, StagedFile, file_sha256, row_position
 
@@ -79,16 +80,11 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
     errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
     con.execute("SET preserve_insertion_order = true")  # rowid order = file order (see rows.row_position)
     try:
+        # One step, built from the target table's name and the reader's column list.
         con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
-            {select}
-            FROM read_csv(
-                ?, header = true, auto_detect = false, columns = ?, delim = ',', quote = '"',
-                escape = '"', store_rejects = true,
-                rejects_table = '{errors_table}', rejects_scan = '{scans_table}'
-            )
-            """,
+            f"CREATE OR REPLACE TEMP TABLE {table} AS {select} FROM read_csv(?, header = true, auto_detect = false, "
+            f"columns = ?, delim = ',', quote = '\"', escape = '\"', store_rejects = true, "
+            f"rejects_table = '{errors_table}', rejects_scan = '{scans_table}')",
             [path, columns],
         )
     except duckdb.OutOfMemoryException as error:
@@ -102,13 +98,7 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
     rejects = [
         # DuckDB reports the physical line (header = line 1); data row = line - 1.
         _reject(line - 1, raw or "", errors)
-        for line, raw, errors in con.execute(
-            f"""
-            SELECT line, any_value(csv_line), list({{'type': error_type, 'column': column_name,
-                                                     'message': error_message}} ORDER BY column_idx)
-            FROM {errors_table} GROUP BY line ORDER BY line
-            """
-        ).fetchall()
+        for line, raw, errors in con.execute(sql.render("readers/csv_rejects", scan_no=str(int(scan_no)))).fetchall()
     ]
     con.execute(f"DROP TABLE IF EXISTS {errors_table}; DROP TABLE IF EXISTS {scans_table}")
     if rejects:

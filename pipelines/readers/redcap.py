@@ -27,6 +27,7 @@ from typing import Iterator
 
 import duckdb
 
+from .. import sql
 from ..formats import ASSESSMENTS, ImportFormatError, normalise_header
 from .csv_export import read_csv_into, read_header
 from .rows import Reject, StagedFile, file_sha256, row_position
@@ -211,15 +212,7 @@ def _stage_instrument(con, instrument: InstrumentFields, present: set[str]) -> l
         f"THEN {{'column': '{column}', 'field': {_sql_string(field)}, 'value': {_text(field, present)}}} END"
         for column, field in numbers
     )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE redcap_instrument AS
-        SELECT *, list_filter([{bad_cells}], lambda x: x IS NOT NULL) AS bad_cells
-        FROM redcap_rows WHERE {belongs}
-        """
-        if bad_cells else
-        f"CREATE OR REPLACE TEMP TABLE redcap_instrument AS SELECT *, [] AS bad_cells FROM redcap_rows WHERE {belongs}"
-    )
+    con.execute(sql.render("readers/redcap_instrument", bad_cells=bad_cells, belongs=f"AND {belongs}"))
     fields = [f for f in (RECORD, EVENT, REPEAT_INSTRUMENT, REPEAT_INSTANCE, *instrument.fields) if f in present]
     rejects = []
     for source_row, cells, raw in con.execute(
