@@ -41,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 
+from . import sql
 from .db import connect
 from .settings import ExportSettings
 
@@ -102,81 +103,45 @@ def _install_hash(con, key: bytes, chars: int) -> None:
     ipad, opad = _pads(key)
     con.execute("SET VARIABLE export_ipad = ?", [ipad])
     con.execute("SET VARIABLE export_opad = ?", [opad])
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP MACRO pseudonym(domain, value) AS
-            left(sha256(getvariable('export_opad')
-                        || unhex(sha256(getvariable('export_ipad') || encode(domain || ':' || value)))), {int(chars)})
-        """
-    )
+    con.execute("SET VARIABLE export_hash_chars = ?", [int(chars)])
+    con.execute(sql.read("export/pseudonym_macro"))
 
 
-# Per patient: the pseudonym, the date shift, and the birth band. Built once (one HMAC per
-# patient, not per score row) from `patients`, so patients with scores but no infusion have one.
-# Likewise one HMAC per infusion and per staff or site name.
-PSEUDONYMS_SQL = """
-CREATE OR REPLACE TEMP TABLE export_patients AS
-WITH hashed AS (
-    SELECT
-        patient_id,
-        birth_year,
-        pseudonym('patient', patient_id) AS pseudonym,
-        -- 32 bits of a separate keyed hash: magnitude 1..N days, and a sign; never 0, so no
-        -- patient keeps real dates.
-        ('0x' || left(pseudonym('date-shift', patient_id), 8))::UBIGINT AS draw
-    FROM patients
-),
-final AS (
-    SELECT
-        patient_id,
-        pseudonym,
-        (CASE WHEN (draw // $shift_days) % 2 = 0 THEN 1 ELSE -1 END * (1 + draw % $shift_days))::INTEGER AS shift_days,
-        -- Safe Harbor (b)(2)(i)(C): ages over 89, and any date element that shows one, are a
-        -- single 90-or-older category; judged at the export year, the oldest age in the data.
-        birth_year IS NOT NULL AND $as_of_year - birth_year >= $top_code_age AS top_coded,
-        CASE
-            WHEN birth_year IS NULL THEN NULL
-            WHEN $as_of_year - birth_year >= $top_code_age THEN '{top_label}'
-            ELSE (birth_year // $band * $band)::VARCHAR || '-' || (birth_year // $band * $band + $band - 1)::VARCHAR
-        END AS birth_year_band
-    FROM hashed
-)
-SELECT * FROM final;
+def _install_dates(con, date_mode: str) -> None:
+    """`export_date(value, shift_days)`: a patient's dates move together (shift) or lose their
+    day (month)."""
+    if date_mode == "shift":
+        con.execute("CREATE OR REPLACE TEMP MACRO export_date(value, shift_days) AS value + to_days(shift_days)")
+    else:
+        con.execute("CREATE OR REPLACE TEMP MACRO export_date(value, shift_days) AS date_trunc('month', value)::DATE")
 
--- Infusions and staff/site names, each hashed once: sessions and scores join these.
-CREATE OR REPLACE TEMP TABLE export_sessions AS
-SELECT session_id, pseudonym('session', session_id) AS pseudonym FROM sessions;
 
-CREATE OR REPLACE TEMP TABLE export_names AS
-WITH names AS (
-    SELECT 'clinician' AS domain, clinician AS value FROM patients
-    UNION SELECT 'clinician', clinician FROM sessions
-    UNION SELECT 'site', site FROM patients
-    UNION SELECT 'site', site FROM sessions
-)
--- Prefixed ("clinician-3f2a...") so a staff or site pseudonym is never mistaken for a patient's.
-SELECT domain, value, domain || '-' || pseudonym(domain, value) AS pseudonym FROM names WHERE value IS NOT NULL
-"""
+def _pseudonyms_sql(settings: ExportSettings, as_of_year: int) -> str:
+    """sql/export/pseudonyms.sql with the [export] settings' numbers filled in."""
+    return (sql.read("export/pseudonyms").replace("$shift_days", str(int(settings.shift_days)))
+            .replace("$as_of_year", str(int(as_of_year)))
+            .replace("$top_code_age", str(int(settings.top_code_age)))
+            .replace("$band", str(int(settings.birth_year_band_years)))
+            .replace("{top_label}", f"{settings.top_code_age} or older"))
+
+
+EXPORTED = ("patients", "sessions", "scores", "patient_outcomes", "nhs_paired_outcomes")
 
 
 def _tables(settings: ExportSettings) -> list[Table]:
-    """The exported tables' SQL, written for the configured date and name modes.
+    """The exported tables: their SQL (`sql/export/<table>.sql`, rendered for the configured
+    name modes; dates go through `export_date`, see `_install_dates`) and what each leaves out.
 
-    Every column is named: a column added to a view later is not exported until someone decides
-    here how to treat it (`SELECT *` would let a new date or free-text column through)."""
-
-    def when(column: str) -> str:
-        # A patient's dates move together (shift) or lose their day (month).
-        if settings.date_mode == "shift":
-            return f"{column} + to_days(m.shift_days)"
-        return f"date_trunc('month', {column})::DATE"
+    Every column is named in the SQL files: a column added to a view later is not exported until
+    someone decides there how to treat it (`SELECT *` would let a new date or free-text column
+    through)."""
 
     def staff(column: str, mode: str, domain: str) -> str:
         # Looked up in the small table of names hashed once (not hashed again on every row).
         lookup = f"(SELECT n.pseudonym FROM export_names AS n WHERE n.domain = '{domain}' AND n.value = {column})"
         return f"{lookup} AS {column.split('.')[-1]}," if mode == "pseudonym" else ""
 
-    allowed = "[" + ", ".join("'" + e.replace("'", "''") + "'" for e in settings.side_effects_allowed) + "]"
+    allowed = ", ".join("'" + e.replace("'", "''") + "'" for e in settings.side_effects_allowed)
     names_dropped = {
         name: "staff name (identifies a clinician): dropped by clinician_mode = \"drop\""
         if name == "clinician" else "site name (a place): dropped by site_mode = \"drop\""
@@ -185,142 +150,33 @@ def _tables(settings: ExportSettings) -> list[Table]:
     provenance = {"source_file": "file name of the clinic's export (may name the clinic or a person)",
                   "source_row": "row in that export: links back to the identified record",
                   "run_id": "ingest bookkeeping, not analytic"}
-    return [
-        Table("patients", f"""
-            WITH final AS (
-                SELECT
-                    m.pseudonym AS patient_id,
-                    {staff('c.site', settings.site_mode, 'site')}
-                    {staff('c.clinician', settings.clinician_mode, 'clinician')}
-                    c.primary_indication,
-                    c.sex,
-                    m.birth_year_band,
-                    CASE WHEN NOT m.top_coded THEN c.age_at_start END AS age_at_start,
-                    c.age_band,
-                    c.route,
-                    c.mean_dose_mg_per_kg,
-                    c.dose_band,
-                    {when('c.first_session_at')} AS first_session_at,
-                    {when('c.last_session_at')} AS last_session_at,
-                    c.n_sessions,
-                    -- From the exported (moved) start, so the real month does not undo the shift.
-                    date_trunc('month', {when('c.first_session_at')})::DATE AS start_month
-                FROM patient_cohorts AS c
-                JOIN export_patients AS m USING (patient_id)
-            )
-            SELECT * FROM final ORDER BY patient_id
-            """, {
-                "patient_id": "medical record number: replaced by its keyed hash",
-                "birth_year": "date element (Safe Harbor (b)(2)(i)(C)): replaced by birth_year_band",
-                "intake_date": "patients table, not exported: a date not needed beside first_session_at",
-                "contraindications": "free text recorded at intake",
-                **names_dropped, **provenance}),
-        Table("sessions", f"""
-            WITH final AS (
-                SELECT
-                    x.pseudonym AS session_id,
-                    m.pseudonym AS patient_id,
-                    {when('s.started_at')} AS started_at,
-                    s.session_number,
-                    s.route,
-                    s.dose_mg,
-                    s.weight_kg,
-                    s.dose_mg_per_kg,
-                    s.duration_min,
-                    {staff('s.clinician', settings.clinician_mode, 'clinician')}
-                    {staff('s.site', settings.site_mode, 'site')}
-                    s.bp_pre_sys,
-                    s.bp_pre_dia,
-                    s.bp_peak_sys,
-                    s.bp_peak_dia,
-                    s.hr_pre,
-                    s.spo2_min,
-                    s.cadss_total,
-                    -- The controlled list only: a free-typed entry becomes 'other'.
-                    list_transform(s.side_effects,
-                                   lambda e: CASE WHEN list_contains({allowed}, e) THEN e ELSE 'other' END) AS side_effects,
-                    coalesce(trim(s.adverse_event), '') <> '' AS adverse_event_recorded
-                FROM session_numbers AS s
-                JOIN export_patients AS m USING (patient_id)
-                JOIN export_sessions AS x USING (session_id)
-            )
-            SELECT * FROM final ORDER BY patient_id, started_at, session_id
-            """, {
-                "session_id": "the clinic system's infusion id: replaced by its keyed hash",
-                "patient_id": "replaced by the patient's keyed hash",
-                "adverse_event": "free text: replaced by adverse_event_recorded (true/false)",
-                **names_dropped, **provenance}),
-        Table("scores", f"""
-            WITH final AS (
-                SELECT
-                    m.pseudonym AS patient_id,
-                    s.instrument,
-                    {when('s.administered_at')} AS administered_at,
-                    s.total,
-                    s.severity,
-                    s.complete,
-                    s.prorated,
-                    s.item9_positive,
-                    s.sessions_before,
-                    s.days_since_first_session,
-                    pseudonym('assessment', s.assessment_key) AS assessment_key,
-                    x.pseudonym AS session_id,
-                    s.total_only
-                FROM scores AS s
-                JOIN export_patients AS m USING (patient_id)
-                LEFT JOIN export_sessions AS x USING (session_id)
-            )
-            SELECT * FROM final ORDER BY patient_id, instrument, administered_at, assessment_key
-            """, {
-                "patient_id": "replaced by the patient's keyed hash",
-                "assessment_key": "the clinic's assessment id, or patient id|scale|time: replaced by its keyed hash",
-                "session_id": "replaced by the infusion's keyed hash (joins sessions.session_id)"}),
-        Table("patient_outcomes", f"""
-            WITH final AS (
-                SELECT
-                    m.pseudonym AS patient_id,
-                    o.instrument,
-                    {when('o.baseline_at')} AS baseline_at,
-                    o.baseline_score,
-                    {when('o.latest_at')} AS latest_at,
-                    o.latest_score,
-                    o.after_induction_score,
-                    o.n_followups,
-                    o.change,
-                    o.pct_change,
-                    o.baseline_caseness,
-                    o.response,
-                    o.remission,
-                    o.reliable_improvement,
-                    o.reliable_deterioration,
-                    o.recovery,
-                    o.reliable_recovery,
-                    {when('o.first_session_at')} AS first_session_at,
-                    {when('o.after_induction_at')} AS after_induction_at
-                FROM patient_outcomes AS o
-                JOIN export_patients AS m USING (patient_id)
-            )
-            SELECT * FROM final ORDER BY patient_id, instrument
-            """, {"patient_id": "replaced by the patient's keyed hash"}),
-        Table("nhs_paired_outcomes", """
-            WITH final AS (
-                SELECT
-                    m.pseudonym AS patient_id,
-                    n.phq9_baseline_score,
-                    n.phq9_latest_score,
-                    n.gad7_baseline_score,
-                    n.gad7_latest_score,
-                    n.baseline_caseness,
-                    n.reliable_improvement,
-                    n.reliable_deterioration,
-                    n.recovery,
-                    n.reliable_recovery
-                FROM nhs_paired_outcomes AS n
-                JOIN export_patients AS m USING (patient_id)
-            )
-            SELECT * FROM final ORDER BY patient_id
-            """, {"patient_id": "replaced by the patient's keyed hash"}),
-    ]
+    fragments = {
+        "patients": {"site": staff("c.site", settings.site_mode, "site"),
+                     "clinician": staff("c.clinician", settings.clinician_mode, "clinician")},
+        "sessions": {"site": staff("s.site", settings.site_mode, "site"),
+                     "clinician": staff("s.clinician", settings.clinician_mode, "clinician"),
+                     "allowed_side_effects": allowed},
+    }
+    dropped = {
+        "patients": {
+            "patient_id": "medical record number: replaced by its keyed hash",
+            "birth_year": "date element (Safe Harbor (b)(2)(i)(C)): replaced by birth_year_band",
+            "intake_date": "patients table, not exported: a date not needed beside first_session_at",
+            "contraindications": "free text recorded at intake",
+            **names_dropped, **provenance},
+        "sessions": {
+            "session_id": "the clinic system's infusion id: replaced by its keyed hash",
+            "patient_id": "replaced by the patient's keyed hash",
+            "adverse_event": "free text: replaced by adverse_event_recorded (true/false)",
+            **names_dropped, **provenance},
+        "scores": {
+            "patient_id": "replaced by the patient's keyed hash",
+            "assessment_key": "the clinic's assessment id, or patient id|scale|time: replaced by its keyed hash",
+            "session_id": "replaced by the infusion's keyed hash (joins sessions.session_id)"},
+        "patient_outcomes": {"patient_id": "replaced by the patient's keyed hash"},
+        "nhs_paired_outcomes": {"patient_id": "replaced by the patient's keyed hash"},
+    }
+    return [Table(name, sql.render(f"export/{name}", **fragments.get(name, {})), dropped[name]) for name in EXPORTED]
 
 
 @dataclass
@@ -360,11 +216,8 @@ def export_deidentified(db: str | Path, out: str | Path, settings: ExportSetting
         raise ExportError(f"cannot open {db} read-only: {error}") from None
     try:
         _install_hash(con, key, settings.hash_chars)
-        con.execute(PSEUDONYMS_SQL.replace("$shift_days", str(int(settings.shift_days)))
-                    .replace("$as_of_year", str(int(now.year)))
-                    .replace("$top_code_age", str(int(settings.top_code_age)))
-                    .replace("$band", str(int(settings.birth_year_band_years)))
-                    .replace("{top_label}", f"{settings.top_code_age} or older"))
+        _install_dates(con, settings.date_mode)
+        con.execute(_pseudonyms_sql(settings, now.year))
         for kind, mapping, id_column in (("patients", "export_patients", "patient_id"),
                                          ("infusions", "export_sessions", "session_id")):
             (n_ids, n_pseudonyms), = con.execute(
