@@ -357,3 +357,25 @@ def test_an_unknown_format_is_refused(clinic, tmp_path):
     identified_clinic(clinic)
     with pytest.raises(ExportError, match="format"):
         export(clinic.db, tmp_path / "x", fmt="xlsx")
+
+
+# The view each exported table is built from (sql/export/<table>.sql).
+EXPORT_SOURCES = {"patients": "patient_cohorts", "sessions": "session_numbers", "scores": "scores",
+                  "patient_outcomes": "patient_outcomes", "nhs_paired_outcomes": "nhs_paired_outcomes"}
+
+
+@pytest.mark.parametrize("names", ["pseudonym", "drop"])
+def test_every_column_of_the_database_is_exported_or_dropped_with_a_reason(sample_database, tmp_path, names):
+    """The schema in the database is the one list of columns: every column of each exported
+    table's source is either in the extract under its own name or in the manifest's `dropped`
+    with the reason, so a column added to a view is noticed here instead of silently left out."""
+    manifest = export(sample_database, tmp_path / "out", clinician_mode=names, site_mode=names).manifest
+    con = duckdb.connect(str(sample_database), read_only=True)
+    try:
+        for table, source in EXPORT_SOURCES.items():
+            columns = {name for (name, *_) in con.execute(f"DESCRIBE {source}").fetchall()}
+            exported = {c["name"] for c in manifest["tables"][table]["columns"]}
+            undecided = columns - exported - set(manifest["tables"][table]["dropped"])
+            assert not undecided, f"{source} columns neither exported nor dropped: {sorted(undecided)}"
+    finally:
+        con.close()
