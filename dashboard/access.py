@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from pipelines.access_policy import is_loopback, local_mode_refusal  # noqa: F401 - the page gate's rule
+from pipelines.access_policy import local_mode_refusal
 from pipelines.settings import AccessSettings
 
 # Dashboard pages by their URL path, in menu order.

@@ -8,9 +8,11 @@ import os
 import sys
 from pathlib import Path
 
+from . import audit
 from .access_policy import local_mode_refusal, secrets_have_sign_in
 from .analytics.cohorts import GROUPABLE
 from .db import connect, init_db
+from .export import ExportError, export_deidentified
 from .formats import ImportFormatError
 from .ingest import RunResult, ingest, stderr_progress
 from .publish import discard, ingest_lock, publish, working_copy
@@ -169,7 +171,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import generate_clinic
+    from .synth import generate_clinic  # numpy and pandas: loaded only for this command
 
     counts = generate_clinic(Path(args.out), n_patients=args.patients, seed=args.seed, messy=args.messy)
     print(f"Synthetic clinic (not real patients) written to {args.out}: "
@@ -178,8 +180,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import ExportError, export_deidentified
-
     if not args.deidentified:
         print("error: outcomes export writes de-identified extracts only and will not export identified "
               "data; add --deidentified to confirm (docs/export.md says what is kept and dropped)", file=sys.stderr)
@@ -190,8 +190,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from . import audit  # an extract leaving the database is an export, logged like the dashboard's
-
+    # An extract leaving the database is an export, logged like the dashboard's.
     audit.append(audit.audit_path(args.db, settings.access.audit_log), f"cli:{getpass.getuser()}", "operator",
                  "export", "outcomes export", None, f"de-identified {args.format} extract to {result.out}")
     tables = result.manifest["tables"]
@@ -203,8 +202,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from . import audit
-
     settings = load_settings(args.config)
     path = audit.audit_path(args.db, settings.access.audit_log)
     entries, verification = audit.read(path)
