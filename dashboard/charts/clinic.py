@@ -1,5 +1,5 @@
 """Charts of the director's Clinic outcomes page: pure functions from the analytics frames
-(`pipelines.analytics.clinic`, `outcomes`, `trajectories`, `survival`, `retention`, `safety`) to
+(`pipelines.reports.clinic`, built on `pipelines.analytics`: `activity`, `change`, `outcomes`, `trajectories`, `survival`, `retention`, `safety`) to
 Plotly figures. No database, no Streamlit, no statistics: every number arrives computed, the
 builders only draw it in clinical words and the shared colours.
 

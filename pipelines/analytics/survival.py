@@ -6,8 +6,9 @@ therefore asks for Kaplan–Meier with non-responders censored at their last fol
 scipy.stats.ecdf on censored data. This module also gives the simpler chart of the share of
 patients who have responded by each infusion.
 
-Per-patient times are computed in DuckDB (one row per patient); the product-limit estimate
-and its intervals are computed by scipy, once per group.
+Per-patient times are computed in DuckDB (sql/analytics/survival/: one row per patient, or
+patients per time and outcome); the product-limit estimate and its intervals are computed by
+scipy, once per group.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scipy import stats as scipy_stats
 
 from ..settings import Settings
 from . import stats
-from .cohorts import CohortFilter, check_group_by, cohort_join, cohort_select
+from .cohorts import CohortFilter, check_group_by, cohort_query, step
 
 CONFIDENCE = stats.CONFIDENCE
 # Pointwise interval of S(t): "log-log" (Kalbfleisch & Prentice 1980, the exponential
@@ -53,41 +54,23 @@ def response_times(
     `responded`.
     """
     group_by = check_group_by(group_by)
-    sql, params = _response_times_sql(scale, cohort, group_by)
-    return con.execute(f"SELECT patient_id, {''.join(f'{g}, ' for g in group_by)}days, responded "
-                       f"FROM ({sql}) ORDER BY patient_id", params).df()
+    sql, params = cohort_query("analytics/survival/response_times", cohort, group_by, rows="p",
+                               per_patient=times_step())
+    return con.execute(sql, [*params, scale]).df()
 
 
-def _response_times_sql(scale: str, cohort: CohortFilter, group_by: tuple[str, ...]) -> tuple[str, list]:
-    """response_times' query (unordered) and its parameters."""
-    cohort_query, cohort_params = cohort_select(cohort, group_by)
-    groups = "".join(f"c.{g}, " for g in group_by)
-    sql = f"""
-        WITH cohort AS ({cohort_query}),
-        per_patient AS (
-            SELECT
-                patient_id,
-                bool_or(responded) AS responded,
-                -- first responding follow-up, else the last follow-up (censoring time)
-                coalesce(min(days) FILTER (WHERE responded), max(days)) AS days
-            FROM followup_responses
-            WHERE instrument = ?
-            GROUP BY patient_id
-        )
-        SELECT p.patient_id, {groups}p.days, p.responded
-        FROM per_patient AS p
-        {cohort_join(cohort, group_by, "p")}
-    """
-    return sql, [*cohort_params, scale]
+def times_step() -> str:
+    """The step `per_patient` (`cohorts.step`): each patient's days to response or censoring on
+    one scale (sql/analytics/survival/patient_times.sql; one parameter, the scale)."""
+    return step("per_patient", "analytics/survival/patient_times")
 
 
 def _response_time_counts(con, scale: str, cohort: CohortFilter, group_by: tuple[str, ...]) -> pd.DataFrame:
     """Patients per group, `days` and `responded`: the response times without one row per
     patient (the product-limit estimate only needs how many share each time and outcome)."""
-    sql, params = _response_times_sql(scale, cohort, group_by)
-    groups = "".join(f"{g}, " for g in group_by)
-    return con.execute(f"SELECT {groups}days, responded, count(*) AS patients FROM ({sql}) "
-                       f"GROUP BY ALL ORDER BY ALL", params).df()
+    sql, params = cohort_query("analytics/survival/response_time_counts", cohort, group_by, rows="p",
+                               per_patient=times_step())
+    return con.execute(sql, [*params, scale]).df()
 
 
 def kaplan_meier(days, responded, confidence: float = CONFIDENCE) -> tuple[pd.DataFrame, dict]:
@@ -214,35 +197,8 @@ def responded_by_infusion(
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion
-    cohort_query, cohort_params = cohort_select(cohort, group_by)
-    groups = "".join(f"c.{g}, " for g in group_by)
-    sql = f"""
-        WITH cohort AS ({cohort_query}),
-        baselines AS (
-            SELECT patient_id FROM patient_outcomes WHERE instrument = ? AND baseline_caseness
-        ),
-        first_response AS (
-            -- infusions started before the first responding follow-up
-            SELECT patient_id, min(sessions_before) AS infusions_before_response
-            FROM followup_responses
-            WHERE instrument = ? AND responded
-            GROUP BY patient_id
-        ),
-        infusions AS (
-            SELECT unnest(range(1, ? + 1)) AS infusion
-        )
-        SELECT {groups}
-               i.infusion,
-               count(*) AS n,
-               count(*) FILTER (WHERE f.infusions_before_response <= i.infusion - 1) AS responded
-        FROM baselines AS b
-        JOIN cohort AS c ON c.patient_id = b.patient_id
-        JOIN infusions AS i ON c.n_sessions >= i.infusion
-        LEFT JOIN first_response AS f ON f.patient_id = b.patient_id
-        GROUP BY ALL
-        ORDER BY {groups}i.infusion
-    """
-    counts = con.execute(sql, [*cohort_params, scale, scale, max_infusion]).df()
+    sql, params = cohort_query("analytics/survival/responded_by_infusion", cohort, group_by)
+    counts = con.execute(sql, [*params, scale, scale, max_infusion]).df()
     columns = [*group_by, "infusion", "n", "responded", "share", "low", "high"]
     if counts.empty:
         return pd.DataFrame(columns=columns)

@@ -6,7 +6,8 @@ patients with a baseline (the outcome population of the clinical reference; pati
 without one belong to data quality) and use one score per patient per point, so a patient
 who filled in a scale twice in a week does not weigh double.
 
-Aggregation (n, mean, a histogram of the per-patient scores of each point) is done in DuckDB; the
+Aggregation (n, mean, a histogram of the per-patient scores of each point) is done in DuckDB
+(sql/analytics/trajectories/); the
 95% intervals come from `stats.py` (t interval for the mean, order-statistic interval for
 the median), computed in Python once per point and group.
 """
@@ -19,7 +20,7 @@ import pandas as pd
 
 from ..settings import Settings
 from . import stats
-from .cohorts import CohortFilter, check_group_by, cohort_join, cohort_select
+from .cohorts import CohortFilter, check_group_by, cohort_query
 
 MAINTENANCE = "maintenance"
 BASELINE = "baseline"
@@ -71,35 +72,9 @@ def by_infusion(
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion
-    cohort_query, cohort_params = cohort_select(cohort, group_by)
-    groups = "".join(f"c.{g}, " for g in group_by)
-    sql = f"""
-        WITH cohort AS ({cohort_query}),
-        one_per_patient AS (
-            -- scores_by_infusion has one score per patient and infusion; later infusions share
-            -- one maintenance point (max + 1), where each patient counts with their latest score.
-            SELECT patient_id, k AS infusion, score
-            FROM scores_by_infusion
-            WHERE instrument = ? AND k <= ?
-            UNION ALL
-            SELECT patient_id, ? + 1 AS infusion, arg_max(score, administered_at) AS score
-            FROM scores_by_infusion
-            WHERE instrument = ? AND k > ?
-            GROUP BY patient_id
-        )
-        SELECT {groups}
-               p.infusion,
-               CASE WHEN p.infusion > ? THEN '{MAINTENANCE}' ELSE p.infusion::VARCHAR END AS label,
-               count(*) AS n,
-               avg(p.score) AS mean,
-               histogram(p.score) AS scores
-        FROM one_per_patient AS p
-        {cohort_join(cohort, group_by, "p")}
-        GROUP BY ALL
-        ORDER BY {groups}p.infusion
-    """
+    sql, params = cohort_query("analytics/trajectories/by_infusion", cohort, group_by, rows="p")
     points = con.execute(
-        sql, [*cohort_params, scale, max_infusion, max_infusion, scale, max_infusion, max_infusion]).df()
+        sql, [*params, scale, max_infusion, max_infusion, scale, max_infusion, max_infusion]).df()
     return _with_intervals(points, group_by, ["infusion", "label"])
 
 
@@ -125,38 +100,6 @@ def by_week(
     `by_infusion`.
     """
     group_by = check_group_by(group_by)
-    cohort_query, cohort_params = cohort_select(cohort, group_by)
-    groups = "".join(f"c.{g}, " for g in group_by)
-    sql = f"""
-        WITH cohort AS ({cohort_query}),
-        baselines AS (
-            SELECT patient_id, baseline_at, baseline_score
-            FROM patient_outcomes
-            WHERE instrument = ?
-        ),
-        weekly AS (
-            SELECT s.patient_id, s.days_since_first_session // 7 AS week, s.total AS score
-            FROM scores AS s
-            JOIN baselines AS b ON b.patient_id = s.patient_id
-            WHERE s.instrument = ? AND s.administered_at > b.baseline_at
-            QUALIFY row_number() OVER (PARTITION BY s.patient_id, week
-                                       ORDER BY s.administered_at DESC, s.assessment_key DESC) = 1
-        ),
-        points AS (
-            SELECT patient_id, {BASELINE_WEEK} AS week, baseline_score AS score FROM baselines
-            UNION ALL
-            SELECT patient_id, week, score FROM weekly
-        )
-        SELECT {groups}
-               p.week,
-               CASE WHEN p.week = {BASELINE_WEEK} THEN '{BASELINE}' ELSE 'week ' || p.week END AS label,
-               count(*) AS n,
-               avg(p.score) AS mean,
-               histogram(p.score) AS scores
-        FROM points AS p
-        {cohort_join(cohort, group_by, "p")}
-        GROUP BY ALL
-        ORDER BY {groups}p.week
-    """
-    points = con.execute(sql, [*cohort_params, scale, scale]).df()
+    sql, params = cohort_query("analytics/trajectories/by_week", cohort, group_by, rows="p")
+    points = con.execute(sql, [*params, scale, scale]).df()
     return _with_intervals(points, group_by, ["week", "label"])
