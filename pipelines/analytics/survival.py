@@ -44,14 +44,35 @@ def response_times(
 ) -> pd.DataFrame:
     """One row per patient: `days` to response (event) or to the last follow-up (censored).
 
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE` to add as columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `patient_id`, the `group_by` attributes, `days`, `responded`, ordered by patient.
+
+    Notes
+    -----
     Patients: in `cohort`, in the clinical range at baseline on `scale` (`baseline_caseness`,
     the population of the response rates, so a score drifting from 3 to 1 is not a
-    "response") and with at least one follow-up. `days` counts calendar days from the first infusion's date
-    (`scores.days_since_first_session`) to the first follow-up whose reduction from baseline
-    reaches `instruments.response_drop_pct` (PHQ-9 50%, pain 30%; same integer test as
-    `patient_outcomes.response`); `responded` is False for censored patients, whose `days` is
-    that of their last follow-up. Columns: `patient_id`, the `group_by` attributes, `days`,
-    `responded`.
+    "response") and with at least one follow-up. `days` counts calendar days from the first
+    infusion's date (`scores.days_since_first_session`) to the first follow-up whose reduction
+    from baseline reaches `instruments.response_drop_pct` (PHQ-9 50%, pain 30%; same integer
+    test as `patient_outcomes.response`); `responded` is False for censored patients, whose
+    `days` is that of their last follow-up.
+
+    References
+    ----------
+    Clinical reference, "Time to response".
     """
     group_by = check_group_by(group_by)
     sql, params = cohort_query("analytics/survival/response_times", cohort, group_by, rows="p",
@@ -76,19 +97,41 @@ def _response_time_counts(con, scale: str, cohort: CohortFilter, group_by: tuple
 def kaplan_meier(days, responded, confidence: float = CONFIDENCE) -> tuple[pd.DataFrame, dict]:
     """Product-limit curve of "not yet responded" and its median, from per-patient times.
 
+    Parameters
+    ----------
+    days : array-like
+        Per patient, the day of response or of censoring.
+    responded : array-like of bool
+        Per patient, True for a response (event), False for censoring.
+    confidence : float
+        Coverage of the pointwise band and of the median's interval.
+
+    Returns
+    -------
+    tuple
+        `(curve, summary)`: the curve with CURVE_COLUMNS (one row per distinct time) and a
+        dict with SUMMARY_COLUMNS (`n`, `events`, `median_days`, `median_low`, `median_high`;
+        NaN means "not reached").
+
+    Notes
+    -----
     The curve is scipy.stats.ecdf(CensoredData(uncensored=event times, right=censoring
     times)).sf, evaluated at every distinct observed time (events and censorings; a patient
-    censored at an event time is still at risk there), with the pointwise `CI_METHOD`
-    interval. Where S(t) = 1 (before the first event) or 0 the log-log interval is undefined
-    and is set to [S, S].
+    censored at an event time is still at risk there): S(t) = prod over event times t_i <= t of
+    (1 - d_i / n_i), with the pointwise `CI_METHOD` interval. Where S(t) = 1 (before the first
+    event) or 0 the log-log interval is undefined and is set to [S, S].
 
-    Median time to response: the first time with S(t) ≤ 0.5 (where S stays exactly at 0.5
+    Median time to response: the first time with S(t) <= 0.5 (where S stays exactly at 0.5
     over an interval this is its start; R's survival package would take the midpoint to the
-    next event). Its interval inverts the
-    pointwise band (Brookmeyer & Crowley 1982, Biometrics 38:29–41, in the form R's survival
-    package uses): the lower limit is the first time the lower band reaches 0.5, the upper
-    limit the first time the upper band does. NaN means "not reached" (for the upper limit:
-    the data cannot exclude a median beyond the last follow-up).
+    next event). Its interval inverts the pointwise band: the lower limit is the first time the
+    lower band reaches 0.5, the upper limit the first time the upper band does. NaN for the
+    upper limit: the data cannot exclude a median beyond the last follow-up.
+
+    References
+    ----------
+    Kaplan EL, Meier P (1958), J Am Stat Assoc 53:457-481; Kalbfleisch JD, Prentice RL (1980),
+    The Statistical Analysis of Failure Time Data (the log-log interval); Brookmeyer R, Crowley
+    J (1982), Biometrics 38:29-41, in the form R's survival package uses.
     """
     days = np.asarray(days, dtype=float)
     responded = np.asarray(responded, dtype=bool)
@@ -142,17 +185,40 @@ def time_to_response(
     cohort: CohortFilter = CohortFilter(),
     group_by: tuple[str, ...] = (),
 ) -> dict[str, pd.DataFrame]:
-    """Kaplan–Meier time to response (clinical reference, "Time to response"), per group.
+    """Kaplan–Meier time to response, per group.
 
-    Patients and times as in `response_times`; estimate as in `kaplan_meier`. Returns
-    `{"curve": ..., "summary": ...}`:
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        Taken for the common signature.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE`; one curve per group.
 
-    - `curve`: the `group_by` attributes, `time` (days since the first infusion), `at_risk`,
-      `events`, `censored`, `survival` (S(t): probability of not having responded by day t),
-      `low`, `high` (its 95% pointwise interval), `responded` = 1 − S(t) with
-      `responded_low`, `responded_high`.
-    - `summary`: the `group_by` attributes, `n` (patients), `events` (responders),
-      `median_days` with `median_low`, `median_high` (NaN: not reached).
+    Returns
+    -------
+    dict
+        `{"curve": ..., "summary": ...}`:
+
+        - `curve`: the `group_by` attributes, `time` (days since the first infusion),
+          `at_risk`, `events`, `censored`, `survival` (S(t): probability of not having
+          responded by day t), `low`, `high` (its 95% pointwise interval), `responded` =
+          1 − S(t) with `responded_low`, `responded_high`.
+        - `summary`: the `group_by` attributes, `n` (patients), `events` (responders),
+          `median_days` with `median_low`, `median_high` (NaN: not reached).
+
+    Notes
+    -----
+    Patients and times as in `response_times`; estimate as in `kaplan_meier`.
+
+    References
+    ----------
+    Clinical reference, "Time to response".
     """
     group_by = check_group_by(group_by)
     times = _response_time_counts(con, scale, cohort, group_by)
@@ -185,15 +251,34 @@ def responded_by_infusion(
 ) -> pd.DataFrame:
     """Share of patients who have responded by infusion k, k = 1 … trajectory_max_infusion.
 
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        `settings.thresholds.trajectory_max_infusion`: the last k.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `group_by` attributes, `infusion`, `n`, `responded`, `share`, `low`, `high` (95%
+        Wilson interval).
+
+    Notes
+    -----
     "Responded by infusion k": a follow-up taken before infusion k started (scores with
     `sessions_before` ≤ k − 1, the same axis as `trajectories.by_infusion`) met the response
     criterion (`instruments.response_drop_pct`), even if a later score relapsed. At k = 1
     that is nobody by construction: the score before infusion 1 is the baseline.
     Denominator: patients in `cohort` in caseness at baseline on `scale` (the population of
     `time_to_response`) who reached infusion k (at least k infusions recorded); a patient
-    with no score after the baseline counts as not (yet) responded. Wilson 95% interval.
-
-    Columns: the `group_by` attributes, `infusion`, `n`, `responded`, `share`, `low`, `high`.
+    with no score after the baseline counts as not (yet) responded. share = responded / n.
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion

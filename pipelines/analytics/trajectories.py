@@ -22,9 +22,10 @@ from ..settings import Settings
 from . import stats
 from .cohorts import CohortFilter, check_group_by, cohort_query
 
-MAINTENANCE = "maintenance"
-BASELINE = "baseline"
-BASELINE_WEEK = -1  # the `week` value of the baseline row in by_week
+# Labels and the baseline's week as the query files write them (sql/analytics/trajectories/).
+MAINTENANCE = "maintenance"  # the label of the point after trajectory_max_infusion (by_infusion.sql)
+BASELINE = "baseline"  # the label of the baseline row in by_week (by_week.sql)
+BASELINE_WEEK = -1  # the `week` value of the baseline row in by_week (by_week.sql)
 INTERVAL_COLUMNS = ["n", "mean", "mean_low", "mean_high", "median", "median_low", "median_high"]
 
 
@@ -57,18 +58,36 @@ def by_infusion(
 ) -> pd.DataFrame:
     """Mean and median score at each infusion number, with 95% intervals and n.
 
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        `settings.thresholds.trajectory_max_infusion`: the last infusion with a point of its own.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE`; one trajectory per group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `group_by` attributes, `infusion` (1 … max; max + 1 for maintenance), `label`
+        ("1" … "12", "maintenance"), `n` (patients), `mean`, `mean_low`, `mean_high` (t
+        interval), `median`, `median_low`, `median_high` (order-statistic interval; NaN bounds
+        below 6 patients).
+
+    Notes
+    -----
     The score "at infusion k" is the patient's score taken before infusion k started
     (`scores.sessions_before` = k − 1; with several, the latest), from the view
     `scores_by_infusion`. Infusion 1's score is therefore the baseline (the latest valid score
-    in the baseline window, clinical reference "Baseline"). Infusions 1 to
-    `settings.thresholds.trajectory_max_infusion` are points of their own; every later score
-    falls into one "maintenance" point, where each patient counts once with their latest
-    score. Only patients with a baseline and in `cohort` are counted.
-
-    Columns: the `group_by` attributes, `infusion` (1 … max; max + 1 for maintenance),
-    `label` ("1" … "12", "maintenance"), `n` (patients), `mean`, `mean_low`, `mean_high`
-    (t interval), `median`, `median_low`, `median_high` (order-statistic interval; NaN bounds
-    below 6 patients).
+    in the baseline window, clinical reference "Baseline"). Infusions 1 to max are points of
+    their own; every later score falls into one "maintenance" point, where each patient counts
+    once with their latest score. Only patients with a baseline and in `cohort` are counted.
+    Intervals: `stats.mean_interval`, `stats.median_interval`.
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion
@@ -87,17 +106,35 @@ def by_week(
 ) -> pd.DataFrame:
     """Mean and median score by whole weeks since the first infusion, with 95% intervals and n.
 
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        Taken for the common signature.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE`; one trajectory per group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `group_by` attributes, `week`, `label` ("baseline", "week 0", …), then `n`,
+        `mean`, `mean_low`, `mean_high`, `median`, `median_low`, `median_high` as in
+        `by_infusion`.
+
+    Notes
+    -----
     Week w holds follow-up scores (valid scores after the baseline, hence after the first
     infusion started) dated 7w … 7w + 6 calendar days after the first infusion's date
     (`scores.days_since_first_session`; week 0 = days 0–6); each patient counts once per
     week, with the latest score of that week. The baseline is a separate point first, with
-    `week` = -1 and `label` "baseline", wherever in the 30-day window it was taken, so a
-    pre-infusion score on day 0 is never mixed with the first post-infusion scores. Only
-    patients with a baseline and in `cohort` are counted; every week with data is returned.
-
-    Columns: the `group_by` attributes, `week`, `label` ("baseline", "week 0", …), then
-    `n`, `mean`, `mean_low`, `mean_high`, `median`, `median_low`, `median_high` as in
-    `by_infusion`.
+    `week` = -1 (BASELINE_WEEK) and `label` "baseline", wherever in the 30-day window it was
+    taken, so a pre-infusion score on day 0 is never mixed with the first post-infusion scores.
+    Only patients with a baseline and in `cohort` are counted; every week with data is returned.
     """
     group_by = check_group_by(group_by)
     sql, params = cohort_query("analytics/trajectories/by_week", cohort, group_by, rows="p")
