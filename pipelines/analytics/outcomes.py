@@ -222,14 +222,36 @@ def judged_at_sql(score_column: str) -> str:
 
 def outcome_counts_query(scale: str, cohort: CohortFilter, group_by: tuple[str, ...],
                          timepoint: str) -> tuple[str, list]:
-    """SQL and parameters of `cohort_outcomes`: one row per group with the counts and the
-    evaluable changes (sql/analytics/outcomes/counts.sql)."""
+    """The query of `cohort_outcomes` (sql/analytics/outcomes/counts.sql).
+
+    Parameters
+    ----------
+    scale, cohort, group_by, timepoint
+        As in `cohort_outcomes` (`group_by` checked).
+
+    Returns
+    -------
+    tuple
+        `(sql, params)`: one row per group with the counts and the evaluable changes.
+    """
     sql, params = cohort_query("analytics/outcomes/counts", cohort, group_by, judged=judged_step(timepoint))
     return sql, [*params, scale]
 
 
 def scale_has_remission(con: duckdb.DuckDBPyConnection, scale: str) -> bool:
-    """Whether the scale defines remission (pain does not); ValueError for an unknown scale."""
+    """Whether the scale defines remission (pain does not).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the `instruments` table.
+    scale : str
+        Instrument code; ValueError for an unknown one.
+
+    Returns
+    -------
+    bool
+    """
     rows = con.execute("SELECT remission_below FROM instruments WHERE code = ?", [scale]).fetchall()
     if not rows:
         known = [code for (code,) in con.execute("SELECT code FROM instruments ORDER BY code").fetchall()]
@@ -240,8 +262,21 @@ def scale_has_remission(con: duckdb.DuckDBPyConnection, scale: str) -> bool:
 # --- Shared shaping (also used by nhs.py and retention.py) -------------------------------
 
 def with_group_label(frame: pd.DataFrame, group_by: tuple[str, ...]) -> pd.DataFrame:
-    """Prepend `group`: "all" for an ungrouped result, else the group values joined by " / "
-    (a missing value reads "unknown")."""
+    """Prepend the column `group`, a readable label of each row's group.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per group.
+    group_by : tuple of str
+        The grouping columns of `frame`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `frame` with `group` first: "all" for an ungrouped result, else the group values
+        joined by " / " (a missing value reads "unknown").
+    """
     frame = frame.reset_index(drop=True)
     if not group_by:
         label = pd.Series(ALL_PATIENTS, index=frame.index, dtype=object)
@@ -255,8 +290,23 @@ def with_group_label(frame: pd.DataFrame, group_by: tuple[str, ...]) -> pd.DataF
 
 
 def with_rate(frame: pd.DataFrame, name: str, denominator: str) -> pd.DataFrame:
-    """Add `<name>_rate`, `<name>_low`, `<name>_high` (95% Wilson) right after `<name>_n`;
-    NaN where the denominator is 0."""
+    """Add a rate with its 95% Wilson interval right after its count.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Holds `<name>_n` and the denominator column.
+    name : str
+        The outcome.
+    denominator : str
+        The column of n.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `frame` with `<name>_rate`, `<name>_low`, `<name>_high` (`stats.wilson_interval`) after
+        `<name>_n`; NaN where the denominator is 0.
+    """
     estimates = [wilson_interval(k, n) for k, n in zip(frame[f"{name}_n"], frame[denominator])]
     position = frame.columns.get_loc(f"{name}_n") + 1
     for offset, (suffix, attribute) in enumerate((("rate", "value"), ("low", "low"), ("high", "high"))):

@@ -30,6 +30,8 @@ CONFIDENCE = 0.95
 
 @dataclass(frozen=True)
 class Estimate:
+    """A point estimate with its interval (`low`, `high`)."""
+
     value: float
     low: float
     high: float

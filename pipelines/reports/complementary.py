@@ -48,7 +48,21 @@ _DETERMINED = 1e-9
 
 
 def small(values, min_cell: int) -> np.ndarray:
-    """True where a count is a small cell: 1 to min_cell - 1 (0 and missing are not)."""
+    """Where a count is a small cell.
+
+    Parameters
+    ----------
+    values : array-like
+        Counts; missing values and non-numbers are allowed.
+    min_cell : int
+        The smallest count that may be published.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for 1 <= value < min_cell; 0 and missing are not small ("nobody" describes no
+        patient).
+    """
     numbers = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         return (numbers >= 1) & (numbers < min_cell)
@@ -96,8 +110,21 @@ class Table:
 
 
 def protect(table: Table, min_cell: int) -> np.ndarray:
-    """Primary suppression, then the line rule and the chain check until nothing changes.
-    Returns a mask over `table.values`: True = blank it (unpublished cells are always True)."""
+    """Which cells of `table` to blank: primary suppression, then the line rule and the chain
+    check until nothing changes (module docstring).
+
+    Parameters
+    ----------
+    table : Table
+        The cells, the lines tying them and the ties between them.
+    min_cell : int
+        The smallest count that may be published; 1 or less blanks nothing but the unpublished.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        A mask over `table.values`: True = blank it (unpublished cells are always True).
+    """
     values = np.asarray(table.values, dtype=float)
     published = np.asarray(table.published, dtype=bool)
     fixed = np.asarray(table.fixed, dtype=bool)
@@ -164,7 +191,20 @@ def _determined(matrix: np.ndarray, hidden: np.ndarray) -> np.ndarray:
 
 
 def equations(table: Table) -> np.ndarray:
-    """The lines as a matrix: one row per line, +1 for each part, -1 for the total (= 0)."""
+    """The table's lines as linear equations.
+
+    Parameters
+    ----------
+    table : Table
+        The cells and their lines.
+
+    Returns
+    -------
+    numpy.ndarray
+        One row per line, one column per cell: +1 for each part, -1 for the total (each row
+        times the cell values = 0). A cell is determined by the shown cells exactly when its
+        unit vector lies in the row space of this matrix restricted to the blanked cells.
+    """
     matrix = np.zeros((len(table.lines), len(table.values)))
     for row, (parts, total) in enumerate(table.lines):
         for part in parts:
@@ -199,8 +239,25 @@ def _chain_rule(table, values, published, fixed, sensitive, hidden) -> bool:
 
 
 def suppress_partition(counts, totals_fixed: bool, total, min_cell: int) -> np.ndarray:
-    """Which of `counts` (parts of one whole, e.g. the groups at one point) to blank, the whole
-    being `total` (published elsewhere when `totals_fixed`). A one-line `Table`."""
+    """Which parts of one whole to blank (a one-line `Table`).
+
+    Parameters
+    ----------
+    counts : array-like
+        The parts, e.g. the groups at one point of a trajectory.
+    totals_fixed : bool
+        Whether the whole is published elsewhere at its true value.
+    total : float
+        The whole.
+    min_cell : int
+        The smallest count that may be published.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per part: True = blank it (a small part, and a complement where the whole minus the
+        shown parts would give it back).
+    """
     table = Table()
     parts = [table.cell(c) for c in counts]
     whole = table.cell(total, fixed=totals_fixed)
@@ -219,9 +276,27 @@ class CrossTabMask:
 
 
 def suppress_cross_tab(grid, min_cell: int) -> CrossTabMask:
-    """A rows x columns table of counts with its row and column totals and grand total: each
-    row adds up to its row total, each column to its column total, the totals to the grand
-    total (treated as published elsewhere: fixed)."""
+    """What to blank in a cross-tab of counts with its margins.
+
+    Parameters
+    ----------
+    grid : array-like
+        A rows x columns table of counts.
+    min_cell : int
+        The smallest count that may be published.
+
+    Returns
+    -------
+    CrossTabMask
+        Masks (True = blank) of the cells, the row totals, the column totals and the grand
+        total.
+
+    Notes
+    -----
+    Each row adds up to its row total, each column to its column total, the totals to the
+    grand total (treated as published elsewhere: fixed); `protect` solves over all of these
+    lines at once.
+    """
     grid = np.asarray(grid, dtype=float)
     n_rows, n_columns = grid.shape
     table = Table()

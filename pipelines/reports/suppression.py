@@ -31,27 +31,70 @@ CHANGE_STATISTICS = tuple(CHANGE_COLUMNS)
 
 
 def cell_size(settings, min_cell: int | None = None) -> int:
-    """The smallest count that may be published: `min_cell` when given (tests), else the
-    clinic's `settings.privacy.min_cell_size`."""
+    """The smallest count that may be published.
+
+    Parameters
+    ----------
+    settings : Settings
+        The clinic's settings (`settings.privacy.min_cell_size`, 11 by default).
+    min_cell : int, optional
+        Given: used instead (tests).
+
+    Returns
+    -------
+    int
+    """
     return settings.privacy.min_cell_size if min_cell is None else int(min_cell)
 
 
 def label(min_cell: int) -> str:
-    """What a table prints in place of a suppressed count."""
+    """What a table prints in place of a suppressed count: "fewer than <min_cell>"."""
     return f"fewer than {min_cell}"
 
 
 def shown_counts(counts, hidden, min_cell: int) -> np.ndarray:
-    """The counts as text (a table's `n_shown` column), `label(min_cell)` where `hidden`."""
+    """The counts as a table prints them (its `n_shown` column).
+
+    Parameters
+    ----------
+    counts : array-like
+        The counts, before blanking.
+    hidden : array-like of bool
+        Which are suppressed.
+    min_cell : int
+        The smallest count that may be published.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        Each count as text, `label(min_cell)` where hidden.
+    """
     shown = pd.Series(counts).astype("Int64").astype("string").astype(object).to_numpy(copy=True)
     shown[np.asarray(hidden, dtype=bool)] = label(min_cell)
     return shown
 
 
 def blank(frame: pd.DataFrame, hidden, counts=(), values=()) -> pd.DataFrame:
-    """A copy of `frame` with the rows `hidden` blanked: `counts` become <NA> (nullable integers),
-    `values` (rates, intervals, statistics computed from them) NaN. Every table of
-    `pipelines.reports` blanks its cells through this."""
+    """Blank the rows `hidden` of a frame: the one blanking step every table of
+    `pipelines.reports` goes through.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    hidden : array-like of bool
+        One per row: True = blank the row's `counts` and `values`.
+    counts : iterable of str
+        Count columns: made nullable integers, <NA> where hidden.
+    values : iterable of str
+        Columns computed from the counts (rates, intervals, statistics): made float, NaN where
+        hidden (rate x n gives the count back).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; the other columns are untouched.
+    """
     frame = frame.copy()
     for column in counts:
         frame[column] = frame[column].astype("Int64")
@@ -69,25 +112,51 @@ def suppress_counts(frame: pd.DataFrame, min_cell: int, denominator: str, events
                     nested: tuple[tuple[str, str], ...] = (), derived: dict[str, list[str]] | None = None,
                     row_values: tuple[str, ...] = (), fixed_denominators: bool = False,
                     ) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """Suppress a table of rows with a denominator count and event counts (each a subset of the
-    denominator), such as outcomes by clinician or retention.
+    """Suppress a table of rows with a denominator count and event counts (each a subset of
+    the denominator), such as outcomes by clinician or retention.
 
-    Cells per row: `denominator`, each event count k and its complement n - k (unpublished:
-    it is what a reader gets by subtraction), and `companions`, other counts of the row's
-    patients (`n_patients` next to `n_evaluable`). `nested` pairs (outer, inner) of events where
-    the inner is a subset of the outer (maintenance of completed induction) add outer - inner.
-    `totals`: when the rows partition a whole whose counts are published elsewhere (the
-    cohort's n and event counts in the headline), {column: value}; each column of the table then
-    adds up to its total (fixed). `fixed_denominators`: every row's denominator is published
-    elsewhere (the cohort's infusions on every safety row).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per group (or one row).
+    min_cell : int
+        The smallest count that may be published.
+    denominator : str
+        The row's n (e.g. `n_evaluable`).
+    events : tuple of str
+        Event counts k, each a subset of the denominator.
+    companions : tuple of str
+        Other counts of the row's patients (`n_patients` next to `n_evaluable`).
+    totals : dict, optional
+        When the rows partition a whole whose counts are published elsewhere (the cohort's n
+        and event counts in the headline), {column: value}; each column of the table then adds
+        up to its total (fixed).
+    nested : tuple of (str, str)
+        Pairs (outer, inner) of events where the inner is a subset of the outer (maintenance of
+        completed induction): outer - inner is a cell too.
+    derived : dict, optional
+        Each event's computed columns, blanked (NaN) with it; default `<name>_rate`, `_low`,
+        `_high` for an event `<name>_n`.
+    row_values : tuple of str
+        Statistics of the row's patients (the median change), blanked with the row.
+    fixed_denominators : bool
+        Every row's denominator is published elsewhere (the cohort's infusions on every safety
+        row).
 
-    A row is suppressed whole when its denominator is blanked, which happens when it or a
-    companion is small or as a complement; its companions and `row_values` (statistics of the
-    row's patients, such as the median change) go with it. An event count is blanked on its own
-    when it or n - k is small, or as a complement; `derived` maps each event to the columns
-    computed from it (default `<name>_rate`, `_low`, `_high` for an event `<name>_n`), blanked
-    (NaN) with it. Adds `suppressed` and `n_shown` (the denominator as text, or "fewer than 11")
-    after `group` (first without it). Returns the frame and which totals are blanked.
+    Returns
+    -------
+    tuple
+        `(frame, hidden_totals)`: the frame with `suppressed` and `n_shown` (the denominator as
+        text, or "fewer than 11") added after `group` (first without it), and {total column:
+        whether the whole's total is blanked}.
+
+    Notes
+    -----
+    Cells per row: the denominator, each event count k and its complement n - k (unpublished:
+    it is what a reader gets by subtraction), and the companions. A row is suppressed whole
+    when its denominator is blanked, which happens when it or a companion is small or as a
+    complement; its companions and `row_values` go with it. An event count is blanked on its
+    own when it or n - k is small, or as a complement (`complementary.protect`).
     """
     frame = frame.reset_index(drop=True).copy()
     table = Table(min_cell=min_cell)
@@ -136,17 +205,37 @@ def suppress_counts(frame: pd.DataFrame, min_cell: int, denominator: str, events
 
 def suppress_small_groups(frame: pd.DataFrame, min_cell: int = DEFAULT_MIN_CELL, n_column: str = "n_evaluable",
                           totals: dict | None = None, with_totals: bool = False):
-    """`frame` (one row per group, as `cohort_outcomes` gives it) with small cells blanked
-    (`suppress_counts`): a group whose `n_column` or other patient count (`n_*`) is
-    1 to min_cell - 1 is suppressed whole (counts <NA>, rates, intervals and change statistics
-    NaN); an outcome count (`*_n`) of 1 to min_cell - 1, or leaving that many without the
-    outcome, is blanked with its rate and interval. Complementary suppression: the groups are
-    taken to partition a whole whose totals are published (the page's headline): `totals`
-    ({column: value}), by default the column sums; a column with one blank gets a second.
+    """A table of groups (one row per group, as `cohort_outcomes` gives it) with small cells
+    blanked.
 
-    Adds `suppressed` and `n_shown` (the n as text, or "fewer than 11") after `group`. The
-    group's label stays, so the table can say a group exists without saying how big it is.
-    With `with_totals`, returns `(frame, {column: whether the whole's total is blanked})`.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per group, with patient counts `n_*`, outcome counts `*_n` and their rates.
+    min_cell : int
+        The smallest count that may be published.
+    n_column : str
+        The groups' n.
+    totals : dict, optional
+        The whole's published totals {column: value}; by default the column sums.
+    with_totals : bool
+        Also return which of the whole's totals are blanked.
+
+    Returns
+    -------
+    pandas.DataFrame or tuple
+        The frame with `suppressed` and `n_shown` (the n as text, or "fewer than 11") after
+        `group`; with `with_totals`, `(frame, {column: whether the whole's total is blanked})`.
+        The group's label stays, so the table can say a group exists without saying how big it
+        is.
+
+    Notes
+    -----
+    `suppress_counts`: a group whose `n_column` or other patient count is 1 to min_cell - 1 is
+    suppressed whole (counts <NA>, rates, intervals and change statistics NaN); an outcome count
+    of 1 to min_cell - 1, or leaving that many without the outcome, is blanked with its rate and
+    interval. Complementary suppression: the groups are taken to partition a whole whose totals
+    are published (the page's headline); a column with one blank gets a second.
     """
     companions = tuple(c for c in frame.columns if c.startswith("n_") and c != n_column)
     events = tuple(c for c in frame.columns if c.endswith("_n"))
@@ -180,7 +269,23 @@ def _add_events(table: Table, cells: dict, row, denominator: str, events, nested
 
 def thin_risk_table(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The rows of a Kaplan-Meier curve (`survival.time_to_response`'s `curve`) that may be
-    published: a per-day risk table is made of small cells (most days see 1 to 10 responses or
+    published.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        The curve with `at_risk`, `events` and `censored` per time.
+    min_cell : int
+        The smallest count that may be published.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows without `events` and `censored`.
+
+    Notes
+    -----
+    A per-day risk table is made of small cells (most days see 1 to 10 responses or
     censorings, and the drop in "patients still followed" from one row to the next gives them
     back), so
 
@@ -189,8 +294,8 @@ def thin_risk_table(curve: pd.DataFrame, min_cell: int) -> pd.DataFrame:
       the number at risk is small is also the usual reading advice for Kaplan-Meier plots);
     - of the remaining times, a row is kept only when the number at risk has fallen by at least
       `min_cell` since the previous kept row (the first is kept), so the difference between two
-      consecutive rows is never a small cell; the estimate at a kept time is the exact Kaplan-Meier value
-      there (drawn as a coarser step);
+      consecutive rows is never a small cell; the estimate at a kept time is the exact
+      Kaplan-Meier value there (drawn as a coarser step);
     - the per-day `events` and `censored` columns are dropped.
     """
     columns = [c for c in curve.columns if c not in ("events", "censored")]
