@@ -29,7 +29,8 @@ require_database()
 
 SETTINGS = settings()
 # Small-cell suppression (docs/analytics.md): every number below comes from a published answer
-# (pipelines.reports) that has already blanked counts under this size and the cells that would give them back.
+# (pipelines.reports) that has already blanked counts under this size and the cells that would
+# give them back.
 MIN_CELL = SETTINGS.privacy.min_cell_size
 FEWER = f"fewer than {MIN_CELL}"
 TIMEPOINT_LABELS = {"latest": "latest score", "after_induction": "after induction"}
@@ -93,7 +94,8 @@ def rate_names(name: str, word: str) -> dict[str, str]:
 
 whole_clinic = ask(published.headline_activity, SETTINGS).iloc[0]
 if not whole_clinic["suppressed"] and whole_clinic["n_patients"] == 0:
-    # Checked before the sidebar filter, which has no date range to offer on an empty clinic.
+    # Checked before the sidebar filter, which has no date range to offer on an empty clinic. (A
+    # clinic of 1 to MIN_CELL - 1 patients is suppressed: the cohort's own check below says so.)
     st.info("No patient has had an infusion yet: there is nothing to report. Load the clinic's exports "
             "with `outcomes ingest`.")
     st.stop()
