@@ -1,4 +1,5 @@
-"""Clinic-level analytics of the director's page (pipelines/analytics/clinic.py) against
+"""Clinic-level analytics of the director's page (pipelines/analytics/activity.py, change.py,
+funnel.py, and their published tables in pipelines/reports/) against
 hand-worked values on one small clinic, the funnel limits against the binomial distribution by
 hand, and properties on the committed sample data.
 
