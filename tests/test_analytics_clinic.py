@@ -1,4 +1,5 @@
-"""Clinic-level analytics of the director's page (pipelines/analytics/clinic.py) against
+"""Clinic-level analytics of the director's page (pipelines/analytics/activity.py, change.py,
+funnel.py, and their published tables in pipelines/reports/) against
 hand-worked values on one small clinic, the funnel limits against the binomial distribution by
 hand, and properties on the committed sample data.
 
@@ -47,10 +48,11 @@ import pytest
 from scipy import stats
 
 from conftest import Clinic, assessment, only_row, patient, session
-from pipelines.analytics.clinic import (
-    activity, assessment_completion, binomial_control_limits, funnel_sizes, monthly_outcomes, outcomes_by_group,
-    remission_pct_change, scales_with_data, severity_transitions, suppress_small_groups, waterfall,
-)
+from pipelines.analytics.activity import activity, assessment_completion, scales_with_data
+from pipelines.analytics.change import remission_pct_change
+from pipelines.analytics.funnel import binomial_control_limits, funnel_sizes
+from pipelines.reports.clinic import monthly_outcomes, outcomes_by_group, severity_transitions, waterfall
+from pipelines.reports.suppression import suppress_small_groups
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.outcomes import cohort_outcomes
 from pipelines.settings import Settings

@@ -27,9 +27,8 @@ from scipy import stats
 
 from conftest import Clinic, assessment, patient, session, only_row
 from pipelines.analytics.cohorts import GROUPABLE, CohortFilter
-from pipelines.analytics.outcomes import (
-    OUTCOMES, cohort_outcomes, judged_at_sql, rank_biserial, wilcoxon_test,
-)
+from pipelines.analytics.outcomes import OUTCOMES, cohort_outcomes, judged_at_sql
+from pipelines.analytics.stats import rank_biserial, wilcoxon_test
 from pipelines.settings import Settings
 
 SETTINGS = Settings()

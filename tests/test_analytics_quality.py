@@ -318,7 +318,7 @@ def test_an_empty_database_gives_empty_answers(empty_database):
 def test_completion_by_infusion_adds_up_to_the_clinic_pages_completion_rate(sample):
     """The Data quality page's per-infusion completion and the Clinic outcomes page's overall
     rate are two queries of one definition; over every infusion number they must agree."""
-    from pipelines.analytics.clinic import assessment_completion
+    from pipelines.analytics.activity import assessment_completion
 
     longest = sample.execute("SELECT max(n_sessions) FROM patient_cohorts").fetchall()[0][0]
     for scale in ("PHQ-9", "GAD-7"):

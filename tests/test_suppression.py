@@ -38,9 +38,9 @@ import pandas as pd
 import pytest
 
 from conftest import Clinic, assessment, only_row, open_page, patient, session
-from pipelines.analytics import clinic as clinic_analytics
-from pipelines.analytics import published, survival
-from pipelines.reports import suppression
+from pipelines.analytics import survival
+from pipelines.reports import clinic as published
+from pipelines.reports import complementary, suppression
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.settings import PrivacySettings, Settings, SettingsError, load_settings
 
@@ -158,7 +158,7 @@ def test_small_cells_are_one_to_ten_and_zero_is_shown():
 
 def test_a_single_small_group_takes_the_next_smallest_with_it():
     counts = [30, 4, 25, 0, 12]  # total 71, published elsewhere
-    hidden = suppression.suppress_partition(counts, True, sum(counts), MIN_CELL)
+    hidden = complementary.suppress_partition(counts, True, sum(counts), MIN_CELL)
     # 4 is small; 71 - (30 + 25 + 0 + 12) would give it back, so 12 (smallest non-zero) goes too
     assert list(hidden) == [False, True, False, False, True]
     attack = Attack()
@@ -170,8 +170,8 @@ def test_a_single_small_group_takes_the_next_smallest_with_it():
 
 
 def test_cell_size_one_suppresses_nothing():
-    assert not suppression.suppress_partition([1, 2, 3], True, 6, 1).any()
-    assert not suppression.suppress_cross_tab([[1, 2], [3, 4]], 1).cells.any()
+    assert not complementary.suppress_partition([1, 2, 3], True, 6, 1).any()
+    assert not complementary.suppress_cross_tab([[1, 2], [3, 4]], 1).cells.any()
 
 
 def attack_cross_tab(grid, mask) -> Attack:
@@ -202,7 +202,7 @@ def small_names(grid) -> list[str]:
 
 def test_cross_tab_hides_a_small_cell_in_its_row_and_its_column():
     grid = [[20, 3, 0], [15, 30, 12], [0, 0, 25]]
-    mask = suppression.suppress_cross_tab(grid, MIN_CELL)
+    mask = complementary.suppress_cross_tab(grid, MIN_CELL)
     # 3 is small; its row needs a second blank (20), its column one more (30), whose row has
     # two and whose column has two: 15 closes the rectangle
     assert mask.cells.tolist() == [[True, True, False], [True, True, False], [False, False, False]]
@@ -217,7 +217,7 @@ def test_random_cross_tabs_never_give_a_small_cell_back(seed):
     shape = rng.integers(2, 6, size=2)
     # many small cells and zeros, some large: the hard case for complementary suppression
     grid = np.where(rng.random(shape) < 0.3, 0, rng.choice([1, 2, 5, 9, 12, 20, 40], size=shape))
-    mask = suppression.suppress_cross_tab(grid, MIN_CELL)
+    mask = complementary.suppress_cross_tab(grid, MIN_CELL)
     attack = attack_cross_tab(grid, mask)
     smalls = small_names(grid)
     assert all(name in attack.unknown for name in smalls)
@@ -312,16 +312,16 @@ def test_privacy_settings_load_and_validate(tmp_path):
 
 def test_analytics_take_the_cell_size_from_the_settings(con):
     everything = Settings(privacy=PrivacySettings(min_cell_size=1))
-    groups = clinic_analytics.outcomes_by_group(con, everything, by="clinician")["groups"]
+    groups = published.outcomes_by_group(con, everything, by="clinician")["groups"]
     assert not groups.suppressed.any() and groups.response_n.notna().all()
     strict = Settings(privacy=PrivacySettings(min_cell_size=41))
-    assert clinic_analytics.outcomes_by_group(con, strict, by="clinician")["groups"].suppressed.all()
+    assert published.outcomes_by_group(con, strict, by="clinician")["groups"].suppressed.all()
 
 
 # --- the page's tables on the hand-built clinic ---------------------------------------------------
 
 def test_outcomes_by_clinician_by_hand(con):
-    result = clinic_analytics.outcomes_by_group(con, SETTINGS, by="clinician")
+    result = published.outcomes_by_group(con, SETTINGS, by="clinician")
     groups = result["groups"].set_index("group")
     assert list(result["groups"].group) == ["Dr. Adams", "Dr. Chen", "Dr. Brown", "Dr. Diaz"]
     adams, chen = groups.loc["Dr. Adams"], groups.loc["Dr. Chen"]
@@ -340,10 +340,10 @@ def test_outcomes_by_clinician_by_hand(con):
 @pytest.mark.parametrize("table", ["clinician", "month"])
 def test_no_suppressed_count_of_the_group_tables_can_be_recovered(con, table):
     if table == "clinician":
-        shown = clinic_analytics.outcomes_by_group(con, SETTINGS, by="clinician")["groups"]
+        shown = published.outcomes_by_group(con, SETTINGS, by="clinician")["groups"]
         true = {"Dr. Adams": (30, 15, 5), "Dr. Brown": (25, 12, 12), "Dr. Chen": (40, 32, 20), "Dr. Diaz": (6, 3, 2)}
     else:
-        shown = clinic_analytics.monthly_outcomes(con, SETTINGS)
+        shown = published.monthly_outcomes(con, SETTINGS)
         true = {"2025-01-01": (30, 15, 5), "2025-02-01": (25, 12, 12), "2025-03-01": (40, 32, 20),
                 "2025-04-01": (6, 3, 2)}
     shown = shown.assign(key=shown.group.astype(str)).set_index("key").loc[list(true)].reset_index(drop=True)
@@ -387,10 +387,10 @@ def test_severity_transitions_cannot_be_recovered(con):
     true[2, 0], true[2, 1], true[2, 2] = 2, 1, 3
     true[3, 0], true[3, 3] = 12, 13
     true[4, 0], true[4, 1], true[4, 3] = 25, 22, 23
-    raw = clinic_analytics.severity_transitions(con, SETTINGS, min_cell=1)
+    raw = published.severity_transitions(con, SETTINGS, min_cell=1)
     assert raw.pivot(index="baseline_order", columns="after_order", values="n_patients").to_numpy().tolist() == \
         true.tolist()
-    frame = clinic_analytics.severity_transitions(con, SETTINGS)
+    frame = published.severity_transitions(con, SETTINGS)
     assert frame.attrs["n"] == 101
     cells = frame.pivot(index="baseline_order", columns="after_order", values="n_patients")
     row_totals = frame.drop_duplicates("baseline_order").set_index("baseline_order")["baseline_total"]
@@ -495,9 +495,9 @@ def test_safety_rates_blank_small_counts_and_small_complements(con):
 
 def test_waterfall_and_cadss_of_a_small_cohort(con):
     diaz = CohortFilter(clinicians=("Dr. Diaz",))
-    bars = clinic_analytics.waterfall(con, SETTINGS, cohort=diaz)
+    bars = published.waterfall(con, SETTINGS, cohort=diaz)
     assert bars.empty and bars.attrs["suppressed"]
-    assert len(clinic_analytics.waterfall(con, SETTINGS)) == 101
+    assert len(published.waterfall(con, SETTINGS)) == 101
     cadss = published.cadss_points(con, SETTINGS, diaz)
     assert cadss.suppressed.all() and cadss["n"].isna().all() and cadss["mean"].isna().all()
 

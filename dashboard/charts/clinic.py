@@ -1,7 +1,8 @@
-"""Charts of the director's Clinic outcomes page: pure functions from the analytics frames
-(`pipelines.analytics.clinic`, `outcomes`, `trajectories`, `survival`, `retention`, `safety`) to
-Plotly figures. No database, no Streamlit, no statistics: every number arrives computed, the
-builders only draw it in clinical words and the shared colours.
+"""Charts of the director's Clinic outcomes page: pure functions from the published frames
+(`pipelines.reports.clinic`, built on `pipelines.analytics`: `activity`, `change`, `outcomes`,
+`trajectories`, `survival`, `retention`, `safety`) to Plotly figures. No database, no
+Streamlit, no statistics: every number arrives computed, the builders only draw it in clinical
+words and the shared colours.
 
 Rates arrive as proportions and are drawn as percentages. Every estimate is drawn with its 95%
 interval (a shaded band or error bars), thresholds as lines.

@@ -1,13 +1,14 @@
 """Clinic outcomes (the director's page): how many patients the clinic treats, how well they do
 and how safely, for any cohort of the shared sidebar filter and any scale with data.
 
-The page only composes: numbers come from `pipelines.analytics` through `ask` (cached per
+The page only composes: numbers come from `pipelines.reports.clinic` through `ask` (cached per
 database version), figures from `dashboard.charts.clinic`. Every figure, table and CSV is built
-from the page-facing functions of `pipelines/analytics/clinic.py`, whose frames already have
-small cells suppressed (docs/analytics.md, "Small-cell suppression"), so a chart and its
-download always show the same, suppressed, numbers. Definitions of the clinic-level
-figures (as-of date, active patients, new starts, assessment completion, the waterfall's
-aggregation, small-cell suppression) are in `pipelines/analytics/clinic.py`.
+from those published answers, whose frames already have small cells suppressed
+(docs/analytics.md, "Small-cell suppression"), so a chart and its download always show the
+same, suppressed, numbers. Definitions of the clinic-level figures are in the analytics modules
+the reports are built on (`pipelines/analytics/activity.py`: as-of date, active patients, new
+starts, assessment completion; `change.py`: the waterfall's aggregation) and the small-cell rule
+in `pipelines/reports/suppression.py`.
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ from dashboard.charts import clinic as charts
 from dashboard.data import ask, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.widgets import download_csv, require_database
-from pipelines.analytics import clinic, published
 from pipelines.analytics.cohorts import GROUPABLE
+from pipelines.reports import clinic as published
 
 st.title("Clinic outcomes")
 require_database()
 
 SETTINGS = settings()
-# Small-cell suppression (docs/analytics.md): every number below comes from an analytics function
-# that has already blanked counts under this size and the cells that would give them back.
+# Small-cell suppression (docs/analytics.md): every number below comes from a published answer
+# (pipelines.reports) that has already blanked counts under this size and the cells that would
+# give them back.
 MIN_CELL = SETTINGS.privacy.min_cell_size
 FEWER = f"fewer than {MIN_CELL}"
 TIMEPOINT_LABELS = {"latest": "latest score", "after_induction": "after induction"}
@@ -90,14 +92,16 @@ def rate_names(name: str, word: str) -> dict[str, str]:
 
 # --- Filters --------------------------------------------------------------------------------------
 
-if ask(clinic.activity, SETTINGS).iloc[0]["n_patients"] == 0:
-    # Checked before the sidebar filter, which has no date range to offer on an empty clinic.
+whole_clinic = ask(published.headline_activity, SETTINGS).iloc[0]
+if not whole_clinic["suppressed"] and whole_clinic["n_patients"] == 0:
+    # Checked before the sidebar filter, which has no date range to offer on an empty clinic. (A
+    # clinic of 1 to MIN_CELL - 1 patients is suppressed: the cohort's own check below says so.)
     st.info("No patient has had an infusion yet: there is nothing to report. Load the clinic's exports "
             "with `outcomes ingest`.")
     st.stop()
 
 cohort = cohort_filter()
-scales = ask(clinic.scales_with_data, SETTINGS, cohort)
+scales = ask(published.scales_with_data, SETTINGS, cohort)
 with st.sidebar:
     st.header("Outcome")
     scale = st.selectbox("Scale", list(scales["instrument"]), format_func=theme.scale_name, key="clinic_scale",
@@ -124,7 +128,7 @@ st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} tr
 # --- KPI cards ------------------------------------------------------------------------------------
 
 overall = ask(published.headline_outcomes, SETTINGS, scale, cohort, timepoint).iloc[0] if scale else None
-completion = ask(clinic.assessment_completion, SETTINGS, scale, cohort).iloc[0] if scale else None
+completion = ask(published.assessment_completion, SETTINGS, scale, cohort).iloc[0] if scale else None
 
 cards = st.columns(4)
 cards[0].metric("Active patients", count(activity["active_patients"]), border=True,
@@ -132,7 +136,7 @@ cards[0].metric("Active patients", count(activity["active_patients"]), border=Tr
 cards[1].metric("New starts", count(activity["new_starts"]), border=True,
                 delta=f"first infusion since {pd.Timestamp(activity['new_starts_since']):%d %b %Y}",
                 delta_color="off", delta_arrow="off",
-                help=f"First infusion in the {clinic.NEW_START_DAYS} days up to the as-of date "
+                help=f"First infusion in the {published.NEW_START_DAYS} days up to the as-of date "
                      "(the cohort's own date range applies too).")
 cards[2].metric("Infusions delivered", f"{int(activity['infusions']):,}", border=True,
                 help="Every infusion of the cohort's patients.")
@@ -233,7 +237,7 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
         if scale is None:
             st.info("No scale has scores for this cohort.")
         else:
-            bars = ask(clinic.waterfall, SETTINGS, scale, cohort, timepoint)
+            bars = ask(published.waterfall, SETTINGS, scale, cohort, timepoint)
             if bars.attrs.get("suppressed"):
                 st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale} in this cohort: the per-patient "
                         "chart is not drawn (small-cell suppression).")
@@ -252,7 +256,7 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
                              "n_remission": "Remitted", "remission_pct_change": "Remission threshold (%)"}
                     table(bars, names, "waterfall.csv", "waterfall")
 
-            moves = ask(clinic.severity_transitions, SETTINGS, scale, cohort)
+            moves = ask(published.severity_transitions, SETTINGS, scale, cohort)
             if not moves.attrs.get("has_patients"):
                 st.info(f"No patient of this cohort has a {scale} score after induction yet.")
             elif moves.attrs.get("n") is None:
@@ -277,7 +281,7 @@ if tabs[2].open:  # only the tab on screen runs (lazy tabs)
                        "second group where the cohort's total would give one back; so are responder and remitter "
                        f"counts under {MIN_CELL} (or leaving fewer than {MIN_CELL} without), with their rates.")
             for by in ("clinician", "site"):
-                result = ask(clinic.outcomes_by_group, SETTINGS, scale, by, cohort, timepoint)
+                result = ask(published.outcomes_by_group, SETTINGS, scale, by, cohort, timepoint)
                 groups = result["groups"]
                 st.subheader(f"By {by}")
                 evaluable = result["overall"]["n_evaluable"].iloc[0]
@@ -290,7 +294,7 @@ if tabs[2].open:  # only the tab on screen runs (lazy tabs)
                 draw("funnel_chart", groups, result["limits"], result["overall"], by)
                 names = {"group": by.capitalize(), "n_shown": "Patients evaluated",
                          **rate_names("response", "Response"), **rate_names("remission", "Remission")}
-                table(rate_columns(groups, clinic.GROUP_OUTCOMES), names, f"outcomes_by_{by}.csv",
+                table(rate_columns(groups, published.GROUP_OUTCOMES), names, f"outcomes_by_{by}.csv",
                       f"outcomes by {by}")
 
 # --- Trend by start month ------------------------------------------------------------------------------
@@ -300,13 +304,13 @@ if tabs[3].open:  # only the tab on screen runs (lazy tabs)
         if scale is None:
             st.info("No scale has scores for this cohort.")
         else:
-            months = ask(clinic.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
+            months = ask(published.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
             if months.empty or not (~months["suppressed"]).any():
                 st.info(f"No start month has {MIN_CELL} or more evaluable patients on {scale} in this cohort.")
             else:
                 draw("monthly_trend_chart", months, scale)
             if not months.empty:
-                months = rate_columns(months, clinic.GROUP_OUTCOMES).assign(
+                months = rate_columns(months, published.GROUP_OUTCOMES).assign(
                     start_month=lambda f: pd.to_datetime(f["start_month"]).dt.strftime("%Y-%m"))
                 names = {"start_month": "Month of first infusion", "n_shown": "Patients evaluated",
                          **rate_names("response", "Response"), **rate_names("remission", "Remission")}

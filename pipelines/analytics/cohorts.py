@@ -107,6 +107,18 @@ def cohort_query(name: str, cohort: CohortFilter, group_by: tuple[str, ...] | li
     return sql.render(name, **{key: value for key, value in available.items() if key in wanted}), params
 
 
+def step(name: str, query: str, **fragments: str) -> str:
+    """The query `sql/<query>.sql` as the step (CTE) `name` of another query, followed by its comma.
+
+    How two queries share one piece of SQL (the `judged` outcomes of `outcomes`, the per-patient
+    times of `survival`) without a copy: the piece is a query file of its own, and the including
+    file holds a placeholder `{{name}}` on its own line between two steps (after `{{cohort}},`).
+    The comma comes with the step, so the including file still parses with the placeholder
+    empty (tests/test_sql_style.py). The step's parameters come after the cohort's.
+    """
+    return f"{name} AS (\n{sql.render(query, **fragments)}\n),"
+
+
 # Filterable attributes of `patient_cohorts`, by CohortFilter field.
 FILTER_COLUMNS = {
     "sites": "site", "clinicians": "clinician", "indications": "primary_indication", "routes": "route",

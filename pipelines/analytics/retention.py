@@ -4,7 +4,7 @@ and went on to maintenance.
 Why: outcome rates only describe the patients who stayed long enough to be measured; a clinic
 also needs to know how many stopped early (the clinical reference's typical course: about
 15-25% stop before completing induction). Counted in DuckDB from `patient_cohorts.n_sessions`
-(infusions so far), with Wilson intervals from `stats`.
+(infusions so far; sql/analytics/retention/), with Wilson intervals from `stats`.
 
 Patients still early in their course count as not (yet) completed: for a fair comparison of
 start cohorts, filter on a start date old enough for induction to be over.
@@ -16,41 +16,8 @@ import duckdb
 import pandas as pd
 
 from ..settings import Settings
-from .cohorts import CohortFilter, check_group_by
-from .outcomes import cohort_sql, group_sql, with_group_label, with_rate
-
-RETENTION_SQL = """
-WITH {cohort_cte}
-SELECT
-    {group_columns}
-    count(*) AS n_started,
-    count(*) FILTER (WHERE n_sessions >= ?) AS completed_induction_n,
-    count(*) FILTER (WHERE n_sessions > ?) AS any_maintenance_n
-FROM cohort
-GROUP BY ALL
-{order_by}
-"""
-
-INFUSIONS_SQL = """
-WITH {cohort_cte},
-per_count AS (
-    SELECT n_sessions AS n_infusions, count(*) AS n_patients
-    FROM cohort
-    GROUP BY n_sessions
-),
-every_count AS (
-    -- 1 .. the largest count, so counts nobody reached show as 0 patients
-    SELECT range AS n_infusions
-    FROM range(1, (SELECT coalesce(max(n_infusions), 0) + 1 FROM per_count))
-)
-SELECT
-    e.n_infusions,
-    coalesce(p.n_patients, 0) AS n_patients,
-    coalesce(p.n_patients, 0) / (SELECT sum(n_patients) FROM per_count) AS share
-FROM every_count AS e
-LEFT JOIN per_count AS p USING (n_infusions)
-ORDER BY e.n_infusions
-"""
+from .cohorts import CohortFilter, check_group_by, cohort_query
+from .outcomes import with_group_label, with_rate
 
 
 def retention(
@@ -61,19 +28,37 @@ def retention(
 ) -> pd.DataFrame:
     """Started, completed induction and went on to maintenance, per group.
 
-    Definitions (clinical reference, "Typical course"; induction length from
-    `settings.induction_sessions`, 6 by default): started = at least one infusion (every
-    patient of `patient_cohorts`); completed induction = at least `induction_sessions`
-    infusions; any maintenance = more than `induction_sessions` infusions.
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        `settings.induction_sessions` (6 by default): the length of the induction series.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE`; empty for one row over the cohort.
 
-    One row per group: `group` ("all" when ungrouped), the group columns, `n_started`, then
-    `completed_induction_n`, `_rate`, `_low`, `_high` and `any_maintenance_n`, `_rate`,
-    `_low`, `_high`: rates of the started patients with 95% Wilson intervals (NaN when no
-    patient started).
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: `group` ("all" when ungrouped), the group columns, `n_started`, then
+        `completed_induction_n`, `_rate`, `_low`, `_high` and `any_maintenance_n`, `_rate`,
+        `_low`, `_high`: rates of the started patients with 95% Wilson intervals (NaN when no
+        patient started).
+
+    Notes
+    -----
+    Started = at least one infusion (every patient of `patient_cohorts`); completed induction =
+    at least `induction_sessions` infusions; any maintenance = more than `induction_sessions`
+    infusions. Rate = k / n_started with the Wilson interval.
+
+    References
+    ----------
+    Clinical reference, "Typical course".
     """
     group_by = check_group_by(group_by)
-    cohort_cte, params = cohort_sql(cohort, group_by)
-    sql = RETENTION_SQL.format(cohort_cte=cohort_cte, **group_sql(group_by))
+    sql, params = cohort_query("analytics/retention/retention", cohort, group_by)
     induction = settings.induction_sessions
     frame = with_group_label(con.execute(sql, [*params, induction, induction]).df(), group_by)
     for milestone in ("completed_induction", "any_maintenance"):
@@ -88,9 +73,21 @@ def infusions_per_patient(
 ) -> pd.DataFrame:
     """Distribution of infusions per treated patient in the cohort.
 
-    One row per count from 1 to the largest: `n_infusions`, `n_patients` (patients with exactly
-    that many infusions so far, 0 where none) and `share` (of the cohort's patients). Empty for
-    an empty cohort. `settings` is taken for the common signature.
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        Taken for the common signature.
+    cohort : CohortFilter
+        Which treated patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per count from 1 to the largest: `n_infusions`, `n_patients` (patients with
+        exactly that many infusions so far, 0 where none) and `share` (of the cohort's
+        patients). Empty for an empty cohort.
     """
-    cohort_cte, params = cohort_sql(cohort, ())
-    return con.execute(INFUSIONS_SQL.format(cohort_cte=cohort_cte), params).df()
+    sql, params = cohort_query("analytics/retention/infusions_per_patient", cohort)
+    return con.execute(sql, params).df()

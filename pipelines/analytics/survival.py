@@ -6,8 +6,9 @@ therefore asks for Kaplan–Meier with non-responders censored at their last fol
 scipy.stats.ecdf on censored data. This module also gives the simpler chart of the share of
 patients who have responded by each infusion.
 
-Per-patient times are computed in DuckDB (one row per patient); the product-limit estimate
-and its intervals are computed by scipy, once per group.
+Per-patient times are computed in DuckDB (sql/analytics/survival/: one row per patient, or
+patients per time and outcome); the product-limit estimate and its intervals are computed by
+scipy, once per group.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scipy import stats as scipy_stats
 
 from ..settings import Settings
 from . import stats
-from .cohorts import CohortFilter, check_group_by, cohort_join, cohort_select
+from .cohorts import CohortFilter, check_group_by, cohort_query, step
 
 CONFIDENCE = stats.CONFIDENCE
 # Pointwise interval of S(t): "log-log" (Kalbfleisch & Prentice 1980, the exponential
@@ -43,69 +44,94 @@ def response_times(
 ) -> pd.DataFrame:
     """One row per patient: `days` to response (event) or to the last follow-up (censored).
 
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE` to add as columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `patient_id`, the `group_by` attributes, `days`, `responded`, ordered by patient.
+
+    Notes
+    -----
     Patients: in `cohort`, in the clinical range at baseline on `scale` (`baseline_caseness`,
     the population of the response rates, so a score drifting from 3 to 1 is not a
-    "response") and with at least one follow-up. `days` counts calendar days from the first infusion's date
-    (`scores.days_since_first_session`) to the first follow-up whose reduction from baseline
-    reaches `instruments.response_drop_pct` (PHQ-9 50%, pain 30%; same integer test as
-    `patient_outcomes.response`); `responded` is False for censored patients, whose `days` is
-    that of their last follow-up. Columns: `patient_id`, the `group_by` attributes, `days`,
-    `responded`.
+    "response") and with at least one follow-up. `days` counts calendar days from the first
+    infusion's date (`scores.days_since_first_session`) to the first follow-up whose reduction
+    from baseline reaches `instruments.response_drop_pct` (PHQ-9 50%, pain 30%; same integer
+    test as `patient_outcomes.response`); `responded` is False for censored patients, whose
+    `days` is that of their last follow-up.
+
+    References
+    ----------
+    Clinical reference, "Time to response".
     """
     group_by = check_group_by(group_by)
-    sql, params = _response_times_sql(scale, cohort, group_by)
-    return con.execute(f"SELECT patient_id, {''.join(f'{g}, ' for g in group_by)}days, responded "
-                       f"FROM ({sql}) ORDER BY patient_id", params).df()
+    sql, params = cohort_query("analytics/survival/response_times", cohort, group_by, rows="p",
+                               per_patient=times_step())
+    return con.execute(sql, [*params, scale]).df()
 
 
-def _response_times_sql(scale: str, cohort: CohortFilter, group_by: tuple[str, ...]) -> tuple[str, list]:
-    """response_times' query (unordered) and its parameters."""
-    cohort_query, cohort_params = cohort_select(cohort, group_by)
-    groups = "".join(f"c.{g}, " for g in group_by)
-    sql = f"""
-        WITH cohort AS ({cohort_query}),
-        per_patient AS (
-            SELECT
-                patient_id,
-                bool_or(responded) AS responded,
-                -- first responding follow-up, else the last follow-up (censoring time)
-                coalesce(min(days) FILTER (WHERE responded), max(days)) AS days
-            FROM followup_responses
-            WHERE instrument = ?
-            GROUP BY patient_id
-        )
-        SELECT p.patient_id, {groups}p.days, p.responded
-        FROM per_patient AS p
-        {cohort_join(cohort, group_by, "p")}
-    """
-    return sql, [*cohort_params, scale]
+def times_step() -> str:
+    """The step `per_patient` (`cohorts.step`): each patient's days to response or censoring on
+    one scale (sql/analytics/survival/patient_times.sql; one parameter, the scale)."""
+    return step("per_patient", "analytics/survival/patient_times")
 
 
 def _response_time_counts(con, scale: str, cohort: CohortFilter, group_by: tuple[str, ...]) -> pd.DataFrame:
     """Patients per group, `days` and `responded`: the response times without one row per
     patient (the product-limit estimate only needs how many share each time and outcome)."""
-    sql, params = _response_times_sql(scale, cohort, group_by)
-    groups = "".join(f"{g}, " for g in group_by)
-    return con.execute(f"SELECT {groups}days, responded, count(*) AS patients FROM ({sql}) "
-                       f"GROUP BY ALL ORDER BY ALL", params).df()
+    sql, params = cohort_query("analytics/survival/response_time_counts", cohort, group_by, rows="p",
+                               per_patient=times_step())
+    return con.execute(sql, [*params, scale]).df()
 
 
 def kaplan_meier(days, responded, confidence: float = CONFIDENCE) -> tuple[pd.DataFrame, dict]:
     """Product-limit curve of "not yet responded" and its median, from per-patient times.
 
+    Parameters
+    ----------
+    days : array-like
+        Per patient, the day of response or of censoring.
+    responded : array-like of bool
+        Per patient, True for a response (event), False for censoring.
+    confidence : float
+        Coverage of the pointwise band and of the median's interval.
+
+    Returns
+    -------
+    tuple
+        `(curve, summary)`: the curve with CURVE_COLUMNS (one row per distinct time) and a
+        dict with SUMMARY_COLUMNS (`n`, `events`, `median_days`, `median_low`, `median_high`;
+        NaN means "not reached").
+
+    Notes
+    -----
     The curve is scipy.stats.ecdf(CensoredData(uncensored=event times, right=censoring
     times)).sf, evaluated at every distinct observed time (events and censorings; a patient
-    censored at an event time is still at risk there), with the pointwise `CI_METHOD`
-    interval. Where S(t) = 1 (before the first event) or 0 the log-log interval is undefined
-    and is set to [S, S].
+    censored at an event time is still at risk there): S(t) = prod over event times t_i <= t of
+    (1 - d_i / n_i), with the pointwise `CI_METHOD` interval. Where S(t) = 1 (before the first
+    event) or 0 the log-log interval is undefined and is set to [S, S].
 
-    Median time to response: the first time with S(t) ≤ 0.5 (where S stays exactly at 0.5
+    Median time to response: the first time with S(t) <= 0.5 (where S stays exactly at 0.5
     over an interval this is its start; R's survival package would take the midpoint to the
-    next event). Its interval inverts the
-    pointwise band (Brookmeyer & Crowley 1982, Biometrics 38:29–41, in the form R's survival
-    package uses): the lower limit is the first time the lower band reaches 0.5, the upper
-    limit the first time the upper band does. NaN means "not reached" (for the upper limit:
-    the data cannot exclude a median beyond the last follow-up).
+    next event). Its interval inverts the pointwise band: the lower limit is the first time the
+    lower band reaches 0.5, the upper limit the first time the upper band does. NaN for the
+    upper limit: the data cannot exclude a median beyond the last follow-up.
+
+    References
+    ----------
+    Kaplan EL, Meier P (1958), J Am Stat Assoc 53:457-481; Kalbfleisch JD, Prentice RL (1980),
+    The Statistical Analysis of Failure Time Data (the log-log interval); Brookmeyer R, Crowley
+    J (1982), Biometrics 38:29-41, in the form R's survival package uses.
     """
     days = np.asarray(days, dtype=float)
     responded = np.asarray(responded, dtype=bool)
@@ -159,17 +185,40 @@ def time_to_response(
     cohort: CohortFilter = CohortFilter(),
     group_by: tuple[str, ...] = (),
 ) -> dict[str, pd.DataFrame]:
-    """Kaplan–Meier time to response (clinical reference, "Time to response"), per group.
+    """Kaplan–Meier time to response, per group.
 
-    Patients and times as in `response_times`; estimate as in `kaplan_meier`. Returns
-    `{"curve": ..., "summary": ...}`:
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        Taken for the common signature.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE`; one curve per group.
 
-    - `curve`: the `group_by` attributes, `time` (days since the first infusion), `at_risk`,
-      `events`, `censored`, `survival` (S(t): probability of not having responded by day t),
-      `low`, `high` (its 95% pointwise interval), `responded` = 1 − S(t) with
-      `responded_low`, `responded_high`.
-    - `summary`: the `group_by` attributes, `n` (patients), `events` (responders),
-      `median_days` with `median_low`, `median_high` (NaN: not reached).
+    Returns
+    -------
+    dict
+        `{"curve": ..., "summary": ...}`:
+
+        - `curve`: the `group_by` attributes, `time` (days since the first infusion),
+          `at_risk`, `events`, `censored`, `survival` (S(t): probability of not having
+          responded by day t), `low`, `high` (its 95% pointwise interval), `responded` =
+          1 − S(t) with `responded_low`, `responded_high`.
+        - `summary`: the `group_by` attributes, `n` (patients), `events` (responders),
+          `median_days` with `median_low`, `median_high` (NaN: not reached).
+
+    Notes
+    -----
+    Patients and times as in `response_times`; estimate as in `kaplan_meier`.
+
+    References
+    ----------
+    Clinical reference, "Time to response".
     """
     group_by = check_group_by(group_by)
     times = _response_time_counts(con, scale, cohort, group_by)
@@ -202,47 +251,39 @@ def responded_by_infusion(
 ) -> pd.DataFrame:
     """Share of patients who have responded by infusion k, k = 1 … trajectory_max_infusion.
 
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        `settings.thresholds.trajectory_max_infusion`: the last k.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+    group_by : tuple of str
+        Attributes of `cohorts.GROUPABLE`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `group_by` attributes, `infusion`, `n`, `responded`, `share`, `low`, `high` (95%
+        Wilson interval).
+
+    Notes
+    -----
     "Responded by infusion k": a follow-up taken before infusion k started (scores with
     `sessions_before` ≤ k − 1, the same axis as `trajectories.by_infusion`) met the response
     criterion (`instruments.response_drop_pct`), even if a later score relapsed. At k = 1
     that is nobody by construction: the score before infusion 1 is the baseline.
     Denominator: patients in `cohort` in caseness at baseline on `scale` (the population of
     `time_to_response`) who reached infusion k (at least k infusions recorded); a patient
-    with no score after the baseline counts as not (yet) responded. Wilson 95% interval.
-
-    Columns: the `group_by` attributes, `infusion`, `n`, `responded`, `share`, `low`, `high`.
+    with no score after the baseline counts as not (yet) responded. share = responded / n.
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion
-    cohort_query, cohort_params = cohort_select(cohort, group_by)
-    groups = "".join(f"c.{g}, " for g in group_by)
-    sql = f"""
-        WITH cohort AS ({cohort_query}),
-        baselines AS (
-            SELECT patient_id FROM patient_outcomes WHERE instrument = ? AND baseline_caseness
-        ),
-        first_response AS (
-            -- infusions started before the first responding follow-up
-            SELECT patient_id, min(sessions_before) AS infusions_before_response
-            FROM followup_responses
-            WHERE instrument = ? AND responded
-            GROUP BY patient_id
-        ),
-        infusions AS (
-            SELECT unnest(range(1, ? + 1)) AS infusion
-        )
-        SELECT {groups}
-               i.infusion,
-               count(*) AS n,
-               count(*) FILTER (WHERE f.infusions_before_response <= i.infusion - 1) AS responded
-        FROM baselines AS b
-        JOIN cohort AS c ON c.patient_id = b.patient_id
-        JOIN infusions AS i ON c.n_sessions >= i.infusion
-        LEFT JOIN first_response AS f ON f.patient_id = b.patient_id
-        GROUP BY ALL
-        ORDER BY {groups}i.infusion
-    """
-    counts = con.execute(sql, [*cohort_params, scale, scale, max_infusion]).df()
+    sql, params = cohort_query("analytics/survival/responded_by_infusion", cohort, group_by)
+    counts = con.execute(sql, [*params, scale, scale, max_infusion]).df()
     columns = [*group_by, "infusion", "n", "responded", "share", "low", "high"]
     if counts.empty:
         return pd.DataFrame(columns=columns)

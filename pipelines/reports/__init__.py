@@ -2,6 +2,14 @@
 
 The analytics (`pipelines.analytics`) answer questions with every count as it is. A number that
 leaves for a director, an analyst, a CSV download or a report passes through this package,
-which applies the small-cell rule (`suppression`) once, the same way everywhere. Pages for
-non-clinicians import from here, never from `suppression`'s internals.
+which applies the small-cell rule once, the same way everywhere:
+
+- `suppression`: the rule applied to frames (what a small cell is, blanking, tables of counts
+  with rates, Kaplan-Meier risk tables);
+- `complementary`: which further cells to blank so that no small cell can be worked out;
+- `clinic`: every table of the Clinic outcomes page as it may be published (with `change`: the
+  waterfall and severity transitions, and `groups`: outcomes by clinician, site and month).
+
+Pages for non-clinicians import from `clinic` (and the like), never from `suppression`'s
+internals.
 """

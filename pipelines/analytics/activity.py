@@ -1,0 +1,132 @@
+"""Clinic activity: how busy the clinic is, which scales have data, and how complete its
+measurement is, for any cohort.
+
+Why a module of its own: the director's page opens with these figures, and they must be the same
+in a notebook as on the page. They are counted in DuckDB (sql/analytics/activity/) and return
+one row each, so the page stays fast on a 200,000-patient clinic. Counts are raw; the page shows
+them as `pipelines.reports.clinic` publishes them.
+
+Definitions chosen here (also in docs/analytics.md):
+
+- **As-of date**: the date of the latest infusion in the database (clinic-wide, whatever the
+  filter), as the worklist uses it: a snapshot of exports is "as of" its newest infusion, not the
+  wall clock.
+- **Active patients**: patients of the cohort with an infusion on or after as-of minus
+  `settings.thresholds.active_treatment_days` (28) days - the worklist's "in active treatment".
+- **New starts**: patients of the cohort whose first infusion is on or after as-of minus
+  `new_start_days` (30) days. The cohort's own first-infusion date range applies as well (a
+  cohort filter is never ignored), so a range ending before that window gives 0 new starts.
+- **Assessment completion**: of the cohort's infusions, the share with a valid score of the
+  scale taken before the infusion started (at its start time at the latest) and after the
+  previous infusion started; for the first infusion, "after the previous" is the baseline window
+  (from the first infusion's date minus `settings.baseline_window_days`), so infusion 1 counts as
+  covered exactly when the patient has a baseline (clinical reference, "Baseline").
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from ..settings import Settings
+from .cohorts import CohortFilter, cohort_query
+from .stats import wilson_interval
+
+NEW_START_DAYS = 30
+
+
+def scales_with_data(con: duckdb.DuckDBPyConnection, settings: Settings,
+                     cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
+    """The scales on which at least one patient of the cohort has a baseline.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        Taken for the common signature.
+    cohort : CohortFilter
+        Which treated patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scale, PHQ-9 first (the page's default), then by code: `instrument`,
+        `name`, `n_baseline`, `n_evaluable` (in caseness with a follow-up: the denominator of
+        the rates).
+    """
+    sql, params = cohort_query("analytics/activity/scales_with_data", cohort)
+    return con.execute(sql, params).df()
+
+
+def activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
+             new_start_days: int = NEW_START_DAYS) -> pd.DataFrame:
+    """How busy the clinic is, for the cohort: one row.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        `settings.thresholds.active_treatment_days` sets the window of "active".
+    cohort : CohortFilter
+        Which treated patients.
+    new_start_days : int
+        The window of "new starts", in days up to the as-of date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `as_of` (date of the latest infusion in the database; None when there is none),
+        `n_patients` (treated patients in the cohort), `active_patients` (an infusion on or
+        after as_of - active_treatment_days), `new_starts_since` (as_of - `new_start_days`),
+        `new_starts` (first infusion on or after that date; the cohort's own date range applies
+        too), `infusions` (every infusion of the cohort's patients, all time).
+
+    Notes
+    -----
+    Definitions in the module docstring and docs/analytics.md.
+    """
+    sql, params = cohort_query("analytics/activity/activity", cohort, rows="pc")
+    active = settings.thresholds.active_treatment_days
+    return con.execute(sql, [*params, active, new_start_days, new_start_days]).df()
+
+
+def assessment_completion(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
+                          cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
+    """Share of the cohort's infusions preceded by a valid score of `scale`: one row.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings
+        `settings.baseline_window_days`: how long before the first infusion a score covers it.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `n_infusions` (the denominator: every infusion of the cohort), `n_with_score`, `rate`,
+        `low`, `high` (95% Wilson interval; NaN without infusions).
+
+    Notes
+    -----
+    An infusion counts when the patient has a valid score (`scores`, complete or prorated)
+    taken after the previous infusion started and before this one started (a score stamped with
+    the infusion's own start time counts, as for the baseline); for the first infusion, a score
+    in the baseline window. Several scores in one gap count once. rate = n_with_score /
+    n_infusions. Measurement-based care asks for a score before every infusion, so this is the
+    clinic's measurement rate.
+
+    References
+    ----------
+    Clinical reference, "Baseline"; docs/analytics.md.
+    """
+    sql, params = cohort_query("analytics/activity/assessment_completion", cohort)
+    frame = con.execute(sql, [*params, scale, settings.baseline_window_days]).df()
+    estimate = wilson_interval(int(frame.n_with_score.iloc[0]), int(frame.n_infusions.iloc[0]))
+    return frame.assign(rate=float(estimate.value), low=float(estimate.low), high=float(estimate.high))

@@ -1,0 +1,20 @@
+-- The scales on which at least one patient of the cohort has a baseline (a scale without any
+-- has nothing to show), PHQ-9 first (the Clinic outcomes page's default), then by code.
+WITH {{cohort}},
+per_scale AS (
+    -- n_evaluable: in caseness with a follow-up, the denominator of the rates
+    SELECT
+        o.instrument,
+        count(*) AS n_baseline,
+        count(*) FILTER (WHERE o.baseline_caseness AND o.n_followups > 0) AS n_evaluable
+    FROM patient_outcomes AS o
+    {{cohort_join}}
+    GROUP BY o.instrument
+),
+final AS (
+    SELECT p.instrument, i.name, p.n_baseline, p.n_evaluable
+    FROM per_scale AS p
+    JOIN instruments AS i ON i.code = p.instrument
+)
+SELECT * FROM final
+ORDER BY instrument <> 'PHQ-9', instrument
