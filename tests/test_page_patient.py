@@ -13,7 +13,8 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from conftest import Clinic, assessment, open_page, patient, phq9_items, session
 from dashboard.summary import indication, progress_summary_html, safety_flags, sessions_table
-from pipelines.analytics.patient import patient_sessions, patient_summary, scale_status
+from pipelines.analytics.patient import patient_sessions, patient_summary
+from pipelines.analytics.progress import scale_status
 from pipelines.settings import Settings
 from test_analytics_patient import build_clinic
 
