@@ -49,17 +49,35 @@ SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outco
 # safety page and the worklist; the two time-to-response questions).
 SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "last_infusions", "followup_responses")
 # The columns of `assessments` one patient's record reads that the views leave out (incomplete
-# administrations, PHQ-9 item answers), copied sorted by patient (pipelines/analytics/patient.py).
+# administrations, PHQ-9 item answers), copied sorted by patient (sql/analytics/snapshot/).
 PATIENT_ASSESSMENTS = "patient_assessments"
 
 
 def open_snapshot(path: str | Path, store: str | Path | None = None,
                   memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open `path` read-only and snapshot the outcome views, in memory or into the file `store`
-    (replaced if it exists). `memory_limit` (DuckDB syntax, e.g. "500MB") caps DuckDB's memory.
+    """Open an outcomes database read-only with the outcome views computed once.
 
-    The analytics views (sql/views/, after the outcome views) are created as temporary views from this
-    version's SQL, so a database last loaded by an older version still answers every question.
+    Parameters
+    ----------
+    path : str or Path
+        The outcomes database (opened read-only; it must exist).
+    store : str or Path, optional
+        A file to hold the snapshot's tables (replaced if it exists, deleted when the
+        connection is garbage-collected); None keeps them in memory.
+    memory_limit : str, optional
+        DuckDB's memory cap, in DuckDB syntax (e.g. "500MB").
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+        A connection on which `scores`, `patient_outcomes`, ... (SNAPSHOT_VIEWS,
+        SNAPSHOT_ANALYTICS_VIEWS) and `patient_assessments` are tables sorted by patient.
+
+    Notes
+    -----
+    The analytics views (sql/views/, after the outcome views) are created as temporary views
+    from this version's SQL, so a database last loaded by an older version still answers every
+    question.
     """
     if store is None:
         con = connect(path, read_only=True)
