@@ -202,7 +202,7 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
         thresholds.phq9_overdue_days,
         settings.induction_sessions,
         UPCOMING_INFUSION_DAYS,
-        *(reason.phrase for reason in REASONS),
+        {reason.column: reason.phrase for reason in REASONS},
     ]
     behind = f"worklist_not_on_track{caller}"
     con.register(behind, _not_on_track_ids(con, settings))

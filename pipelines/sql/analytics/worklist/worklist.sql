@@ -1,7 +1,7 @@
 -- The worklist (worklist.worklist): patients of the cohort who need attention now, one row per
 -- patient with every reason. Definitions: docs/scoring.md (the clinical reference). Parameters
--- after the cohort's: the settings of `worklist_settings`, then the wording of each reason
--- (`wording`, worklist.REASONS, in order: a `{}` marks where format() puts the details).
+-- after the cohort's: the settings of `worklist_settings`, then the wording of the reasons
+-- (`wording`, from worklist.REASONS: a `{}` marks where format() puts the details).
 -- `{{caller}}` names the registered not-on-track patients of this thread.
 WITH {{cohort}},
 worklist_settings AS (
@@ -15,15 +15,8 @@ worklist_settings AS (
         ?::INTEGER AS upcoming_infusion_days
 ),
 wording AS (
-    SELECT
-        ?::VARCHAR AS item9_positive,
-        ?::VARCHAR AS item9_unknown,
-        ?::VARCHAR AS reliable_deterioration,
-        ?::VARCHAR AS not_on_track,
-        ?::VARCHAR AS bp_excursion_last_infusion,
-        ?::VARCHAR AS no_baseline,
-        ?::VARCHAR AS phq9_overdue,
-        ?::VARCHAR AS pre_infusion_phq9_missing
+    -- The phrase of each reason, by reason column (a struct: item9_positive, item9_unknown, ...).
+    SELECT ? AS phrase
 ),
 treated AS (
     SELECT pc.patient_id, pc.site, pc.clinician, pc.primary_indication, pc.last_session_at, pc.n_sessions
@@ -114,17 +107,17 @@ final AS (
         r.latest_phq9_score,
         r.latest_phq9_at,
         list_filter([
-            CASE WHEN r.item9_positive THEN format(t.item9_positive) END,
-            CASE WHEN r.item9_unknown THEN format(t.item9_unknown) END,
+            CASE WHEN r.item9_positive THEN format(t.phrase.item9_positive) END,
+            CASE WHEN r.item9_unknown THEN format(t.phrase.item9_unknown) END,
             CASE WHEN r.reliable_deterioration
-                 THEN format(t.reliable_deterioration, array_to_string(r.deteriorated_scales, ', ')) END,
-            CASE WHEN r.not_on_track THEN format(t.not_on_track) END,
+                 THEN format(t.phrase.reliable_deterioration, array_to_string(r.deteriorated_scales, ', ')) END,
+            CASE WHEN r.not_on_track THEN format(t.phrase.not_on_track) END,
             CASE WHEN r.bp_excursion_last_infusion
-                 THEN format(t.bp_excursion_last_infusion, coalesce(r.last_peak_systolic::VARCHAR, '?'),
+                 THEN format(t.phrase.bp_excursion_last_infusion, coalesce(r.last_peak_systolic::VARCHAR, '?'),
                              coalesce(r.last_peak_diastolic::VARCHAR, '?')) END,
-            CASE WHEN r.no_baseline THEN format(t.no_baseline) END,
-            CASE WHEN r.phq9_overdue THEN format(t.phq9_overdue, r.phq9_overdue_days) END,
-            CASE WHEN r.pre_infusion_phq9_missing THEN format(t.pre_infusion_phq9_missing) END
+            CASE WHEN r.no_baseline THEN format(t.phrase.no_baseline) END,
+            CASE WHEN r.phq9_overdue THEN format(t.phrase.phq9_overdue, r.phq9_overdue_days) END,
+            CASE WHEN r.pre_infusion_phq9_missing THEN format(t.phrase.pre_infusion_phq9_missing) END
         ], lambda reason: reason IS NOT NULL) AS reasons,
         r.n_reasons,
         r.item9_positive,
