@@ -23,6 +23,8 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines.analytics.worklist import reason_phrase
+
 from . import theme
 from .theme import esc, when
 from .charts.patient import ROUTE_WORDS
@@ -124,6 +126,9 @@ def safety_flags(summary: pd.Series, settings) -> list[tuple[str, str]]:
       the latest is 'unknown', never negative (clinical reference);
     - reliable deterioration on any scale at the latest follow-up;
     - BP excursions at peak (settings.thresholds), at the latest infusion and over the course.
+
+    A flag that is also a worklist reason is worded as the worklist words it
+    (`pipelines.analytics.worklist.REASONS`), with the date or limit added.
     """
     flags = []
     status = summary["item9_status_latest"]
@@ -131,9 +136,9 @@ def safety_flags(summary: pd.Series, settings) -> list[tuple[str, str]]:
     ever = summary["item9_positive_ever"]
     first, last = when(summary["item9_first_positive_at"]), when(summary["item9_last_positive_at"])
     if status == "positive":
-        flags.append(("alert", f"PHQ-9 item 9 (thoughts of death or self-harm) positive at the latest PHQ-9, {latest_at}"))
+        flags.append(("alert", f"{_sentence(reason_phrase('item9_positive'))}, {latest_at}"))
     elif status == "unknown":
-        flags.append(("unknown", f"PHQ-9 item 9 unanswered at the latest PHQ-9, {latest_at}: status unknown"))
+        flags.append(("unknown", f"{_sentence(reason_phrase('item9_unknown'))}, {latest_at}"))
     elif status == "negative":
         flags.append(("ok", f"PHQ-9 item 9 negative at the latest PHQ-9, {latest_at}"))
     else:
@@ -147,7 +152,8 @@ def safety_flags(summary: pd.Series, settings) -> list[tuple[str, str]]:
 
     scales = list(summary["deteriorated_scales"]) if summary["deteriorated_scales"] is not None else []
     if bool(summary["reliable_deterioration"]):
-        flags.append(("alert", "Reliable deterioration since baseline: " + ", ".join(theme.scale_name(s) for s in scales)))
+        names = ", ".join(theme.scale_name(s) for s in scales)
+        flags.append(("alert", _sentence(reason_phrase("reliable_deterioration", names))))
     else:
         flags.append(("ok", "No reliable deterioration"))
 
@@ -155,8 +161,9 @@ def safety_flags(summary: pd.Series, settings) -> list[tuple[str, str]]:
     limit = f"{thresholds.bp_excursion_systolic}/{thresholds.bp_excursion_diastolic}"
     n = int(summary["n_bp_excursions"] or 0)
     if bool(summary["bp_excursion_last_infusion"]):
-        flags.append(("alert", f"BP excursion at the latest infusion: peak {_bp(summary['last_infusion_bp_peak_sys'], summary['last_infusion_bp_peak_dia'])} mmHg "
-                               f"(limit {limit})"))
+        peak = (summary["last_infusion_bp_peak_sys"], summary["last_infusion_bp_peak_dia"])
+        phrase = reason_phrase("bp_excursion_last_infusion", *("?" if pd.isna(v) else int(v) for v in peak))
+        flags.append(("alert", f"{_sentence(phrase)}, limit {limit} mmHg"))
     if n:
         span = when(summary["first_bp_excursion_at"]) if n == 1 else \
             f"{when(summary['first_bp_excursion_at'])} to {when(summary['last_bp_excursion_at'])}"
@@ -165,6 +172,11 @@ def safety_flags(summary: pd.Series, settings) -> list[tuple[str, str]]:
     elif int(summary["n_infusions"] or 0):
         flags.append(("ok", f"No BP excursion (peak at or above {limit} mmHg)"))
     return flags
+
+
+def _sentence(phrase: str) -> str:
+    """A worklist phrase as the start of a sentence: its first letter in capitals."""
+    return phrase[:1].upper() + phrase[1:]
 
 
 def header_facts(summary: pd.Series) -> list[tuple[str, str]]:

@@ -6,10 +6,14 @@ import argparse
 import getpass
 import os
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+import pandas as pd
 
 from . import audit
 from .access_policy import local_mode_refusal, secrets_have_sign_in
+from .analytics import ingest_log
 from .analytics.cohorts import GROUPABLE
 from .db import connect, init_db
 from .export import ExportError, export_deidentified
@@ -31,11 +35,6 @@ def _table(columns: list[str], rows: list[tuple]) -> str:
         return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
 
     return "\n".join([line(columns), line(["-" * w for w in widths]), *map(line, cells)])
-
-
-def _query_table(con, sql: str, params: list | None = None) -> str:
-    cursor = con.execute(sql, params or [])
-    return _table([d[0] for d in cursor.description], cursor.fetchall())
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -80,59 +79,59 @@ def summary(run: RunResult) -> str:
     return f"Ingest run {run.run_id}\n" + _table(columns, rows)
 
 
+# What `outcomes runs` and `outcomes quarantine` print: the ingest log's columns under the CLI's
+# headings (the answers are the Data quality page's, `pipelines.analytics.ingest_log`).
+RUN_HEADINGS = {"run_id": "run", "started": "started (UTC)", "seconds": "seconds", "n_files": "files",
+                "rows_in": "rows in", "inserted": "inserted", "updated": "updated", "unchanged": "unchanged",
+                "quarantined": "quarantined"}
+FILE_HEADINGS = {"run_id": "run", "path": "file", "kind": "kind", "sha256": "sha256", "rows_in": "rows in",
+                 "inserted": "inserted", "updated": "updated", "unchanged": "unchanged",
+                 "quarantined": "quarantined", "seconds": "seconds"}
+RULE_HEADINGS = {"rule": "rule", "n_rows": "rows"}
+ROW_HEADINGS = {"run_id": "run", "source_file": "file", "source_row": "row", "kind": "kind", "record_key": "key",
+                "reason": "reason"}
+
+
+def _plain(value):
+    """A DataFrame cell as the Python value `_table` prints: numbers as int/float, missing as None."""
+    if value is None or value is pd.NA or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _frame_table(frame: pd.DataFrame, headings: dict[str, str]) -> str:
+    """`frame`'s columns `headings` (in that order) as a `_table` under the headings' names."""
+    rows = [tuple(_plain(value) for value in row) for row in frame[list(headings)].itertuples(index=False)]
+    return _table(list(headings.values()), rows)
+
+
+def _seconds(started, finished) -> float:
+    """Seconds a run took, to 0.01 s, rounded as DuckDB's round() does (half away from zero)."""
+    scaled = Decimal((finished - started).total_seconds() * 100.0)
+    return float(scaled.to_integral_value(rounding=ROUND_HALF_UP)) / 100.0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     con = connect(args.db, read_only=True)
-    print(_query_table(
-        con,
-        """
-        SELECT run_id AS run, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS "started (UTC)",
-               round(epoch(finished_at - started_at), 2) AS seconds, len(files) AS files, rows_in AS "rows in",
-               inserted, updated, unchanged, quarantined
-        FROM ingest_runs ORDER BY run_id DESC LIMIT ?
-        """,
-        [args.limit],
-    ))
+    runs = ingest_log.ingest_runs(con).head(args.limit)
+    runs = runs.assign(started=[f"{at:%Y-%m-%d %H:%M:%S}" for at in runs["started_at"]],
+                       seconds=[_seconds(a, b) for a, b in zip(runs["started_at"], runs["finished_at"])])
+    print(_frame_table(runs, RUN_HEADINGS))
     if args.files:
-        print("\n" + _query_table(
-            con,
-            """
-            SELECT run_id AS run, f.path AS file, f.kind, left(f.sha256, 12) AS sha256, f.rows_in AS "rows in",
-                   f.inserted, f.updated, f.unchanged, f.quarantined, f.seconds
-            FROM (SELECT run_id, unnest(files) AS f FROM ingest_runs ORDER BY run_id DESC LIMIT ?)
-            """,
-            [args.limit],
-        ))
+        files = ingest_log.ingest_files(con)
+        files = files[files["run_id"].isin(runs["run_id"])]
+        print("\n" + _frame_table(files.assign(sha256=files["sha256"].str[:12]), FILE_HEADINGS))
     return 0
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     con = connect(args.db, read_only=True)
-    where, params = [], []
-    if args.run is not None:
-        where.append("run_id = ?")
-        params.append(args.run)
-    if args.rule:
-        where.append("list_contains(rules, ?)")
-        params.append(args.rule)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rules = (args.rule,) if args.rule else ()
     if args.by_rule:
-        print(_query_table(
-            con,
-            f"""
-            SELECT rule, count(*) AS rows FROM (SELECT unnest(rules) AS rule FROM quarantine {clause})
-            GROUP BY rule ORDER BY rows DESC, rule
-            """,
-            params,
-        ))
+        print(_frame_table(ingest_log.quarantine_by_rule(con, run=args.run, rules=rules), RULE_HEADINGS))
     else:
-        print(_query_table(
-            con,
-            f"""
-            SELECT run_id AS run, source_file AS file, source_row AS row, kind, record_key AS key, reason
-            FROM quarantine {clause} ORDER BY run_id, source_file, source_row LIMIT ?
-            """,
-            [*params, args.limit],
-        ))
+        rows = ingest_log.quarantined_rows(con, rules=rules, run=args.run, limit=args.limit)
+        print(_frame_table(rows, ROW_HEADINGS))
     return 0
 
 

@@ -30,12 +30,12 @@ import pandas as pd
 import pytest
 
 from conftest import Clinic, assessment, patient, phq9_items, session
-from pipelines.analytics import patient as patient_module
+from pipelines.analytics import progress as progress_module
 from pipelines.analytics.expected import patient_expected
-from pipelines.analytics.patient import (PHQ9_ITEM_LABELS, ensure_patient_lookup, find_patients,
-                                         patient_expected_course, patient_record, patient_scores, patient_sessions,
-                                         patient_summary, phq9_item_history, scale_bands, scale_status)
-from pipelines.analytics.snapshot import open_snapshot
+from pipelines.analytics.patient import (PHQ9_ITEM_LABELS, find_patients, patient_record, patient_scores,
+                                         patient_sessions, patient_summary, phq9_item_history, scale_bands)
+from pipelines.analytics.progress import patient_expected_course, scale_status
+from pipelines.analytics.snapshot import ensure_patient_lookup, open_snapshot
 from pipelines.settings import Settings
 
 SETTINGS = Settings()
@@ -218,7 +218,7 @@ def test_not_on_track_is_the_expected_modules_verdict_at_the_latest_score(con, m
         # the latest GAD-7 (10 Apr 08:30, k = 3) judged behind the clinic's 25th percentile
         return pd.DataFrame({"k": [1, 3], "administered_at": pd.to_datetime(["2026-04-06 08:30", "2026-04-10 08:30"]),
                              "on_track": pd.array([pd.NA, False], dtype="boolean"), "threshold": [None, -20.0]})
-    monkeypatch.setattr(patient_module, "patient_expected", expected)
+    monkeypatch.setattr(progress_module, "patient_expected", expected)
     scales = by_scale(scale_status(con, SETTINGS, "P1"))
     assert scales["GAD-7"].status == "not on track" and scales["GAD-7"].expected_threshold == -20.0
     # a responder stays a responder whatever the expected course says
@@ -226,7 +226,7 @@ def test_not_on_track_is_the_expected_modules_verdict_at_the_latest_score(con, m
 
 
 def test_latest_score_beyond_the_reference_is_not_judged(con, monkeypatch):
-    monkeypatch.setattr(patient_module, "patient_expected", lambda con, settings, patient_id, scale: pd.DataFrame(
+    monkeypatch.setattr(progress_module, "patient_expected", lambda con, settings, patient_id, scale: pd.DataFrame(
         {"k": [1], "administered_at": pd.to_datetime(["2026-04-06 08:30"]), "on_track": pd.array([pd.NA], dtype="boolean"),
          "threshold": [None]}))
     gad = by_scale(scale_status(con, SETTINGS, "P1"))["GAD-7"]

@@ -1,4 +1,4 @@
-"""Data quality (pipelines/analytics/quality.py) against a hand-made clinic loaded twice, the
+"""Data quality (pipelines/analytics/ingest_log.py and coverage.py) against a hand-made clinic loaded twice, the
 messy synthetic export and its answer key, the sample clinic and an empty database.
 
 The clinic: infusions at 09:00 in March 2025 (intake 2 Jan 2025); baseline window 30 days.
@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE, Clinic, assessment, patient, phq9_items, session
-from pipelines.analytics import quality
+from pipelines.analytics import coverage as measurement, ingest_log
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.worklist import worklist
 from pipelines.ingest import ingest
@@ -104,7 +104,7 @@ def messy(tmp_path_factory):
 # --- ingest runs ---------------------------------------------------------------------------
 
 def test_runs_are_listed_newest_first_with_their_counts(con):
-    runs = quality.ingest_runs(con, SETTINGS)
+    runs = ingest_log.ingest_runs(con, SETTINGS)
     assert runs["run_id"].tolist() == [2, 1]
     # run 1: 7 patients + 13 session rows + 18 assessment rows = 38 in; inserted 7 + 11 + 14 = 32,
     # unchanged 1 (the repeat of row 1), quarantined 2 + 3 = 5.
@@ -115,7 +115,7 @@ def test_runs_are_listed_newest_first_with_their_counts(con):
 
 
 def test_files_of_each_run_split_the_counts_by_export(con):
-    files = quality.ingest_files(con, SETTINGS)
+    files = ingest_log.ingest_files(con, SETTINGS)
     first = files[files["run_id"] == 1]
     assert first["kind"].tolist() == ["patients", "sessions", "assessments"]
     assert first[["rows_in", "inserted", "unchanged", "quarantined"]].values.tolist() == [
@@ -127,7 +127,7 @@ def test_files_of_each_run_split_the_counts_by_export(con):
 # --- quarantine ----------------------------------------------------------------------------
 
 def test_quarantine_counts_a_row_under_each_rule_it_broke(con):
-    by_rule = quality.quarantine_by_rule(con, SETTINGS)
+    by_rule = ingest_log.quarantine_by_rule(con, SETTINGS)
     assert dict(zip(by_rule["rule"], by_rule["n_rows"])) == {
         "conflicting_duplicate": 2, "dose_out_of_range": 1, "item_out_of_range": 1, "unknown_patient": 1,
         "unparseable_date": 1}
@@ -137,14 +137,14 @@ def test_quarantine_counts_a_row_under_each_rule_it_broke(con):
 
 
 def test_each_rule_gets_its_own_message_from_a_row_that_broke_several(con):
-    by_rule = quality.quarantine_by_rule(con, SETTINGS).set_index("rule")
+    by_rule = ingest_log.quarantine_by_rule(con, SETTINGS).set_index("rule")
     assert by_rule.loc["unparseable_date", "example_reason"].startswith('started_at "next tuesday"')
     assert by_rule.loc["unknown_patient", "example_reason"].startswith("patient 777 is not loaded")
-    assert by_rule.loc["dose_out_of_range", "description"] == quality.RULE_DESCRIPTIONS["dose_out_of_range"]
+    assert by_rule.loc["dose_out_of_range", "description"] == ingest_log.RULE_DESCRIPTIONS["dose_out_of_range"]
 
 
 def test_quarantined_rows_give_file_row_reason_and_the_exported_values(con):
-    rows = quality.quarantined_rows(con, SETTINGS)
+    rows = ingest_log.quarantined_rows(con, SETTINGS)
     assert [(Path(f).name, r) for f, r in zip(rows["source_file"], rows["source_row"])] == [
         ("assessments.csv", 15), ("assessments.csv", 16), ("assessments.csv", 17),
         ("sessions.csv", 12), ("sessions.csv", 13)]
@@ -156,14 +156,14 @@ def test_quarantined_rows_give_file_row_reason_and_the_exported_values(con):
 
 
 def test_quarantined_rows_filter_by_any_of_the_chosen_rules(con):
-    assert quality.quarantined_rows(con, SETTINGS, rules=("unknown_patient",))["record_key"].tolist() == ["S-MULTI"]
-    chosen = quality.quarantined_rows(con, SETTINGS, rules=("dose_out_of_range", "conflicting_duplicate"))
+    assert ingest_log.quarantined_rows(con, SETTINGS, rules=("unknown_patient",))["record_key"].tolist() == ["S-MULTI"]
+    chosen = ingest_log.quarantined_rows(con, SETTINGS, rules=("dose_out_of_range", "conflicting_duplicate"))
     assert chosen["record_key"].tolist() == ["A-DUP", "A-DUP", "S-BAD"]
 
 
 def test_messy_export_quarantines_exactly_the_rows_of_its_answer_key(messy):
     connection, manifest = messy
-    rows = quality.quarantined_rows(connection, SETTINGS)
+    rows = ingest_log.quarantined_rows(connection, SETTINGS)
     found = {(Path(f).name, int(r)) for f, r in zip(rows["source_file"], rows["source_row"])}
     expected = {(m["file"], int(m["row"])) for m in manifest if m["fault"] != "exact_duplicate"}
     assert expected <= found
@@ -177,13 +177,13 @@ def test_messy_export_quarantines_exactly_the_rows_of_its_answer_key(messy):
     # every fault named after a rule is reported under that rule
     by_position = {(Path(f).name, int(r)): rules for f, r, rules in
                    zip(rows["source_file"], rows["source_row"], rows["rules"])}
-    named = [m for m in manifest if m["fault"] in quality.RULE_DESCRIPTIONS]
+    named = [m for m in manifest if m["fault"] in ingest_log.RULE_DESCRIPTIONS]
     assert named and all(m["fault"] in by_position[(m["file"], int(m["row"]))] for m in named)
 
 
 def test_messy_exact_duplicates_load_once_and_count_as_unchanged(messy):
     connection, manifest = messy
-    updates = quality.updates_by_run(connection, SETTINGS).set_index("kind")
+    updates = ingest_log.updates_by_run(connection, SETTINGS).set_index("kind")
     repeats = pd.Series([m["file"].removesuffix(".csv") for m in manifest if m["fault"] == "exact_duplicate"])
     assert updates["unchanged"].to_dict() == repeats.value_counts().reindex(updates.index, fill_value=0).to_dict()
     conflicting = [m for m in manifest if m["fault"] == "conflicting_duplicate"]
@@ -194,7 +194,7 @@ def test_messy_exact_duplicates_load_once_and_count_as_unchanged(messy):
 # --- duplicates and updates ----------------------------------------------------------------
 
 def test_updates_and_duplicates_per_run_and_export(con):
-    updates = quality.updates_by_run(con, SETTINGS)
+    updates = ingest_log.updates_by_run(con, SETTINGS)
     table = {(r.run_id, r.kind): (r.unchanged, r.updated, r.versions_kept, r.conflicting_rows, r.conflicting_ids)
              for r in updates.itertuples()}
     assert table == {
@@ -204,7 +204,7 @@ def test_updates_and_duplicates_per_run_and_export(con):
 
 
 def test_updated_records_name_the_replaced_version_and_both_runs(con):
-    history = quality.updated_records(con, SETTINGS)
+    history = ingest_log.updated_records(con, SETTINGS)
     assert len(history) == 1
     row = history.iloc[0]
     assert (row.kind, row.record_key, row.replaced_by_run, row.loaded_by_run, row.source_row) == (
@@ -215,19 +215,19 @@ def test_updated_records_name_the_replaced_version_and_both_runs(con):
 # --- baselines -----------------------------------------------------------------------------
 
 def test_baseline_coverage_per_scale_with_reasons(con):
-    coverage = quality.baseline_coverage(con, SETTINGS).set_index("instrument")
+    coverage = measurement.baseline_coverage(con, SETTINGS).set_index("instrument")
     # PHQ-9 expected of the 6 treated: baselines P1 (3 Mar 08:30) and EDGE30 (exactly 30 days);
     # P2 only incomplete in the window, P3 only too early, P4 only after the start, P5 none.
     # GAD-7 given to P1, P4, P5: P1 and P5 in the window, P4 only after the start.
     # Pain and PCL-5 were given to nobody: left out.
     assert coverage.index.tolist() == ["PHQ-9", "GAD-7"]
-    columns = ["n_with_baseline", "n_without_baseline", *quality.BASELINE_GAP_REASONS]
+    columns = ["n_with_baseline", "n_without_baseline", *measurement.BASELINE_GAP_REASONS]
     assert coverage.loc["PHQ-9", columns].tolist() == [2, 4, 1, 1, 1, 1]
     assert coverage.loc["GAD-7", columns].tolist() == [2, 1, 0, 0, 1, 0]
 
 
 def test_patients_without_baseline_name_the_reason_and_the_nearest_scores(con):
-    gaps = quality.patients_without_baseline(con, SETTINGS, scale="PHQ-9").set_index("patient_id")
+    gaps = measurement.patients_without_baseline(con, SETTINGS, scale="PHQ-9").set_index("patient_id")
     assert gaps["reason"].to_dict() == {"P2": "only_incomplete", "P3": "only_too_early",
                                         "P4": "none_before_start", "P5": "never_recorded"}
     # P3: 31 Jan is 31 days before 3 Mar (one day outside the window); P2's 15 Jan is 47 days
@@ -240,17 +240,17 @@ def test_patients_without_baseline_name_the_reason_and_the_nearest_scores(con):
 
 
 def test_patients_without_baseline_of_every_scale_and_of_a_cohort(con):
-    every = quality.patients_without_baseline(con, SETTINGS)
+    every = measurement.patients_without_baseline(con, SETTINGS)
     assert list(zip(every["instrument"], every["patient_id"])) == [
         ("GAD-7", "P4"), ("PHQ-9", "P2"), ("PHQ-9", "P3"), ("PHQ-9", "P4"), ("PHQ-9", "P5")]
-    riverside = quality.patients_without_baseline(con, SETTINGS, cohort=CohortFilter(sites=("Riverside",)))
+    riverside = measurement.patients_without_baseline(con, SETTINGS, cohort=CohortFilter(sites=("Riverside",)))
     assert set(riverside["patient_id"]) == {"P4", "P5"}
 
 
 # --- completion by infusion ----------------------------------------------------------------
 
 def test_completion_by_infusion_by_hand(con):
-    completion = quality.completion_by_infusion(con, SETTINGS)
+    completion = measurement.completion_by_infusion(con, SETTINGS)
     assert completion["infusion"].tolist() == list(range(1, 13))
     head = completion.head(3)
     # infusion 1: 6 given; a PHQ-9 in the baseline window for P1 and EDGE30 (P2's is incomplete
@@ -264,28 +264,28 @@ def test_completion_by_infusion_by_hand(con):
 
 
 def test_completion_of_another_scale_and_of_a_cohort(con):
-    gad7 = quality.completion_by_infusion(con, SETTINGS, scale="GAD-7", max_infusion=3)
+    gad7 = measurement.completion_by_infusion(con, SETTINGS, scale="GAD-7", max_infusion=3)
     # GAD-7 before infusion 1 in the window: P1 (1 Mar), P5 (2 Mar); before infusion 2: P4 (4 Mar).
     assert gad7[["n_infusions", "n_with_score"]].values.tolist() == [[6, 2], [4, 1], [1, 0]]
-    riverside = quality.completion_by_infusion(con, SETTINGS, max_infusion=2, cohort=CohortFilter(sites=("Riverside",)))
+    riverside = measurement.completion_by_infusion(con, SETTINGS, max_infusion=2, cohort=CohortFilter(sites=("Riverside",)))
     assert riverside[["n_infusions", "n_with_score"]].values.tolist() == [[2, 0], [1, 1]]
 
 
 # --- the sample clinic and an empty database -----------------------------------------------
 
 def test_sample_phq9_gaps_are_the_worklists_no_baseline_patients(sample):
-    gaps = quality.patients_without_baseline(sample, SETTINGS, scale="PHQ-9")
+    gaps = measurement.patients_without_baseline(sample, SETTINGS, scale="PHQ-9")
     listed = worklist(sample, SETTINGS)
     assert set(gaps["patient_id"]) == set(listed.loc[listed["no_baseline"], "patient_id"])
-    coverage = quality.baseline_coverage(sample, SETTINGS).set_index("instrument")
+    coverage = measurement.baseline_coverage(sample, SETTINGS).set_index("instrument")
     assert coverage.loc["PHQ-9", "n_without_baseline"] == len(gaps) > 0
     [(baselines,)] = sample.execute("SELECT count(*) FROM patient_outcomes WHERE instrument = 'PHQ-9'").fetchall()
     assert coverage.loc["PHQ-9", "n_with_baseline"] == baselines
 
 
 def test_sample_first_infusion_completion_is_the_share_with_a_baseline(sample):
-    completion = quality.completion_by_infusion(sample, SETTINGS).set_index("infusion")
-    coverage = quality.baseline_coverage(sample, SETTINGS).set_index("instrument")
+    completion = measurement.completion_by_infusion(sample, SETTINGS).set_index("infusion")
+    coverage = measurement.baseline_coverage(sample, SETTINGS).set_index("instrument")
     assert completion.loc[1, "n_infusions"] == 300
     assert completion.loc[1, "n_with_score"] == coverage.loc["PHQ-9", "n_with_baseline"]
     assert ((completion["n_with_score"] <= completion["n_infusions"])).all()
@@ -293,22 +293,22 @@ def test_sample_first_infusion_completion_is_the_share_with_a_baseline(sample):
 
 
 def test_sample_run_adds_up_file_by_file(sample):
-    runs = quality.ingest_runs(sample, SETTINGS)
-    files = quality.ingest_files(sample, SETTINGS)
+    runs = ingest_log.ingest_runs(sample, SETTINGS)
+    files = ingest_log.ingest_files(sample, SETTINGS)
     assert runs["balanced"].all() and runs["quarantined"].sum() == 0
     assert files["rows_in"].sum() == runs["rows_in"].sum()
-    assert quality.quarantine_by_rule(sample, SETTINGS).empty
+    assert ingest_log.quarantine_by_rule(sample, SETTINGS).empty
 
 
 def test_an_empty_database_gives_empty_answers(empty_database):
     import duckdb
     connection = duckdb.connect(str(empty_database), read_only=True)
     try:
-        for function in (quality.ingest_runs, quality.ingest_files, quality.quarantine_by_rule,
-                         quality.quarantined_rows, quality.updates_by_run, quality.updated_records,
-                         quality.baseline_coverage, quality.patients_without_baseline):
+        for function in (ingest_log.ingest_runs, ingest_log.ingest_files, ingest_log.quarantine_by_rule,
+                         ingest_log.quarantined_rows, ingest_log.updates_by_run, ingest_log.updated_records,
+                         measurement.baseline_coverage, measurement.patients_without_baseline):
             assert function(connection, SETTINGS).empty, function.__name__
-        completion = quality.completion_by_infusion(connection, SETTINGS)
+        completion = measurement.completion_by_infusion(connection, SETTINGS)
         assert len(completion) == 12 and (completion["n_infusions"] == 0).all()
         assert all(math.isnan(share) for share in completion["share"])
     finally:
@@ -322,7 +322,7 @@ def test_completion_by_infusion_adds_up_to_the_clinic_pages_completion_rate(samp
 
     longest = sample.execute("SELECT max(n_sessions) FROM patient_cohorts").fetchall()[0][0]
     for scale in ("PHQ-9", "GAD-7"):
-        per_infusion = quality.completion_by_infusion(sample, Settings(), scale, max_infusion=longest)
+        per_infusion = measurement.completion_by_infusion(sample, Settings(), scale, max_infusion=longest)
         overall = assessment_completion(sample, Settings(), scale).iloc[0]
         assert per_infusion["n_infusions"].sum() == overall["n_infusions"]
         assert per_infusion["n_with_score"].sum() == overall["n_with_score"]
@@ -333,7 +333,7 @@ def test_completion_by_infusion_adds_up_to_the_clinic_pages_completion_rate(samp
 def test_baseline_coverage_for_an_analyst_blanks_small_counts_and_their_complements():
     import pandas as pd
 
-    from pipelines.analytics.quality import suppressed_coverage
+    from pipelines.reports.quality import suppressed_coverage
 
     coverage = pd.DataFrame({
         "instrument": ["PHQ-9", "GAD-7"],
@@ -358,7 +358,7 @@ def test_completion_for_an_analyst_blanks_small_counts_the_share_and_the_count_t
 
     import pandas as pd
 
-    from pipelines.analytics.quality import suppressed_completion
+    from pipelines.reports.quality import suppressed_completion
 
     completion = pd.DataFrame({"infusion": [1, 2, 12], "n_infusions": [50, 40, 4], "n_with_score": [45, 40, 3],
                                "share": [0.9, 1.0, 0.75]})

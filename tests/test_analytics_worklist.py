@@ -171,12 +171,12 @@ def test_reasons_are_clinical_phrases_with_the_details(con, behind):
     rows = {row.patient_id: list(row.reasons) for row in worklist(con, SETTINGS, as_of=AS_OF).itertuples()}
     assert rows["SEVERAL"] == [
         "item 9 positive at latest PHQ-9 (thoughts of death or self-harm)",
-        "reliable deterioration: GAD-7",
+        "reliable deterioration since baseline: GAD-7",
         "BP excursion at last infusion (peak 185/100 mmHg)",
     ]
     assert rows["MANY"] == ["BP excursion at last infusion (peak 181/100 mmHg)", "no PHQ-9 baseline",
                             "PHQ-9 overdue (none in 14 days, in active treatment)"]
-    assert rows["DET"] == ["reliable deterioration: PHQ-9"]
+    assert rows["DET"] == ["reliable deterioration since baseline: PHQ-9"]
     assert rows["MID"] == ["no PHQ-9 since last infusion (mid-induction)"]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import configparser
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,21 +39,10 @@ def test_every_contract_is_checked():
     assert {"layers", "synth", "acyclic"} <= set(contract_ids())
 
 
-# Temporary, until the analytics reorganisation is merged: three analytics modules (clinic,
-# published, quality) still import pipelines.reports.suppression. The layers contract is
-# expected to fail for that violation only; any other broken layer fails this test.
-TEMPORARY_VIOLATION = "pipelines.analytics is not allowed to import pipelines.reports"
-
-
 @pytest.mark.parametrize("contract", contract_ids())
 def test_contract_is_kept(contract):
     result = lint(contract)
-    if result.returncode == 0:
-        return
-    broken = re.findall(r"^(\S+ is not allowed to import \S+?):?$", result.stdout, flags=re.MULTILINE)
-    if contract == "layers" and broken and set(broken) == {TEMPORARY_VIOLATION}:
-        pytest.xfail("analytics still imports reports.suppression (until the analytics reorganisation is merged)")
-    pytest.fail(f"import contract {contract!r} broken:\n{result.stdout}\n{result.stderr}")
+    assert result.returncode == 0, f"import contract {contract!r} broken:\n{result.stdout}\n{result.stderr}"
 
 
 def notebook_imports(path: Path) -> set[str]:

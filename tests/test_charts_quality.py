@@ -9,7 +9,7 @@ import pytest
 
 from dashboard import theme
 from dashboard.charts import quality as charts
-from pipelines.analytics.quality import BASELINE_GAP_REASONS
+from pipelines.analytics.coverage import BASELINE_GAP_REASONS
 from pipelines.analytics.worklist import REASON_COLUMNS
 
 

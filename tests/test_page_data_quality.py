@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLE, open_page
-from pipelines.analytics import quality
+from pipelines.analytics import coverage as measurement, ingest_log
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
@@ -85,14 +85,14 @@ def test_a_clean_export_says_nothing_was_quarantined(sample_page):
 
 
 def test_baseline_gaps_and_completion_match_the_analytics(sample_page, sample):
-    coverage = quality.baseline_coverage(sample, SETTINGS)
+    coverage = measurement.baseline_coverage(sample, SETTINGS)
     open_tab(sample_page, "Baselines")
     shown = table_with(sample_page, "n_without_baseline")
     assert shown["n_without_baseline"].tolist() == coverage["n_without_baseline"].tolist()
     assert shown["scale"].iloc[0] == "PHQ-9 (depression)"
     gaps = table_with(sample_page, "reason_text")
     assert len(gaps) == coverage["n_without_baseline"].sum()
-    assert set(gaps["reason_text"]) <= set(quality.BASELINE_GAP_REASONS.values())
+    assert set(gaps["reason_text"]) <= set(measurement.BASELINE_GAP_REASONS.values())
     completion = table_with(open_tab(sample_page, "Completion by infusion"), "n_with_score")
     assert completion["infusion"].tolist() == list(range(1, 13))
     assert completion["n_infusions"].iloc[0] == 300
@@ -103,7 +103,7 @@ def test_the_baseline_list_narrows_to_one_scale(sample_database, monkeypatch, sa
     app.selectbox(key="baseline_scale").select("PHQ-9").run()
     gaps = table_with(app, "reason_text")
     assert set(gaps["instrument"]) == {"PHQ-9"}
-    assert len(gaps) == len(quality.patients_without_baseline(sample, SETTINGS, scale="PHQ-9")) > 0
+    assert len(gaps) == len(measurement.patients_without_baseline(sample, SETTINGS, scale="PHQ-9")) > 0
 
 
 def test_the_messy_exports_quarantined_rows_are_listed_with_file_row_and_reason(messy_page, manifest):

@@ -13,7 +13,8 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from conftest import Clinic, assessment, open_page, patient, phq9_items, session
 from dashboard.summary import indication, progress_summary_html, safety_flags, sessions_table
-from pipelines.analytics.patient import patient_sessions, patient_summary, scale_status
+from pipelines.analytics.patient import patient_sessions, patient_summary
+from pipelines.analytics.progress import scale_status
 from pipelines.settings import Settings
 from test_analytics_patient import build_clinic
 
@@ -190,11 +191,11 @@ def test_safety_flags_in_words(small_clinic):
     finally:
         con.close()
     flags = safety_flags(p1, Settings())
-    assert ("alert", "PHQ-9 item 9 (thoughts of death or self-harm) positive at the latest PHQ-9, 10 Apr 2026") in flags
+    assert ("alert", "Item 9 positive at latest PHQ-9 (thoughts of death or self-harm), 10 Apr 2026") in flags
     assert ("alert", "Reliable deterioration since baseline: GAD-7 (anxiety)") in flags
     assert ("alert", "BP excursion (peak at or above 180/110 mmHg) at 1 of 3 infusions, 8 Apr 2026") in flags
     assert safety_flags(unknown, Settings())[0] == (
-        "unknown", "PHQ-9 item 9 unanswered at the latest PHQ-9, 8 Apr 2026: status unknown")
+        "unknown", "Item 9 unanswered at latest PHQ-9 (safety status unknown), 8 Apr 2026")
 
 
 def test_sessions_table_has_clinical_column_names(small_clinic):

@@ -1,7 +1,10 @@
 """Charts of the Worklist and Data quality pages: pure functions DataFrame -> Plotly figure.
 
-Inputs are the frames of `pipelines.analytics.worklist` and `pipelines.analytics.quality`; the
-words (reason and rule labels) live here so the page, its filters and its charts read the same.
+Inputs are the frames of `pipelines.analytics.worklist`, `pipelines.analytics.ingest_log` and
+`pipelines.analytics.coverage`. The worklist reasons' labels (REASON_LABELS, most urgent first)
+and which of them are safety signals (SAFETY_REASONS, drawn in the alert colour, the measurement
+gaps in a calm one) are the worklist's own (`pipelines.analytics.worklist.REASONS`), so the page,
+its filters, its charts and the patient summary read the same; the baseline-gap labels live here.
 """
 
 from __future__ import annotations
@@ -9,24 +12,12 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines.analytics.worklist import REASON_LABELS, SAFETY_REASONS
+
 from .. import theme
 from .base import layout, message_figure
 
-# Worklist reasons (pipelines.analytics.worklist.REASON_COLUMNS, most urgent first) in words.
-REASON_LABELS = {
-    "item9_positive": "Item 9 positive (thoughts of death or self-harm)",
-    "item9_unknown": "Item 9 unanswered (safety unknown)",
-    "reliable_deterioration": "Reliable deterioration",
-    "not_on_track": "Not on track (PHQ-9 behind expected)",
-    "bp_excursion_last_infusion": "BP excursion at last infusion",
-    "no_baseline": "No PHQ-9 baseline",
-    "phq9_overdue": "PHQ-9 overdue",
-    "pre_infusion_phq9_missing": "No PHQ-9 since last infusion",
-}
-# The safety reasons are drawn in the alert colour, the measurement gaps in a calm one.
-SAFETY_REASONS = ("item9_positive", "item9_unknown", "reliable_deterioration", "bp_excursion_last_infusion")
-
-# Why a patient has no baseline (pipelines.analytics.quality.BASELINE_GAP_REASONS), short.
+# Why a patient has no baseline (pipelines.analytics.coverage.BASELINE_GAP_REASONS), short.
 GAP_LABELS = {
     "only_incomplete": "Only incomplete scores in the window",
     "only_too_early": "Only scores too long before",
@@ -40,8 +31,19 @@ RUN_OUTCOMES = {"inserted": "Inserted (new)", "updated": "Updated (new values)",
 
 
 def reason_counts(worklist: pd.DataFrame) -> pd.DataFrame:
-    """Patients per worklist reason, in the worklist's order (a patient counts under each of
-    their reasons): columns `reason`, `label`, `patients`."""
+    """Patients per worklist reason, in the worklist's order.
+
+    Parameters
+    ----------
+    worklist : pandas.DataFrame
+        The answer of `pipelines.analytics.worklist.worklist` (its boolean reason columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per reason (REASON_LABELS' order): `reason`, `label`, `patients`. A patient
+        counts under each of their reasons.
+    """
     return pd.DataFrame({
         "reason": list(REASON_LABELS),
         "label": list(REASON_LABELS.values()),
@@ -50,7 +52,20 @@ def reason_counts(worklist: pd.DataFrame) -> pd.DataFrame:
 
 
 def worklist_reasons_chart(counts: pd.DataFrame, height: int = 320) -> go.Figure:
-    """Horizontal bars: patients per reason (`reason_counts`), most urgent at the top."""
+    """Horizontal bars: patients per reason, most urgent at the top.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        `reason_counts`' answer.
+    height : int
+        Figure height in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Safety reasons (SAFETY_REASONS) in the alert colour; a message when nobody has a reason.
+    """
     if counts.empty or counts["patients"].sum() == 0:
         return message_figure("Nobody needs attention for any reason.")
     colours = [theme.ALERT if reason in SAFETY_REASONS else theme.BLUE for reason in counts["reason"]]
@@ -64,7 +79,21 @@ def worklist_reasons_chart(counts: pd.DataFrame, height: int = 320) -> go.Figure
 
 
 def ingest_runs_chart(runs: pd.DataFrame, height: int = 320) -> go.Figure:
-    """Stacked bars per ingest run: what happened to the rows read (`quality.ingest_runs`)."""
+    """Stacked bars per ingest run: what happened to the rows read.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        `ingest_log.ingest_runs`' answer.
+    height : int
+        Figure height in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Inserted, updated, unchanged and quarantined rows per run, oldest run first; a message
+        before the first run.
+    """
     if runs.empty:
         return message_figure("No ingest run yet.")
     ordered = runs.sort_values("run_id")
@@ -80,8 +109,20 @@ def ingest_runs_chart(runs: pd.DataFrame, height: int = 320) -> go.Figure:
 
 
 def quarantine_rules_chart(by_rule: pd.DataFrame, height: int | None = None) -> go.Figure:
-    """Horizontal bars: quarantined rows per rule (`quality.quarantine_by_rule`), the rule's
-    meaning in the hover."""
+    """Horizontal bars: quarantined rows per rule, the rule's meaning in the hover.
+
+    Parameters
+    ----------
+    by_rule : pandas.DataFrame
+        `ingest_log.quarantine_by_rule`' answer.
+    height : int, optional
+        Figure height in pixels (by default, enough for every rule).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Most frequent rule at the top; a message when no row was quarantined.
+    """
     if by_rule.empty:
         return message_figure("No row has been quarantined.")
     figure = go.Figure(go.Bar(
@@ -94,8 +135,22 @@ def quarantine_rules_chart(by_rule: pd.DataFrame, height: int | None = None) -> 
 
 
 def completion_chart(completion: pd.DataFrame, scale: str = "PHQ-9", height: int = 360) -> go.Figure:
-    """Bars per infusion number: share of infusions with a valid score before it
-    (`quality.completion_by_infusion`), with the counts in the hover."""
+    """Bars per infusion number: the share of infusions with a valid score before it.
+
+    Parameters
+    ----------
+    completion : pandas.DataFrame
+        `coverage.completion_by_infusion`' answer (or an analyst's view of it).
+    scale : str
+        The scale the shares are of.
+    height : int
+        Figure height in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per infusion number given, the counts in the hover; a message without infusions.
+    """
     shown = completion[completion["n_infusions"] > 0]
     if shown.empty:
         return message_figure("No infusions to measure completion on.")
@@ -113,8 +168,21 @@ def completion_chart(completion: pd.DataFrame, scale: str = "PHQ-9", height: int
 
 
 def baseline_gaps_chart(coverage: pd.DataFrame, height: int = 300) -> go.Figure:
-    """Stacked horizontal bars per scale: patients without a baseline, by reason
-    (`quality.baseline_coverage`); the hover gives the share of the scale's patients."""
+    """Stacked horizontal bars per scale: patients without a baseline, by reason.
+
+    Parameters
+    ----------
+    coverage : pandas.DataFrame
+        `coverage.baseline_coverage`' answer (or an analyst's view of it, counts as floats).
+    height : int
+        Figure height in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per scale split by GAP_LABELS, the hover giving the share of the scale's
+        patients; a message when everybody has a baseline.
+    """
     if coverage.empty or coverage["n_without_baseline"].sum() == 0:
         return message_figure("Every patient has a baseline on every scale they were given.")
     scales = [theme.scale_name(code) for code in coverage["instrument"]]

@@ -1,8 +1,10 @@
 """Data quality (analyst/admin): what each ingest did with the clinic's exports, which rows were
 kept out and why, who has no baseline, and how reliably a PHQ-9 is taken before each infusion.
 
-Every number comes from `pipelines.analytics.quality` (definitions in its docstrings) and
-`pipelines.status.table_counts`; the page only arranges them, one tab per question, each table
+Every number comes from `pipelines.analytics.ingest_log` (runs, files, quarantine, updates, table
+counts) and `pipelines.analytics.coverage` (baselines, completion), definitions in their
+docstrings; counts of patients reach a viewer without patient-level access through
+`pipelines.reports.quality` (small cells blanked). The page only arranges them, one tab per question, each table
 with a CSV download so a problem can be sent back to whoever keeps the records.
 """
 
@@ -16,8 +18,8 @@ from dashboard.charts.quality import (GAP_LABELS, baseline_gaps_chart, completio
                                       quarantine_rules_chart)
 from dashboard.data import ask, settings
 from dashboard.widgets import download_csv, require_database
-from pipelines.analytics import quality
-from pipelines.status import table_counts
+from pipelines.analytics import coverage, ingest_log
+from pipelines.reports.quality import suppressed_completion, suppressed_coverage
 
 # Quarantine and history lists can be long on a large clinic: the browser gets this many rows,
 # the CSV all of them.
@@ -128,8 +130,8 @@ config = settings()
 # Analysts see de-identified aggregates only (dashboard.access): counts yes, rows about a patient no.
 patient_level = sees_patient_level(current_viewer(config.access).role, config.access)
 
-runs = ask(quality.ingest_runs, config)
-counts = ask(table_counts)
+runs = ask(ingest_log.ingest_runs, config)
+counts = ask(ingest_log.table_counts)
 if runs.empty:
     st.info("No ingest has run on this database yet, so there is nothing to check. Load the clinic's exports "
             "with `outcomes ingest EXPORTS/ --db ...`.")
@@ -170,13 +172,13 @@ if runs_tab.open:
         show_table(runs, RUN_COLUMNS, "runs")
         download_csv(runs, "ingest-runs.csv", key="download_runs")
         st.subheader("Files of each run")
-        files = ask(quality.ingest_files, config)
+        files = ask(ingest_log.ingest_files, config)
         show_table(files, FILE_COLUMNS, "files")
         download_csv(files, "ingest-files.csv", key="download_files")
 
 if quarantine_tab.open:
     with quarantine_tab:
-        by_rule = ask(quality.quarantine_by_rule, config)
+        by_rule = ask(ingest_log.quarantine_by_rule, config)
         if by_rule.empty:
             st.info("No row has been quarantined: every row read passed the checks.")
         else:
@@ -189,8 +191,8 @@ if quarantine_tab.open:
             download_csv(by_rule, "quarantine-by-rule.csv", key="download_rules")
             chosen = st.multiselect(
                 "Rule", by_rule["rule"].tolist(), key="quarantine_rules", placeholder="Every rule",
-                format_func=lambda rule: f"{rule.replace('_', ' ')} ({quality.RULE_DESCRIPTIONS.get(rule, '')})")
-            rows = ask(quality.quarantined_rows, config, rules=tuple(chosen))
+                format_func=lambda rule: f"{rule.replace('_', ' ')} ({ingest_log.RULE_DESCRIPTIONS.get(rule, '')})")
+            rows = ask(ingest_log.quarantined_rows, config, rules=tuple(chosen))
             st.metric("Quarantined rows", f"{len(rows):,}")
             if patient_level:
                 show_table(rows, QUARANTINE_COLUMNS, "rows")
@@ -200,17 +202,17 @@ if quarantine_tab.open:
 
 if baseline_tab.open:
     with baseline_tab:
-        coverage = ask(quality.baseline_coverage, config)
+        counted = ask(coverage.baseline_coverage, config)
         # Counts of patients: small cells blanked for a viewer without patient-level access.
-        shown = coverage if patient_level else quality.suppressed_coverage(coverage, config.privacy.min_cell_size)
+        shown = counted if patient_level else suppressed_coverage(counted, config.privacy.min_cell_size)
         st.caption(f"A baseline is the latest valid score from {config.baseline_window_days} days before the "
                    "first infusion up to its start (clinical reference). Without one, a patient is left out of "
                    "that scale's outcome rates. PHQ-9 is expected of every treated patient, other scales of "
                    "those who were given them.")
         table = shown.assign(scale=shown["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)]
-        if coverage.empty:
+        if counted.empty:
             st.info("No treated patient yet: nobody to have a baseline.")
-        elif coverage["n_without_baseline"].sum() == 0:
+        elif counted["n_without_baseline"].sum() == 0:
             st.info("Every treated patient has a baseline on every scale they were given.")
             st.dataframe(table, column_config=COVERAGE_COLUMNS, hide_index=True)
         else:
@@ -218,12 +220,12 @@ if baseline_tab.open:
             st.dataframe(table, column_config=COVERAGE_COLUMNS, hide_index=True)
             download_csv(shown, "baseline-coverage.csv", key="download_coverage")
             if patient_level:
-                scales = coverage.loc[coverage["n_without_baseline"] > 0, "instrument"].tolist()
+                scales = counted.loc[counted["n_without_baseline"] > 0, "instrument"].tolist()
                 scale = st.selectbox("Scale", ["", *scales],
                                      format_func=lambda s: theme.scale_name(s) if s else "Every scale",
                                      key="baseline_scale")
-                gaps = ask(quality.patients_without_baseline, config, scale=scale or None)
-                gaps = gaps.assign(reason_text=gaps["reason"].map(quality.BASELINE_GAP_REASONS))
+                gaps = ask(coverage.patients_without_baseline, config, scale=scale or None)
+                gaps = gaps.assign(reason_text=gaps["reason"].map(coverage.BASELINE_GAP_REASONS))
                 show_table(gaps, GAP_COLUMNS, "patients")
                 download_csv(gaps, "patients-without-baseline.csv", key="download_gaps", audited_page="data-quality")
             else:
@@ -231,11 +233,11 @@ if baseline_tab.open:
 
 if completion_tab.open:
     with completion_tab:
-        given = ask(quality.baseline_coverage, config)["instrument"].tolist() or ["PHQ-9"]
+        given = ask(coverage.baseline_coverage, config)["instrument"].tolist() or ["PHQ-9"]
         scale = st.selectbox("Scale", given, format_func=theme.scale_name, key="completion_scale")
-        completion = ask(quality.completion_by_infusion, config, scale=scale,
+        completion = ask(coverage.completion_by_infusion, config, scale=scale,
                          max_infusion=config.thresholds.trajectory_max_infusion)
-        shown = completion if patient_level else quality.suppressed_completion(completion, config.privacy.min_cell_size)
+        shown = completion if patient_level else suppressed_completion(completion, config.privacy.min_cell_size)
         if completion["n_infusions"].sum() == 0:
             st.info("No infusions are loaded yet.")
         else:
@@ -250,10 +252,10 @@ if updates_tab.open:
         st.caption("Unchanged rows (identical to what is stored, or repeated within a file) load once. Rows with new "
                    "values replace the stored ones, which are kept with the run that replaced them. Rows of one file "
                    "that share an id but differ are all quarantined: none can be trusted over the others.")
-        updates = ask(quality.updates_by_run, config)
+        updates = ask(ingest_log.updates_by_run, config)
         st.dataframe(updates[list(UPDATE_COLUMNS)], column_config=UPDATE_COLUMNS, hide_index=True)
         download_csv(updates, "updates-by-run.csv", key="download_updates")
-        duplicates = ask(quality.quarantined_rows, config, rules=("conflicting_duplicate",))
+        duplicates = ask(ingest_log.quarantined_rows, config, rules=("conflicting_duplicate",))
         st.subheader("Conflicting duplicates")
         if duplicates.empty:
             st.info("No file had two different rows with the same id.")
@@ -264,7 +266,7 @@ if updates_tab.open:
             download_csv(duplicates, "conflicting-duplicates.csv", key="download_duplicates",
                          audited_page="data-quality")
         st.subheader("Updated rows")
-        history = ask(quality.updated_records, config)
+        history = ask(ingest_log.updated_records, config)
         if history.empty:
             st.info("No stored row has been replaced by a later export yet.")
         elif not patient_level:

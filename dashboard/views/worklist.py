@@ -1,7 +1,7 @@
 """Worklist (clinician): today's patients who need attention, with every reason, most urgent first.
 
-The list is `pipelines.analytics.worklist.worklist` (definitions in its docstring); this page
-only filters it (site and clinician through the shared cohort filter, reasons here), counts the
+The list is `pipelines.analytics.worklist.worklist` (definitions in its docstring, the reasons'
+words in its `REASONS`); this page only filters it (site and clinician through the shared cohort filter, reasons here), counts the
 reasons, and shows it with clinical headers and a link per patient to the Patient page.
 
 The link is a relative URL, `patient?patient=<id>`: st.dataframe's LinkColumn opens it with
@@ -26,12 +26,12 @@ import pyarrow.compute as pc
 import streamlit as st
 
 from dashboard.auditing import auditor
-from dashboard.charts.quality import REASON_LABELS, reason_counts, worklist_reasons_chart
+from dashboard.charts.quality import reason_counts, worklist_reasons_chart
 from dashboard.data import ask, current_version, db_path, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.widgets import require_database
 from pipelines.analytics.cohorts import CohortFilter, cohort_options
-from pipelines.analytics.worklist import REASON_COLUMNS, UPCOMING_INFUSION_DAYS, worklist
+from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS, worklist
 
 PATIENT_PAGE = "patient"
 # More rows than this are not sent to the browser at once (the CSV has them all): a measured

@@ -1,0 +1,67 @@
+-- The clinic's reference course (expected.reference_distribution; docs/scoring.md, "Not on
+-- track", after Lambert et al. 2001): over the progress rows of one scale (progress.sql's result,
+-- registered by expected.py as `expected_progress` + the `caller` suffix), per baseline band and
+-- infusion k, the band's own distribution of percent change when it has >= min_reference_patients
+-- patients, else that of all bands together (fallback); rows where even that is smaller are left
+-- out. Percentiles of improvement (expected.py's docstring): p25 is quantile 0.75 of percent
+-- change; the threshold is quantile (100 - P) / 100 of percent change for the configured
+-- percentile P of improvement. Parameters: scale, max k, min patients, then that quantile twice.
+WITH params AS (
+    SELECT ?::VARCHAR AS instrument, ?::BIGINT AS max_k, ?::BIGINT AS min_patients
+),
+changes AS (
+    -- one row per patient and k (scores_by_infusion keeps the latest score per k)
+    SELECT pr.baseline_band, pr.k, pr.pct_change
+    FROM expected_progress{{caller}} AS pr
+    CROSS JOIN params AS p
+    WHERE pr.k BETWEEN 2 AND p.max_k AND pr.pct_change IS NOT NULL
+),
+bands AS (
+    SELECT b.label AS baseline_band, b.band_order
+    FROM instrument_bands AS b
+    JOIN params AS p ON b.code = p.instrument
+),
+by_band AS (
+    SELECT baseline_band, k, count(*) AS n_patients,
+           quantile_cont(pct_change, 0.75) AS p25,
+           quantile_cont(pct_change, 0.50) AS p50,
+           quantile_cont(pct_change, 0.25) AS p75,
+           quantile_cont(pct_change, ?) AS threshold
+    FROM changes
+    GROUP BY baseline_band, k
+),
+all_bands AS (
+    SELECT k, count(*) AS n_patients,
+           quantile_cont(pct_change, 0.75) AS p25,
+           quantile_cont(pct_change, 0.50) AS p50,
+           quantile_cont(pct_change, 0.25) AS p75,
+           quantile_cont(pct_change, ?) AS threshold
+    FROM changes
+    GROUP BY k
+),
+chosen AS (
+    -- every band of the scale at every k with data; the band's own distribution if big enough
+    SELECT
+        p.instrument,
+        bands.baseline_band,
+        bands.band_order,
+        a.k,
+        p.min_patients,
+        coalesce(b.n_patients, 0) < p.min_patients AS fallback,
+        CASE WHEN fallback THEN a.n_patients ELSE b.n_patients END AS n_patients,
+        CASE WHEN fallback THEN a.p25 ELSE b.p25 END AS p25,
+        CASE WHEN fallback THEN a.p50 ELSE b.p50 END AS p50,
+        CASE WHEN fallback THEN a.p75 ELSE b.p75 END AS p75,
+        CASE WHEN fallback THEN a.threshold ELSE b.threshold END AS threshold
+    FROM bands
+    CROSS JOIN params AS p
+    CROSS JOIN all_bands AS a
+    LEFT JOIN by_band AS b ON b.baseline_band = bands.baseline_band AND b.k = a.k
+),
+final AS (
+    SELECT instrument, baseline_band, k, n_patients, p25, p50, p75, threshold, fallback, band_order
+    FROM chosen
+    WHERE n_patients >= min_patients
+)
+SELECT * FROM final
+ORDER BY band_order, k

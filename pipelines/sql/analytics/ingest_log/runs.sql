@@ -1,0 +1,20 @@
+-- Every completed ingest run, newest first (ingest_log.ingest_runs).
+WITH final AS (
+    -- One row per completed run; rows_in = inserted + updated + unchanged + quarantined
+    -- (docs/ingest.md), the check the page shows.
+    SELECT
+        run_id,
+        started_at,
+        finished_at,
+        round(epoch(finished_at - started_at), 1) AS seconds,
+        len(files) AS n_files,
+        rows_in,
+        inserted,
+        updated,
+        unchanged,
+        quarantined,
+        rows_in = inserted + updated + unchanged + quarantined AS balanced
+    FROM ingest_runs
+)
+SELECT * FROM final
+ORDER BY run_id DESC
