@@ -205,10 +205,12 @@ def test_a_bundle_loads_scores_and_quarantines_with_file_entry_and_reason(tmp_pa
     assert any("skipped 1 Organization" in m for m in messages)
     (result,) = run.files
     assert result.kind == "patients+sessions+assessments"
-    assert (result.rows_in, result.inserted, result.updated, result.unchanged, result.quarantined) == (11, 6, 0, 0, 5)
+    assert (result.rows_in, result.inserted, result.updated, result.unchanged, result.quarantined) == (11, 7, 0, 0, 4)
     db = tmp_path / "outcomes.duckdb"
-    assert query(db, "SELECT patient_id, primary_indication, intake_date::VARCHAR FROM patients") == [
-        ("001", "ptsd", "2025-01-02")]
+    # Patient 002 has no EpisodeOfCare: incomplete (no indication, site, clinician or intake date), so
+    # it loads with those unknown rather than being quarantined (issue 14).
+    assert query(db, "SELECT patient_id, primary_indication, intake_date::VARCHAR FROM patients ORDER BY 1") == [
+        ("001", "ptsd", "2025-01-02"), ("002", None, None)]
     # clinic time (America/New_York): the offsets -05:00 read back as the times written
     assert query(db, "SELECT session_id, started_at::VARCHAR, route FROM sessions ORDER BY 1") == [
         ("M2", "2025-01-19 10:00:00", "intranasal"), ("S1", "2025-01-12 10:00:00", "iv")]
@@ -218,31 +220,29 @@ def test_a_bundle_loads_scores_and_quarantines_with_file_entry_and_reason(tmp_pa
     quarantined = query(db, "SELECT source_file, source_row, kind, rules, reason, raw FROM quarantine ORDER BY 2")
     assert {Path(q[0]).name for q in quarantined} == {"export.json"}
     assert [(q[1], q[2], q[3]) for q in quarantined] == [
-        (5, "patients", ["missing_value", "missing_value"]),
         (6, "patients", ["invalid_fhir"]),
         (19, "sessions", ["not_given"]),
         (24, "assessments", ["item_not_whole"]),
         (25, "assessments", ["entered_in_error"]),
     ]
-    assert "primary_indication is missing" in quarantined[0][4]
-    assert json.loads(quarantined[0][5])["patient_id"] == "002"  # the staged row, with its resource
-    assert json.loads(json.loads(quarantined[0][5])["resource"])["id"] == "002"
-    assert json.loads(json.loads(quarantined[4][5])["line"])["id"] == "A4"  # a reject keeps the resource
+    assert "birthDate" in quarantined[0][4]
+    assert json.loads(json.loads(quarantined[0][5])["line"])["id"] == "003"  # a reject keeps the resource
+    assert json.loads(json.loads(quarantined[3][5])["line"])["id"] == "A4"
 
 
 def test_reingesting_the_same_bundle_changes_nothing_and_an_edited_answer_is_an_update(tmp_path):
     load(tmp_path)
     (again,) = load(tmp_path).files
-    assert (again.inserted, again.updated, again.unchanged, again.quarantined) == (0, 0, 6, 5)
+    assert (again.inserted, again.updated, again.unchanged, again.quarantined) == (0, 0, 7, 4)
     db = tmp_path / "outcomes.duckdb"
-    assert query(db, "SELECT count(*) FROM quarantine") == [(5,)]
+    assert query(db, "SELECT count(*) FROM quarantine") == [(4,)]
 
     edited = clinic_resources()
     a1 = next(r for _, r in edited if r.get("id") == "A1")
     a1["item"][8]["answer"] = answer(la("LA6569-3"))  # item 9: 0 -> 1
     next(r for _, r in edited if r.get("id") == "T1")["valueInteger"] = 15
     (third,) = load(tmp_path, edited).files
-    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 5)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 6)
     assert query(db, "SELECT total, item9_positive FROM scores WHERE instrument = 'PHQ-9'") == [(15, True)]
     assert query(db, "SELECT assessment_key, total FROM assessments_history") == [("A1", 14)]
 
@@ -250,7 +250,7 @@ def test_reingesting_the_same_bundle_changes_nothing_and_an_edited_answer_is_an_
 def test_an_observation_total_without_its_response_is_an_assessment_of_its_own(tmp_path):
     resources = [r for r in clinic_resources() if r[1].get("id") != "A1"]  # T1 now derives from nothing here
     run = load(tmp_path, resources)
-    assert run.files[0].inserted == 6
+    assert run.files[0].inserted == 7
     assert query(tmp_path / "outcomes.duckdb",
                  "SELECT assessment_key, instrument, total, total_only FROM scores WHERE instrument = 'PHQ-9'") == [
         ("T1", "PHQ-9", 14, True)]

@@ -57,6 +57,13 @@ computed AS (
         END AS item_total
     FROM counted
 ),
+first_infusions AS (
+    -- Stands in for a missing intake date (sessions load before assessments in every run).
+    SELECT patient_id, min(started_at)::DATE AS first_infusion
+    FROM sessions
+    WHERE patient_id IN (SELECT patient_id FROM patients WHERE intake_date IS NULL)
+    GROUP BY patient_id
+),
 checked AS (
     SELECT
         c.*,
@@ -73,9 +80,12 @@ checked AS (
         coalesce(
             date_problem('administered_at', administered_text, administered_at, $now_local, p.birth_year),
             CASE
-                WHEN administered_at::DATE < p.intake_date - to_days($max_days_before_intake)
-                    THEN problem('before_intake', format('administered_at {} is more than {} days before intake on {}',
-                        administered_at, $max_days_before_intake, p.intake_date))
+                -- Without an intake date the first infusion stands in for it.
+                WHEN administered_at::DATE < coalesce(p.intake_date, f.first_infusion) - to_days($max_days_before_intake)
+                    THEN problem('before_intake', format('administered_at {} is more than {} days before {} on {}',
+                        administered_at, $max_days_before_intake,
+                        CASE WHEN p.intake_date IS NULL THEN 'the first infusion' ELSE 'intake' END,
+                        coalesce(p.intake_date, f.first_infusion)))
             END
         ) AS time_problem,
         CASE
@@ -117,6 +127,7 @@ checked AS (
     FROM computed AS c
     LEFT JOIN patients AS p ON p.patient_id = c.patient_id
     LEFT JOIN sessions AS ses ON ses.session_id = c.session_id
+    LEFT JOIN first_infusions AS f ON f.patient_id = c.patient_id
 ),
 final AS (
     -- one row per staged row: the typed values to load and the row's problems

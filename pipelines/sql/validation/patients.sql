@@ -29,8 +29,11 @@ checked AS (
         *,
         list_filter([
             CASE WHEN patient_id IS NULL THEN problem('missing_value', 'patient_id is missing') END,
+            -- Only patient_id is required. A blank birth year, sex, indication, site, clinician or
+            -- intake date is a gap, not an error: the patient loads with it unknown and the gap is
+            -- listed on the Data quality page (docs/import-format.md, "Required and optional fields").
             CASE
-                WHEN birth_year_text IS NULL THEN problem('missing_value', 'birth_year is missing')
+                WHEN birth_year_text IS NULL THEN NULL
                 WHEN birth_year_number IS NULL OR NOT is_whole(birth_year_number)
                     THEN problem('not_a_number', format('birth_year "{}" is not a year', birth_year_text))
                 WHEN birth_year_number < $earliest_birth_year OR birth_year_number > year($now_local)
@@ -39,12 +42,13 @@ checked AS (
             CASE WHEN sex IS NULL AND sex_text IS NOT NULL
                 THEN problem('unknown_code', format('sex "{}" is not one of female, male, other, unknown', sex_text)) END,
             CASE
-                WHEN indication_text IS NULL THEN problem('missing_value', 'primary_indication is missing')
+                WHEN indication_text IS NULL THEN NULL
                 WHEN indication NOT IN ('depression', 'bipolar_depression', 'anxiety', 'ptsd', 'chronic_pain', 'other')
                     THEN problem('unknown_code', format('primary_indication "{}" is not one of depression, '
                         'bipolar_depression, anxiety, ptsd, chronic_pain, other', indication_text))
             END,
-            date_problem('intake_date', intake_text, intake_date, $now_local, birth_year_number)
+            CASE WHEN intake_text IS NOT NULL
+                THEN date_problem('intake_date', intake_text, intake_date, $now_local, birth_year_number) END
         ], lambda p: p IS NOT NULL) AS problems
     FROM typed
 ),

@@ -187,6 +187,7 @@ final AS (
         p.birth_year,
         year(c.first_session_at) - p.birth_year AS age_at_start,
         CASE
+            WHEN p.birth_year IS NULL THEN NULL  -- age unknown: not the oldest band
             WHEN year(c.first_session_at) - p.birth_year < 25 THEN '18-24'
             WHEN year(c.first_session_at) - p.birth_year < 35 THEN '25-34'
             WHEN year(c.first_session_at) - p.birth_year < 45 THEN '35-44'
