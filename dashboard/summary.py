@@ -50,6 +50,15 @@ def indication(value) -> str:
     return INDICATION_WORDS.get(value, "" if value is None or pd.isna(value) else str(value))
 
 
+def intake(summary: pd.Series) -> str:
+    """The intake date, or, when the export had none, what stands in for it (the first infusion:
+    docs/import-format.md, "Required and optional values")."""
+    if not pd.isna(summary["intake_date"]):
+        return when(summary["intake_date"])
+    first = when(summary["first_infusion_at"])
+    return f"not recorded (first infusion {first} stands in)" if first else "not recorded"
+
+
 def _bp(sys, dia) -> str | None:
     if pd.isna(sys) and pd.isna(dia):
         return None
@@ -187,6 +196,7 @@ def header_facts(summary: pd.Series) -> list[tuple[str, str]]:
         ("Primary indication", indication(summary["primary_indication"])),
         ("Site", "" if pd.isna(summary["site"]) else str(summary["site"])),
         ("Clinician", "" if pd.isna(summary["clinician"]) else str(summary["clinician"])),
+        ("Intake", intake(summary)),
         ("Infusions so far", str(n)),
         ("First infusion", when(summary["first_infusion_at"]) or "none yet"),
         ("Latest infusion", when(summary["latest_infusion_at"]) or "none yet"),

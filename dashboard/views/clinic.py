@@ -122,7 +122,10 @@ if activity["n_patients"] == 0:
     st.stop()
 
 as_of = pd.Timestamp(activity["as_of"]).date()
-st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} treated patients · as of "
+unknown = activity["unknown_indication"]
+unknown_note = "" if pd.notna(unknown) and unknown == 0 else (
+    f" · {count(unknown)} with the indication not recorded (counted in every outcome; see Data quality)")
+st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} treated patients{unknown_note} · as of "
            f"{as_of:%d %b %Y} (the latest infusion in the database) · counts under {MIN_CELL} patients are not shown")
 
 # --- KPI cards ------------------------------------------------------------------------------------

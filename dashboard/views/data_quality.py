@@ -1,11 +1,13 @@
 """Data quality (analyst/admin): what each ingest did with the clinic's exports, which rows were
-kept out and why, who has no baseline, and how reliably a PHQ-9 is taken before each infusion.
+kept out and why, which loaded records are incomplete, who has no baseline, and how reliably a
+PHQ-9 is taken before each infusion.
 
 Every number comes from `pipelines.analytics.ingest_log` (runs, files, quarantine, updates, table
-counts) and `pipelines.analytics.coverage` (baselines, completion), definitions in their
-docstrings; counts of patients reach a viewer without patient-level access through
-`pipelines.reports.quality` (small cells blanked). The page only arranges them, one tab per question, each table
-with a CSV download so a problem can be sent back to whoever keeps the records.
+counts), `pipelines.analytics.completeness` (missing values) and `pipelines.analytics.coverage`
+(baselines, completion), definitions in their docstrings; counts of patients reach a viewer
+without patient-level access through `pipelines.reports.quality` (small cells blanked). The page
+only arranges them, one tab per question, each table with a CSV download so a problem can be
+sent back to whoever keeps the records.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from dashboard.charts.quality import (GAP_LABELS, baseline_gaps_chart, completio
                                       quarantine_rules_chart)
 from dashboard.data import ask, settings
 from dashboard.widgets import download_csv, require_database
-from pipelines.analytics import coverage, ingest_log
-from pipelines.reports.quality import suppressed_completion, suppressed_coverage
+from pipelines.analytics import completeness, coverage, ingest_log
+from pipelines.reports.quality import suppressed_completion, suppressed_coverage, suppressed_missing
 
 # Quarantine and history lists can be long on a large clinic: the browser gets this many rows,
 # the CSV all of them.
@@ -96,6 +98,24 @@ UPDATE_COLUMNS = {
     "conflicting_rows": st.column_config.NumberColumn("Conflicting duplicates (rows)", format="localized"),
     "conflicting_ids": st.column_config.NumberColumn("… their ids", format="localized"),
 }
+MISSING_COLUMNS = {
+    "kind": st.column_config.TextColumn("Export"),
+    "field": st.column_config.TextColumn("Field"),
+    "n_missing": st.column_config.NumberColumn("Records missing it", format="localized"),
+    "n_records": st.column_config.NumberColumn("Of records", format="localized"),
+    "share": st.column_config.ProgressColumn("Share", format="percent", min_value=0, max_value=1),
+    "n_patients": st.column_config.NumberColumn("Patients concerned", format="localized"),
+    "effect": st.column_config.TextColumn("What it means", width="large"),
+}
+INCOMPLETE_COLUMNS = {
+    "kind": st.column_config.TextColumn("Export"),
+    "record_key": st.column_config.TextColumn("Id"),
+    "patient_id": st.column_config.TextColumn("Patient"),
+    "field": st.column_config.TextColumn("Missing"),
+    "source_file": st.column_config.TextColumn("File"),
+    "source_row": st.column_config.NumberColumn("Row", width="small",
+                                                help="Data row in the file (1 = first after the header)"),
+}
 HISTORY_COLUMNS = {
     "kind": st.column_config.TextColumn("Export"),
     "record_key": st.column_config.TextColumn("Id"),
@@ -141,8 +161,9 @@ if counts.loc[counts["table"].isin(["patients", "sessions", "assessments", "quar
 
 # on_change="rerun": a tab's queries run when it is opened (the baseline gaps take a second on
 # a large clinic), not all five on every visit.
-runs_tab, quarantine_tab, baseline_tab, completion_tab, updates_tab = st.tabs(
-    ["Ingest runs", "Quarantine", "Baselines", "Completion by infusion", "Duplicates and updates"],
+runs_tab, quarantine_tab, incomplete_tab, baseline_tab, completion_tab, updates_tab = st.tabs(
+    ["Ingest runs", "Quarantine", "Incomplete records", "Baselines", "Completion by infusion",
+     "Duplicates and updates"],
     on_change="rerun", key="quality_tab")
 
 if runs_tab.open:
@@ -197,6 +218,28 @@ if quarantine_tab.open:
             if patient_level:
                 show_table(rows, QUARANTINE_COLUMNS, "rows")
                 download_csv(rows, "quarantine.csv", key="download_quarantine", audited_page="data-quality")
+            else:
+                st.info(ROW_DETAIL_HIDDEN)
+
+if incomplete_tab.open:
+    with incomplete_tab:
+        st.caption("Rows with a value missing are loaded, not quarantined: the patient counts in every outcome, the "
+                   "infusion counts as an infusion. What each gap means is listed; complete the record in the source "
+                   "system and export again (docs/import-format.md, \"Required and optional values\").")
+        missing = ask(completeness.missing_by_field, config)
+        shown = missing if patient_level else suppressed_missing(missing, config.privacy.min_cell_size)
+        if missing["n_missing"].sum() == 0:
+            st.info("No loaded record misses a value that an analysis uses.")
+        st.dataframe(shown[list(MISSING_COLUMNS)], column_config=MISSING_COLUMNS, hide_index=True)
+        download_csv(shown, "incomplete-by-field.csv", key="download_missing")
+        if missing["n_missing"].sum() > 0:
+            if patient_level:
+                gaps = missing.loc[missing["n_missing"] > 0, "field"].tolist()
+                chosen = st.multiselect("Field", gaps, key="incomplete_fields", placeholder="Every field")
+                records = ask(completeness.incomplete_records, config, fields=tuple(chosen))
+                show_table(records, INCOMPLETE_COLUMNS, "records")
+                download_csv(records, "incomplete-records.csv", key="download_incomplete",
+                             audited_page="data-quality")
             else:
                 st.info(ROW_DETAIL_HIDDEN)
 

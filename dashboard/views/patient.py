@@ -124,7 +124,7 @@ record_view("patient", patient_id)
 st.header(f"Patient {md(patient_id)}")
 facts = dict(header_facts(summary))
 st.markdown(" · ".join(f"**{label}:** {md(facts[label]) or 'not recorded'}"
-                       for label in ("Primary indication", "Site", "Clinician")))
+                       for label in ("Primary indication", "Site", "Clinician", "Intake")))
 columns = st.columns(4)
 columns[0].metric("Infusions so far", facts["Infusions so far"])
 columns[1].metric("Days in treatment", facts["Days in treatment (first to latest infusion)"] or "-",

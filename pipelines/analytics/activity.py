@@ -81,7 +81,9 @@ def activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortF
         `n_patients` (treated patients in the cohort), `active_patients` (an infusion on or
         after as_of - active_treatment_days), `new_starts_since` (as_of - `new_start_days`),
         `new_starts` (first infusion on or after that date; the cohort's own date range applies
-        too), `infusions` (every infusion of the cohort's patients, all time).
+        too), `infusions` (every infusion of the cohort's patients, all time),
+        `unknown_indication` (patients loaded without a primary indication: they count in every
+        outcome, and are left out only when a cohort is filtered by indication).
 
     Notes
     -----

@@ -67,13 +67,13 @@ def headline_activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort
     Notes
     -----
     `n_patients` of 1 to min_cell - 1 blanks the row's patient counts (the page then shows no
-    aggregate at all for the cohort); `active_patients` and `new_starts` are subsets of it, so
-    each is blanked when it or the patients outside it number 1 to min_cell - 1. `infusions`
-    counts infusions and stays.
+    aggregate at all for the cohort); `active_patients`, `new_starts` and `unknown_indication`
+    are subsets of it, so each is blanked when it or the patients outside it number 1 to
+    min_cell - 1. `infusions` counts infusions and stays.
     """
     frame = activity_module.activity(con, settings, cohort, new_start_days)
-    shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n_patients", ("active_patients", "new_starts"),
-                               derived={})
+    shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n_patients",
+                               ("active_patients", "new_starts", "unknown_indication"), derived={})
     return shown
 
 

@@ -102,3 +102,43 @@ def suppressed_completion(completion: pd.DataFrame, min_cell: int) -> pd.DataFra
         if hidden[given] or hidden[scored]:
             shown.iloc[position, shown.columns.get_loc("share")] = np.nan
     return shown
+
+
+def suppressed_missing(missing: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """`completeness.missing_by_field` for an analyst: small counts of patients blanked.
+
+    Parameters
+    ----------
+    missing : pandas.DataFrame
+        The answer of `pipelines.analytics.completeness.missing_by_field`.
+    min_cell : int
+        The smallest count that may be shown (`settings.privacy.min_cell_size`, 11).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same columns; `n_patients` (and, for patients' own fields, `n_missing`, which is the
+        same count, and `share`) blanked where the patients missing the field, or the patients
+        having it, number 1 to min_cell - 1.
+
+    Notes
+    -----
+    The record count of each kind is published (Data quality, "What the database holds"), so
+    a count of patients missing a field gives back the patients having it: both must be safe.
+    Infusion counts (`n_missing` of session fields) are infusions, not patients, and stay.
+
+    References
+    ----------
+    CMS, "Cell size suppression policy" (2020).
+    """
+    shown = missing.copy()
+    shown["n_patients"] = shown["n_patients"].astype("Int64")
+    shown["n_missing"] = shown["n_missing"].astype("Int64")
+    patients = shown["kind"].eq("patients").to_numpy()
+    hidden_patients = suppression.small(missing["n_patients"], min_cell)
+    hidden_records = patients & (suppression.small(missing["n_missing"], min_cell)
+                                 | suppression.small(missing["n_records"] - missing["n_missing"], min_cell))
+    shown.loc[hidden_patients | hidden_records, "n_patients"] = pd.NA
+    shown.loc[hidden_records, "n_missing"] = pd.NA
+    shown.loc[hidden_records, "share"] = np.nan
+    return shown

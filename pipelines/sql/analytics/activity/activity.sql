@@ -2,7 +2,7 @@
 -- `activity.activity`). Parameters: active_treatment_days, then new_start_days twice.
 WITH {{cohort}},
 courses AS (
-    SELECT pc.patient_id, pc.n_sessions, pc.first_session_at, pc.last_session_at
+    SELECT pc.patient_id, pc.n_sessions, pc.first_session_at, pc.last_session_at, pc.primary_indication
     FROM patient_cohorts AS pc
     {{cohort_join}}
 ),
@@ -19,7 +19,9 @@ final AS (
         count(p.patient_id) FILTER (WHERE p.last_session_at::DATE >= a.as_of - ?::INTEGER) AS active_patients,
         a.as_of - ?::INTEGER AS new_starts_since,
         count(p.patient_id) FILTER (WHERE p.first_session_at::DATE >= a.as_of - ?::INTEGER) AS new_starts,
-        coalesce(sum(p.n_sessions), 0)::BIGINT AS infusions
+        coalesce(sum(p.n_sessions), 0)::BIGINT AS infusions,
+        -- loaded with the indication blank (incomplete, not wrong): counted in every outcome
+        count(p.patient_id) FILTER (WHERE p.primary_indication IS NULL) AS unknown_indication
     FROM as_of AS a
     LEFT JOIN courses AS p ON true
     GROUP BY a.as_of
