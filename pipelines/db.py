@@ -85,11 +85,11 @@ def write_reference_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -
     """Registry and outcome settings as tables, replaced on every call."""
     con.execute(sql.read("schema/reference_tables"))
     con.executemany(
-        "INSERT INTO instruments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO instruments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [i.code, i.name, i.source, i.n_items, i.n_columns, i.item_min, i.item_max, i.max_missing, i.total_max,
              i.caseness_min, i.response_drop_pct, i.reliable_change, i.remission_below, i.remission_min_drop,
-             i.safety_item, i.loinc_panel, i.loinc_total]
+             i.safety_item, i.loinc_panel, i.loinc_total, i.display_name, i.page_order]
             for i in REGISTRY.values()
         ],
     )

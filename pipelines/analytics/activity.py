@@ -51,12 +51,12 @@ def scales_with_data(con: duckdb.DuckDBPyConnection, settings: Settings,
     Returns
     -------
     pandas.DataFrame
-        One row per scale, PHQ-9 first (the page's default), then by code: `instrument`,
+        One row per scale, in the registry's page order (PHQ-9 first, the page's default): `instrument`,
         `name`, `n_baseline`, `n_evaluable` (in caseness with a follow-up: the denominator of
         the rates).
     """
     sql, params = cohort_query("analytics/activity/scales_with_data", cohort)
-    return con.execute(sql, params).df()
+    return con.execute(sql, params).df().drop(columns="page_order")
 
 
 def activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from .cohorts import CohortFilter, cohort_query
+from .cohorts import CohortFilter, cohort_join, cohort_query, step
 from .frames import patient_rows
 
 # Why a patient has no baseline on a scale, most actionable first (see `patients_without_baseline`).
@@ -77,7 +77,8 @@ def patients_without_baseline(con: duckdb.DuckDBPyConnection, settings=None, sca
     ----------
     docs/scoring.md, "Baseline".
     """
-    query, params = cohort_query("analytics/coverage/baseline_gaps", cohort, rows="pc", answer="")
+    query, params = cohort_query("analytics/coverage/patients_without_baseline", cohort,
+                                 reasoned=_reasoned_step(cohort))
     return patient_rows(con, query, [*params, scale, scale])
 
 
@@ -110,8 +111,15 @@ def baseline_coverage(con: duckdb.DuckDBPyConnection, settings=None,
     ----------
     docs/scoring.md, "Baseline".
     """
-    query, params = cohort_query("analytics/coverage/baseline_gaps", cohort, rows="pc", answer="_by_scale")
-    return con.execute(query, [*params, None, None]).df()
+    query, params = cohort_query("analytics/coverage/baseline_coverage", cohort, rows="o",
+                                 reasoned=_reasoned_step(cohort))
+    return con.execute(query, params).df().drop(columns="page_order")
+
+
+def _reasoned_step(cohort: CohortFilter) -> str:
+    """The step `reasoned` (sql/analytics/coverage/reasoned_gaps.sql: who lacks a baseline on a
+    scale, and why) that both coverage questions build on, joined to the cohort's CTE."""
+    return step("reasoned", "analytics/coverage/reasoned_gaps", cohort_join=cohort_join(cohort, (), "pc"))
 
 
 def completion_by_infusion(con: duckdb.DuckDBPyConnection, settings=None, scale: str = "PHQ-9",

@@ -1,5 +1,5 @@
 -- The scales on which at least one patient of the cohort has a baseline (a scale without any
--- has nothing to show), PHQ-9 first (the Clinic outcomes page's default), then by code.
+-- has nothing to show), in the registry's page order (PHQ-9 first: the Clinic outcomes page's default).
 WITH {{cohort}},
 per_scale AS (
     -- n_evaluable: in caseness with a follow-up, the denominator of the rates
@@ -12,9 +12,9 @@ per_scale AS (
     GROUP BY o.instrument
 ),
 final AS (
-    SELECT p.instrument, i.name, p.n_baseline, p.n_evaluable
+    SELECT p.instrument, i.name, p.n_baseline, p.n_evaluable, i.page_order
     FROM per_scale AS p
     JOIN instruments AS i ON i.code = p.instrument
 )
 SELECT * FROM final
-ORDER BY instrument <> 'PHQ-9', instrument
+ORDER BY page_order, instrument

@@ -1,12 +1,11 @@
--- Treated patients of the cohort without a baseline on a scale, and why (coverage.py).
--- One file, two answers, so the rule is written once: `{{answer}}` is empty for the list of
--- patients (`patients_without_baseline`) and `_by_scale` for the counts per scale
--- (`baseline_coverage`). Parameters after the cohort's: the scale twice (NULL = every scale).
+-- Treated patients of the cohort without a baseline on a scale, and why: one row per patient
+-- and scale. A step (`reasoned`) of patients_without_baseline.sql and baseline_coverage.sql,
+-- so the rule is written once; the cohort's CTE `cohort` comes from the including query, and
+-- `{{cohort_join}}` joins `patient_cohorts AS pc` to it.
 -- Baseline (docs/scoring.md, "Baseline"): the latest valid score from the first infusion's date
 -- minus the window up to its start, read from the same `outcome_settings` table the
 -- `patient_outcomes` view reads, so "no baseline" here is exactly "no row in `patient_outcomes`".
-WITH {{cohort}},
-window_setting AS (
+WITH window_setting AS (
     -- The baseline window the `patient_outcomes` view uses (outcome_settings, 30 days by default).
     SELECT baseline_window_days AS days FROM outcome_settings
 ),
@@ -61,7 +60,7 @@ per_scale AS (
     FROM placed
     GROUP BY ALL
 ),
-reasoned AS (
+final AS (
     -- The reason, the first that applies (coverage.BASELINE_GAP_REASONS).
     SELECT
         m.patient_id,
@@ -82,52 +81,5 @@ reasoned AS (
     FROM missing AS m
     JOIN treated AS t ON t.patient_id = m.patient_id
     LEFT JOIN per_scale AS s ON s.patient_id = m.patient_id AND s.instrument = m.instrument
-),
-gaps AS (
-    -- The list: patients without a baseline on the chosen scale, by scale, reason (most
-    -- actionable first) and patient.
-    SELECT *
-    FROM reasoned
-    WHERE ?::VARCHAR IS NULL OR instrument = ?::VARCHAR
-    ORDER BY
-        instrument,
-        list_position(['only_incomplete', 'only_too_early', 'none_before_start', 'never_recorded'], reason),
-        patient_id
-),
-with_baseline AS (
-    SELECT o.instrument, count(*) AS n_with_baseline
-    FROM patient_outcomes AS o
-    SEMI JOIN treated AS t ON t.patient_id = o.patient_id
-    GROUP BY ALL
-),
-without AS (
-    SELECT
-        instrument,
-        count(*) AS n_without_baseline,
-        count(*) FILTER (WHERE reason = 'only_incomplete') AS only_incomplete,
-        count(*) FILTER (WHERE reason = 'only_too_early') AS only_too_early,
-        count(*) FILTER (WHERE reason = 'none_before_start') AS none_before_start,
-        count(*) FILTER (WHERE reason = 'never_recorded') AS never_recorded
-    FROM gaps
-    GROUP BY ALL
-),
-gaps_by_scale AS (
-    -- The counts per scale: with and without a baseline, the latter by reason; PHQ-9 first.
-    SELECT
-        i.code AS instrument,
-        coalesce(b.n_with_baseline, 0) AS n_with_baseline,
-        coalesce(w.n_without_baseline, 0) AS n_without_baseline,
-        coalesce(w.only_incomplete, 0) AS only_incomplete,
-        coalesce(w.only_too_early, 0) AS only_too_early,
-        coalesce(w.none_before_start, 0) AS none_before_start,
-        coalesce(w.never_recorded, 0) AS never_recorded
-    FROM instruments AS i
-    LEFT JOIN with_baseline AS b ON b.instrument = i.code
-    LEFT JOIN without AS w ON w.instrument = i.code
-    WHERE b.instrument IS NOT NULL OR w.instrument IS NOT NULL
-    ORDER BY CASE i.code WHEN 'PHQ-9' THEN 1 WHEN 'GAD-7' THEN 2 WHEN 'PAIN-NRS' THEN 3 ELSE 4 END, i.code
-),
-final AS (
-    SELECT * FROM gaps{{answer}}
 )
 SELECT * FROM final
