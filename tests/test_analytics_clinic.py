@@ -48,7 +48,8 @@ import pytest
 from scipy import stats
 
 from conftest import Clinic, assessment, only_row, patient, session
-from pipelines.analytics.activity import activity, assessment_completion, scales_with_data
+from pipelines.analytics.activity import activity, scales_with_data
+from pipelines.analytics.coverage import assessment_completion
 from pipelines.analytics.change import remission_pct_change
 from pipelines.analytics.funnel import binomial_control_limits, funnel_sizes
 from pipelines.reports.clinic import monthly_outcomes, outcomes_by_group, severity_transitions, waterfall

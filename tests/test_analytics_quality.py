@@ -259,8 +259,12 @@ def test_completion_by_infusion_by_hand(con):
     # infusion 1; P2 none -> 3 of 4. Infusion 3: P1, two PHQ-9s before it count once -> 1 of 1.
     assert head[["n_infusions", "n_with_score"]].values.tolist() == [[6, 2], [4, 3], [1, 1]]
     assert head["share"].tolist() == pytest.approx([2 / 6, 3 / 4, 1.0])
+    # 95% Wilson interval of 2 of 6 (Wilson 1927), by hand: z = 1.96, p = 1/3,
+    # centre (p + z^2/2n) / (1 + z^2/n) = 0.6535 / 1.6403 = 0.3984,
+    # half-width z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n) = 1.96 x 0.2524 / 1.6403 = 0.3016
+    assert (head["share_low"].iloc[0], head["share_high"].iloc[0]) == pytest.approx((0.0968, 0.7000), abs=5e-4)
     rest = completion.iloc[3:]
-    assert (rest["n_infusions"] == 0).all() and rest["share"].isna().all()
+    assert (rest["n_infusions"] == 0).all() and rest["share"].isna().all() and rest["share_low"].isna().all()
 
 
 def test_completion_of_another_scale_and_of_a_cohort(con):
@@ -318,7 +322,7 @@ def test_an_empty_database_gives_empty_answers(empty_database):
 def test_completion_by_infusion_adds_up_to_the_clinic_pages_completion_rate(sample):
     """The Data quality page's per-infusion completion and the Clinic outcomes page's overall
     rate are two queries of one definition; over every infusion number they must agree."""
-    from pipelines.analytics.activity import assessment_completion
+    from pipelines.analytics.coverage import assessment_completion
 
     longest = sample.execute("SELECT max(n_sessions) FROM patient_cohorts").fetchall()[0][0]
     for scale in ("PHQ-9", "GAD-7"):
@@ -361,10 +365,12 @@ def test_completion_for_an_analyst_blanks_small_counts_the_share_and_the_count_t
     from pipelines.reports.quality import suppressed_completion
 
     completion = pd.DataFrame({"infusion": [1, 2, 12], "n_infusions": [50, 40, 4], "n_with_score": [45, 40, 3],
-                               "share": [0.9, 1.0, 0.75]})
+                               "share": [0.9, 1.0, 0.75], "share_low": [0.79, 0.91, 0.30],
+                               "share_high": [0.96, 1.0, 0.95]})
     shown = suppressed_completion(completion, 11)
     # Infusion 1: 50 - 45 = 5 without a score is a small cell, so the 45 (and the share) go.
     assert shown.loc[0, "n_infusions"] == 50 and pd.isna(shown.loc[0, "n_with_score"]) and math.isnan(shown.loc[0, "share"])
+    assert math.isnan(shown.loc[0, "share_low"]) and math.isnan(shown.loc[0, "share_high"])  # the interval with it
     # Infusion 2: everyone scored (0 without): nothing small, all shown.
     assert (shown.loc[1, "n_infusions"], shown.loc[1, "n_with_score"], shown.loc[1, "share"]) == (40, 40, 1.0)
     # Infusion 12: four patients: every count blanked.

@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import APP, only_row
-from pipelines.analytics.activity import activity, assessment_completion
+from pipelines.analytics.activity import activity
+from pipelines.analytics.coverage import assessment_completion
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.outcomes import cohort_outcomes
 from pipelines.settings import Settings

@@ -1,5 +1,5 @@
-"""Clinic activity: how busy the clinic is, which scales have data, and how complete its
-measurement is, for any cohort.
+"""Clinic activity: how busy the clinic is and which scales have data, for any cohort. (How
+complete its measurement is, is `coverage.assessment_completion`.)
 
 Why a module of its own: the director's page opens with these figures, and they must be the same
 in a notebook as on the page. They are counted in DuckDB (sql/analytics/activity/) and return
@@ -16,11 +16,6 @@ Definitions chosen here (also in docs/analytics.md):
 - **New starts**: patients of the cohort whose first infusion is on or after as-of minus
   `new_start_days` (30) days. The cohort's own first-infusion date range applies as well (a
   cohort filter is never ignored), so a range ending before that window gives 0 new starts.
-- **Assessment completion**: of the cohort's infusions, the share with a valid score of the
-  scale taken before the infusion started (at its start time at the latest) and after the
-  previous infusion started; for the first infusion, "after the previous" is the baseline window
-  (from the first infusion's date minus `settings.baseline_window_days`), so infusion 1 counts as
-  covered exactly when the patient has a baseline (clinical reference, "Baseline").
 """
 
 from __future__ import annotations
@@ -30,7 +25,6 @@ import pandas as pd
 
 from ..settings import Settings
 from .cohorts import CohortFilter, cohort_query
-from .stats import wilson_interval
 
 NEW_START_DAYS = 30
 
@@ -92,43 +86,3 @@ def activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortF
     sql, params = cohort_query("analytics/activity/activity", cohort, rows="pc")
     active = settings.thresholds.active_treatment_days
     return con.execute(sql, [*params, active, new_start_days, new_start_days]).df()
-
-
-def assessment_completion(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
-                          cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
-    """Share of the cohort's infusions preceded by a valid score of `scale`: one row.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        A connection with the outcome views.
-    settings : Settings
-        `settings.baseline_window_days`: how long before the first infusion a score covers it.
-    scale : str
-        Instrument code.
-    cohort : CohortFilter
-        Which treated patients.
-
-    Returns
-    -------
-    pandas.DataFrame
-        `n_infusions` (the denominator: every infusion of the cohort), `n_with_score`, `rate`,
-        `low`, `high` (95% Wilson interval; NaN without infusions).
-
-    Notes
-    -----
-    An infusion counts when the patient has a valid score (`scores`, complete or prorated)
-    taken after the previous infusion started and before this one started (a score stamped with
-    the infusion's own start time counts, as for the baseline); for the first infusion, a score
-    in the baseline window. Several scores in one gap count once. rate = n_with_score /
-    n_infusions. Measurement-based care asks for a score before every infusion, so this is the
-    clinic's measurement rate.
-
-    References
-    ----------
-    Clinical reference, "Baseline"; docs/analytics.md.
-    """
-    sql, params = cohort_query("analytics/activity/assessment_completion", cohort)
-    frame = con.execute(sql, [*params, scale, settings.baseline_window_days]).df()
-    estimate = wilson_interval(int(frame.n_with_score.iloc[0]), int(frame.n_infusions.iloc[0]))
-    return frame.assign(rate=float(estimate.value), low=float(estimate.low), high=float(estimate.high))

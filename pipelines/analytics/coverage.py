@@ -4,7 +4,10 @@ Why a module of its own: a patient without a baseline cannot be counted in that 
 rates, and measurement-based care needs a score before every infusion. These questions say where
 the measurement routine has gaps, patient by patient (for the clinician or admin who can fix
 them) and in counts (for the analyst, through `pipelines.reports.quality`, which blanks small
-cells). The dashboard's Data quality page shows them; notebooks can ask the same.
+cells). The dashboard's Data quality page shows them, the Clinic outcomes page shows the
+overall completion (`assessment_completion`); notebooks can ask the same. Both completion
+questions count the same step (sql/analytics/coverage/covering_scores.sql), so "a score before
+the infusion" has one definition.
 
 Sources: the outcome views (`patient_cohorts`, `scores`, `patient_outcomes`, `session_numbers`)
 and `assessments`. Baseline is the clinical definition of docs/scoring.md ("Baseline": the
@@ -20,6 +23,7 @@ import pandas as pd
 
 from .cohorts import CohortFilter, cohort_join, cohort_query, step
 from .frames import patient_rows
+from .stats import wilson_interval
 
 # Why a patient has no baseline on a scale, most actionable first (see `patients_without_baseline`).
 BASELINE_GAP_REASONS = {
@@ -122,6 +126,47 @@ def _reasoned_step(cohort: CohortFilter) -> str:
     return step("reasoned", "analytics/coverage/reasoned_gaps", cohort_join=cohort_join(cohort, (), "pc"))
 
 
+def assessment_completion(con: duckdb.DuckDBPyConnection, settings=None, scale: str = "PHQ-9",
+                          cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
+    """Share of the cohort's infusions preceded by a valid score of `scale`: one row.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the outcome views.
+    settings : Settings, optional
+        Not used: the baseline window is the database's (`outcome_settings`), as for the
+        `patient_outcomes` view.
+    scale : str
+        Instrument code.
+    cohort : CohortFilter
+        Which treated patients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `n_infusions` (the denominator: every infusion of the cohort), `n_with_score`, `rate`,
+        `low`, `high` (95% Wilson interval; NaN without infusions).
+
+    Notes
+    -----
+    An infusion counts when the patient has a valid score (`scores`, complete or prorated)
+    taken after the previous infusion started and before this one started (a score stamped with
+    the infusion's own start time counts, as for the baseline); for the first infusion, a score
+    in the baseline window. Several scores in one gap count once. rate = n_with_score /
+    n_infusions. Measurement-based care asks for a score before every infusion, so this is the
+    clinic's measurement rate.
+
+    References
+    ----------
+    Clinical reference, "Baseline"; docs/analytics.md.
+    """
+    query, params = cohort_query("analytics/coverage/assessment_completion", cohort, covering=_covering_step())
+    frame = con.execute(query, [*params, scale]).df()
+    estimate = wilson_interval(int(frame.n_with_score.iloc[0]), int(frame.n_infusions.iloc[0]))
+    return frame.assign(rate=float(estimate.value), low=float(estimate.low), high=float(estimate.high))
+
+
 def completion_by_infusion(con: duckdb.DuckDBPyConnection, settings=None, scale: str = "PHQ-9",
                            max_infusion: int = 12, cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
     """Assessment completion: the share of infusions given with a valid score taken before it.
@@ -147,8 +192,8 @@ def completion_by_infusion(con: duckdb.DuckDBPyConnection, settings=None, scale:
     -------
     pandas.DataFrame
         One row per infusion number 1..max_infusion: `infusion`, `n_infusions` (infusions with
-        that number in the cohort), `n_with_score`, `share` = n_with_score / n_infusions (NaN
-        when no infusion has that number).
+        that number in the cohort), `n_with_score`, `share` = n_with_score / n_infusions with
+        its 95% Wilson interval `share_low`, `share_high` (NaN when no infusion has that number).
 
     Notes
     -----
@@ -163,5 +208,16 @@ def completion_by_infusion(con: duckdb.DuckDBPyConnection, settings=None, scale:
     docs/scoring.md, "Baseline"; Fortney et al. (2017), "A tipping point for measurement-based
     care", Psychiatric Services 68(2).
     """
-    query, params = cohort_query("analytics/coverage/completion_by_infusion", cohort, rows="sn")
-    return con.execute(query, [*params, max_infusion, scale, max_infusion, max_infusion]).df()
+    query, params = cohort_query("analytics/coverage/completion_by_infusion", cohort, rows="sn",
+                                 covering=_covering_step())
+    frame = con.execute(query, [*params, scale, max_infusion, max_infusion, max_infusion]).df()
+    estimates = [wilson_interval(k, n) for k, n in zip(frame.n_with_score, frame.n_infusions)]
+    frame["share_low"] = [float(e.low) for e in estimates]
+    frame["share_high"] = [float(e.high) for e in estimates]
+    return frame
+
+
+def _covering_step() -> str:
+    """The step `covering` (sql/analytics/coverage/covering_scores.sql: the valid scores that
+    cover an infusion) both completion questions count."""
+    return step("covering", "analytics/coverage/covering_scores")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..analytics import activity as activity_module
+from ..analytics import coverage
 from ..analytics import retention as retention_module
 from ..analytics import safety as safety_module
 from ..analytics import survival as survival_module
@@ -79,14 +80,14 @@ def headline_activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort
 
 def assessment_completion(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",
                           cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
-    """`activity.assessment_completion` as published: unchanged.
+    """`coverage.assessment_completion` as published: unchanged.
 
     Notes
     -----
     Its counts are infusions of the whole cohort (whose patient count the headline shows or
     hides), not patients, so no cell describes a handful of patients.
     """
-    return activity_module.assessment_completion(con, settings, scale, cohort)
+    return coverage.assessment_completion(con, settings, scale, cohort)
 
 
 def headline_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9",

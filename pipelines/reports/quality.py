@@ -74,8 +74,8 @@ def suppressed_completion(completion: pd.DataFrame, min_cell: int) -> pd.DataFra
     Returns
     -------
     pandas.DataFrame
-        The same columns; counts as nullable integers (<NA> when blanked), `share` NaN when
-        either of its counts is blanked.
+        The same columns; counts as nullable integers (<NA> when blanked), `share` and its
+        interval NaN when either of its counts is blanked.
 
     Notes
     -----
@@ -90,7 +90,8 @@ def suppressed_completion(completion: pd.DataFrame, min_cell: int) -> pd.DataFra
     shown = completion.copy()
     for column in ("n_infusions", "n_with_score"):
         shown[column] = shown[column].astype("Int64")
-    shown["share"] = shown["share"].astype(float)
+    for column in ("share", "share_low", "share_high"):
+        shown[column] = shown[column].astype(float)
     for position, row in enumerate(completion.itertuples(index=False)):
         table = suppression.Table()
         given, scored = table.cell(row.n_infusions), table.cell(row.n_with_score)
@@ -100,7 +101,8 @@ def suppressed_completion(completion: pd.DataFrame, min_cell: int) -> pd.DataFra
             if hidden[cell]:
                 shown.iloc[position, shown.columns.get_loc(column)] = pd.NA
         if hidden[given] or hidden[scored]:
-            shown.iloc[position, shown.columns.get_loc("share")] = np.nan
+            for column in ("share", "share_low", "share_high"):
+                shown.iloc[position, shown.columns.get_loc(column)] = np.nan
     return shown
 
 

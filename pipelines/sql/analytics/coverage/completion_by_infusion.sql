@@ -1,9 +1,8 @@
--- Assessment completion by infusion number (coverage.completion_by_infusion). Parameters after
--- the cohort's: max_infusion, scale, max_infusion, max_infusion.
+-- Assessment completion by infusion number (coverage.completion_by_infusion): for each infusion
+-- number, the infusions given and those covered by a valid score (coverage/covering_scores.sql,
+-- the step `covering`). Parameters after the cohort's: the scale, then max_infusion three times.
 WITH {{cohort}},
-window_setting AS (
-    SELECT baseline_window_days AS days FROM outcome_settings
-),
+{{covering}}
 infusions AS (
     -- Infusions 1..max_infusion of the cohort's patients, numbered in their course.
     SELECT sn.patient_id, sn.session_number AS infusion
@@ -12,15 +11,10 @@ infusions AS (
     WHERE sn.session_number <= ?
 ),
 scored_before AS (
-    -- A valid score "for" infusion k: taken before it started and after infusion k - 1 started,
-    -- i.e. `scores.sessions_before` = k - 1 (a score stamped at an infusion's start counts for
-    -- that infusion, as everywhere). For the first infusion it must lie in the baseline window,
-    -- so infusion 1 reads "has a usable baseline".
-    SELECT DISTINCT s.patient_id, s.sessions_before + 1 AS infusion
-    FROM scores AS s, window_setting AS w
-    WHERE s.instrument = ?
-      AND s.sessions_before < ?
-      AND (s.sessions_before > 0 OR s.days_since_first_session >= -w.days)
+    -- Several scores in one gap cover the infusion once.
+    SELECT DISTINCT patient_id, sessions_before + 1 AS infusion
+    FROM covering
+    WHERE sessions_before < ?
 ),
 per_infusion AS (
     SELECT

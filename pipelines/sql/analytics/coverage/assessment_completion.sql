@@ -1,28 +1,19 @@
--- Of a cohort's infusions, how many were preceded by a valid score of the scale (parameter 1)
--- taken after the previous infusion started, or for the first infusion in the baseline window
--- (parameter 2: settings.baseline_window_days; clinical reference, "Baseline").
+-- Of a cohort's infusions, how many were preceded by a valid score of the scale that covers
+-- them (coverage/covering_scores.sql, the step `covering`; parameter: the scale).
 WITH {{cohort}},
-pre_infusion_scores AS (
-    -- A valid score with k - 1 infusions started before it (scores.sessions_before) was taken
-    -- after infusion k - 1 started and not after infusion k started: it covers infusion k.
-    -- Before infusion 1 only the baseline window counts (clinical reference, "Baseline").
-    SELECT patient_id, sessions_before
-    FROM scores
-    WHERE instrument = ?
-      AND (sessions_before > 0 OR days_since_first_session >= -?::INTEGER)
-),
+{{covering}}
 covered_early AS (
     -- Which of infusions 1..64 each patient has covered, as the bits of one integer: several
     -- scores in one gap set the same bit, so they count once. (A per-patient bit mask is a plain
     -- hash aggregate; a DISTINCT over a million (patient, infusion) pairs costs twice as much.)
     SELECT patient_id, bit_or(1::UBIGINT << sessions_before::UBIGINT) AS mask
-    FROM pre_infusion_scores
+    FROM covering
     WHERE sessions_before < 64
     GROUP BY patient_id
 ),
 covered_late AS (
     -- infusions 65 and later, rare: counted pair by pair
-    SELECT DISTINCT patient_id, sessions_before FROM pre_infusion_scores WHERE sessions_before >= 64
+    SELECT DISTINCT patient_id, sessions_before FROM covering WHERE sessions_before >= 64
 ),
 counts AS (
     -- A score after the patient's last infusion (sessions_before = n_sessions) covers an
