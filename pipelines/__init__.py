@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .analytics.cohorts import CohortFilter  # standard library only: cheap to import
 from .settings import DEFAULT_DB, Settings, load_settings
 
 if TYPE_CHECKING:
+    from .analytics.cohorts import CohortFilter
     from .workbench import Workbench
 
 __all__ = ["connect", "CohortFilter", "Settings", "load_settings"]
@@ -33,3 +33,13 @@ def connect(path=DEFAULT_DB, settings: Settings | None = None) -> "Workbench":
     from .workbench import connect as open_workbench
 
     return open_workbench(path, settings)
+
+
+def __getattr__(name: str):
+    """`pipelines.CohortFilter`, resolved when first asked for: the package root is imported by
+    every layer (the readers, the synthetic generator), which must not load the analytics."""
+    if name == "CohortFilter":
+        from .analytics.cohorts import CohortFilter
+
+        return CohortFilter
+    raise AttributeError(f"module 'pipelines' has no attribute {name!r}")

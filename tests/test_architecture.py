@@ -36,7 +36,7 @@ def lint(contract: str) -> subprocess.CompletedProcess:
 
 
 def test_every_contract_is_checked():
-    assert {"layers", "synth", "acyclic"} <= set(contract_ids())
+    assert {"layers", "synth", "acyclic", "published", "director"} <= set(contract_ids())
 
 
 @pytest.mark.parametrize("contract", contract_ids())
