@@ -20,3 +20,10 @@ BAND_FILLS = ["rgba(0,114,178,0.04)", "rgba(0,114,178,0.08)", "rgba(0,114,178,0.
               "rgba(0,114,178,0.17)", "rgba(0,114,178,0.22)"]
 EXPECTED_FILL = "rgba(120,120,120,0.25)"
 EXPECTED_LINE = "rgb(120,120,120)"
+
+
+def transparent(colour: str, alpha: float) -> str:
+    """`#RRGGBB` as an rgba() colour with opacity `alpha`: an interval band in its series' colour."""
+    colour = colour.lstrip("#")
+    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from pipelines.palette import transparent
+
 from .. import theme
 
 # Set once: naming the template on every figure costs tens of milliseconds per chart.
@@ -33,15 +35,8 @@ def interval_band(figure: go.Figure, x, low, high, colour: str, name: str, legen
     figure.add_trace(go.Scatter(x=list(x), y=list(low), mode="lines", line={"width": 0}, showlegend=False,
                                 hoverinfo="skip", legendgroup=legendgroup or name))
     figure.add_trace(go.Scatter(x=list(x), y=list(high), mode="lines", line={"width": 0}, fill="tonexty",
-                                fillcolor=_transparent(colour, 0.18), name=f"{name} 95% interval",
+                                fillcolor=transparent(colour, 0.18), name=f"{name} 95% interval",
                                 showlegend=False, hoverinfo="skip", legendgroup=legendgroup or name))
-
-
-def _transparent(colour: str, alpha: float) -> str:
-    """`#RRGGBB` as rgba with `alpha`."""
-    colour = colour.lstrip("#")
-    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 def message_figure(message: str, height: int = 240) -> go.Figure:

@@ -20,7 +20,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import theme
-from .base import _transparent, interval_band, layout
+from pipelines.palette import transparent
+
+from .base import interval_band, layout
 
 PERCENT_AXIS = {"ticksuffix": "%", "rangemode": "tozero"}
 OUTCOME_COLOURS = {"no response": theme.EXPECTED_LINE, "response": theme.RESPONSE_LINE,
@@ -95,7 +97,7 @@ def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: st
                                 line={"width": 0, "shape": "hv"}, showlegend=False, hoverinfo="skip"))
     figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded_high"]], mode="lines",
                                 line={"width": 0, "shape": "hv"}, fill="tonexty",
-                                fillcolor=_transparent(colour, 0.18), name="95% interval", hoverinfo="skip"))
+                                fillcolor=transparent(colour, 0.18), name="95% interval", hoverinfo="skip"))
     hover = [f"Day {t}: {_pct(r):.0f}% responded (95% CI {_pct(lo):.0f}% to {_pct(hi):.0f}%)<br>"
              f"{n} patients still followed"
              for t, r, lo, hi, n in zip(days, curve["responded"], curve["responded_low"], curve["responded_high"],
