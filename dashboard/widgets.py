@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipelines.safe_csv import csv_bytes
+
 from .auditing import auditor
 from .data import NoDatabase, current_version
 
@@ -20,16 +22,17 @@ def require_database() -> None:
 
 def download_csv(frame: pd.DataFrame, filename: str, label: str = "Download CSV", key: str | None = None,
                  audited_page: str | None = None) -> None:
-    """A download button for `frame` as CSV (UTF-8, no index). `audited_page`: the frame holds
-    rows about patients, so the file is built only when clicked, after an audit log entry
+    """A download button for `frame` as spreadsheet-safe CSV (`pipelines.safe_csv`: UTF-8, no
+    index, text that would run as a formula prefixed with a quote). `audited_page`: the frame
+    holds rows about patients, so the file is built only when clicked, after an audit log entry
     (docs/access.md); aggregates need none."""
     if audited_page is None:
-        data = frame.to_csv(index=False).encode("utf-8")
+        data = csv_bytes(frame)
     else:
         trail = auditor()
 
         def data() -> bytes:
             trail.export(audited_page, None, f"{filename}, {len(frame):,} rows")
-            return frame.to_csv(index=False).encode("utf-8")
+            return csv_bytes(frame)
     st.download_button(label, data, file_name=filename, mime="text/csv", key=key or f"download_{filename}",
                        icon=":material/download:", on_click="ignore")

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import sql
+from . import safe_csv, sql
 from .db import connect
 from .settings import ExportSettings
 
@@ -226,11 +226,13 @@ def export_deidentified(db: str | Path, out: str | Path, settings: ExportSetting
                 raise ExportError(f"two {kind} share a pseudonym at hash_chars = {settings.hash_chars}; "
                                   "raise hash_chars in the [export] settings")
         tables = {}
+        con.execute(safe_csv.sql_macro())
         for table in _tables(settings):
             target = staging / f"{table.name}.{fmt}"
             options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-            (rows,), = con.execute(f"COPY ({table.sql}) TO '{_quote(target)}' ({options})").fetchall()
             described = con.execute(f"DESCRIBE ({table.sql})").fetchall()
+            query = table.sql if fmt == "parquet" else _spreadsheet_safe(table.sql, described)
+            (rows,), = con.execute(f"COPY ({query}) TO '{_quote(target)}' ({options})").fetchall()
             tables[table.name] = {
                 "file": target.name,
                 "rows": int(rows),
@@ -272,6 +274,14 @@ def export_deidentified(db: str | Path, out: str | Path, settings: ExportSetting
         shutil.rmtree(staging, ignore_errors=True)
     seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
     return ExportResult(out=out, manifest=manifest, seconds=seconds)
+
+
+def _spreadsheet_safe(query: str, described: list[tuple]) -> str:
+    """`query` with its text columns passed through the `spreadsheet_safe` macro
+    (`pipelines.safe_csv`), for a CSV that a spreadsheet opens without running formulas."""
+    columns = ", ".join(f'spreadsheet_safe("{name}") AS "{name}"' if kind == "VARCHAR" else f'"{name}"'
+                        for name, kind, *_ in described)
+    return f"SELECT {columns} FROM ({query})"
 
 
 def _quote(path: Path) -> str:

@@ -32,6 +32,7 @@ from dashboard.filters import cohort_filter, describe
 from dashboard.widgets import require_database
 from pipelines.analytics.cohorts import CohortFilter, cohort_options
 from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS, worklist
+from pipelines.safe_csv import csv_bytes
 
 PATIENT_PAGE = "patient"
 # More rows than this are not sent to the browser at once (the CSV has them all): a measured
@@ -97,7 +98,7 @@ def table(database: str, version: str, cohort: CohortFilter,
 def csv_of(shown: pd.DataFrame) -> bytes:
     """The list as CSV: plain patient ids, reasons in words and a yes/no column per reason."""
     out = shown.drop(columns=["patient"]).rename(columns={"reasons_text": "reasons"})
-    return out.to_csv(index=False).encode("utf-8")
+    return csv_bytes(out)
 
 
 st.title("Worklist")
