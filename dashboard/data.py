@@ -40,8 +40,9 @@ def db_path() -> str:
     return os.environ.get("OUTCOMES_DB", DEFAULT_DB)
 
 
-def database_version(path: str) -> str | None:
-    """A token that changes whenever the file is rewritten (None when there is no file)."""
+def file_version(path: str) -> str | None:
+    """A token that changes whenever the file is rewritten (None when there is no file): names
+    the version of the database, and of the settings file."""
     try:
         stat = Path(path).stat()
     except FileNotFoundError:
@@ -83,10 +84,19 @@ def _snapshot(path: str, version: str) -> Snapshot:
     return Snapshot(con, threading.Lock())
 
 
-@st.cache_resource
 def settings() -> Settings:
-    """Thresholds and windows: $OUTCOMES_CONFIG if set, else the clinical reference's defaults."""
-    return load_settings()
+    """Thresholds, windows, users and roles: $OUTCOMES_CONFIG if set, else the clinical
+    reference's defaults. Read again whenever the file changes, so a user removed from
+    `[access.users]` or given another role is treated so on their next page load, without a
+    restart (docs/access.md)."""
+    path = os.environ.get("OUTCOMES_CONFIG", "")
+    return _settings(path, file_version(path) if path else None)
+
+
+@st.cache_resource(max_entries=2)
+def _settings(path: str, version: str | None) -> Settings:
+    """The settings of `path` at `version` (its modification time and size)."""
+    return load_settings(path or None)
 
 
 class NoDatabase(Exception):
@@ -96,7 +106,7 @@ class NoDatabase(Exception):
 def current_version() -> str:
     """The served database's version, or NoDatabase with a message for the page."""
     path = db_path()
-    version = database_version(path)
+    version = file_version(path)
     if version is None:
         raise NoDatabase(f"No outcomes database at `{path}` yet. Load the clinic's exports with "
                          f"`outcomes ingest data/sample --db {path}` (or run `make run`).")

@@ -17,7 +17,6 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import access
-from dashboard.data import settings as cached_settings
 from pipelines import audit
 from pipelines.ingest import ingest
 from pipelines.settings import AccessSettings, Settings, SettingsError, load_settings
@@ -45,7 +44,6 @@ def served(sample_database, tmp_path, monkeypatch):
         config = tmp_path / "settings.toml"
         config.write_text("[access]\n" + access_toml, encoding="utf-8")
         monkeypatch.setenv("OUTCOMES_CONFIG", str(config))
-        cached_settings.clear()  # the app reads its settings once per server: this is a new "server"
         app = AppTest.from_file(str(APP), default_timeout=60)
         if secrets is not None:
             app.secrets["auth"] = secrets
@@ -62,7 +60,6 @@ def served(sample_database, tmp_path, monkeypatch):
 
     run.audit_log = audit_log
     yield run
-    cached_settings.clear()
 
 
 def texts(app: AppTest) -> str:
@@ -222,6 +219,23 @@ def test_a_signed_in_user_gets_the_role_the_settings_give_their_email(served):
     director = served(users, "patient", secrets=SIGN_IN_SECRETS,
                       user={"is_logged_in": True, "email": "board@clinic.example"})
     assert refused(director)
+
+
+def test_a_removed_user_or_a_changed_role_applies_on_the_next_page_load(served, sample_database, tmp_path):
+    """Revoking access needs no restart: the settings file is read again when it changes."""
+    signed_in = {"is_logged_in": True, "email": "amara.okafor@clinic.example"}
+    app = served('[access.users]\n"amara.okafor@clinic.example" = "admin"\n', "patient", secrets=SIGN_IN_SECRETS,
+                 user=signed_in, query={"patient": a_patient(sample_database)})
+    assert not refused(app) and app.header  # an admin opens the patient
+    settings_file = tmp_path / "settings.toml"
+    # the administrator makes her a director: her next page load (same browser session) refuses it
+    settings_file.write_text('[access]\n[access.users]\n"amara.okafor@clinic.example" = "director"\n', "utf-8")
+    app.run()
+    assert refused(app) and not app.header
+    # ... then removes her: no page at all
+    settings_file.write_text('[access]\n[access.users]\n"someone.else@clinic.example" = "admin"\n', "utf-8")
+    app.run()
+    assert any("no role" in e.value for e in app.error) and not app.dataframe and not app.title
 
 
 def test_a_signed_in_user_without_a_role_sees_nothing(served):

@@ -15,7 +15,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import Clinic, assessment, patient, phq9_items, session
-from dashboard.data import settings as cached_settings
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 DASHBOARD = APP.parent
@@ -78,7 +77,6 @@ def run_page(hostile_db, tmp_path, monkeypatch):
     monkeypatch.setenv("OUTCOMES_DB", str(hostile_db))
     monkeypatch.setenv("OUTCOMES_AUDIT_LOG", str(tmp_path / "audit.log"))
     monkeypatch.delenv("OUTCOMES_CONFIG", raising=False)
-    cached_settings.clear()
 
     def run(page: str, query: dict | None = None, tab: tuple[str, str] | None = None) -> AppTest:
         app = AppTest.from_file(str(APP), default_timeout=60)
@@ -94,7 +92,6 @@ def run_page(hostile_db, tmp_path, monkeypatch):
         return app
 
     yield run
-    cached_settings.clear()
 
 
 def test_no_dashboard_code_asks_streamlit_to_render_html():

@@ -17,7 +17,6 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.data import settings as cached_settings
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 SMALL, LARGE = 300, 2500  # patients in the first load and in the nightly one
@@ -69,7 +68,6 @@ def test_the_dashboard_answers_during_a_nightly_ingest_and_then_shows_the_new_da
     monkeypatch.setenv("OUTCOMES_DB", str(db))
     monkeypatch.setenv("OUTCOMES_AUDIT_LOG", str(tmp_path / "audit.log"))
     monkeypatch.delenv("OUTCOMES_CONFIG", raising=False)
-    cached_settings.clear()
 
     def request() -> int:
         app = AppTest.from_file(str(APP), default_timeout=120)
