@@ -19,12 +19,14 @@ All of it runs as set-based SQL over whole columns, so millions of rows load in 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
 
 from . import sql
 from .formats import ExportKind
+from .instruments import alias_table
 from .readers.rows import StagedFile
 
 KEYS = {"patients": "patient_id", "sessions": "session_id", "assessments": "assessment_key"}
@@ -135,8 +137,19 @@ def _move_to_history(con: duckdb.DuckDBPyConnection, table: str, keys: str, run_
 
 
 def start_full_export(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `export_keys`: the keys the run's files send, per kind (`note_keys`)."""
+    """Temp tables `export_keys` (the keys the run's files send, per kind) and `export_scopes`
+    (what each staged pass is the truth for: a kind, or one scale of it), filled by `note_keys`."""
     con.execute("CREATE OR REPLACE TEMP TABLE export_keys (kind VARCHAR, record_key VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE export_scopes (kind VARCHAR, instrument VARCHAR)")
+
+
+def pass_scale(staged: StagedFile) -> str | None:
+    """The one scale a staged pass is the truth for, or None for its whole kind. A REDCap export
+    is staged one instrument at a time (its sha256 carries `#<instrument>`,
+    pipelines/readers/redcap.py) and holds only the forms exported: a form left out of the
+    export says nothing about that scale's assessments."""
+    suffix = staged.sha256.partition("#")[2]
+    return alias_table().get(re.sub("[^A-Z0-9]", "", suffix.upper())) if staged.kind.name == "assessments" else None
 
 
 def note_keys(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> int:
@@ -145,6 +158,7 @@ def note_keys(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> int:
     reader could not take). Such a row may be a stored record sent wrongly; since it cannot be
     told which, no row of its kind is deleted in this run."""
     con.execute(sql.read("load/export_keys"), [staged.kind.name])
+    con.execute("INSERT INTO export_scopes VALUES (?, ?)", [staged.kind.name, pass_scale(staged)])
     (keyless,) = con.execute("SELECT count(*) FROM checked WHERE record_key IS NULL").fetchone()
     return keyless + sum(1 for reject in staged.rejects if reject.rule not in RETRACTIONS)
 
