@@ -16,7 +16,8 @@ from pipelines.cli import main
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
-from conftest import ASSESSMENT_HEADER, NOW, Clinic, assessment, patient, phq9_items, query, session, write_csv
+from conftest import (ASSESSMENT_HEADER, NOW, Clinic, assessment, open_page, patient, phq9_items, query, session,
+                      write_csv)
 
 
 def full(clinic: Clinic, paths=None):
@@ -343,3 +344,14 @@ def test_the_cli_flag_end_to_end(treated, capsys):
     runs = capsys.readouterr().out.splitlines()
     assert runs[0].split()[-1] == "deleted"
     assert [line.split()[-1] for line in runs[2:]] == ["1", "0", "0"]  # newest first
+
+
+def test_the_data_quality_page_shows_the_deletions_of_each_run(treated, monkeypatch):
+    treated.assessments = treated.assessments[:2]
+    full(treated)
+    app = open_page(treated.db, "views/data_quality.py", monkeypatch)
+    app.session_state["quality_tab"] = "Ingest runs"
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    runs = next(frame.value for frame in app.dataframe if "deleted" in frame.value.columns)
+    assert runs[["run_id", "deleted", "balanced"]].values.tolist() == [[2, 1, True], [1, 0, True]]
