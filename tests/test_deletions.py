@@ -355,3 +355,18 @@ def test_the_data_quality_page_shows_the_deletions_of_each_run(treated, monkeypa
     assert not app.exception, [e.value for e in app.exception]
     runs = next(frame.value for frame in app.dataframe if "deleted" in frame.value.columns)
     assert runs[["run_id", "deleted", "balanced"]].values.tolist() == [[2, 1, True], [1, 0, True]]
+
+
+def test_stored_rows_after_a_full_export_are_before_plus_inserted_minus_deleted(treated):
+    # one assessment left out (A2), one edited (A3: an update), one new (A4), one sent twice
+    treated.assessments = [treated.assessments[0], dict(treated.assessments[2], item_1=0),
+                           assessment("A4", "2025-03-20T09:00:00", items=phq9_items(6)), treated.assessments[0]]
+    before = treated.one("SELECT count(*) AS n FROM assessments").n
+    run = full(treated)
+    (assessments_file,) = [f for f in run.files if f.kind == "assessments"]
+    assert (assessments_file.rows_in, assessments_file.inserted, assessments_file.updated,
+            assessments_file.unchanged, assessments_file.quarantined, run.deleted) == (4, 1, 1, 2, 0, 1)
+    assert balanced(run)
+    assert treated.one("SELECT count(*) AS n FROM assessments").n == before + 1 - 1
+    assert treated.rows("SELECT assessment_id, deleted FROM assessments_history ORDER BY 1") == [
+        dict(assessment_id="A2", deleted=True), dict(assessment_id="A3", deleted=False)]
