@@ -18,7 +18,7 @@ from .analytics.cohorts import GROUPABLE
 from .db import connect, init_db
 from .export import ExportError, export_deidentified
 from .formats import ImportFormatError
-from .ingest import RunResult, ingest, stderr_progress
+from .ingest import RunResult, deletion_lines, ingest, stderr_progress
 from .publish import discard, ingest_lock, publish, working_copy
 from .settings import DEFAULT_DB, SettingsError, load_settings
 
@@ -58,7 +58,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     progress = (lambda message: None) if args.quiet else stderr_progress
     try:
-        run = ingest(args.db, args.paths, settings, progress=progress)
+        run = ingest(args.db, args.paths, settings, progress=progress, full_export=args.full_export)
     except ImportFormatError as error:
         print(f"error: {error}\nNothing was loaded; the database is unchanged.", file=sys.stderr)
         return 2
@@ -69,21 +69,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def summary(run: RunResult) -> str:
-    """The end-of-run table: one line per file and a total line."""
-    columns = ["file", "kind", "rows in", "inserted", "updated", "unchanged", "quarantined", "seconds"]
-    rows = [(f.path, f.kind, f.rows_in, f.inserted, f.updated, f.unchanged, f.quarantined, f.seconds)
+    """The end-of-run table: one line per file and a total line; after a full export, a
+    `deleted` column (stored rows the export left out: a count for the run, not per file) and
+    what was deleted per kind."""
+    full = run.deletions is not None
+    columns = ["file", "kind", "rows in", "inserted", "updated", "unchanged", "quarantined",
+               *(["deleted"] if full else []), "seconds"]
+    rows = [(f.path, f.kind, f.rows_in, f.inserted, f.updated, f.unchanged, f.quarantined,
+             *([None] if full else []), f.seconds)
             for f in run.files]
     t = run.totals
     rows.append(("TOTAL", "", t.rows_in, t.inserted, t.updated, t.unchanged, t.quarantined,
-                 round(sum(f.seconds for f in run.files), 3)))
-    return f"Ingest run {run.run_id}\n" + _table(columns, rows)
+                 *([run.deleted] if full else []), round(sum(f.seconds for f in run.files), 3)))
+    text = f"Ingest run {run.run_id}\n" + _table(columns, rows)
+    if full:
+        text += "\n\nFull export (" + (", ".join(run.full_export) or "no rows") + "):\n"
+        text += "\n".join(f"  {line}" for line in deletion_lines(run.deletions)) or "  nothing to delete"
+    return text
 
 
 # What `outcomes runs` and `outcomes quarantine` print: the ingest log's columns under the CLI's
 # headings (the answers are the Data quality page's, `pipelines.analytics.ingest_log`).
 RUN_HEADINGS = {"run_id": "run", "started": "started (UTC)", "seconds": "seconds", "n_files": "files",
                 "rows_in": "rows in", "inserted": "inserted", "updated": "updated", "unchanged": "unchanged",
-                "quarantined": "quarantined"}
+                "quarantined": "quarantined", "deleted": "deleted"}
 FILE_HEADINGS = {"run_id": "run", "path": "file", "kind": "kind", "sha256": "sha256", "rows_in": "rows in",
                  "inserted": "inserted", "updated": "updated", "unchanged": "unchanged",
                  "quarantined": "quarantined", "seconds": "seconds"}
@@ -264,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
         "transaction: a file that is not a known export stops it with nothing written."))
     load.add_argument("paths", nargs="+", help="CSV files, or folders whose *.csv files are loaded")
     load.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    load.add_argument("--full-export", action="store_true",
+                      help="the files are the clinic's whole export for the kinds they hold (patients, sessions, "
+                      "assessments): stored rows of those kinds that no file sends are deleted, kept in history "
+                      "with the run (docs/ingest.md). Without it nothing is ever deleted")
     load.set_defaults(handler=cmd_ingest)
 
     synth = commands.add_parser(

@@ -17,6 +17,14 @@ from .instruments import REGISTRY, alias_table
 from .settings import Settings, SettingsError
 
 DATA_TABLES = ("patients", "sessions", "assessments")
+# Columns added after databases already existed: CREATE TABLE IF NOT EXISTS adds none to a
+# table that is there, so init_db adds them (at the end, where schema/tables.sql has them).
+# A default fills the rows of older runs: nothing was deleted before full exports existed.
+ADDED_COLUMNS = (
+    ("ingest_runs", "deleted", "BIGINT DEFAULT 0"),
+    ("ingest_runs", "full_export", "VARCHAR[]"),
+    *((f"{table}_history", "deleted", "BOOLEAN DEFAULT false") for table in DATA_TABLES),
+)
 # The outcome views (the analyst contract, sql/views/outcomes.sql) and the macro they judge
 # outcomes with; then the views the analytics build on them, in dependency order.
 OUTCOME_VIEW_FILES = ("views/outcome_flags", "views/outcomes")
@@ -71,6 +79,8 @@ def init_db(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             f"CREATE TABLE IF NOT EXISTS {table}_history AS "
             f"SELECT *, NULL::TIMESTAMP AS replaced_at, NULL::BIGINT AS replaced_by_run FROM {table} LIMIT 0"
         )
+    for table, column, definition in ADDED_COLUMNS:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
     write_reference_tables(con, settings)
     create_views(con)
 

@@ -6,6 +6,10 @@ whole when it commits (pipelines/publish.py), so a failure or a crash part-way l
 database exactly as it was, and readers (the dashboard) never see a half-loaded state. The patients of every file load first, then sessions, then
 assessments (a FHIR Bundle holds all three), so references resolve whatever order the files
 were given in.
+
+With `full_export`, the run's files are the whole truth for the kinds they hold: once every
+file is merged, stored rows of those kinds that no file sent are deleted (moved to history,
+pipelines/load.py `delete_absent`) in the same transaction, so a crash deletes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from zoneinfo import ZoneInfo
 from . import sql
 from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
-from .load import FileCounts, merge, validate
+from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
 from .publish import discard, ingest_lock, publish, remove_leftovers, working_copy
 from .readers import content_sha256, readers_for
 from .settings import Settings
@@ -43,6 +47,8 @@ class RunResult:
     started_at: dt.datetime
     finished_at: dt.datetime
     files: list[FileResult] = field(default_factory=list)
+    # Full export only: per kind the run held, what it did with the stored rows left out.
+    deletions: list[Deletions] | None = None
 
     @property
     def totals(self) -> FileCounts:
@@ -50,6 +56,16 @@ class RunResult:
         for result in self.files:
             total.add(result)
         return total
+
+    @property
+    def deleted(self) -> int:
+        """Stored rows the run deleted (moved to history): not rows in, counted apart."""
+        return sum(d.deleted for d in self.deletions or ())
+
+    @property
+    def full_export(self) -> list[str] | None:
+        """The kinds the run was the whole truth for (None: not a full export)."""
+        return None if self.deletions is None else [d.kind for d in self.deletions]
 
 
 # What a folder given to ingest is read for: CSV exports (ours, REDCap) and FHIR JSON / NDJSON.
@@ -83,10 +99,13 @@ def ingest(
     settings: Settings,
     now: dt.datetime | None = None,
     progress: Progress = _quiet,
+    full_export: bool = False,
 ) -> RunResult:
     """Load `paths` into the database at `db_path` in one transaction and return the counts.
 
     `now` (UTC) is the run's clock: rows dated after it are quarantined as future dates.
+    `full_export`: the files are the whole truth for the kinds they hold; stored rows of those
+    kinds they leave out are deleted (docs/ingest.md, "Full exports and deletions").
     Raises ImportFormatError, with nothing written, for a file that is not a known export.
     """
     started = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -115,6 +134,9 @@ def ingest(
             init_db(con, settings)
             con.execute(sql.read("validation/macros"))
             run_id = con.execute("SELECT nextval('ingest_run_ids')").fetchone()[0]
+            if full_export:
+                start_full_export(con)
+            held: dict[str, int] = {}  # kinds staged in the run -> quarantined rows without a key
             counts = {path: FileCounts() for path in files}
             hashes = {path: "" for path in files}
             seconds = {path: 0.0 for path in files}
@@ -125,6 +147,8 @@ def ingest(
                 for staged in unit.stage(con, number):  # one pass, or one per REDCap instrument
                     progress(f"{step}: validating {staged.n_rows:,} {unit.kind.name} rows")
                     validate(con, staged.kind, parameters)
+                    if full_export:
+                        held[staged.kind.name] = held.get(staged.kind.name, 0) + note_keys(con, staged)
                     progress(f"{step}: loading")
                     counts[path].add(merge(con, staged, run_id))
                     hashes[path] = content_sha256(staged)
@@ -132,13 +156,19 @@ def ingest(
             for path in files:
                 if not readers[path].units:
                     progress(f"{path} ({readers[path].name}): nothing to load")
+            deletions = None
+            if full_export:
+                deletions = delete_absent(con, held, run_id)
+                for line in deletion_lines(deletions):
+                    progress(line)
             results = [
                 FileResult(**asdict(counts[path]), path=str(path), sha256=hashes[path], kind=readers[path].label,
                            seconds=round(seconds[path], 3))
                 for path in listed
             ]
             finished = started + dt.timedelta(seconds=time.perf_counter() - clock)
-            run = RunResult(run_id=run_id, started_at=started, finished_at=finished, files=results)
+            run = RunResult(run_id=run_id, started_at=started, finished_at=finished, files=results,
+                            deletions=deletions)
             _record_run(con, run)
             con.execute("COMMIT")
             return run
@@ -167,10 +197,11 @@ def ingest(
 def _record_run(con, run: RunResult) -> None:
     totals = run.totals
     con.execute(
-        "INSERT INTO ingest_runs VALUES (?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ingest_runs (run_id, started_at, finished_at, status, rows_in, inserted, updated, unchanged, "
+        "quarantined, deleted, full_export, files) VALUES (?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run.run_id, run.started_at, run.finished_at, totals.rows_in, totals.inserted, totals.updated,
-            totals.unchanged, totals.quarantined,
+            totals.unchanged, totals.quarantined, run.deleted, run.full_export,
             [
                 {"path": f.path, "sha256": f.sha256, "kind": f.kind, "rows_in": f.rows_in,
                  "inserted": f.inserted, "updated": f.updated, "unchanged": f.unchanged,
@@ -179,6 +210,22 @@ def _record_run(con, run: RunResult) -> None:
             ],
         ],
     )
+
+
+def deletion_lines(deletions: list[Deletions]) -> list[str]:
+    """What a full export did per kind, in words (progress and the CLI's summary)."""
+    lines = []
+    for d in deletions:
+        if d.held_back:
+            lines.append(f"{d.kind}: nothing deleted: {d.held_back} quarantined row(s) have no readable id, so the "
+                         f"export's {d.kind} are not known in full (fix them and run the full export again)")
+            continue
+        line = f"{d.kind}: {d.deleted} deleted (absent from the export; kept in {d.kind}_history)"
+        if d.kept:
+            refers = "assessments" if d.kind == "sessions" else "sessions or assessments"
+            line += f"; {d.kept} absent but kept: they still have {refers}"
+        lines.append(line)
+    return lines
 
 
 def stderr_progress(message: str) -> None:

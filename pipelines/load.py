@@ -9,21 +9,36 @@ rows in = inserted + updated + unchanged + quarantined:
 - updated: same key, different values: the stored row moves to `<table>_history`;
 - inserted: a key not seen before.
 
+A full export (`outcomes ingest --full-export`) is the whole truth for the kinds its files
+hold: after every file is merged, stored rows of those kinds whose key no file sent are
+deleted, moved to `<table>_history` with the run (`delete_absent`). They are not rows in, so
+the per-file sum above is unchanged; the run counts them apart.
+
 All of it runs as set-based SQL over whole columns, so millions of rows load in seconds.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
 
 from . import sql
 from .formats import ExportKind
+from .instruments import alias_table
 from .readers.rows import StagedFile
 
 KEYS = {"patients": "patient_id", "sessions": "session_id", "assessments": "assessment_key"}
 PROVENANCE = ("source_file", "source_row", "run_id")
+# Reader rejects that identify nothing to keep: the resource itself says it does not count
+# (FHIR entered-in-error, an infusion not given). Its stored version, if any, is deleted by a
+# full export like any row the export leaves out. Every other unreadable row may stand for a
+# stored record, so it holds back the deletions of its kind (see `note_keys`).
+RETRACTIONS = ("entered_in_error", "not_given")
+# Deletion order: what refers to a record is deleted before it, so "still referenced" is
+# judged on what the run keeps (assessments name sessions; both name patients).
+DELETION_ORDER = ("assessments", "sessions", "patients")
 
 
 @dataclass
@@ -37,6 +52,16 @@ class FileCounts:
     def add(self, other: "FileCounts") -> None:
         for name in vars(self):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Deletions:
+    """What a full export did with the stored rows of one kind that it left out."""
+
+    kind: str
+    deleted: int = 0    # moved to <table>_history with the run
+    kept: int = 0       # left out, but still referred to by a record the run keeps
+    held_back: int = 0  # quarantined rows without a readable key: nothing of the kind deleted
 
 
 def validate(con: duckdb.DuckDBPyConnection, kind: ExportKind, parameters: dict) -> None:
@@ -83,9 +108,7 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
     ).fetchone()
 
     if changed:
-        con.execute(f"INSERT INTO {table}_history SELECT t.*, now()::TIMESTAMP, ? FROM {table} AS t "
-                    f"WHERE t.{key} IN (SELECT record_key FROM matched WHERE NOT same)", [run_id])
-        con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT record_key FROM matched WHERE NOT same)")
+        _move_to_history(con, table, "SELECT record_key FROM matched WHERE NOT same", run_id, deleted=False)
     column_list = ", ".join(columns)
     source_key = ", ".join("record_key" if c == key else c for c in columns)
     # Rows identical to the stored version stay out (skipping the anti-join when there are
@@ -101,3 +124,60 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
         unchanged=same + repeats,
         quarantined=quarantined + len(staged.rejects),
     )
+
+
+def _move_to_history(con: duckdb.DuckDBPyConnection, table: str, keys: str, run_id: int, deleted: bool) -> None:
+    """Move the stored rows of `table` whose key `keys` (a one-column SELECT) returns to
+    `<table>_history`, stamped with the run, and whether the run deleted them (or replaced them)."""
+    key = KEYS[table]
+    con.execute(f"INSERT INTO {table}_history BY NAME SELECT t.*, now()::TIMESTAMP AS replaced_at, "
+                f"?::BIGINT AS replaced_by_run, ? AS deleted FROM {table} AS t WHERE t.{key} IN ({keys})",
+                [run_id, deleted])
+    con.execute(f"DELETE FROM {table} WHERE {key} IN ({keys})")
+
+
+def start_full_export(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp tables `export_keys` (the keys the run's files send, per kind) and `export_scopes`
+    (what each staged pass is the truth for: a kind, or one scale of it), filled by `note_keys`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE export_keys (kind VARCHAR, record_key VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE export_scopes (kind VARCHAR, instrument VARCHAR)")
+
+
+def pass_scale(staged: StagedFile) -> str | None:
+    """The one scale a staged pass is the truth for, or None for its whole kind. A REDCap export
+    is staged one instrument at a time (its sha256 carries `#<instrument>`,
+    pipelines/readers/redcap.py) and holds only the forms exported: a form left out of the
+    export says nothing about that scale's assessments."""
+    suffix = staged.sha256.partition("#")[2]
+    return alias_table().get(re.sub("[^A-Z0-9]", "", suffix.upper())) if staged.kind.name == "assessments" else None
+
+
+def note_keys(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> int:
+    """Add the keys of `checked` (one validated file, loaded or quarantined) to `export_keys`
+    and return how many of its quarantined rows have no readable key (blank id, or a row the
+    reader could not take). Such a row may be a stored record sent wrongly; since it cannot be
+    told which, no row of its kind is deleted in this run."""
+    con.execute(sql.read("load/export_keys"), [staged.kind.name])
+    con.execute("INSERT INTO export_scopes VALUES (?, ?)", [staged.kind.name, pass_scale(staged)])
+    (keyless,) = con.execute("SELECT count(*) FROM checked WHERE record_key IS NULL").fetchone()
+    return keyless + sum(1 for reject in staged.rejects if reject.rule not in RETRACTIONS)
+
+
+def delete_absent(con: duckdb.DuckDBPyConnection, held: dict[str, int], run_id: int) -> list[Deletions]:
+    """Full export: for each kind the run's files hold (`held`: kind -> keyless quarantined
+    rows, from `note_keys`), move the stored rows whose key no file sent to `<table>_history`,
+    except rows still referred to by a record the run keeps. Runs in the load's transaction."""
+    results = []
+    for kind in (k for k in DELETION_ORDER if k in held):
+        result = Deletions(kind, held_back=held[kind])
+        if not result.held_back:
+            con.execute(sql.read(f"load/absent_{kind}"))
+            result.deleted, result.kept = con.execute(
+                "SELECT count(*) FILTER (WHERE NOT still_referenced), count(*) FILTER (WHERE still_referenced) "
+                "FROM absent"
+            ).fetchone()
+            if result.deleted:
+                _move_to_history(con, kind, "SELECT record_key FROM absent WHERE NOT still_referenced", run_id,
+                                 deleted=True)
+        results.append(result)
+    return sorted(results, key=lambda d: list(KEYS).index(d.kind))  # listed in load order

@@ -53,7 +53,7 @@ def test_every_table_and_view_is_documented_column_by_column(database):
         actual = actual_columns(database, name)
         if name.endswith("_history"):
             base = actual_columns(database, name.removesuffix("_history"))
-            assert actual == base + ["replaced_at", "replaced_by_run"]
+            assert actual == base + ["replaced_at", "replaced_by_run", "deleted"]
             assert name in DICTIONARY
         elif name == "session_numbers":
             assert actual == actual_columns(database, "sessions") + documented[name]

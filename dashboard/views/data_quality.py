@@ -40,6 +40,8 @@ RUN_COLUMNS = {
     "quarantined": st.column_config.NumberColumn("Quarantined", format="localized"),
     "balanced": st.column_config.CheckboxColumn("Adds up",
                                                 help="rows in = inserted + updated + unchanged + quarantined"),
+    "deleted": st.column_config.NumberColumn("Deleted", format="localized",
+                                             help="stored rows a full export left out, kept in history; not rows in"),
 }
 FILE_COLUMNS = {
     "run_id": st.column_config.NumberColumn("Run", width="small"),

@@ -78,12 +78,15 @@ def ingest_runs(con: duckdb.DuckDBPyConnection, settings=None) -> pd.DataFrame:
     pandas.DataFrame
         One row per run: `run_id`, `started_at`, `finished_at` (UTC, as recorded), `seconds`
         (rounded to 0.1 s), `n_files`, `rows_in`, `inserted`, `updated`, `unchanged`,
-        `quarantined` and `balanced`. Empty before the first run (a failed run writes nothing).
+        `quarantined`, `balanced`, `deleted` (stored rows a full export left out, moved to
+        history; 0 for other runs) and `full_export` (the run was one). Empty before the
+        first run (a failed run writes nothing).
 
     Notes
     -----
     `balanced` checks the ingest's invariant, rows in = inserted + updated + unchanged +
-    quarantined: a run that does not balance lost a row, which must never happen.
+    quarantined: a run that does not balance lost a row, which must never happen. Deleted
+    rows are not rows in (they are stored rows the export did not send), so they stand apart.
 
     References
     ----------
@@ -210,6 +213,7 @@ def updates_by_run(con: duckdb.DuckDBPyConnection, settings=None) -> pd.DataFram
         - `updated`: rows that replaced a stored row with new values (ingest_runs), and
           `versions_kept`: the earlier versions kept in `<kind>_history` for that run (the two
           agree unless history was pruned);
+        - `deleted`: stored rows a full export of the run left out, kept in `<kind>_history`;
         - `conflicting_rows` / `conflicting_ids`: rows of one file that share an id but differ,
           all quarantined (none can be trusted over the others), and how many ids they carry.
 
@@ -221,7 +225,7 @@ def updates_by_run(con: duckdb.DuckDBPyConnection, settings=None) -> pd.DataFram
 
 
 def updated_records(con: duckdb.DuckDBPyConnection, settings=None) -> pd.DataFrame:
-    """Every earlier version of an updated row, newest replacement first.
+    """Every earlier version of an updated or deleted row, newest replacement first.
 
     Parameters
     ----------
@@ -234,8 +238,9 @@ def updated_records(con: duckdb.DuckDBPyConnection, settings=None) -> pd.DataFra
     -------
     pandas.DataFrame
         `kind`, `record_key` (the id it is stored under), `patient_id`, `replaced_by_run`,
-        `replaced_at` (UTC), `loaded_by_run`, and the `source_file` and `source_row` the old
-        version came from.
+        `replaced_at` (UTC), `loaded_by_run`, the `source_file` and `source_row` the old
+        version came from, and `deleted` (a full export left it out, rather than a new
+        version replacing it).
 
     References
     ----------

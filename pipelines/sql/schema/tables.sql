@@ -20,7 +20,11 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
     files        STRUCT(
         path VARCHAR, sha256 VARCHAR, kind VARCHAR, rows_in BIGINT, inserted BIGINT,
         updated BIGINT, unchanged BIGINT, quarantined BIGINT, seconds DOUBLE
-    )[]
+    )[],
+    -- Columns added later come last (a database made by an older version gets them from
+    -- db.init_db's ALTER TABLE, at the same place).
+    deleted      BIGINT,           -- stored rows absent from a full export, moved to *_history
+    full_export  VARCHAR[]         -- the kinds the run was the whole truth for (NULL: not a full export)
 );
 
 CREATE TABLE IF NOT EXISTS patients (

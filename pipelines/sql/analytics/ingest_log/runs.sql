@@ -1,7 +1,8 @@
 -- Every completed ingest run, newest first (ingest_log.ingest_runs).
 WITH final AS (
     -- One row per completed run; rows_in = inserted + updated + unchanged + quarantined
-    -- (docs/ingest.md), the check the page shows.
+    -- (docs/ingest.md), the check the page shows. `deleted` (full exports only) are stored rows
+    -- the export left out: not rows in, so outside the sum.
     SELECT
         run_id,
         started_at,
@@ -13,7 +14,9 @@ WITH final AS (
         updated,
         unchanged,
         quarantined,
-        rows_in = inserted + updated + unchanged + quarantined AS balanced
+        rows_in = inserted + updated + unchanged + quarantined AS balanced,
+        coalesce(deleted, 0) AS deleted,
+        full_export IS NOT NULL AS full_export
     FROM ingest_runs
 )
 SELECT * FROM final

@@ -7,12 +7,17 @@ WITH files AS (
     GROUP BY ALL
 ),
 versions AS (
-    -- Earlier versions kept when a run replaced a row with new values (docs/ingest.md).
-    SELECT 'patients' AS kind, replaced_by_run AS run_id, count(*) AS versions_kept FROM patients_history GROUP BY ALL
+    -- Earlier versions kept when a run replaced a row with new values (docs/ingest.md); rows a
+    -- full export deleted are kept there too, counted apart.
+    SELECT 'patients' AS kind, replaced_by_run AS run_id, count(*) FILTER (WHERE NOT deleted) AS versions_kept,
+           count(*) FILTER (WHERE deleted) AS deleted
+    FROM patients_history GROUP BY ALL
     UNION ALL
-    SELECT 'sessions', replaced_by_run, count(*) FROM sessions_history GROUP BY ALL
+    SELECT 'sessions', replaced_by_run, count(*) FILTER (WHERE NOT deleted), count(*) FILTER (WHERE deleted)
+    FROM sessions_history GROUP BY ALL
     UNION ALL
-    SELECT 'assessments', replaced_by_run, count(*) FROM assessments_history GROUP BY ALL
+    SELECT 'assessments', replaced_by_run, count(*) FILTER (WHERE NOT deleted), count(*) FILTER (WHERE deleted)
+    FROM assessments_history GROUP BY ALL
 ),
 duplicates AS (
     -- Rows of one file sharing an id with different values: all quarantined (rule
@@ -31,7 +36,8 @@ final AS (
         f.updated,
         coalesce(v.versions_kept, 0) AS versions_kept,
         coalesce(d.conflicting_rows, 0) AS conflicting_rows,
-        coalesce(d.conflicting_ids, 0) AS conflicting_ids
+        coalesce(d.conflicting_ids, 0) AS conflicting_ids,
+        coalesce(v.deleted, 0) AS deleted
     FROM files AS f
     LEFT JOIN versions AS v ON v.run_id = f.run_id AND v.kind = f.kind
     LEFT JOIN duplicates AS d ON d.run_id = f.run_id AND d.kind = f.kind
