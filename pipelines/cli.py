@@ -15,7 +15,7 @@ from . import audit
 from .access_policy import local_mode_refusal, secrets_have_sign_in
 from .analytics import ingest_log
 from .analytics.cohorts import GROUPABLE
-from .db import connect, init_db
+from .db import connect, init_db, shadow_missing_columns
 from .export import ExportError, export_deidentified
 from .formats import ImportFormatError
 from .ingest import RunResult, deletion_lines, ingest, stderr_progress
@@ -122,6 +122,7 @@ def _seconds(started, finished) -> float:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     con = connect(args.db, read_only=True)
+    shadow_missing_columns(con)
     runs = ingest_log.ingest_runs(con).head(args.limit)
     runs = runs.assign(started=[f"{at:%Y-%m-%d %H:%M:%S}" for at in runs["started_at"]],
                        seconds=[_seconds(a, b) for a, b in zip(runs["started_at"], runs["finished_at"])])
@@ -135,6 +136,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     con = connect(args.db, read_only=True)
+    shadow_missing_columns(con)
     rules = (args.rule,) if args.rule else ()
     if args.by_rule:
         print(_frame_table(ingest_log.quarantine_by_rule(con, run=args.run, rules=rules), RULE_HEADINGS))

@@ -25,6 +25,11 @@ ADDED_COLUMNS = (
     ("ingest_runs", "full_export", "VARCHAR[]"),
     *((f"{table}_history", "deleted", "BOOLEAN DEFAULT false") for table in DATA_TABLES),
 )
+# Columns of the reference tables added since the first version (written by every ingest).
+ADDED_REFERENCE_COLUMNS = (
+    ("instruments", "display_name", "VARCHAR"),
+    ("instruments", "page_order", "BIGINT"),
+)
 # The outcome views (the analyst contract, sql/views/outcomes.sql) and the macro they judge
 # outcomes with; then the views the analytics build on them, in dependency order.
 OUTCOME_VIEW_FILES = ("views/outcome_flags", "views/outcomes")
@@ -83,6 +88,24 @@ def init_db(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
     write_reference_tables(con, settings)
     create_views(con)
+
+
+def shadow_missing_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """On a read-only connection to a database last written by an older version, give each
+    table that lacks a column this version reads (ADDED_COLUMNS, ADDED_REFERENCE_COLUMNS) a
+    temporary view of the same name adding it as NULL. Why: the dashboard and `outcomes runs`
+    must keep answering after an upgrade; the next ingest adds the columns for real."""
+    missing: dict[str, list[str]] = {}
+    for table, column, definition in (*ADDED_COLUMNS, *ADDED_REFERENCE_COLUMNS):
+        present = con.execute("SELECT 1 FROM duckdb_columns() WHERE database_name = current_database() "
+                              "AND schema_name = 'main' AND table_name = ? AND column_name = ?",
+                              [table, column]).fetchall()
+        if not present:
+            missing.setdefault(table, []).append(f"NULL::{definition.split()[0]} AS {column}")
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    for table, columns in missing.items():
+        con.execute(f'CREATE OR REPLACE TEMP VIEW {table} AS SELECT *, {", ".join(columns)} '
+                    f'FROM "{database}".main.{table}')
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:

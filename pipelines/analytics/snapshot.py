@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 
 from .. import sql
-from ..db import ANALYTICS_VIEW_FILES, connect
+from ..db import ANALYTICS_VIEW_FILES, connect, shadow_missing_columns
 
 # In dependency order: each may read the ones before it.
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
@@ -100,6 +100,7 @@ def open_snapshot(path: str | Path, store: str | Path | None = None,
         weakref.finalize(con, _remove, store)
         materialise = ("CREATE TABLE snapshot.main.{view} AS SELECT * FROM {source} ORDER BY patient_id;"
                        "CREATE TEMP VIEW {view} AS SELECT * FROM snapshot.main.{view}")
+    shadow_missing_columns(con)  # a database last loaded by an older version still answers
     # This version's definitions of the outcome flags, whatever version last loaded the file.
     con.execute(sql.read("views/outcome_flags").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
     for view in SNAPSHOT_VIEWS:
