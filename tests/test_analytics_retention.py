@@ -84,6 +84,29 @@ def test_infusions_per_patient_by_hand(con):
     assert (male.n_infusions.max(), male.n_patients.sum(), male.share.max()) == (7, 2, 0.5)
 
 
+def test_infusions_per_patient_share_interval_by_hand(con):
+    frame = infusions_per_patient(con, SETTINGS).set_index("n_infusions")
+    assert list(frame.columns) == ["n_patients", "share", "share_low", "share_high"]
+    # Wilson, N = 5 patients, z = 1.959964, z^2 = 3.841459, 2(N + z^2) = 17.682918.
+    # 1 of 5 (1, 5, 6, 7 and 12 infusions): centre (2 x 1 + 3.841459) / 17.682918 = 0.330345,
+    # half-width 1.959964 / 17.682918 x sqrt(4 x 1 x (1 - 1/5) + 3.841459)
+    #   = 0.110839 x sqrt(7.041459) = 0.110839 x 2.653575 = 0.294121 -> [0.036224, 0.624465]
+    one = frame.loc[[1, 5, 6, 7, 12]]
+    assert one.share_low.tolist() == pytest.approx([0.036224] * 5, abs=1e-5)
+    assert one.share_high.tolist() == pytest.approx([0.624465] * 5, abs=1e-5)
+    # 0 of 5 (2-4, 8-11 infusions): lower bound exactly 0; upper = centre + half-width
+    #   = 3.841459 / 17.682918 + 0.110839 x sqrt(3.841459) = 0.217241 + 0.217241 = 0.434482
+    none = frame.loc[[2, 3, 4, 8, 9, 10, 11]]
+    assert (none.share == 0).all() and (none.share_low == 0).all()
+    assert none.share_high.tolist() == pytest.approx([0.434482] * 7, abs=1e-5)
+    # men only: N = 2, 1 of 2 at 5 and 7 infusions, 2(N + z^2) = 11.682918;
+    # centre (2 + 3.841459) / 11.682918 = 0.5, half-width 1.959964 / 11.682918 x sqrt(2 + 3.841459)
+    #   = 0.167763 x 2.416911 = 0.405469 -> [0.094531, 0.905469]
+    male = infusions_per_patient(con, SETTINGS, cohort=CohortFilter(sexes=("male",))).set_index("n_infusions")
+    assert (male.loc[5, "share_low"], male.loc[5, "share_high"]) == pytest.approx((0.094531, 0.905469), abs=1e-5)
+    assert ((male.share_low <= male.share) & (male.share <= male.share_high)).all()
+
+
 def test_empty_cohort(con):
     empty = CohortFilter(sites=("Nowhere",))
     row = only_row(retention(con, SETTINGS, cohort=empty))
@@ -91,7 +114,7 @@ def test_empty_cohort(con):
     assert math.isnan(row.completed_induction_rate) and math.isnan(row.any_maintenance_high)
     assert retention(con, SETTINGS, cohort=empty, group_by=("site",)).empty
     frame = infusions_per_patient(con, SETTINGS, cohort=empty)
-    assert frame.empty and list(frame.columns) == ["n_infusions", "n_patients", "share"]
+    assert frame.empty and list(frame.columns) == ["n_infusions", "n_patients", "share", "share_low", "share_high"]
 
 
 def test_unknown_grouping_is_refused(con):

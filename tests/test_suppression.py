@@ -465,6 +465,17 @@ def test_infusions_per_patient_hides_a_complement(con):
     assert attack.recovered(attack.unknown) == []
 
 
+def test_infusions_per_patient_blanks_the_share_with_its_interval(con):
+    frame = published.infusions_distribution(con, SETTINGS).set_index("n_infusions")
+    hidden = frame[frame.suppressed]
+    # either bound of a share's interval gives its count back (Wilson's bounds are monotone in k)
+    assert len(hidden) == 2 and hidden.n_patients.isna().all()
+    assert hidden[["share", "share_low", "share_high"]].isna().all().all()
+    shown = frame[~frame.suppressed]
+    assert shown[["share", "share_low", "share_high"]].notna().all().all()
+    assert ((shown.share_low <= shown.share) & (shown.share <= shown.share_high)).all()
+
+
 def test_time_to_response_risk_table_has_no_small_steps(con):
     km = published.time_to_response(con, SETTINGS)
     curve = km["curve"]

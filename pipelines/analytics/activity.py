@@ -48,6 +48,22 @@ def scales_with_data(con: duckdb.DuckDBPyConnection, settings: Settings,
         One row per scale, in the registry's page order (PHQ-9 first, the page's default): `instrument`,
         `name`, `n_baseline`, `n_evaluable` (in caseness with a follow-up: the denominator of
         the rates).
+
+    Notes
+    -----
+    Baseline (docs/scoring.md, "Outcomes (per patient and scale)"): the latest valid score
+    whose clinic-local date is within 30 days before the first infusion's date and not after
+    its start, as `patient_outcomes` holds it. `n_baseline` = the cohort's patients with a baseline on the
+    scale; `n_evaluable` = of them, those in caseness at baseline (PHQ-9 >= 10, GAD-7 >= 8,
+    PCL-5 >= 33, pain >= 4) with at least one follow-up: the denominator of
+    `outcomes.cohort_outcomes`' rates. Scales without a baseline in the cohort are left out.
+    Counts only, so no interval.
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)" (baseline, follow-up, caseness; caseness
+    cut-offs after the NHS Talking Therapies Manual); scale order and names from the instrument
+    registry (`pipelines/instruments.py`).
     """
     sql, params = cohort_query("analytics/activity/scales_with_data", cohort)
     return con.execute(sql, params).df().drop(columns="page_order")
@@ -81,7 +97,17 @@ def activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortF
 
     Notes
     -----
-    Definitions in the module docstring and docs/analytics.md.
+    With as_of = the date of the latest infusion in the database (clinic-wide):
+    active = the cohort's patients with an infusion dated >= as_of - active_treatment_days;
+    new_starts = the cohort's patients whose first infusion is dated >= as_of -
+    new_start_days (and within the cohort's own first-infusion date range). Counts only, so no
+    interval. Definitions in the module docstring and docs/analytics.md.
+
+    References
+    ----------
+    docs/analytics.md ("clinic activity"); active treatment as the worklist defines it
+    (`worklist.worklist`, reason 6); treatment start = the first infusion (docs/scoring.md,
+    "Outcomes (per patient and scale)").
     """
     sql, params = cohort_query("analytics/activity/activity", cohort, rows="pc")
     active = settings.thresholds.active_treatment_days

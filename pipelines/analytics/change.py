@@ -71,6 +71,13 @@ def waterfall(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "
     its median percent change; its lowest and highest values are kept for the hover. The curve
     the bars draw is then the quantile function of percent change, which is what a waterfall of
     that many bars shows anyway.
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)" (change, percent change, response,
+    remission, caseness); response thresholds: 50% (PHQ-9, GAD-7, PCL-5) and 30% for pain after
+    Dworkin RH et al. (2008), "Interpreting the clinical importance of treatment outcomes in
+    chronic pain clinical trials: IMMPACT recommendations", J Pain 9:105-121.
     """
     if timepoint not in TIMEPOINTS:
         raise ValueError(f"unknown timepoint {timepoint!r}; choose from {TIMEPOINTS}")

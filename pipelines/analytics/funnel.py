@@ -37,6 +37,19 @@ def funnel_sizes(smallest: int, largest: int, points: int = 200) -> np.ndarray:
     numpy.ndarray
         Sorted distinct integers: every integer up to 100, then `points` log-spaced values (the
         curve is smooth there).
+
+    Notes
+    -----
+    With top = max(smallest + 1, ceil(1.05 x largest)): every integer n from `smallest` to
+    min(top, 100), where the exact binomial limits still step visibly from one n to the next;
+    above 100 (when top > 100), `points` values geometrically spaced from max(smallest, 100) to
+    top, rounded to integers, duplicates dropped. The 5% beyond the largest group keeps its
+    point inside the drawn funnel. `smallest` below 1 is taken as 1.
+
+    References
+    ----------
+    Spiegelhalter DJ (2005), "Funnel plots for comparing institutional performance", Stat Med
+    24:1185-1202 (the funnel is drawn as a function of n over the range of the groups).
     """
     smallest = max(1, int(smallest))
     top = max(smallest + 1, int(math.ceil(largest * 1.05)))

@@ -107,7 +107,7 @@ def cohort_outcomes(
     """
     group_by = check_group_by(group_by)
     has_remission = scale_has_remission(con, scale)
-    sql, params = outcome_counts_query(scale, cohort, group_by, timepoint)
+    sql, params = _outcome_counts_query(scale, cohort, group_by, timepoint)
     counts = con.execute(sql, params).df()
     changes = counts.pop("evaluable_changes")
 
@@ -143,6 +143,23 @@ def outcomes_by_group(con: duckdb.DuckDBPyConnection, settings: Settings, scale:
         `_low`, `_high` for response and remission (GROUP_OUTCOMES), one row per group. Every
         count is raw: the published table (`pipelines.reports.clinic.outcomes_by_group`)
         blanks small cells and adds the funnel plot's control limits.
+
+    Notes
+    -----
+    Per group g of `by`: rate_g = k_g / n_g over the group's evaluable patients (in caseness at
+    baseline with a follow-up at `timepoint`), with the 95% Wilson score interval, exactly as
+    `cohort_outcomes` computes it for the whole cohort; patients whose `by` value is missing
+    form a group of their own ("unknown"). The groups partition the cohort, so their n add up
+    to the cohort's. A group's interval says how precisely its own rate is known; whether a
+    group differs from the clinic by more than chance is the funnel plot's question
+    (`funnel.binomial_control_limits`), not a comparison of intervals.
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)" (response, remission, caseness and the
+    denominator); Wilson EB (1927), J Am Stat Assoc 22:209-212; Spiegelhalter DJ (2005),
+    "Funnel plots for comparing institutional performance", Stat Med 24:1185-1202 (comparing
+    groups by rate against size).
     """
     by = check_group_by((by,))[0]
     frame = cohort_outcomes(con, settings, scale, cohort=cohort, group_by=(by,), timepoint=timepoint)
@@ -168,7 +185,14 @@ def monthly_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale: 
 
     Notes
     -----
-    Recent months have had less time to respond; read them with their n.
+    start_month = the calendar month of the patient's first infusion (clinic local time); per
+    month, rate = k / n over its evaluable patients with the 95% Wilson score interval, as in
+    `cohort_outcomes`. Recent months have had less time to respond; read them with their n.
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)" (treatment start, response, remission,
+    the denominator); Wilson EB (1927), J Am Stat Assoc 22:209-212.
     """
     frame = cohort_outcomes(con, settings, scale, cohort=cohort, group_by=("start_month",), timepoint=timepoint)
     return frame[["group", "start_month", "n_patients", "n_evaluable", *_group_outcome_columns()]]
@@ -182,6 +206,10 @@ def _group_outcome_columns() -> list[str]:
 
 def judged_step(timepoint: str) -> str:
     """The step `judged` of a query (`cohorts.step`): each patient's outcomes at `timepoint`.
+
+    A building block, not a question: it returns SQL text for another query of the analytics
+    to include (`cohort_outcomes` here, `change.waterfall`), so that every answer judging
+    outcomes at a timepoint judges them with the same step. Public because `change` imports it.
 
     Parameters
     ----------
@@ -204,6 +232,10 @@ def judged_step(timepoint: str) -> str:
 def judged_at_sql(score_column: str) -> str:
     """The CTE `judged` recomputing the outcome flags on `score_column` of `patient_outcomes`.
 
+    A building block, not a question: SQL text, not an answer. It is public for the test that
+    judging "latest_score" with the shared step gives back the view's own flags
+    (tests/test_analytics_outcomes.py), the check that the definitions are written once.
+
     Parameters
     ----------
     score_column : {"latest_score", "after_induction_score"}
@@ -220,8 +252,8 @@ def judged_at_sql(score_column: str) -> str:
     return step("judged", "analytics/outcomes/judged_at", score_column=score_column).removesuffix(",")
 
 
-def outcome_counts_query(scale: str, cohort: CohortFilter, group_by: tuple[str, ...],
-                         timepoint: str) -> tuple[str, list]:
+def _outcome_counts_query(scale: str, cohort: CohortFilter, group_by: tuple[str, ...],
+                          timepoint: str) -> tuple[str, list]:
     """The query of `cohort_outcomes` (sql/analytics/outcomes/counts.sql).
 
     Parameters
@@ -251,6 +283,15 @@ def scale_has_remission(con: duckdb.DuckDBPyConnection, scale: str) -> bool:
     Returns
     -------
     bool
+
+    Notes
+    -----
+    Read from `instruments.remission_below` (NULL: no remission defined): PHQ-9 and GAD-7 < 5,
+    PCL-5 < 33 with a drop of at least 10; pain has none.
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)", Remission.
     """
     rows = con.execute("SELECT remission_below FROM instruments WHERE code = ?", [scale]).fetchall()
     if not rows:
@@ -263,6 +304,11 @@ def scale_has_remission(con: duckdb.DuckDBPyConnection, scale: str) -> bool:
 
 def with_group_label(frame: pd.DataFrame, group_by: tuple[str, ...]) -> pd.DataFrame:
     """Prepend the column `group`, a readable label of each row's group.
+
+    A building block, not a question: it shapes a frame another analytics function has counted,
+    so that every grouped answer (`cohort_outcomes` here, `nhs.paired_outcome`,
+    `retention.retention`) labels its groups the same way. Public because `nhs` and `retention`
+    import it.
 
     Parameters
     ----------
@@ -292,6 +338,11 @@ def with_group_label(frame: pd.DataFrame, group_by: tuple[str, ...]) -> pd.DataF
 def with_rate(frame: pd.DataFrame, name: str, denominator: str) -> pd.DataFrame:
     """Add a rate with its 95% Wilson interval right after its count.
 
+    A building block, not a question: it adds the `_rate`, `_low`, `_high` columns to a frame
+    another analytics function has counted, so that every rate of `cohort_outcomes`,
+    `nhs.paired_outcome` and `retention.retention` is named and computed the same way. Public
+    because `nhs` and `retention` import it.
+
     Parameters
     ----------
     frame : pandas.DataFrame
@@ -306,6 +357,14 @@ def with_rate(frame: pd.DataFrame, name: str, denominator: str) -> pd.DataFrame:
     pandas.DataFrame
         `frame` with `<name>_rate`, `<name>_low`, `<name>_high` (`stats.wilson_interval`) after
         `<name>_n`; NaN where the denominator is 0.
+
+    Notes
+    -----
+    rate = k / n with the 95% Wilson score interval, k = `<name>_n`, n = `denominator`.
+
+    References
+    ----------
+    Wilson EB (1927), J Am Stat Assoc 22:209-212.
     """
     estimates = [wilson_interval(k, n) for k, n in zip(frame[f"{name}_n"], frame[denominator])]
     position = frame.columns.get_loc(f"{name}_n") + 1

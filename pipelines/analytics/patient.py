@@ -79,6 +79,19 @@ def find_patients(con, text: str = "", limit: int = 20) -> pd.DataFrame:
         The exact id first, then ids starting with the text, then the others, each in id order:
         `patient_id`, `primary_indication`, `site`, `clinician`, `n_infusions` (0 before the
         first), `last_infusion_at`, `match_rank` (0 exact, 1 prefix, 2 substring).
+
+    Notes
+    -----
+    A match is a case-insensitive substring of `patients.patient_id` (DuckDB's `contains` on
+    lower-cased text, so `%` and `_` typed by a user are plain characters); surrounding spaces
+    of `text` are dropped. Every loaded patient can be found, treated or not: `n_infusions` and
+    `last_infusion_at` come from `patient_cohorts` (0 and NULL before the first infusion). Only
+    `limit` rows leave DuckDB. A lookup, not a statistic: no interval.
+
+    References
+    ----------
+    docs/analytics.md ("one patient"); the identifiers are the clinic's own, as loaded
+    (docs/import-format.md).
     """
     params = {"text": (text or "").strip(), "limit": max(int(limit), 0)}
     return con.execute(sql.read("analytics/patient/find_patients"), params).df()
@@ -149,6 +162,22 @@ def patient_scores(con, patient_id: str) -> pd.DataFrame:
         `total_only`, `is_baseline` (the score `patient_outcomes` uses as baseline),
         `assessment_key`. Incomplete administrations have no total and are left out, as in
         every outcome (their item answers are in `phq9_item_history`).
+
+    Notes
+    -----
+    Rows are ordered by scale, then time (then key). A valid score is one with a total, prorated
+    when up to the scale's allowance of items is missing: total = mean of the answered items x
+    the number of items, rounded half up. `k` = `scores.sessions_before` + 1, infusions started
+    strictly before the score counted, so a score stamped at an infusion's start counts as taken
+    before it. `is_baseline` marks the score whose time is the scale's `patient_outcomes.
+    baseline_at`: the latest valid score within the baseline window (30 days before the first
+    infusion's date, not after its start). `severity` is the scale's band of the total.
+
+    References
+    ----------
+    docs/scoring.md, "Scales" (totals, prorating, bands) and "Outcomes (per patient and scale)"
+    (baseline, follow-up); Kroenke K, Spitzer RL, Williams JBW (2001), J Gen Intern Med
+    16:606-613 (PHQ-9); Spitzer RL et al. (2006), Arch Intern Med 166:1092-1097 (GAD-7).
     """
     ensure_patient_lookup(con)
     return con.execute(sql.read("analytics/patient/scores"), {"patient_id": patient_id}).df()
@@ -174,6 +203,19 @@ def patient_sessions(con, settings, patient_id: str) -> pd.DataFrame:
         `bp_peak_sys`, `bp_peak_dia`, `bp_excursion` (peak at or above the limits), `hr_pre`,
         `spo2_min`, `cadss_total`, `side_effects` (comma-separated text, '' when none),
         `adverse_event` (NULL when blank).
+
+    Notes
+    -----
+    `session_number` numbers the patient's infusions by start time (ties by id).
+    dose_mg_per_kg = dose_mg / weight_kg, three decimals. bp_excursion = bp_peak_sys >=
+    `settings.thresholds.bp_excursion_systolic` (180) or bp_peak_dia >= `bp_excursion_diastolic`
+    (110) mmHg; an infusion without a peak reading is FALSE here (nothing to flag), while the
+    clinic-wide rate (`safety.bp_excursions`) leaves such infusions out of its denominator.
+
+    References
+    ----------
+    docs/scoring.md (the session data of the clinical reference); Bremner JD et al. (1998), J
+    Trauma Stress 11:125-136 (CADSS).
     """
     ensure_patient_lookup(con)
     return con.execute(sql.read("analytics/patient/sessions"), _with_bp_limits(settings, patient_id)).df()
@@ -198,9 +240,18 @@ def phq9_item_history(con, patient_id: str) -> pd.DataFrame:
         (NULL when incomplete), `complete`, `item`, `item_label` (short clinical name,
         PHQ9_ITEM_LABELS), `answer` (0-3, NULL when not answered or a total-only record).
 
+    Notes
+    -----
+    Read from `assessments` (every administration), not from `scores` (valid totals only). `k`
+    = infusions started strictly before the administration + 1, as `scores.sessions_before`
+    counts them. Items 1-9 only: the 10th, "difficulty", answer is stored but is not part of the
+    scale. Any answer above 0 on item 9 is a safety flag whatever the total (docs/scoring.md,
+    "Scales"); an unanswered item is NULL, never 0.
+
     References
     ----------
-    Kroenke K, Spitzer RL, Williams JBW (2001), "The PHQ-9", J Gen Intern Med 16(9).
+    Kroenke K, Spitzer RL, Williams JBW (2001), "The PHQ-9: validity of a brief depression
+    severity measure", J Gen Intern Med 16:606-613; docs/scoring.md, "Scales".
     """
     query = sql.render("analytics/patient/phq9_items", lookup_prefix=lookup_prefix(con))
     frame = con.execute(query, {"patient_id": patient_id}).df()
@@ -231,6 +282,17 @@ def patient_record(con, settings, patient_id: str) -> dict[str, pd.DataFrame]:
         `summary` (patient_summary), `scales` (scale_status), `expected`
         (patient_expected_course), `scores` (patient_scores), `sessions` (patient_sessions).
         An unknown id gives an empty `summary` and empty frames.
+
+    Notes
+    -----
+    Each frame is the function named, with its own definitions; the expected course is
+    computed once and handed to `scale_status`, so its verdict and the chart agree.
+
+    References
+    ----------
+    As in `patient_summary`, `progress.scale_status`, `progress.patient_expected_course`,
+    `patient_scores` and `patient_sessions`: docs/scoring.md; Lambert MJ et al. (2001),
+    Psychotherapy Research 11(1) (not on track).
     """
     expected = patient_expected_course(con, settings, patient_id)
     return {
@@ -254,6 +316,20 @@ def scale_bands(con) -> pd.DataFrame:
     -------
     pandas.DataFrame
         `instrument`, `band_order` (1 = mildest), `low`, `high`, `label`, by scale and band.
+
+    Notes
+    -----
+    A total t is in a band when low <= t <= high (both inclusive, whole-number totals). The
+    bands are the registry's (`pipelines/instruments.py`), written into `instrument_bands` on
+    every ingest; e.g. PHQ-9: 0-4 minimal, 5-9 mild, 10-14 moderate, 15-19 moderately severe,
+    20-27 severe.
+
+    References
+    ----------
+    docs/scoring.md, "Scales"; Kroenke K, Spitzer RL, Williams JBW (2001), J Gen Intern Med
+    16:606-613 (PHQ-9); Spitzer RL, Kroenke K, Williams JBW, Löwe B (2006), Arch Intern Med
+    166:1092-1097 (GAD-7); Dworkin RH et al. (2008), J Pain 9:105-121 (pain NRS); Blevins CA et
+    al. (2015), J Trauma Stress 28:489-498 (PCL-5).
     """
     return con.execute(sql.read("analytics/patient/bands")).df()
 

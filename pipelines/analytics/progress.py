@@ -108,7 +108,16 @@ def patient_expected_course(con, settings, patient_id: str) -> pd.DataFrame:
     Notes
     -----
     The first call for a scale computes the clinic-wide reference (seconds on 200,000
-    patients, once per database version; see expected.py); later calls cost a few ms.
+    patients, once per database version; see expected.py); later calls cost a few ms. The
+    scales are those with a row in `patient_outcomes` (a baseline), in code order; the expected
+    course of each is `expected.patient_expected`'s (the clinic's percentiles of percent change
+    by baseline band and infusion, and the patient's verdict against them).
+
+    References
+    ----------
+    As in `expected.patient_expected`: Lambert MJ et al. (2001), "The effects of providing
+    therapists with feedback on patient progress during psychotherapy", Psychotherapy Research
+    11(1) (not on track); docs/scoring.md, "Outcomes (per patient and scale)" (baseline).
     """
     ensure_patient_lookup(con)
     scales = [scale for (scale,) in con.execute(

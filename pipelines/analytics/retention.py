@@ -18,6 +18,7 @@ import pandas as pd
 from ..settings import Settings
 from .cohorts import CohortFilter, check_group_by, cohort_query
 from .outcomes import with_group_label, with_rate
+from .stats import wilson_interval
 
 
 def retention(
@@ -86,8 +87,32 @@ def infusions_per_patient(
     -------
     pandas.DataFrame
         One row per count from 1 to the largest: `n_infusions`, `n_patients` (patients with
-        exactly that many infusions so far, 0 where none) and `share` (of the cohort's
-        patients). Empty for an empty cohort.
+        exactly that many infusions so far, 0 where none), `share` (of the cohort's patients)
+        and `share_low`, `share_high` (its 95% Wilson score interval). Empty, with these
+        columns, for an empty cohort.
+
+    Notes
+    -----
+    Infusions so far = `patient_cohorts.n_sessions` (every recorded infusion of the patient).
+    With N the cohort's treated patients (the sum of `n_patients`) and k the patients with
+    exactly `n_infusions` infusions, share = k / N, and the interval is the Wilson score
+    interval of k / N (`stats.wilson_interval`): with z = 1.96,
+    (2k + z^2 +/- z sqrt(4k(1 - k/N) + z^2)) / (2(N + z^2)), exactly 0 as the lower bound for
+    k = 0 and 1 as the upper for k = N.
+    Each share is a proportion of the same N patients; the intervals are pointwise, one count
+    at a time, not a joint band over the distribution.
+
+    References
+    ----------
+    Wilson EB (1927), "Probable inference, the law of succession, and statistical inference",
+    J Am Stat Assoc 22:209-212; Newcombe RG (1998), "Two-sided confidence intervals for the
+    single proportion: comparison of seven methods", Stat Med 17:857-872.
     """
     sql, params = cohort_query("analytics/retention/infusions_per_patient", cohort)
-    return con.execute(sql, params).df()
+    frame = con.execute(sql, params).df()
+    total = int(frame["n_patients"].sum())
+    estimates = [wilson_interval(int(k), total) for k in frame["n_patients"]]
+    position = frame.columns.get_loc("share") + 1
+    frame.insert(position, "share_low", pd.Series([e.low for e in estimates], index=frame.index, dtype=float))
+    frame.insert(position + 1, "share_high", pd.Series([e.high for e in estimates], index=frame.index, dtype=float))
+    return frame

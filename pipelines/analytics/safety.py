@@ -195,6 +195,11 @@ def side_effect_rates(con, settings, cohort: CohortFilter = CohortFilter(), grou
     one infusion counts once) and `sessions.adverse_event` (free text; any non-blank entry
     counts as one adverse event). per_100 = 100 x n_affected_infusions / n_infusions with the
     95% Wilson interval (`add_rate_per_100`).
+
+    References
+    ----------
+    docs/scoring.md (the session data of the clinical reference); Wilson EB (1927), "Probable
+    inference, the law of succession, and statistical inference", J Am Stat Assoc 22:209-212.
     """
     query, params = cohort_query("analytics/safety/side_effects", cohort, group_by, rows="s", **_grouping(group_by))
     frame = con.execute(query, params).df()

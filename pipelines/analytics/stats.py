@@ -98,6 +98,20 @@ def mean_interval(values, confidence: float = CONFIDENCE) -> Estimate:
     Estimate
         The mean and its interval mean +/- t(n - 1) x s / sqrt(n); the interval is NaN for
         fewer than 2 values (all NaN without values) and [mean, mean] when s = 0.
+
+    Notes
+    -----
+    With n values, their mean m and sample standard deviation s (denominator n - 1):
+    m +/- t_{q, n-1} x s / sqrt(n), q = (1 + confidence) / 2 (t_{0.975, n-1} at 95%), the
+    quantile of Student's t distribution with n - 1 degrees of freedom
+    (`scipy.stats.t.interval` with `scipy.stats.sem`). Exact for normally distributed values and
+    approximately right for others once n is moderate (central limit theorem); for skewed or
+    small samples read it beside the median's distribution-free interval (`median_interval`).
+
+    References
+    ----------
+    Student (1908), "The probable error of a mean", Biometrika 6:1-25; Altman DG, Machin D,
+    Bryant TN, Gardner MJ (2000), Statistics with Confidence, 2nd ed., BMJ Books, ch. 4.
     """
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
@@ -165,6 +179,9 @@ SIGN_FLIP_MAX_N = 13  # scipy's limit for its deterministic permutation test (2^
 def change_statistics(changes) -> list[float]:
     """The paired statistics of one group's changes, in the order of CHANGE_COLUMNS.
 
+    A building block of `outcomes.cohort_outcomes` (one call per group): it returns a list, not
+    a frame.
+
     Parameters
     ----------
     changes : array-like
@@ -176,6 +193,18 @@ def change_statistics(changes) -> list[float]:
         Mean change with its t interval, median change with its order-statistic interval
         (`mean_interval`, `median_interval`), `wilcoxon_test`'s statistic and p-value and
         `rank_biserial`.
+
+    Notes
+    -----
+    Each statistic as its function documents it: mean +/- t_{0.975, n-1} s / sqrt(n); the
+    median with [x_(l), x_(n-l+1)]; the Wilcoxon signed-rank test of d = follow-up - baseline
+    against 0 (zeros dropped); r = (rank sum of falls - rank sum of rises) / total rank sum.
+
+    References
+    ----------
+    Student (1908), Biometrika 6:1-25; Conover WJ (1999), Practical Nonparametric Statistics,
+    3rd ed., sec. 3.2; Wilcoxon F (1945), Biometrics Bulletin 1:80-83; Kerby DS (2014),
+    Comprehensive Psychology 3:11.
     """
     changes = np.asarray(changes, dtype=float)
     mean, median = mean_interval(changes), median_interval(changes)

@@ -76,11 +76,11 @@ def response_times(
     """
     group_by = check_group_by(group_by)
     sql, params = cohort_query("analytics/survival/response_times", cohort, group_by, rows="p",
-                               per_patient=times_step())
+                               per_patient=_times_step())
     return con.execute(sql, [*params, scale]).df()
 
 
-def times_step() -> str:
+def _times_step() -> str:
     """The step `per_patient` (`cohorts.step`): each patient's days to response or censoring on
     one scale (sql/analytics/survival/patient_times.sql; one parameter, the scale)."""
     return step("per_patient", "analytics/survival/patient_times")
@@ -90,7 +90,7 @@ def _response_time_counts(con, scale: str, cohort: CohortFilter, group_by: tuple
     """Patients per group, `days` and `responded`: the response times without one row per
     patient (the product-limit estimate only needs how many share each time and outcome)."""
     sql, params = cohort_query("analytics/survival/response_time_counts", cohort, group_by, rows="p",
-                               per_patient=times_step())
+                               per_patient=_times_step())
     return con.execute(sql, [*params, scale]).df()
 
 
@@ -278,7 +278,17 @@ def responded_by_infusion(
     that is nobody by construction: the score before infusion 1 is the baseline.
     Denominator: patients in `cohort` in caseness at baseline on `scale` (the population of
     `time_to_response`) who reached infusion k (at least k infusions recorded); a patient
-    with no score after the baseline counts as not (yet) responded. share = responded / n.
+    with no score after the baseline counts as not (yet) responded. share = responded / n,
+    with the 95% Wilson score interval (`stats.wilson_interval`). Unlike `time_to_response`
+    this is not a survival estimate: a patient who has not yet reached infusion k is left out
+    of k's denominator rather than censored, so the shares of successive k are over different
+    patients.
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)" (response, caseness) and "Choices where
+    the reference leaves room" (a score stamped at an infusion's start counts as taken before
+    it); Wilson EB (1927), J Am Stat Assoc 22:209-212.
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion

@@ -87,7 +87,15 @@ def by_infusion(
     in the baseline window, clinical reference "Baseline"). Infusions 1 to max are points of
     their own; every later score falls into one "maintenance" point, where each patient counts
     once with their latest score. Only patients with a baseline and in `cohort` are counted.
-    Intervals: `stats.mean_interval`, `stats.median_interval`.
+    Intervals: `stats.mean_interval` (mean +/- t_{0.975, n-1} s / sqrt(n)),
+    `stats.median_interval` (order statistics x_(l), x_(n-l+1) from Binomial(n, 1/2)).
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)" (baseline) and "Choices where the
+    reference leaves room" (scores at an infusion's start); Student (1908), "The probable error
+    of a mean", Biometrika 6:1-25; Conover WJ (1999), Practical Nonparametric Statistics, 3rd
+    ed., sec. 3.2.
     """
     group_by = check_group_by(group_by)
     max_infusion = settings.thresholds.trajectory_max_infusion
@@ -135,6 +143,13 @@ def by_week(
     `week` = -1 (BASELINE_WEEK) and `label` "baseline", wherever in the 30-day window it was
     taken, so a pre-infusion score on day 0 is never mixed with the first post-infusion scores.
     Only patients with a baseline and in `cohort` are counted; every week with data is returned.
+    Intervals as in `by_infusion`.
+
+    References
+    ----------
+    docs/scoring.md, "Outcomes (per patient and scale)" (baseline, follow-up) and "Choices where
+    the reference leaves room" (clinic-local dates); Student (1908), Biometrika 6:1-25; Conover
+    WJ (1999), Practical Nonparametric Statistics, 3rd ed., sec. 3.2.
     """
     group_by = check_group_by(group_by)
     sql, params = cohort_query("analytics/trajectories/by_week", cohort, group_by, rows="p")

@@ -77,6 +77,11 @@ SAFETY_REASONS = tuple(reason.column for reason in REASONS if reason.safety)
 def reason_phrase(column: str, *details) -> str:
     """The clinical phrase of a reason with its details filled in.
 
+    A building block, not a question: it words a reason the way the worklist query does (which
+    fills the same phrases with DuckDB's format()), so that a reason reads the same everywhere.
+    Public because the printable patient summary (`dashboard/summary.py`) words its safety
+    flags with it.
+
     Parameters
     ----------
     column : str
@@ -96,7 +101,7 @@ def reason_phrase(column: str, *details) -> str:
 _BY_COLUMN = {reason.column: reason for reason in REASONS}
 
 
-def default_as_of(con) -> dt.date | None:
+def _default_as_of(con) -> dt.date | None:
     """The day the worklist is for by default: the date of the latest infusion in the database.
 
     Parameters
@@ -134,7 +139,7 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
         expected-course settings) and `settings.induction_sessions`.
     as_of : datetime.date, optional
         The day the list is for. Defaults to the date of the latest infusion in the database
-        (`default_as_of`) rather than today, so a database loaded from an export (such as the
+        (`_default_as_of`) rather than today, so a database loaded from an export (such as the
         synthetic sample, which ends in October 2026) gives the list as it stood when the data
         ends. It only sets the windows of reasons 6 and 7, counted in calendar days; data dated
         after `as_of` is not excluded (the ingest keeps future rows out, so with the default
@@ -189,7 +194,7 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
     Jacobson NS, Truax P (1991), J Consult Clin Psychol 59(1) (reliable change); Lambert MJ et
     al. (2001), Psychotherapy Research 11(1) (not-on-track feedback); docs/scoring.md.
     """
-    as_of = as_of if as_of is not None else default_as_of(con)
+    as_of = as_of if as_of is not None else _default_as_of(con)
     thresholds = settings.thresholds
     caller = f"_{threading.get_ident()}"
     query, cohort_params = cohort_query("analytics/worklist/worklist", cohort, rows="pc", caller=caller)

@@ -46,6 +46,10 @@ def waterfall(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "
     only its rank, change and outcome are shown. A bar of several patients blanks (<NA>) a
     responder or remitter count of 1 to min_cell - 1 or one leaving 1 to min_cell - 1 without
     (its `outcome`, the majority, stays).
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     frame = change_module.waterfall(con, settings, scale, cohort, timepoint, max_bars)
     response_pct, n = frame.attrs["response_pct"], frame.attrs["n"]
@@ -89,6 +93,10 @@ def severity_transitions(con: duckdb.DuckDBPyConnection, settings: Settings, sca
     `complementary.suppress_cross_tab`: a cell or margin of 1 to min_cell - 1 patients is
     blanked, then complementary cells in its row and column (and margins) until no row or
     column gives a blanked count back; the grand total is treated as known.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     frame = change_module.severity_transitions(con, settings, scale, cohort)
     return _suppress_transitions(frame, cell_size(settings, min_cell))

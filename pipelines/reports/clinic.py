@@ -46,11 +46,25 @@ def scales_with_data(con: duckdb.DuckDBPyConnection, settings: Settings,
                      cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
     """The scales the page offers: `activity.scales_with_data` without its patient counts.
 
+    Parameters
+    ----------
+    con, settings, cohort
+        As in `analytics.activity.scales_with_data`.
+
     Returns
     -------
     pandas.DataFrame
         `instrument`, `name`: the scales on which a patient of the cohort has a baseline, PHQ-9
         first. The counts are left out, since the page shows none of them.
+
+    Notes
+    -----
+    A scale is listed when at least one patient of the cohort has a baseline on it; which
+    patients that is cannot be told from the list, so nothing is blanked.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; baseline: docs/scoring.md, "Outcomes".
     """
     return activity_module.scales_with_data(con, settings, cohort)[["instrument", "name"]]
 
@@ -58,6 +72,13 @@ def scales_with_data(con: duckdb.DuckDBPyConnection, settings: Settings,
 def headline_activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
                       new_start_days: int = NEW_START_DAYS, min_cell: int | None = None) -> pd.DataFrame:
     """`activity.activity` with its patient counts suppressed.
+
+    Parameters
+    ----------
+    con, settings, cohort, new_start_days
+        As in `analytics.activity.activity`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
 
     Returns
     -------
@@ -71,6 +92,10 @@ def headline_activity(con: duckdb.DuckDBPyConnection, settings: Settings, cohort
     aggregate at all for the cohort); `active_patients`, `new_starts` and `unknown_indication`
     are subsets of it, so each is blanked when it or the patients outside it number 1 to
     min_cell - 1. `infusions` counts infusions and stays.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     frame = activity_module.activity(con, settings, cohort, new_start_days)
     shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n_patients",
@@ -82,10 +107,26 @@ def assessment_completion(con: duckdb.DuckDBPyConnection, settings: Settings, sc
                           cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
     """`coverage.assessment_completion` as published: unchanged.
 
+    Parameters
+    ----------
+    con, settings, scale, cohort
+        As in `analytics.coverage.assessment_completion`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `coverage.assessment_completion`'s row as it is (its columns are documented there): of
+        the cohort's infusions, how many were preceded by a valid score on `scale`, the share
+        and its 95% Wilson interval.
+
     Notes
     -----
     Its counts are infusions of the whole cohort (whose patient count the headline shows or
     hides), not patients, so no cell describes a handful of patients.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     return coverage.assessment_completion(con, settings, scale, cohort)
 
@@ -94,6 +135,13 @@ def headline_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale:
                       cohort: CohortFilter = CohortFilter(), timepoint: str = "latest",
                       min_cell: int | None = None) -> pd.DataFrame:
     """The cohort's outcomes (`outcomes.cohort_outcomes`, one row) as the headline may show them.
+
+    Parameters
+    ----------
+    con, settings, scale, cohort, timepoint
+        As in `analytics.outcomes.cohort_outcomes`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
 
     Returns
     -------
@@ -107,6 +155,10 @@ def headline_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale:
     change statistic is blanked (the page says "fewer than 11 patients in this cohort"
     instead); otherwise a response or remission count of 1 to min_cell - 1, or one leaving that
     many without it, is blanked with its rate and interval.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     frame = cohort_outcomes(con, settings, scale, cohort=cohort, timepoint=timepoint)
     counts = [c for c in frame.columns if c.endswith("_n")]
@@ -121,6 +173,13 @@ def trajectory(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = 
                min_cell: int | None = None) -> pd.DataFrame:
     """`trajectories.by_infusion` with points of 1 to min_cell - 1 patients suppressed.
 
+    Parameters
+    ----------
+    con, settings, scale, cohort, group_by
+        As in `analytics.trajectories.by_infusion`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
+
     Returns
     -------
     pandas.DataFrame
@@ -131,6 +190,10 @@ def trajectory(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = 
     -----
     Compared by a group, the groups at one infusion partition the cohort's point (shown when
     the comparison is off), so a second group is blanked where one alone would be given back.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     min_cell = cell_size(settings, min_cell)
     frame = trajectories_module.by_infusion(con, settings, scale, cohort, group_by)
@@ -159,6 +222,13 @@ def time_to_response(con: duckdb.DuckDBPyConnection, settings: Settings, scale: 
                      cohort: CohortFilter = CohortFilter(), min_cell: int | None = None) -> dict[str, pd.DataFrame]:
     """`survival.time_to_response` (ungrouped) as it may be published.
 
+    Parameters
+    ----------
+    con, settings, scale, cohort
+        As in `analytics.survival.time_to_response`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
+
     Returns
     -------
     dict
@@ -172,6 +242,10 @@ def time_to_response(con: duckdb.DuckDBPyConnection, settings: Settings, scale: 
     -----
     In the summary, `n` of 1 to min_cell - 1 blanks everything, and a responder count of 1 to
     min_cell - 1 (or leaving that many) is blanked.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     min_cell = cell_size(settings, min_cell)
     km = survival_module.time_to_response(con, settings, scale, cohort)
@@ -187,6 +261,13 @@ def retention_summary(con: duckdb.DuckDBPyConnection, settings: Settings, cohort
                       min_cell: int | None = None) -> pd.DataFrame:
     """`retention.retention` (one row) with small cells blanked.
 
+    Parameters
+    ----------
+    con, settings, cohort
+        As in `analytics.retention.retention`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
+
     Returns
     -------
     pandas.DataFrame
@@ -199,6 +280,10 @@ def retention_summary(con: duckdb.DuckDBPyConnection, settings: Settings, cohort
     be 1 to min_cell - 1 or be worked out from the counts shown (started, completed induction,
     any maintenance), so a count (with its rate and interval) is blanked when needed. The
     started count is the cohort's, shown in the headline.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     frame = retention_module.retention(con, settings, cohort)
     shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n_started",
@@ -211,21 +296,35 @@ def infusions_distribution(con: duckdb.DuckDBPyConnection, settings: Settings,
                            cohort: CohortFilter = CohortFilter(), min_cell: int | None = None) -> pd.DataFrame:
     """`retention.infusions_per_patient` with small cells blanked.
 
+    Parameters
+    ----------
+    con, settings, cohort
+        As in `analytics.retention.infusions_per_patient`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
+
     Returns
     -------
     pandas.DataFrame
-        `infusions_per_patient`'s columns with `suppressed` added.
+        `infusions_per_patient`'s columns (`n_infusions`, `n_patients`, `share`, `share_low`,
+        `share_high`) with `suppressed` added; a blanked row has `n_patients` <NA> and its
+        share and interval NaN.
 
     Notes
     -----
     The counts partition the cohort (whose size the headline shows), so a count of 1 to
-    min_cell - 1 is blanked with its share, and a second one where the total would give it back.
+    min_cell - 1 is blanked with its share and the share's interval (share x N, or either bound
+    of the interval, gives the count back), and a second one where the total would give it back.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     min_cell = cell_size(settings, min_cell)
     frame = retention_module.infusions_per_patient(con, settings, cohort)
     hidden = suppress_partition(frame["n_patients"], True, frame["n_patients"].sum(), min_cell) if len(frame) \
         else np.zeros(0, dtype=bool)
-    frame = blank(frame, hidden, counts=("n_patients",), values=("share",))
+    frame = blank(frame, hidden, counts=("n_patients",), values=("share", "share_low", "share_high"))
     frame["suppressed"] = hidden
     return frame
 
@@ -233,6 +332,13 @@ def infusions_distribution(con: duckdb.DuckDBPyConnection, settings: Settings,
 def safety_rates(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
                  min_cell: int | None = None) -> dict[str, pd.DataFrame]:
     """`safety.side_effect_rates` and `safety.bp_excursions` with small cells blanked.
+
+    Parameters
+    ----------
+    con, settings, cohort
+        As in `analytics.safety.side_effect_rates` and `analytics.safety.bp_excursions`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
 
     Returns
     -------
@@ -245,6 +351,10 @@ def safety_rates(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coh
     missing on only that many, is blanked with its rate and interval; the infusion counts (the
     denominators) are the cohort's and stay. The effects are not a partition (one infusion can
     have several), so there is no total to protect against.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     min_cell = cell_size(settings, min_cell)
     rate = ["per_100", "per_100_low", "per_100_high"]
@@ -266,10 +376,29 @@ def cadss_points(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coh
     """`safety.cadss_by_infusion` with the infusions of 1 to min_cell - 1 patients (or
     infusions) blanked: their counts, mean and median.
 
+    Parameters
+    ----------
+    con, settings, cohort
+        As in `analytics.safety.cadss_by_infusion`.
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
+
     Returns
     -------
     pandas.DataFrame
         `cadss_by_infusion`'s columns with `suppressed` and `n_shown` added.
+
+    Notes
+    -----
+    A point (one infusion number, or maintenance) is blanked when its patients (`n_patients`)
+    or its infusions (`n`) number 1 to min_cell - 1: its counts become <NA> and its mean,
+    median, standard deviation and their intervals NaN (a mean of a handful of patients
+    describes them). Points of infusion numbers do not add up to a total the page shows (a
+    patient counts at every infusion they had), so no complementary cell is needed.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     min_cell = cell_size(settings, min_cell)
     frame = safety_module.cadss_by_infusion(con, settings, cohort)

@@ -121,6 +121,10 @@ def monthly_outcomes(con: duckdb.DuckDBPyConnection, settings: Settings, scale: 
     The months partition the cohort, whose totals the headline shows, so a small month is
     suppressed with a second where the total would give it back (CMS cell-size policy). Recent
     months have had less time to respond; read them with their n.
+
+    References
+    ----------
+    docs/analytics.md, "Small-cell suppression"; CMS, "Cell size suppression policy" (2020).
     """
     frame = outcomes_module.monthly_outcomes(con, settings, scale, cohort, timepoint)
     return suppress_small_groups(frame, cell_size(settings, min_cell))
