@@ -333,9 +333,11 @@ if tabs[4].open:  # only the tab on screen runs (lazy tabs)
         names = {"n_started": "Started", **rate_names("completed_induction", "Completed induction"),
                  **rate_names("any_maintenance", "Any maintenance")}
         table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
-        table(counts.assign(share=(100 * counts["share"]).round(1),
+        table(counts.assign(share=(100 * counts["share"]).round(1), share_low=(100 * counts["share_low"]).round(1),
+                            share_high=(100 * counts["share_high"]).round(1),
                             n_patients=counts["n_patients"].astype("string").fillna(FEWER)),
-              {"n_infusions": "Infusions so far", "n_patients": "Patients", "share": "Share of patients (%)"},
+              {"n_infusions": "Infusions so far", "n_patients": "Patients", "share": "Share of patients (%)",
+               "share_low": "95% CI low (%)", "share_high": "95% CI high (%)"},
               "infusions_per_patient.csv", "infusions per patient")
 
 # --- Safety ---------------------------------------------------------------------------------------------

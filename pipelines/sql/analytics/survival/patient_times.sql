@@ -2,7 +2,7 @@
 -- from the first infusion's date to the first follow-up meeting the response criterion, or to
 -- the last follow-up when none does (censored; clinical reference, "Time to response").
 -- A step of survival/response_times.sql and survival/response_time_counts.sql (the placeholder
--- `per_patient`, filled by `survival.times_step`).
+-- `per_patient`, filled by `survival._times_step`).
 WITH final AS (
     SELECT
         patient_id,
