@@ -36,9 +36,18 @@ url_paths: dict[int, str] = {}
 for section, pages in SECTIONS.items():
     for url_path, (script, icon) in pages.items():
         page = st.Page(script, title=access.PAGE_TITLES[url_path], icon=icon, url_path=url_path,
-                       default=url_path == allowed[0], visibility="visible" if url_path in allowed else "hidden")
+                       visibility="visible" if url_path in allowed else "hidden")
         (menu.setdefault(section, []) if url_path in allowed else hidden).append(page)
         url_paths[id(page)] = url_path
+# The app's root opens the viewer's first page. Streamlit serves its default page at the root and
+# answers the default page's own path with "Page not found", so the default is a hidden page of
+# its own running that page's script: a bookmarked /worklist (or /clinic) opens as well as /.
+first = allowed[0]
+script, icon = next(pages[first] for pages in SECTIONS.values() if first in pages)
+start = st.Page(script, title=access.PAGE_TITLES[first], icon=icon, url_path="start", default=True,
+                visibility="hidden")
+url_paths[id(start)] = first
+hidden.append(start)
 list(menu.values())[-1].extend(hidden)  # hidden pages show in no section
 current = st.navigation(menu)
 if url_paths[id(current)] in allowed:

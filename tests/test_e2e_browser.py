@@ -133,6 +133,8 @@ def a_patient_on_the_worklist(database: Path) -> str:
 PAGES = {
     # url path: (query, key texts, screenshot name); the Worklist is the default page, at the root
     "": ("", ["Worklist", "Patients shown", "Local single-user mode"], "worklist.png"),
+    # a bookmark of the default page's own address opens it too (not "Page not found")
+    "worklist": ("", ["Worklist", "Patients shown"], "worklist-bookmarked.png"),
     "patient": ("?patient={patient}", ["Patient {patient}", "Infusions so far", "Course"], "patient.png"),
     "clinic": ("", ["Clinic outcomes", "Response rate", "Remission rate"], "clinic-outcomes.png"),
     "data-quality": ("", ["Data quality", "Latest run", "Inserted", "What the database holds"], "data-quality.png"),
