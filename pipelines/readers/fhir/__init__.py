@@ -29,9 +29,10 @@ from ...formats import KINDS, PATIENTS, ExportKind
 from ..rows import Reject, StagedFile
 from .export import FhirExport
 from .resources import Row, kind_of
-from .parse import Document, looks_like_fhir, read_document
+from .parse import Document, check, looks_like_fhir, read_document
 
-__all__ = ["FhirExport", "Document", "looks_like_fhir", "read_document", "file_kinds", "stage_fhir", "summary"]
+__all__ = ["FhirExport", "Document", "looks_like_fhir", "read_document", "file_kinds", "stage_fhir", "summary",
+           "warnings"]
 
 
 def file_kinds(document: Document) -> list[ExportKind]:
@@ -43,7 +44,8 @@ def file_kinds(document: Document) -> list[ExportKind]:
 
 
 def summary(document: Document) -> str:
-    """`FHIR Bundle (collection): 3 Patient, 5 Procedure ...; skipped 1 Organization` for progress lines."""
+    """`FHIR Bundle (collection): 3 Patient, 5 Procedure ...; skipped 1 Organization` for progress
+    lines, followed by the elements tolerated (`warnings`): the run's record of them."""
     read = Counter(e.type for e in document.entries if kind_of(e) is not None)
     skipped = Counter(e.type if e.type != "Observation" else "Observation (codes not read)"
                       for e in document.entries if kind_of(e) is None)
@@ -52,7 +54,20 @@ def summary(document: Document) -> str:
         text += "; skipped " + ", ".join(f"{n} {t}" for t, n in sorted(skipped.items()))
     if document.bad_lines:
         text += f"; {len(document.bad_lines)} unreadable"
-    return text
+    return text + "".join(f"; {w}" for w in warnings(document))
+
+
+def warnings(document: Document) -> list[str]:
+    """The elements tolerated in the resources a file gives rows from, per reason, e.g.
+    `12 elements not defined by FHIR R4 ignored (QuestionnaireResponse.item.code ×12)`."""
+    found: dict[str, Counter] = {}
+    for entry in document.entries:
+        if kind_of(entry) is not None:
+            for reason, path in check(entry).warnings:
+                found.setdefault(reason, Counter())[path] += 1
+    return [f"{sum(paths.values())} element{'s' if sum(paths.values()) > 1 else ''} {reason} ignored ("
+            + ", ".join(f"{path} ×{n}" for path, n in sorted(paths.items())) + ")"
+            for reason, paths in found.items()]
 
 
 def stage_fhir(con: duckdb.DuckDBPyConnection, export: FhirExport, document: Document,
