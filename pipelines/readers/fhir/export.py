@@ -13,7 +13,7 @@ from functools import cached_property
 
 from ...formats import ExportKind
 from .assessments import assessment_outcomes
-from .codes import ENTERED_IN_ERROR, NOT_DONE
+from .codes import ENTERED_IN_ERROR, NOT_COMPLETED, NOT_DONE
 from .parse import Document, Entry, Index, validation_error
 from .patients import patient_outcomes
 from .resources import Rejected, Row, kind_of
@@ -51,13 +51,16 @@ class FhirExport:
 
 
 def _unusable(entry: Entry) -> tuple[str, str] | None:
-    """(rule, reason) for a resource that must not be used: not valid FHIR, entered in error,
-    or an infusion that did not take place."""
+    """(rule, reason) for a resource that must not be used: not readable FHIR, entered in error,
+    an infusion that did not take place, or a questionnaire not completed (`amended` is
+    completed: its answers replace the earlier version's, an update like any other)."""
     status = entry.resource.get("status")
     if status == ENTERED_IN_ERROR:
         return "entered_in_error", f"{entry.where()} has status entered-in-error"
     if status == NOT_DONE and entry.type in ("Procedure", "MedicationAdministration"):
         return "not_given", f"{entry.where()} has status not-done: the infusion was not given"
+    if status in NOT_COMPLETED and entry.type == "QuestionnaireResponse":
+        return "not_completed", f"{entry.where()} has status {status}: not a completed questionnaire"
     error = validation_error(entry)
     if error:
         return "invalid_fhir", f"{entry.where()} is not valid FHIR R4: {error}"
