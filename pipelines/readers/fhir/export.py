@@ -13,6 +13,7 @@ from functools import cached_property
 
 from ...formats import ExportKind
 from .assessments import assessment_outcomes
+from .forms import FORM_TYPES, Forms
 from .codes import ENTERED_IN_ERROR, NOT_COMPLETED, NOT_DONE
 from .parse import Document, Entry, Index, validation_error
 from .patients import patient_outcomes
@@ -40,8 +41,10 @@ class FhirExport:
                 else:
                     usable.append(entry)
         index = Index(usable)
-        for build in (patient_outcomes, session_outcomes, assessment_outcomes):
-            results.extend(build(usable, index))
+        forms = Forms([e for d in self.documents for e in d.entries if e.type in FORM_TYPES])
+        results.extend(patient_outcomes(usable, index))
+        results.extend(session_outcomes(usable, index))
+        results.extend(assessment_outcomes(usable, index, forms))
         return results
 
     def for_file(self, path: str, kind: ExportKind) -> tuple[list[Row], list[Rejected]]:
