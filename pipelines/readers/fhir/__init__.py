@@ -65,8 +65,8 @@ def warnings(document: Document) -> list[str]:
         if kind_of(entry) is not None:
             for reason, path in check(entry).warnings:
                 found.setdefault(reason, Counter())[path] += 1
-    return [f"{sum(paths.values())} element{'s' if sum(paths.values()) > 1 else ''} {reason} ignored ("
-            + ", ".join(f"{path} ×{n}" for path, n in sorted(paths.items())) + ")"
+    return [reason.format(n=sum(paths.values()), s="s" if sum(paths.values()) > 1 else "")
+            + " (" + ", ".join(f"{path} ×{n}" for path, n in sorted(paths.items())) + ")"
             for reason, paths in found.items()]
 
 

@@ -165,8 +165,9 @@ NEEDED: dict[str, frozenset[str]] = {
     "QuestionnaireResponse": frozenset({"id", "status", "questionnaire", "subject", "authored", "partOf",
                                         "item"}),
 }
-NOT_DEFINED = "not defined by FHIR R4"
-NOT_READ = "not valid FHIR R4, not read"
+# Warning kinds, each the text of its count in the progress line (`{n}` elements, plural `{s}`).
+NOT_DEFINED = "{n} element{s} not defined by FHIR R4 ignored"
+NOT_READ = "{n} invalid element{s} the importer does not read ignored"
 
 
 @dataclass
