@@ -114,7 +114,8 @@ def _response_row(entry: Entry, index: Index, form: Form, recorded_total: Entry 
                     values["total"] = _number(answer, link, form, where, "total")
                 continue
             column = next((ITEM_CODES[c][1] for c in codes if c in ITEM_CODES and ITEM_CODES[c][0] == scale), None)
-            if column is None and (codes or LOINC_CODE.search(link) or instrument is None):
+            coded = LOINC_CODE.search(link) or LOINC_CODE.search(str(item.get("definition") or ""))
+            if column is None and (codes or coded or instrument is None):
                 continue  # another scale's question, or a LOINC code we do not read
             column = column or _item_number(link)
             if column is None or not 1 <= column <= instrument.n_columns:
