@@ -10,11 +10,13 @@ Each unit's `StagedFile.sha256` is the file's hash plus `#<kind>` (as REDCap's p
 entry number may hold a bad patient in one unit and nothing in another.
 
 The mapping (documented in docs/import-format.md, "FHIR R4") is split by table:
-`patients.py`, `sessions.py`, `assessments.py`; code tables are in `codes.py`; reading,
-validation (`fhir.resources`) and reference resolution in `parse.py`; `resources.py` says which
+`patients.py`, `sessions.py`, `assessments.py` (with `forms.py`: what a response's Questionnaire,
+CodeSystems and ValueSets say about its scale, items and answers); code tables are in `codes.py`;
+reading, validation (`fhir.resources`, tolerant of what is not read) and reference resolution in
+`parse.py`; `resources.py` says which
 table a resource feeds and holds the row / reject types the mappers return; `export.py` holds the
 resources of one export (a Bundle, or the NDJSON files of one folder) and runs the mappers over
-them. Imports go one way: codes, parse -> resources -> the mappers -> export -> this package.
+them. Imports go one way: codes, parse -> resources -> forms -> the mappers -> export -> this package.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class Forms:
 
     def __init__(self, entries: list[Entry]):
         self.by_name: dict[str, dict] = {}
-        self.terminology: list[dict] = []
+        terminology = Form()  # the export's CodeSystem and ValueSet weights, read once
         for entry in entries:
             resource = entry.resource
             if entry.type == "Questionnaire":
@@ -135,12 +135,13 @@ class Forms:
                     if isinstance(name, str):
                         self.by_name.setdefault(name.split("|")[0], resource)
             elif entry.type in ("CodeSystem", "ValueSet"):
-                self.terminology.append(resource)
+                terminology.add_terminology(resource)
+        self.weights = terminology.weights
 
     def of(self, response: dict) -> Form:
-        form = Form()
+        form = Form(weights=dict(self.weights))
         contained = [r for r in response.get("contained") or [] if isinstance(r, dict)]
-        for resource in [*self.terminology, *contained]:
+        for resource in contained:
             form.add_terminology(resource)
         questionnaire = response.get("questionnaire")
         if isinstance(questionnaire, dict):  # STU3 shape (a Reference): read its reference
