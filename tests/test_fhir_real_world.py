@@ -236,3 +236,23 @@ def test_elements_r4_does_not_define_are_counted_as_warnings_not_quarantined(tmp
     ((_, rules, reason),) = quarantined(tmp_path)
     assert rules == ["invalid_fhir"] and reason.startswith("QuestionnaireResponse/broken is not valid FHIR R4: authored")
     assert [s[2] for s in scores(tmp_path)] == [12]
+
+
+def test_a_total_observation_derived_from_a_response_not_loaded_is_quarantined_with_it(tmp_path):
+    """EHRs export the total beside the response: the total of an in-progress response is no
+    score of its own (it would otherwise load as a total-only assessment)."""
+    resources = fixture("us-core-ehr-phq9.json")
+    response = next(r for r in resources if r["resourceType"] == "QuestionnaireResponse")
+    response["status"] = "in-progress"
+    total = {"resourceType": "Observation", "id": "phq-total", "status": "final",
+             "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+             "subject": {"reference": "Patient/example"}, "effectiveDateTime": "2022-11-29T20:50:32Z",
+             "derivedFrom": [{"reference": "QuestionnaireResponse/phq-9-example"}], "valueInteger": 12}
+    result, _ = run(tmp_path, [*resources, total])
+    assert scores(tmp_path) == []
+    assert [(rules, reason) for _, rules, reason in quarantined(tmp_path)] == [
+        (["not_completed"], "QuestionnaireResponse/phq-9-example has status in-progress: not a completed questionnaire"),
+        (["not_completed"], "Observation/phq-total is the total of QuestionnaireResponse/phq-9-example, which is "
+                            "quarantined (not_completed)"),
+    ]
+    assert result.totals.rows_in == result.totals.inserted + result.totals.quarantined == 4

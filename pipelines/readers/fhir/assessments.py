@@ -39,16 +39,28 @@ class NotANumber(Exception):
         self.rule = rule
 
 
-def assessment_outcomes(usable: list[Entry], index: Index, forms: Forms) -> list[Row | Rejected]:
+def assessment_outcomes(usable: list[Entry], index: Index, forms: Forms,
+                        not_loaded: list[Rejected]) -> list[Row | Rejected]:
+    """Rows of responses and total Observations. `not_loaded` holds the responses quarantined
+    before mapping (not completed, entered in error, unreadable): a total derived from one of
+    them is not a score either, and is quarantined with it rather than loaded on its own."""
     results: list[Row | Rejected] = []
+    dropped_index = Index([r.entry for r in not_loaded])
+    rule_of = {(r.entry.path, r.entry.source_row): r.rule for r in not_loaded}
     responses = {(e.path, e.source_row): e for e in usable if e.type == "QuestionnaireResponse"}
     recorded_totals: dict[tuple, Entry] = {}
     for entry in usable:
         if entry.type == "Observation" and kind_of(entry) is ASSESSMENTS:
             sources = [index.resolve(r) for r in entry.resource.get("derivedFrom") or []]
             source = next((s for s in sources if s is not None and s.type == "QuestionnaireResponse"), None)
+            dropped = next((d for d in map(dropped_index.resolve, entry.resource.get("derivedFrom") or [])
+                            if d is not None), None)
             if source is not None:
                 recorded_totals.setdefault((source.path, source.source_row), entry)
+            elif dropped is not None:
+                rule = rule_of[(dropped.path, dropped.source_row)]
+                results.append(Rejected(ASSESSMENTS, entry, rule, f"{entry.where()} is the total of "
+                                        f"{dropped.where()}, which is quarantined ({rule})"))
             else:
                 results.append(_observation_row(entry, index))
     for key, entry in responses.items():

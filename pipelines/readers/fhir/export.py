@@ -44,7 +44,8 @@ class FhirExport:
         forms = Forms([e for d in self.documents for e in d.entries if e.type in FORM_TYPES])
         results.extend(patient_outcomes(usable, index))
         results.extend(session_outcomes(usable, index))
-        results.extend(assessment_outcomes(usable, index, forms))
+        not_loaded = [r for r in results if r.entry.type == "QuestionnaireResponse"]
+        results.extend(assessment_outcomes(usable, index, forms, not_loaded))
         return results
 
     def for_file(self, path: str, kind: ExportKind) -> tuple[list[Row], list[Rejected]]:
