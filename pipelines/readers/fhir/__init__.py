@@ -10,11 +10,13 @@ Each unit's `StagedFile.sha256` is the file's hash plus `#<kind>` (as REDCap's p
 entry number may hold a bad patient in one unit and nothing in another.
 
 The mapping (documented in docs/import-format.md, "FHIR R4") is split by table:
-`patients.py`, `sessions.py`, `assessments.py`; code tables are in `codes.py`; reading,
-validation (`fhir.resources`) and reference resolution in `parse.py`; `resources.py` says which
+`patients.py`, `sessions.py`, `assessments.py` (with `forms.py`: what a response's Questionnaire,
+CodeSystems and ValueSets say about its scale, items and answers); code tables are in `codes.py`;
+reading, validation (`fhir.resources`, tolerant of what is not read) and reference resolution in
+`parse.py`; `resources.py` says which
 table a resource feeds and holds the row / reject types the mappers return; `export.py` holds the
 resources of one export (a Bundle, or the NDJSON files of one folder) and runs the mappers over
-them. Imports go one way: codes, parse -> resources -> the mappers -> export -> this package.
+them. Imports go one way: codes, parse -> resources -> forms -> the mappers -> export -> this package.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from ...formats import KINDS, PATIENTS, ExportKind
 from ..rows import Reject, StagedFile
 from .export import FhirExport
 from .resources import Row, kind_of
-from .parse import Document, looks_like_fhir, read_document
+from .parse import Document, check, looks_like_fhir, read_document
 
-__all__ = ["FhirExport", "Document", "looks_like_fhir", "read_document", "file_kinds", "stage_fhir", "summary"]
+__all__ = ["FhirExport", "Document", "looks_like_fhir", "read_document", "file_kinds", "stage_fhir", "summary",
+           "warnings"]
 
 
 def file_kinds(document: Document) -> list[ExportKind]:
@@ -43,7 +46,8 @@ def file_kinds(document: Document) -> list[ExportKind]:
 
 
 def summary(document: Document) -> str:
-    """`FHIR Bundle (collection): 3 Patient, 5 Procedure ...; skipped 1 Organization` for progress lines."""
+    """`FHIR Bundle (collection): 3 Patient, 5 Procedure ...; skipped 1 Organization` for progress
+    lines, followed by the elements tolerated (`warnings`): the run's record of them."""
     read = Counter(e.type for e in document.entries if kind_of(e) is not None)
     skipped = Counter(e.type if e.type != "Observation" else "Observation (codes not read)"
                       for e in document.entries if kind_of(e) is None)
@@ -52,7 +56,20 @@ def summary(document: Document) -> str:
         text += "; skipped " + ", ".join(f"{n} {t}" for t, n in sorted(skipped.items()))
     if document.bad_lines:
         text += f"; {len(document.bad_lines)} unreadable"
-    return text
+    return text + "".join(f"; {w}" for w in warnings(document))
+
+
+def warnings(document: Document) -> list[str]:
+    """The elements tolerated in the resources a file gives rows from, per reason, e.g.
+    `12 elements not defined by FHIR R4 ignored (QuestionnaireResponse.item.code ×12)`."""
+    found: dict[str, Counter] = {}
+    for entry in document.entries:
+        if kind_of(entry) is not None:
+            for reason, path in check(entry).warnings:
+                found.setdefault(reason, Counter())[path] += 1
+    return [reason.format(n=sum(paths.values()), s="s" if sum(paths.values()) > 1 else "")
+            + " (" + ", ".join(f"{path} ×{n}" for path, n in sorted(paths.items())) + ")"
+            for reason, paths in found.items()]
 
 
 def stage_fhir(con: duckdb.DuckDBPyConnection, export: FhirExport, document: Document,

@@ -1,31 +1,34 @@
 """QuestionnaireResponse and total Observations -> canonical assessments rows.
 
-The scale comes from `questionnaire` (a canonical holding the LOINC panel or total code, e.g.
-http://loinc.org/q/44249-1, or ending in the scale's name, e.g. .../Questionnaire/PCL-5), else
-from its items' LOINC codes. Items are matched by the LOINC item code in linkId or definition,
-else by a linkId naming the position (`1`, `item_1`, `phq9_1`). Every code comes from the
-instrument registry. An Observation carrying a scale's total code supplies the total of the
-QuestionnaireResponse it is derivedFrom (EHRs export both); one derived from nothing in this
-export is an assessment of its own, with only the total.
+The scale comes from the response's form (`forms.py`: the Questionnaire's LOINC code, or a
+canonical URL or id naming the scale, e.g. http://loinc.org/q/44249-1, .../Questionnaire/phq-9,
+Questionnaire/mii-qst-pro-gad-7), else from its items' LOINC codes. Items, nested groups
+and answers' nested items flattened, are matched by the LOINC item code in linkId, definition,
+an item `code` (not R4, but sent) or the Questionnaire's item; else, once the scale is known,
+by the number at the end of the linkId (`PHQ.3`, `phq3`, `Q3`, `H1/T1/Q3`, `phq9_3`, `item_3`,
+`3`, `phq-gad7-q03`). A question that is not a scored item (the PHQ-9 difficulty question read
+as its recorded extra column when it can be, a comment, a T-score, a total) never quarantines
+the response. Every code comes from the instrument registry. An Observation carrying a scale's
+total code supplies the total of the QuestionnaireResponse it is derivedFrom (EHRs export both);
+one derived from nothing in this export is an assessment of its own, with only the total.
 """
 
 from __future__ import annotations
 
 import re
 
-from ...formats import ASSESSMENTS, MAX_ITEM_COLUMNS
-from ...instruments import REGISTRY, alias_table, normalise_alias
-from .codes import ANSWER_CODES, ORDINAL_VALUE
+from ...formats import ASSESSMENTS
+from ...instruments import REGISTRY
+from .codes import ANSWER_CODES
+from .forms import LOINC_CODE, Form, Forms, weight_of
 from .resources import TOTAL_CODES, Rejected, Row, kind_of, loinc_codes
 from .parse import Entry, Index, reference_id
 
-PANEL_CODES: dict[str, str] = {i.loinc_panel: i.code for i in REGISTRY.values() if i.loinc_panel}
 # LOINC item code -> (scale, item column); extra questions follow the scored items.
 ITEM_CODES: dict[str, tuple[str, int]] = {
     code: (i.code, n) for i in REGISTRY.values() for n, code in enumerate((*i.loinc_items, *i.extra_items), start=1)
 }
-LOINC_CODE = re.compile(r"(?<![\d-])(\d{1,8}-\d)(?![\d-])")
-POSITION = re.compile(r"^(?:.*[_\-/.]|item|q)?(\d{1,2})$", re.IGNORECASE)
+ITEM_NUMBER = re.compile(r"^[A-Za-z]*0*(\d{1,2})$")
 
 
 class NotANumber(Exception):
@@ -36,20 +39,32 @@ class NotANumber(Exception):
         self.rule = rule
 
 
-def assessment_outcomes(usable: list[Entry], index: Index) -> list[Row | Rejected]:
+def assessment_outcomes(usable: list[Entry], index: Index, forms: Forms,
+                        not_loaded: list[Rejected]) -> list[Row | Rejected]:
+    """Rows of responses and total Observations. `not_loaded` holds the responses quarantined
+    before mapping (not completed, entered in error, unreadable): a total derived from one of
+    them is not a score either, and is quarantined with it rather than loaded on its own."""
     results: list[Row | Rejected] = []
+    dropped_index = Index([r.entry for r in not_loaded])
+    rule_of = {(r.entry.path, r.entry.source_row): r.rule for r in not_loaded}
     responses = {(e.path, e.source_row): e for e in usable if e.type == "QuestionnaireResponse"}
     recorded_totals: dict[tuple, Entry] = {}
     for entry in usable:
         if entry.type == "Observation" and kind_of(entry) is ASSESSMENTS:
             sources = [index.resolve(r) for r in entry.resource.get("derivedFrom") or []]
             source = next((s for s in sources if s is not None and s.type == "QuestionnaireResponse"), None)
+            dropped = next((d for d in map(dropped_index.resolve, entry.resource.get("derivedFrom") or [])
+                            if d is not None), None)
             if source is not None:
                 recorded_totals.setdefault((source.path, source.source_row), entry)
+            elif dropped is not None:
+                rule = rule_of[(dropped.path, dropped.source_row)]
+                results.append(Rejected(ASSESSMENTS, entry, rule, f"{entry.where()} is the total of "
+                                        f"{dropped.where()}, which is quarantined ({rule})"))
             else:
                 results.append(_observation_row(entry, index))
     for key, entry in responses.items():
-        results.append(_response_row(entry, index, recorded_totals.get(key)))
+        results.append(_response_row(entry, index, forms.of(entry.resource), recorded_totals.get(key)))
     return results
 
 
@@ -84,39 +99,46 @@ def _observation_total(entry: Entry) -> float | None:
     return None
 
 
-def _response_row(entry: Entry, index: Index, recorded_total: Entry | None) -> Row | Rejected:
+def _response_row(entry: Entry, index: Index, form: Form, recorded_total: Entry | None) -> Row | Rejected:
     resource = entry.resource
-    items = list(_flatten(resource.get("item") or []))
-    scale, scale_text = _scale(resource.get("questionnaire"), items)
+    items = [i for i in _flatten(resource.get("item") or []) if _answers(i)]
+    scale = form.scale or _scale_of_items(items, form)
+    questionnaire = resource.get("questionnaire")
+    if isinstance(questionnaire, dict):
+        questionnaire = questionnaire.get("reference")
     values = _values(
         assessment_id=entry.id,
         patient_id=reference_id(resource.get("subject"), "Patient", index),
-        instrument=scale or scale_text,
+        instrument=scale or (questionnaire if isinstance(questionnaire, str) else None),
         administered_at=resource.get("authored"),
         session_id=_session(resource, index),
     )
+    instrument = REGISTRY.get(scale) if scale else None
     try:
         for item in items:
             link = str(item.get("linkId", ""))
-            code = _item_code(item)
-            answers = [a for a in item.get("answer") or [] if isinstance(a, dict)]
-            if not answers:
-                continue
+            answer = _answers(item)[0]
             where = f"{entry.where()} {scale or 'item'} linkId {link!r}"
-            if code and code in TOTAL_CODES:
-                if TOTAL_CODES[code] == scale:
-                    values["total"] = _number(answers[0], where, "total")
+            codes = _item_codes(item, form)
+            total_of = next((TOTAL_CODES[c] for c in codes if c in TOTAL_CODES), None)
+            if total_of is not None:
+                if total_of == scale:
+                    values["total"] = _number(answer, link, form, where, "total")
                 continue
-            if code and code in ITEM_CODES:
-                item_scale, column = ITEM_CODES[code]
-                if item_scale != scale:
-                    continue  # another scale's question on the same form: not read
-            else:
-                position = POSITION.match(link)
-                if not position or not 1 <= int(position.group(1)) <= MAX_ITEM_COLUMNS:
-                    continue  # not a scored question (a comment, a section heading)
-                column = int(position.group(1))
-            values[f"item_{column}"] = _number(answers[0], where, "item")
+            column = next((ITEM_CODES[c][1] for c in codes if c in ITEM_CODES and ITEM_CODES[c][0] == scale), None)
+            coded = LOINC_CODE.search(link) or LOINC_CODE.search(str(item.get("definition") or ""))
+            if column is None and (codes or coded or instrument is None):
+                continue  # another scale's question, or a LOINC code we do not read
+            column = column or _item_number(link)
+            if column is None or not 1 <= column <= instrument.n_columns:
+                continue  # not a question of the scale (a comment, a section, a T-score)
+            if column > instrument.n_items:  # an extra question (PHQ-9 difficulty): kept when readable
+                try:
+                    values[f"item_{column}"] = _number(answer, link, form, where, "item")
+                except NotANumber:
+                    pass
+                continue
+            values[f"item_{column}"] = _number(answer, link, form, where, "item")
         if values["total"] is None and recorded_total is not None:
             values["total"] = _observation_total(recorded_total)
     except NotANumber as error:
@@ -139,54 +161,70 @@ def _session(resource: dict, index: Index) -> str | None:
 
 
 def _flatten(items: list):
+    """Every item, with the items of groups and of answers (`item[].answer[].item[]`)."""
     for item in items:
         if isinstance(item, dict):
             yield item
             yield from _flatten(item.get("item") or [])
+            for answer in item.get("answer") or []:
+                if isinstance(answer, dict):
+                    yield from _flatten(answer.get("item") or [])
 
 
-def _item_code(item: dict) -> str | None:
+def _answers(item: dict) -> list[dict]:
+    return [a for a in item.get("answer") or [] if isinstance(a, dict) and any(k.startswith("value") for k in a)]
+
+
+def _item_codes(item: dict, form: Form) -> list[str]:
+    """The LOINC codes an item carries (linkId, definition, an item `code`) or its Questionnaire
+    item gives, that the registry knows."""
+    found = []
     for text in (item.get("linkId"), item.get("definition")):
         if isinstance(text, str):
-            for code in LOINC_CODE.findall(text):
-                if code in ITEM_CODES or code in TOTAL_CODES:
-                    return code
+            found += LOINC_CODE.findall(text)
+    code = item.get("code")  # not an R4 element, but apps send it
+    found += loinc_codes({"coding": code if isinstance(code, list) else [code] if isinstance(code, dict) else []})
+    found += form.codes.get(str(item.get("linkId", "")), [])
+    return [c for c in found if c in ITEM_CODES or c in TOTAL_CODES]
+
+
+def _scale_of_items(items: list[dict], form: Form) -> str | None:
+    for item in items:
+        for code in _item_codes(item, form):
+            return ITEM_CODES[code][0] if code in ITEM_CODES else TOTAL_CODES[code]
     return None
 
 
-def _scale(questionnaire, items: list[dict]) -> tuple[str | None, str | None]:
-    """(registry code, or None; the questionnaire text to report when the scale is unknown)."""
-    if isinstance(questionnaire, str) and questionnaire.strip():
-        for code in LOINC_CODE.findall(questionnaire):
-            if code in PANEL_CODES or code in TOTAL_CODES:
-                return PANEL_CODES.get(code) or TOTAL_CODES[code], questionnaire
-        name = questionnaire.split("|")[0].rstrip("/").rsplit("/", 1)[-1]
-        if normalise_alias(name) in alias_table():
-            return alias_table()[normalise_alias(name)], questionnaire
-    for item in items:
-        code = _item_code(item)
-        if code:
-            return (ITEM_CODES[code][0] if code in ITEM_CODES else TOTAL_CODES[code]), None
-    return None, questionnaire if isinstance(questionnaire, str) else None
+def _item_number(link: str) -> int | None:
+    """The item number at the end of a linkId: the digits of its last part (split at / . _ -
+    and spaces) after any letters: `H1/T1/Q3`, `PHQ.3`, `phq3`, `phq9_3`, `item_3`, `q03`, `3`."""
+    match = ITEM_NUMBER.match(re.split(r"[/._\-\s]", link.strip())[-1])
+    return int(match.group(1)) if match else None
 
 
-def _number(answer: dict, where: str, what: str) -> float:
-    """An answer as a number: valueInteger, valueDecimal, a valueCoding's ordinalValue
-    extension, or a LOINC answer code from the clinical reference's table."""
-    if isinstance(answer.get("valueInteger"), int):
-        return float(answer["valueInteger"])
-    if isinstance(answer.get("valueDecimal"), (int, float)):
-        return float(answer["valueDecimal"])
+def _number(answer: dict, link: str, form: Form, where: str, what: str) -> float:
+    """An answer as a number: valueInteger, valueDecimal, valueQuantity, a valueCoding's
+    ordinalValue / itemWeight extension, its weight in the form (Questionnaire answerOption,
+    CodeSystem or ValueSet), or a LOINC answer code (LL358-3, LL359-1)."""
+    for key in ("valueInteger", "valueDecimal"):
+        if isinstance(answer.get(key), (int, float)) and not isinstance(answer.get(key), bool):
+            return float(answer[key])
+    quantity = answer.get("valueQuantity")
+    if isinstance(quantity, dict) and isinstance(quantity.get("value"), (int, float)):
+        return float(quantity["value"])
     coding = answer.get("valueCoding")
     if isinstance(coding, dict):
-        for extension in coding.get("extension") or []:
-            if extension.get("url") == ORDINAL_VALUE and isinstance(extension.get("valueDecimal"), (int, float)):
-                return float(extension["valueDecimal"])
-        if coding.get("code") in ANSWER_CODES:
-            return float(ANSWER_CODES[coding["code"]])
+        weight = weight_of(coding)
+        if weight is None:
+            weight = form.weight(link, coding)
+        if weight is None and coding.get("code") in ANSWER_CODES:
+            weight = float(ANSWER_CODES[coding["code"]])
+        if weight is not None:
+            return weight
     shown = _shown({k: v for k, v in answer.items() if k.startswith("value")})
     raise NotANumber(f"{where}: {what} answer {shown} is not a number (valueInteger, valueDecimal, "
-                     "an ordinalValue extension or a LOINC answer code LA6568-5 ... LA6571-9)",
+                     "an ordinalValue extension, a weight in the Questionnaire or a LOINC answer code "
+                     "LA6568-5 ... LA6571-9)",
                      "item_not_whole" if what == "item" else "not_a_number")
 
 

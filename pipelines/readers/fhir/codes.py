@@ -13,9 +13,23 @@ SNOMED = "http://snomed.info/sct"
 ICD10_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10")
 # R4 core extension carrying a coded answer's number (valueDecimal); it wins over ANSWER_CODES.
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+# R5's name for the same number (also valueDecimal), used by SDC-based forms on R4.
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+WEIGHT_EXTENSIONS = (ORDINAL_VALUE, ITEM_WEIGHT)
+# CodeSystem concept properties holding an answer's number (SDC's CSPHQ9 uses itemWeight).
+WEIGHT_PROPERTIES = ("itemWeight", "weight", "ordinalValue", "score")
 
-# LOINC answer list LL358-3 (PHQ-9 / GAD-7 frequency answers), clinical reference "PHQ-9".
-ANSWER_CODES: dict[str, int] = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
+# LOINC answer list LL358-3 (PHQ-9 / GAD-7 frequency answers), clinical reference "PHQ-9";
+# LL359-1, the PHQ-9 difficulty question (69722-7, item 10, recorded but not summed), in the
+# order LOINC gives: not difficult at all, somewhat, very, extremely difficult.
+ANSWER_CODES: dict[str, int] = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3,
+                                "LA6572-7": 0, "LA6573-5": 1, "LA6575-0": 2, "LA6574-3": 3}
+
+# Condition (R4 terminology): which Conditions name a patient's indication when no
+# EpisodeOfCare does: on the problem list or an encounter diagnosis, active (or no status).
+CONDITION_CATEGORIES = ("problem-list-item", "encounter-diagnosis")
+ACTIVE_CLINICAL_STATUSES = ("active", "recurrence", "relapse")
+NOT_CONFIRMED = ("refuted", "entered-in-error")  # verificationStatus that rules a Condition out
 
 # Vital signs (LOINC), read from Observations that are part of an infusion.
 BP_PANEL = "85354-9"
@@ -51,3 +65,4 @@ DOSE_UNITS_TO_MG: dict[str, float] = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg"
 # Resource statuses that mean "this did not happen / ignore this record".
 ENTERED_IN_ERROR = "entered-in-error"
 NOT_DONE = "not-done"
+NOT_COMPLETED = ("in-progress", "stopped")  # QuestionnaireResponse: answers still missing or abandoned

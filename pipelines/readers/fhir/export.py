@@ -13,7 +13,8 @@ from functools import cached_property
 
 from ...formats import ExportKind
 from .assessments import assessment_outcomes
-from .codes import ENTERED_IN_ERROR, NOT_DONE
+from .forms import FORM_TYPES, Forms
+from .codes import ENTERED_IN_ERROR, NOT_COMPLETED, NOT_DONE
 from .parse import Document, Entry, Index, validation_error
 from .patients import patient_outcomes
 from .resources import Rejected, Row, kind_of
@@ -40,8 +41,11 @@ class FhirExport:
                 else:
                     usable.append(entry)
         index = Index(usable)
-        for build in (patient_outcomes, session_outcomes, assessment_outcomes):
-            results.extend(build(usable, index))
+        forms = Forms([e for d in self.documents for e in d.entries if e.type in FORM_TYPES])
+        results.extend(patient_outcomes(usable, index))
+        results.extend(session_outcomes(usable, index))
+        not_loaded = [r for r in results if r.entry.type == "QuestionnaireResponse"]
+        results.extend(assessment_outcomes(usable, index, forms, not_loaded))
         return results
 
     def for_file(self, path: str, kind: ExportKind) -> tuple[list[Row], list[Rejected]]:
@@ -51,13 +55,16 @@ class FhirExport:
 
 
 def _unusable(entry: Entry) -> tuple[str, str] | None:
-    """(rule, reason) for a resource that must not be used: not valid FHIR, entered in error,
-    or an infusion that did not take place."""
+    """(rule, reason) for a resource that must not be used: not readable FHIR, entered in error,
+    an infusion that did not take place, or a questionnaire not completed (`amended` is
+    completed: its answers replace the earlier version's, an update like any other)."""
     status = entry.resource.get("status")
     if status == ENTERED_IN_ERROR:
         return "entered_in_error", f"{entry.where()} has status entered-in-error"
     if status == NOT_DONE and entry.type in ("Procedure", "MedicationAdministration"):
         return "not_given", f"{entry.where()} has status not-done: the infusion was not given"
+    if status in NOT_COMPLETED and entry.type == "QuestionnaireResponse":
+        return "not_completed", f"{entry.where()} has status {status}: not a completed questionnaire"
     error = validation_error(entry)
     if error:
         return "invalid_fhir", f"{entry.where()} is not valid FHIR R4: {error}"

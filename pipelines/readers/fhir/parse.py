@@ -9,8 +9,14 @@ Why validate with `fhir.resources` (R4B models, which hold R4's Patient, Episode
 Condition, Procedure, MedicationAdministration, Observation and QuestionnaireResponse
 unchanged): it checks every element's type, cardinality and format (dates, ids, choice types)
 the way the specification states them, which our own checks would only approximate; about
-10,000 small resources validate in ~4 s on a 2-core machine. A resource that fails is
-quarantined with the first error's location and message (rule `invalid_fhir`).
+10,000 small resources validate in ~4 s on a 2-core machine.
+
+What fails is judged by what the pipeline reads (`NEEDED`): EHRs and apps send elements R4 does
+not define (a `code` on a QuestionnaireResponse item, an R5 element, a vendor's property) and
+values the pipeline never looks at. Such an element is a warning, counted per element path in
+the file's progress line; the resource is quarantined (rule `invalid_fhir`, with the first
+error's location and message) only when an element the pipeline reads is invalid, or the
+resource as a whole is (a choice type given twice).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Entry:
     source_row: int
     resource: dict
     full_url: str | None = None
+    checked: "Checked | None" = field(default=None, repr=False, compare=False)  # set by `check`
 
     @property
     def type(self) -> str:
@@ -142,20 +149,75 @@ def _read_ndjson(path: str, sha256: str, text: str) -> Document:
     return result
 
 
+# The elements the mappers read, per resource type (top-level names; value[x] by prefix). An
+# invalid value in one of them makes the resource unreadable; anything else is a warning.
+NEEDED: dict[str, frozenset[str]] = {
+    "Patient": frozenset({"id", "birthDate", "gender"}),
+    "EpisodeOfCare": frozenset({"id", "status", "patient", "period", "managingOrganization", "careManager",
+                                "diagnosis"}),
+    "Condition": frozenset({"id", "subject", "code", "clinicalStatus", "verificationStatus", "category"}),
+    "Procedure": frozenset({"id", "status", "subject", "performedPeriod", "performedDateTime", "performer",
+                            "location"}),
+    "MedicationAdministration": frozenset({"id", "status", "partOf", "subject", "effectivePeriod",
+                                           "effectiveDateTime", "performer", "dosage"}),
+    "Observation": frozenset({"id", "status", "code", "subject", "partOf", "derivedFrom", "component",
+                              "effectiveDateTime", "effectiveInstant", "effectivePeriod", "value"}),
+    "QuestionnaireResponse": frozenset({"id", "status", "questionnaire", "subject", "authored", "partOf",
+                                        "item"}),
+}
+# Warning kinds, each the text of its count in the progress line (`{n}` elements, plural `{s}`).
+NOT_DEFINED = "{n} element{s} not defined by FHIR R4 ignored"
+NOT_READ = "{n} invalid element{s} the importer does not read ignored"
+
+
+@dataclass
+class Checked:
+    """A resource's validation: the error that makes it unreadable (None if readable) and the
+    warnings, `(reason, element path)` for each element tolerated."""
+
+    error: str | None
+    warnings: list[tuple[str, str]]
+
+
+def check(entry: Entry) -> Checked:
+    """Validate once (the result is kept on the entry): unreadable, or readable with warnings."""
+    if entry.checked is None:
+        entry.checked = _check(entry)
+    return entry.checked
+
+
 def validation_error(entry: Entry) -> str | None:
-    """None if the resource is valid FHIR, else the first error: `<location>: <message>`."""
+    """None if the pipeline can read the resource, else the first error: `<location>: <message>`."""
+    return check(entry).error
+
+
+def _check(entry: Entry) -> Checked:
     from fhir.resources.R4B import get_fhir_model_class  # imported on first use: ~0.5 s
     from pydantic import ValidationError
 
     try:
         get_fhir_model_class(entry.type).model_validate(entry.resource)
     except ValidationError as error:
-        first = error.errors()[0]
+        needed = NEEDED.get(entry.type, frozenset())
+        fatal, warnings = [], []
+        for problem in error.errors():
+            location = [part for part in problem["loc"] if isinstance(part, str)]
+            path = ".".join([entry.type, *location])
+            if problem["type"] == "extra_forbidden":
+                warnings.append((NOT_DEFINED, path))
+            elif location and location[0] not in needed and not (
+                    location[0].startswith("value") and "value" in needed):
+                warnings.append((NOT_READ, path))
+            else:
+                fatal.append(problem)
+        if not fatal:
+            return Checked(None, warnings)
+        first = fatal[0]
         location = ".".join(str(part) for part in first["loc"]) or entry.type
         message = first["msg"].removeprefix("Value error, ")
-        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        return f"{location}: {message}{more}"
-    return None
+        more = f" (and {len(fatal) - 1} more)" if len(fatal) > 1 else ""
+        return Checked(f"{location}: {message}{more}", warnings)
+    return Checked(None, [])
 
 
 _RELATIVE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")

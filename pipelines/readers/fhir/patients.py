@@ -1,15 +1,19 @@
 """Patient + EpisodeOfCare (+ Condition) -> canonical patients rows.
 
 The treatment course is the patient's EpisodeOfCare (the earliest by period.start if there
-are several): it gives intake date, site, clinician and the primary indication. A Patient
-without one is still staged, with those columns empty, so the core validator quarantines it
-naming what is missing.
+are several): it gives intake date, site, clinician and the primary indication. Most EHR
+exports have no EpisodeOfCare: then the indication comes from the patient's Conditions (on the
+problem list or an encounter diagnosis, active or without a clinical status, not refuted),
+the earliest recorded whose ICD-10 code maps to an indication; a Condition whose code maps to
+none (a burn, a birth) is not an indication. A Patient with neither loads with the columns
+empty (incomplete, not wrong: docs/import-format.md, "Required and optional values").
 """
 
 from __future__ import annotations
 
 from ...formats import PATIENTS
-from .codes import ICD10_INDICATIONS, ICD10_SYSTEMS
+from .codes import (ACTIVE_CLINICAL_STATUSES, CONDITION_CATEGORIES, ICD10_INDICATIONS, ICD10_SYSTEMS,
+                    NOT_CONFIRMED)
 from .resources import Row, display
 from .parse import Entry, Index, parse_time, reference_id
 
@@ -21,6 +25,12 @@ def patient_outcomes(usable: list[Entry], index: Index) -> list[Row]:
             patient_id = reference_id(entry.resource.get("patient"), "Patient", index)
             if patient_id:
                 courses.setdefault(patient_id, []).append(entry)
+    diagnosed: dict[str, list[Entry]] = {}
+    for entry in usable:
+        if entry.type == "Condition" and _names_an_indication(entry.resource):
+            patient_id = reference_id(entry.resource.get("subject"), "Patient", index)
+            if patient_id:
+                diagnosed.setdefault(patient_id, []).append(entry)
     rows = []
     for entry in usable:
         if entry.type != "Patient":
@@ -40,6 +50,8 @@ def patient_outcomes(usable: list[Entry], index: Index) -> list[Row]:
                 clinician=display(course.get("careManager")),
                 primary_indication=_indication(course, index),
             )
+        if values["primary_indication"] is None:
+            values["primary_indication"] = _condition_indication(diagnosed.get(entry.id or "", []))
         rows.append(Row(PATIENTS, entry, values))
     return rows
 
@@ -59,14 +71,51 @@ def _indication(course: dict, index: Index) -> str | None:
     condition = index.resolve(chosen.get("condition"))
     if condition is not None and condition.type == "Condition":
         code = condition.resource.get("code") or {}
-        for coding in code.get("coding") or []:
-            if coding.get("system") in ICD10_SYSTEMS and isinstance(coding.get("code"), str):
-                for prefix, indication in ICD10_INDICATIONS:
-                    if coding["code"].upper().startswith(prefix):
-                        return indication
+        mapped = _icd10_indication(code)
+        if mapped:
+            return mapped
         if code.get("text"):
             return code["text"]
         codings = [c.get("display") for c in code.get("coding") or [] if c.get("display")]
         if codings:
             return codings[0]
     return display(chosen.get("condition"))
+
+
+def _icd10_indication(code: dict) -> str | None:
+    """The indication an ICD-10(-CM) coding of a CodeableConcept maps to (codes.py), or None."""
+    for coding in code.get("coding") or []:
+        if isinstance(coding, dict) and coding.get("system") in ICD10_SYSTEMS and isinstance(coding.get("code"), str):
+            for prefix, indication in ICD10_INDICATIONS:
+                if coding["code"].upper().startswith(prefix):
+                    return indication
+    return None
+
+
+def _codes(concept) -> set[str]:
+    return {c.get("code") for c in (concept or {}).get("coding") or [] if isinstance(c, dict)}
+
+
+def _names_an_indication(condition: dict) -> bool:
+    """Active (or no clinical status), confirmed (or no verification status), on the problem
+    list or an encounter diagnosis (or no category: R4 leaves it optional)."""
+    status = _codes(condition.get("clinicalStatus"))
+    categories = set().union(*(_codes(c) for c in condition.get("category") or [] if isinstance(c, dict)))
+    return ((not status or bool(status & set(ACTIVE_CLINICAL_STATUSES)))
+            and not _codes(condition.get("verificationStatus")) & set(NOT_CONFIRMED)
+            and (not categories or bool(categories & set(CONDITION_CATEGORIES)))
+            and _icd10_indication(condition.get("code") or {}) is not None)
+
+
+def _recorded_order(entry: Entry):
+    resource = entry.resource
+    when = parse_time(resource.get("onsetDateTime") or resource.get("recordedDate")
+                      or (resource.get("onsetPeriod") or {}).get("start"))
+    return (when is None, when.timestamp() if when else 0, entry.path, entry.source_row)
+
+
+def _condition_indication(conditions: list[Entry]) -> str | None:
+    """The earliest recorded of a patient's Conditions that name an indication."""
+    if not conditions:
+        return None
+    return _icd10_indication(min(conditions, key=_recorded_order).resource.get("code") or {})
