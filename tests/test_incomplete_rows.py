@@ -141,6 +141,6 @@ def test_the_patient_page_says_the_first_infusion_stands_in_for_a_missing_intake
 
     clinic_with_gaps(clinic)
     app = open_page(clinic.db, "views/patient.py", monkeypatch, query={"patient": "P01"})
-    text = " ".join(m.value for m in app.markdown).replace("\\", "")  # Markdown escapes
-    assert "**Primary indication:** not recorded" in text
-    assert "**Intake:** not recorded (first infusion 6 Jan 2025 stands in)" in text
+    text = " ".join(t.value for t in app.text)  # the header's facts are plain text
+    assert "Primary indication: not recorded" in text
+    assert "Intake: not recorded (first infusion 6 Jan 2025 stands in)" in text

@@ -64,6 +64,11 @@ def markdown(app) -> str:
     return "\n".join(element.value for element in app.markdown)
 
 
+def header_line(app) -> str:
+    """The patient's facts under the header: plain text (st.text), never Markdown."""
+    return "\n".join(element.value for element in app.text)
+
+
 def metrics(app) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
@@ -99,7 +104,7 @@ def test_query_parameter_opens_the_patient_with_header_facts_from_the_database(s
     patient_id, primary_indication, n_infusions = a_treated_patient(sample)
     app = open_page(sample_database, PAGE, monkeypatch, query={"patient": patient_id})
     shown = metrics(app)
-    assert f"**Primary indication:** {indication(primary_indication)}" in markdown(app)
+    assert f"Primary indication: {indication(primary_indication)}" in header_line(app)
     assert shown["Infusions so far"] == str(n_infusions)
     assert "Days in treatment" in shown
     assert not app.error and len(app.dataframe) == 1  # the scales (the infusions are a closed tab)
@@ -132,7 +137,7 @@ def test_empty_database_says_no_patients_are_loaded(empty_database, monkeypatch)
 def test_patient_with_one_score_has_no_follow_up_yet(small_clinic, monkeypatch):
     app = open_page(small_clinic.db, PAGE, monkeypatch, query={"patient": "ONE"})
     assert any("Only a baseline so far" in text for text in infos(app))
-    assert "**Primary indication:** PTSD · **Site:** Northside · **Clinician:** Dr\\. Okafor" in markdown(app)
+    assert "Primary indication: PTSD · Site: Northside · Clinician: Dr. Okafor" in header_line(app)
 
 
 def test_patient_without_scores_says_so(small_clinic, monkeypatch):

@@ -29,15 +29,20 @@ from dashboard.widgets import require_database
 from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
 
 MATCHES = 20
+WORD_JOINER = "\u2060"  # invisible, and not a word character: breaks Markdown's autolinks
 X_CHOICES = {"Infusion number": "infusion", "Date": "date"}
 BADGE_COLOURS = {"alert": "red", "unknown": "orange", "ok": "green"}
 BADGE_ICONS = {"alert": ":material/warning:", "unknown": ":material/help:", "ok": ":material/check_circle:"}
 
 
 def md(text) -> str:
-    """Data as literal Markdown text: every punctuation character backslash-escaped, so an id
-    or a name is shown as typed (no links, emphasis, HTML or :colour[...] directives)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+    """Data as literal Markdown text, shown as typed: no links, emphasis, HTML or :colour[...]
+    directives. Punctuation is backslash-escaped. GitHub-flavoured Markdown also turns
+    `www.x`, `https://x` and `a@b.c` in plain text into links, escaped or not (seen in the
+    browser), so an invisible word joiner (U+2060) is put where it breaks that pattern: a name
+    or an id is never a link."""
+    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+    return re.sub(r"(?i)(www|https?|ftp|mailto)(?=\\[.:])|(?=@)", lambda m: (m.group(1) or "") + WORD_JOINER, escaped)
 
 
 def record(patient_id: str) -> dict[str, pd.DataFrame]:
@@ -123,8 +128,9 @@ record_view("patient", patient_id)
 # --- header -------------------------------------------------------------------------------
 st.header(f"Patient {md(patient_id)}")
 facts = dict(header_facts(summary))
-st.markdown(" · ".join(f"**{label}:** {md(facts[label]) or 'not recorded'}"
-                       for label in ("Primary indication", "Site", "Clinician", "Intake")))
+# Plain text, not Markdown: names are typed by people, and never become links or markup.
+st.text(" · ".join(f"{label}: {facts[label] or 'not recorded'}"
+                   for label in ("Primary indication", "Site", "Clinician", "Intake")))
 columns = st.columns(4)
 columns[0].metric("Infusions so far", facts["Infusions so far"])
 columns[1].metric("Days in treatment", facts["Days in treatment (first to latest infusion)"] or "-",
