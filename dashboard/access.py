@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from pipelines.access_policy import local_mode_refusal
+from pipelines.access_policy import host_refusal, local_mode_refusal, redirect_host
 from pipelines.settings import AccessSettings
 
 # Dashboard pages by their URL path, in menu order.
@@ -79,8 +79,12 @@ def sees_patient_level(role: str | None, access: AccessSettings) -> bool:
 
 
 def gate(access: AccessSettings) -> Viewer:
-    """Run by the router before any page: the sign-in screen, the refusals and the local-mode
-    notice. Returns the viewer only when they may see at least one page; otherwise stops."""
+    """Run by the router before any page: a request addressed by a foreign host name (DNS
+    rebinding, `host_refusal`), the sign-in screen, the refusals and the local-mode notice. Returns the viewer only when they may see at least one page; otherwise stops."""
+    refusal = host_refusal(st.context.headers.get("Host"), (*access.allowed_hosts, *_public_hosts()))
+    if refusal:
+        st.error(refusal, icon=":material/block:")
+        st.stop()
     viewer = current_viewer(access)
     if viewer.local:
         refusal = local_mode_refusal(st.get_option("server.address"), access)
@@ -105,6 +109,14 @@ def gate(access: AccessSettings) -> Viewer:
                  icon=":material/block:")
         st.stop()
     return viewer
+
+
+def _public_hosts() -> tuple[str, ...]:
+    """With sign-in, the host of its `redirect_uri`: the public name users open the dashboard by."""
+    if not sign_in_configured():
+        return ()
+    host = redirect_host(st.secrets["auth"].get("redirect_uri"))
+    return (host,) if host else ()
 
 
 def _provider() -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .settings import AccessSettings
 
@@ -39,6 +40,45 @@ def local_mode_refusal(address: str | None, access: AccessSettings) -> str | Non
             f"(`--server.address 127.0.0.1`, as `make run` does), configure sign-in (docs/access.md), or set "
             f"`allow_local_mode_on_network = true` under [access] in the settings file if this network is "
             f"private to you.")
+
+
+def request_host(host_header: str) -> str:
+    """The host name of an HTTP Host header, without its port and IPv6 brackets, lower case."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host[1:]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def host_refusal(host_header: str | None, allowed_hosts: tuple[str, ...] = ()) -> str | None:
+    """Why a request naming the dashboard `host_header` must be refused, or None.
+
+    DNS rebinding: a web page on another site, open in the clinician's browser, makes its own
+    domain name resolve to 127.0.0.1 and then talks to the dashboard as if it were that site;
+    the browser sends that name as the Host. A loopback name (`localhost`, `*.localhost`), an
+    IP address (no page can rebind a name it does not own onto an address literal) or a name
+    the settings allow is this dashboard; any other name is refused before a page runs. A
+    request without a Host header comes from no browser and is not refused here.
+    """
+    if not host_header:
+        return None
+    host = request_host(host_header)
+    if host == "localhost" or host.endswith(".localhost") or host in allowed_hosts:
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    return (f"Refusing this request: it addresses the dashboard as {host!r}, which is not this computer's "
+            f"address nor a name the settings allow. A web page on another site may be trying to reach the "
+            f"dashboard through its own domain name (DNS rebinding). Open the dashboard at http://localhost "
+            f"(or its IP address), or add the name under [access] allowed_hosts (docs/access.md).")
+
+
+def redirect_host(redirect_uri: str | None) -> str | None:
+    """The host name of the sign-in `redirect_uri` (the public name users open), if any."""
+    return (urlsplit(redirect_uri).hostname or None) if redirect_uri else None
 
 
 def secrets_have_sign_in(folder: Path = Path(".")) -> bool:

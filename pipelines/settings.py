@@ -163,6 +163,9 @@ class AccessSettings:
     directors_see_patients: bool = False
     local_role: str = "admin"
     allow_local_mode_on_network: bool = False
+    # Host names the dashboard may be addressed by besides loopback names and IP addresses
+    # (docs/access.md, "DNS rebinding"); with sign-in, the redirect_uri's host is added.
+    allowed_hosts: tuple[str, ...] = ()
     audit_log: str = ""  # "" = audit.log next to the database ($OUTCOMES_AUDIT_LOG overrides)
 
     def __post_init__(self):
@@ -172,6 +175,9 @@ class AccessSettings:
         except (TypeError, ValueError):
             raise SettingsError('[access] users must be a table of "e-mail" = "role"') from None
         object.__setattr__(self, "users", pairs)  # a tuple keeps Settings hashable
+        if isinstance(self.allowed_hosts, str) or not all(isinstance(h, str) for h in self.allowed_hosts):
+            raise SettingsError('[access] allowed_hosts must be a list of host names, e.g. ["outcomes.clinic.example"]')
+        object.__setattr__(self, "allowed_hosts", tuple(h.strip().lower() for h in self.allowed_hosts))
         problems = [f'user {email} has role "{role}"' for email, role in pairs if role not in ROLES]
         if self.local_role not in ROLES:
             problems.append(f'local_role is "{self.local_role}"')
