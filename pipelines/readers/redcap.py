@@ -29,7 +29,7 @@ import duckdb
 from .. import sql
 from ..formats import ASSESSMENTS, SESSIONS, ExportKind, ImportFormatError, normalise_header
 from .csv_export import read_csv_into, read_header
-from .redcap_dictionary import (CHECKED, Dictionary, answer_choices, checkbox_code, find_dictionary, is_dictionary,
+from .redcap_dictionary import (CHECKED, Dictionary, answer_choices, checkbox_code, checkbox_columns, find_dictionary, is_dictionary,
                                 resolve_header)
 from .redcap_mapping import (MAPPING_FILE, InstrumentFields, Mapping, SessionFields, load_mapping,
                              mapping_for, mapping_path)
@@ -86,7 +86,7 @@ def layout(path: str | Path, mapping: Mapping | None = None) -> Layout:
     path = str(path)
     mapping = mapping or mapping_for(path)
     dictionary = find_dictionary(path)
-    columns, labelled = resolve_header(read_header(path), dictionary)
+    columns, labelled = resolve_header(read_header(path), dictionary, checkbox_columns(path))
     # A repeated field name would collapse into one parsed column, so every row would have
     # one field too many and be quarantined: refuse the file instead, as for our own exports.
     duplicated = sorted({c for c in columns if c and columns.count(c) > 1})

@@ -144,7 +144,17 @@ def find_dictionary(export: str | Path) -> Dictionary | None:
     return read_dictionary(found[-1]) if found else None
 
 
-def resolve_header(header: list[str], dictionary: Dictionary | None) -> tuple[list[str], bool]:
+def checkbox_columns(path: str | Path) -> dict[int, str]:
+    """The header's checkbox columns by position, `side_effects___1` as written: the header
+    normaliser would fold the three underscores that mark one into one."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        first = next(csv.reader(handle), [])
+    return {i: cell.strip().lower() for i, cell in enumerate(first)
+            if re.fullmatch(r"[a-z][a-z0-9_]*?___[a-z0-9_]+", cell.strip().lower())}
+
+
+def resolve_header(header: list[str], dictionary: Dictionary | None,
+                   checkboxes: dict[int, str] | None = None) -> tuple[list[str], bool]:
     """Each export column's variable name, and whether the header held labels.
 
     A column is taken as it is when it is a variable name (a raw header). Otherwise it is
@@ -153,7 +163,8 @@ def resolve_header(header: list[str], dictionary: Dictionary | None) -> tuple[li
     labels, and a checkbox option by `<label> (choice=<option label>)`. Two fields may share a
     label (`Infusion session id` on three forms): REDCap writes columns in dictionary order,
     so the first such field after the previous column's field is taken. The first column is
-    always the record id (REDCap exports it first). A column that matches nothing keeps its own
+    always the record id (REDCap exports it first). A raw checkbox column keeps its own name
+    (`checkboxes`, from `checkbox_columns`). A column that matches nothing keeps its own
     name and is not read; the form status columns, all headed `Complete?`, become
     `unmatched_<n>`."""
     expected: list[tuple[str, str]] = []
@@ -164,6 +175,8 @@ def resolve_header(header: list[str], dictionary: Dictionary | None) -> tuple[li
     for index, cell in enumerate(header):
         if index == 0 and "record_id" not in header:
             resolved.append("record_id")
+        elif index in (checkboxes or {}):
+            resolved.append(checkboxes[index])
         elif cell in raw_names:
             resolved.append(cell)
         elif cell in FIXED_LABELS:
