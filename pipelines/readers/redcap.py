@@ -87,11 +87,17 @@ def layout(path: str | Path, mapping: Mapping | None = None) -> Layout:
     mapping = mapping or mapping_for(path)
     dictionary = find_dictionary(path)
     columns, labelled = resolve_header(read_header(path), dictionary, checkbox_columns(path))
+    hint = ""
+    if labelled and dictionary is None:
+        hint = (" The header holds field labels (a labels export): put the project's data dictionary "
+                "(Project Setup > Data Dictionary > Download, a CSV) in the same folder so its columns can be "
+                "matched to fields, or export with variable names as the header.")
     # A repeated field name would collapse into one parsed column, so every row would have
     # one field too many and be quarantined: refuse the file instead, as for our own exports.
     duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicated:
-        raise ImportFormatError(f"{path}: the header repeats column(s) {', '.join(duplicated)}")
+        raise ImportFormatError(f"{path}: the header repeats column(s) {', '.join(duplicated)}"
+                                + (f".{hint}" if hint else ""))
     present = set(columns)
     forms: list[Form] = [mapping.sessions] if mapping.sessions else []
     found, problems = [], []
@@ -102,11 +108,6 @@ def layout(path: str | Path, mapping: Mapping | None = None) -> Layout:
         if missing:
             problems.append(f"{form.code} ({form.form}): {', '.join(missing)}")
         found.append(form)
-    hint = ""
-    if labelled and dictionary is None:
-        hint = (" The header holds field labels (a labels export): put the project's data dictionary "
-                "(Project Setup > Data Dictionary > Download, a CSV) in the same folder so its columns can be "
-                "matched to fields, or export with variable names as the header.")
     if problems:
         raise ImportFormatError(
             f"{path}: the REDCap mapping {mapping.source} names field(s) missing from the export: "
