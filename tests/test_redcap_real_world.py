@@ -43,8 +43,8 @@ SCORES = [
     ("102", "PHQ-9", "2025-01-06 09:00:00", 22),
 ]
 SCORES_SQL = "SELECT patient_id, instrument, administered_at::VARCHAR, total FROM scores ORDER BY ALL"
-SESSIONS_SQL = ("SELECT session_id, started_at::VARCHAR, route, dose_mg, side_effects, site FROM sessions "
-                "ORDER BY session_id")
+SESSIONS_SQL = ("SELECT session_id, started_at::VARCHAR, route, dose_mg, side_effects, adverse_event, site "
+                "FROM sessions ORDER BY session_id")
 
 
 def copy_fixture(tmp_path: Path, folder: str) -> Path:
@@ -74,12 +74,14 @@ def test_a_labels_export_is_read_through_its_data_dictionary(tmp_path):
     assert query(db, SCORES_SQL) == SCORES
     # The infusion form: route labels as the clinic's codes, the ticked side effects as a list
     # (101 #1 ticked Nausea and Dissociation, #2 none; 102 ticked Dissociation and Dizziness),
-    # the data access group as the site; the id is record|event|form|instance.
+    # the yes/no adverse event blank for No, the data access group as the site; the id is
+    # record|event|form|instance.
     assert query(db, SESSIONS_SQL) == [
-        ("redcap|101|Treatment|sessions|1", "2025-01-12 10:00:00", "iv", 35.0, ["nausea", "dissociation"], "North Clinic"),
-        ("redcap|101|Treatment|sessions|2", "2025-01-19 10:00:00", "im", 40.0, [], "North Clinic"),
+        ("redcap|101|Treatment|sessions|1", "2025-01-12 10:00:00", "iv", 35.0, ["nausea", "dissociation"], None,
+         "North Clinic"),
+        ("redcap|101|Treatment|sessions|2", "2025-01-19 10:00:00", "im", 40.0, [], None, "North Clinic"),
         ("redcap|102|Treatment|sessions|1", "2025-01-13 14:00:00", "intranasal", 56.0, ["dissociation", "dizziness"],
-         "South Clinic"),
+         "Yes", "South Clinic"),
     ]
     ((source_file, source_row, rules, reason),) = query(db, "SELECT source_file, source_row, rules, reason FROM quarantine")
     assert source_file.endswith(LABELS) and source_row == 8 and rules == ["unknown_code"]
@@ -92,13 +94,14 @@ def test_the_raw_export_of_the_same_project_gives_the_same_scores(tmp_path):
     assert counts(export) == (10, 9, 0, 0, 1)
     db = tmp_path / "outcomes.duckdb"
     assert query(db, SCORES_SQL) == SCORES
-    # raw: route codes 1/2/3 read as their labels, checkbox columns 1/0, the group's unique name
+    # raw: route codes 1/2/3 read as their labels, checkbox columns 1/0, adverse event 0/1
+    # (0 is blank, 1 reads "Yes"), the group's unique name as the site
     assert query(db, SESSIONS_SQL) == [
         ("redcap|101|treatment_arm_1|sessions|1", "2025-01-12 10:00:00", "iv", 35.0, ["nausea", "dissociation"],
-         "north_clinic"),
-        ("redcap|101|treatment_arm_1|sessions|2", "2025-01-19 10:00:00", "im", 40.0, [], "north_clinic"),
+         None, "north_clinic"),
+        ("redcap|101|treatment_arm_1|sessions|2", "2025-01-19 10:00:00", "im", 40.0, [], None, "north_clinic"),
         ("redcap|102|treatment_arm_1|sessions|1", "2025-01-13 14:00:00", "intranasal", 56.0,
-         ["dissociation", "dizziness"], "south_clinic"),
+         ["dissociation", "dizziness"], "Yes", "south_clinic"),
     ]
     # a code that is a number but not a choice (4 on a 0-3 item) is the validator's business
     assert query(db, "SELECT source_row, rules FROM quarantine") == [(8, ["item_out_of_range"])]
@@ -126,11 +129,12 @@ def test_labels_header_columns_are_matched_to_fields_in_dictionary_order():
     export = FIXTURES / "labels" / LABELS
     columns, labelled = resolve_header(read_header(export), find_dictionary(export), checkbox_columns(export))
     assert labelled
-    assert columns[:14] == ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
+    assert columns[:15] == ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
                             "redcap_data_access_group", "inf_start", "inf_route", "inf_dose", "side_effects___1",
-                            "side_effects___2", "side_effects___3", "side_effects___4", "inf_notes", "unmatched_13"]
-    assert columns[14:16] == ["phq9_date", "phq9_1"] and columns[24:27] == ["phq9_10", "phq9_total", "unmatched_26"]
-    assert columns[27:29] == ["gad7_date", "gad7_1"] and columns[-2:] == ["gad7_total", "unmatched_36"]
+                            "side_effects___2", "side_effects___3", "side_effects___4", "inf_ae", "inf_notes",
+                            "unmatched_14"]
+    assert columns[15:17] == ["phq9_date", "phq9_1"] and columns[25:28] == ["phq9_10", "phq9_total", "unmatched_27"]
+    assert columns[28:30] == ["gad7_date", "gad7_1"] and columns[-2:] == ["gad7_total", "unmatched_37"]
 
 
 def test_re_ingesting_the_labels_export_changes_nothing(tmp_path):

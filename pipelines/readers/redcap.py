@@ -29,8 +29,8 @@ import duckdb
 from .. import sql
 from ..formats import ASSESSMENTS, SESSIONS, ExportKind, ImportFormatError, normalise_header
 from .csv_export import read_csv_into, read_header
-from .redcap_dictionary import (CHECKED, Dictionary, answer_choices, checkbox_code, checkbox_columns, find_dictionary, is_dictionary,
-                                resolve_header)
+from .redcap_dictionary import (CHECKED, IMPLICIT_CHOICES, Dictionary, answer_choices, checkbox_code,
+                                checkbox_columns, find_dictionary, is_dictionary, resolve_header)
 from .redcap_mapping import (MAPPING_FILE, InstrumentFields, Mapping, SessionFields, load_mapping,
                              mapping_for, mapping_path)
 from .rows import Reject, StagedFile, file_sha256, row_position
@@ -59,12 +59,12 @@ class Layout:
 
 
 def is_redcap(header: list[str], path: str | Path | None = None) -> bool:
-    """A REDCap record export: `record_id` plus REDCap's own event or repeat columns (raw
+    """A REDCap record export: REDCap's own event, repeat or data access group columns (raw
     header), or their labels (`Event Name`, `Repeat Instrument`, `Data Access Group`); or,
     with a data dictionary beside `path`, a first column that is the project's record id."""
     present = set(header)
-    if RECORD in present and present & {EVENT, REPEAT_INSTRUMENT, DATA_ACCESS_GROUP}:
-        return True
+    if present & {EVENT, REPEAT_INSTRUMENT, DATA_ACCESS_GROUP}:
+        return True  # the record id is the first column, whatever the project calls it
     if present & {"event_name", "repeat_instrument", "data_access_group"} and not is_dictionary(header):
         return True
     if path is None or not header or is_dictionary(header):
@@ -213,6 +213,10 @@ def _stage_form(con, form: Form, export: Layout, present: set[str]) -> list[Reje
         if entry and entry.choices:
             from_dictionary.add(column)
         values[column] = (_coded if column in kind.numeric else _labelled)(_text(field, present), choices)
+        if column == "adverse_event" and entry and entry.type in IMPLICIT_CHOICES:
+            # a yes/no field: "No" is no adverse event (the column is free text, blank if none)
+            no = f"lower({_text(field, present)}) IN ('0', 'no', 'false')"
+            values[column] = f"CASE WHEN {no} THEN NULL ELSE {values[column]} END"
 
     # A row belongs to the form when one of its answers is filled in (a form left blank gives
     # no row) and, on a repeating instrument's row, when the instrument it names is this form
