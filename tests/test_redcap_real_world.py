@@ -207,3 +207,46 @@ def test_a_labels_export_without_its_dictionary_is_refused_with_what_to_do(tmp_p
         ingest_with_patients(tmp_path, folder / LABELS)
     assert not (tmp_path / "outcomes.duckdb").exists() or query(
         tmp_path / "outcomes.duckdb", "SELECT count(*) FROM patients") == [(0,)]
+
+
+PHQ9_FIELDS = ["phq9_date", *[f"phq9_{n}" for n in range(1, 11)], "phq9_total", "phq9_complete"]
+
+
+def phq9_fields(when: str, items: list[int], total: int) -> dict:
+    return {"phq9_date": when, **{f"phq9_{n}": v for n, v in enumerate(items, start=1)}, "phq9_10": 0,
+            "phq9_total": total, "phq9_complete": 2}
+
+
+def test_a_repeating_event_gives_one_administration_per_instance(tmp_path):
+    """A repeating *event* (Project Setup: repeat the whole event): `redcap_repeat_instrument`
+    blank, `redcap_repeat_instance` numbering the event's instances."""
+    folder = copy_fixture(tmp_path, "raw")
+    (folder / RAW).unlink()
+    header = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance", *PHQ9_FIELDS]
+    export = write_csv(folder / "weekly.csv", header, [
+        # 2+1+1+1+0+0+0+0+0 = 5 and 1+1+0+0+0+0+0+0+0 = 2
+        {"record_id": "101", "redcap_event_name": "weekly_arm_1", "redcap_repeat_instance": 1,
+         **phq9_fields("2025-02-03 09:00", [2, 1, 1, 1, 0, 0, 0, 0, 0], 5)},
+        {"record_id": "101", "redcap_event_name": "weekly_arm_1", "redcap_repeat_instance": 2,
+         **phq9_fields("2025-02-10 09:00", [1, 1, 0, 0, 0, 0, 0, 0, 0], 2)},
+    ])
+    result = next(f for f in ingest_with_patients(tmp_path, export).files if f.path.endswith("weekly.csv"))
+    assert counts(result) == (2, 2, 0, 0, 0)
+    db = tmp_path / "outcomes.duckdb"
+    assert query(db, "SELECT assessment_id FROM assessments ORDER BY 1") == [
+        ("redcap|101|weekly_arm_1|PHQ-9|1",), ("redcap|101|weekly_arm_1|PHQ-9|2",)]
+    assert query(db, SCORES_SQL) == [("101", "PHQ-9", "2025-02-03 09:00:00", 5), ("101", "PHQ-9", "2025-02-10 09:00:00", 2)]
+
+
+def test_a_classic_project_export_is_known_by_its_dictionary(tmp_path):
+    """A classic (not longitudinal, nothing repeating) project exports no REDCap columns at
+    all: `record_id` and the fields. The data dictionary beside it, whose first field is the
+    record id, tells it from a CSV export of ours."""
+    folder = copy_fixture(tmp_path, "raw")
+    (folder / RAW).unlink()
+    # 3 on every item: 3 x 9 = 27, the top of the PHQ-9's 0-27 range
+    export = write_csv(folder / "classic.csv", ["record_id", *PHQ9_FIELDS],
+                       [{"record_id": "102", **phq9_fields("2025-02-03 09:00", [3] * 9, 27)}])
+    assert reader_for(export).name == "REDCap assessments (raw export)"
+    ingest_with_patients(tmp_path, export)
+    assert query(tmp_path / "outcomes.duckdb", SCORES_SQL) == [("102", "PHQ-9", "2025-02-03 09:00:00", 27)]
