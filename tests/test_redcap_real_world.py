@@ -250,3 +250,21 @@ def test_a_classic_project_export_is_known_by_its_dictionary(tmp_path):
     assert reader_for(export).name == "REDCap assessments (raw export)"
     ingest_with_patients(tmp_path, export)
     assert query(tmp_path / "outcomes.duckdb", SCORES_SQL) == [("102", "PHQ-9", "2025-02-03 09:00:00", 27)]
+
+
+def test_labels_repeated_for_columns_without_a_field_are_not_read(tmp_path):
+    """A survey project's labels export has a `Survey Timestamp` before each survey form's
+    fields (raw `phq9_timestamp`, `gad7_timestamp`; not in the data dictionary). They repeat,
+    like `Complete?`, and are left unread instead of refusing the file."""
+    folder = copy_fixture(tmp_path, "labels")
+    with open(folder / LABELS, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    starts = [i for i, label in enumerate(rows[0]) if label == "Date completed"]
+    for row_number, row in enumerate(rows):
+        for start in reversed(starts):
+            row.insert(start, "Survey Timestamp" if row_number == 0 else ("[not completed]" if row[start] else ""))
+    with open(folder / LABELS, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    export = next(f for f in ingest_with_patients(tmp_path, folder).files if f.path.endswith(LABELS))
+    assert counts(export) == (10, 9, 0, 0, 1)
+    assert query(tmp_path / "outcomes.duckdb", SCORES_SQL) == SCORES

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..formats import normalise_header
+from ..formats import ImportFormatError, normalise_header
+from .csv_export import read_header
 
 DICTIONARY_COLUMNS = {"variable_field_name", "form_name", "field_type"}
 
@@ -105,8 +106,11 @@ def is_dictionary(header: list[str]) -> bool:
 
 
 def read_dictionary(path: str | Path) -> Dictionary:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ImportFormatError(f"{path}: the REDCap data dictionary cannot be read ({error})") from None
     names = [normalise_header(cell) for cell in rows[0]]
 
     def cell(row: list[str], column: str) -> str:
@@ -129,8 +133,6 @@ def find_dictionary(export: str | Path) -> Dictionary | None:
     """The data dictionary lying beside the export: a CSV in the same folder whose header has
     `Variable / Field Name`, `Form Name` and `Field Type`. With several, the last by file name
     (REDCap names them `<Project>_DataDictionary_<date>.csv`, so the newest)."""
-    from .csv_export import read_header  # the shared header reader
-
     folder = Path(export).parent
     found = []
     for candidate in sorted(folder.glob("*.csv")):
@@ -139,7 +141,7 @@ def find_dictionary(export: str | Path) -> Dictionary | None:
         try:
             if is_dictionary(read_header(candidate)):
                 found.append(candidate)
-        except Exception:  # an unreadable neighbour is not this export's problem
+        except ImportFormatError:  # an unreadable neighbour is not this export's problem
             continue
     return read_dictionary(found[-1]) if found else None
 
@@ -194,6 +196,11 @@ def resolve_header(header: list[str], dictionary: Dictionary | None,
             else:
                 resolved.append(expected[match][0])
                 labelled, position = True, match + 1
+    if labelled:
+        # Labels REDCap repeats per form for columns no field is behind (`Survey Timestamp`)
+        # are not read; a repeated field name is still refused by the reader.
+        resolved = [f"unmatched_{i}" if resolved.count(name) > 1 and name not in raw_names else name
+                    for i, name in enumerate(resolved)]
     return resolved, labelled
 
 
