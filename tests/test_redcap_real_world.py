@@ -268,3 +268,20 @@ def test_labels_repeated_for_columns_without_a_field_are_not_read(tmp_path):
     export = next(f for f in ingest_with_patients(tmp_path, folder).files if f.path.endswith(LABELS))
     assert counts(export) == (10, 9, 0, 0, 1)
     assert query(tmp_path / "outcomes.duckdb", SCORES_SQL) == SCORES
+
+
+def test_a_bad_infusion_row_is_quarantined_alone_naming_row_field_and_value(tmp_path):
+    folder = copy_fixture(tmp_path, "raw")
+    with open(folder / RAW, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[3][rows[0].index("inf_dose")] = "forty"  # data row 3: 101's second infusion
+    with open(folder / RAW, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    export = next(f for f in ingest_with_patients(tmp_path, folder).files if f.path.endswith(RAW))
+    assert counts(export) == (10, 8, 0, 0, 2)
+    db = tmp_path / "outcomes.duckdb"
+    assert query(db, "SELECT source_row, rules, reason FROM quarantine ORDER BY source_row") == [
+        (3, ["not_a_number"], 'session not a number: dose_mg (inf_dose) "forty"'),
+        (8, ["item_out_of_range"], "PHQ-9 answers run 0-3; out of range: item_4 = 4"),
+    ]
+    assert query(db, "SELECT count(*) FROM sessions") == [(2,)] and query(db, SCORES_SQL) == SCORES
