@@ -75,13 +75,14 @@ def test_a_labels_export_is_read_through_its_data_dictionary(tmp_path):
     # The infusion form: route labels as the clinic's codes, the ticked side effects as a list
     # (101 #1 ticked Nausea and Dissociation, #2 none; 102 ticked Dissociation and Dizziness),
     # the yes/no adverse event blank for No, the data access group as the site; the id is
-    # record|event|form|instance.
+    # record|event|form|instance, the event label ("Treatment") read as its unique name through
+    # the events file beside the export.
     assert query(db, SESSIONS_SQL) == [
-        ("redcap|101|Treatment|sessions|1", "2025-01-12 10:00:00", "iv", 35.0, ["nausea", "dissociation"], None,
+        ("redcap|101|treatment_arm_1|sessions|1", "2025-01-12 10:00:00", "iv", 35.0, ["nausea", "dissociation"], None,
          "North Clinic"),
-        ("redcap|101|Treatment|sessions|2", "2025-01-19 10:00:00", "im", 40.0, [], None, "North Clinic"),
-        ("redcap|102|Treatment|sessions|1", "2025-01-13 14:00:00", "intranasal", 56.0, ["dissociation", "dizziness"],
-         "Yes", "South Clinic"),
+        ("redcap|101|treatment_arm_1|sessions|2", "2025-01-19 10:00:00", "im", 40.0, [], None, "North Clinic"),
+        ("redcap|102|treatment_arm_1|sessions|1", "2025-01-13 14:00:00", "intranasal", 56.0,
+         ["dissociation", "dizziness"], "Yes", "South Clinic"),
     ]
     ((source_file, source_row, rules, reason),) = query(db, "SELECT source_file, source_row, rules, reason FROM quarantine")
     assert source_file.endswith(LABELS) and source_row == 8 and rules == ["unknown_code"]
@@ -105,6 +106,26 @@ def test_the_raw_export_of_the_same_project_gives_the_same_scores(tmp_path):
     ]
     # a code that is a number but not a choice (4 on a 0-3 item) is the validator's business
     assert query(db, "SELECT source_row, rules FROM quarantine") == [(8, ["item_out_of_range"])]
+
+
+def test_the_labels_export_after_the_raw_export_of_the_same_data_changes_nothing(tmp_path):
+    """Same records, same keys, whichever layout: with the project's events file the labels
+    export's `Treatment` is `treatment_arm_1`, and the answers read as labels are the codes."""
+    ingest_with_patients(tmp_path, copy_fixture(tmp_path, "raw"))
+    labels = next(f for f in ingest_with_patients(tmp_path, copy_fixture(tmp_path, "labels")).files
+                  if f.path.endswith(LABELS))
+    # The 6 scored administrations are unchanged, row 8 is quarantined in both (a code out of
+    # range, a label not among the choices). The 3 infusions are updates for one reason: the
+    # site is the data access group's unique name in a raw export (`north_clinic`) and its
+    # name in a labels export (`North Clinic`), a difference REDCap makes, not a new infusion.
+    assert counts(labels) == (10, 0, 3, 6, 1)
+    db = tmp_path / "outcomes.duckdb"
+    assert query(db, SCORES_SQL) == SCORES
+    assert query(db, "SELECT count(*) FROM assessments_history") == [(0,)]
+    assert query(db, "SELECT site, count(*) FROM sessions GROUP BY 1 ORDER BY 1") == [("North Clinic", 2),
+                                                                                      ("South Clinic", 1)]
+    assert query(db, "SELECT site, count(*) FROM sessions_history GROUP BY 1 ORDER BY 1") == [("north_clinic", 2),
+                                                                                              ("south_clinic", 1)]
 
 
 def test_each_row_goes_to_the_forms_it_holds(tmp_path):
@@ -285,3 +306,22 @@ def test_a_bad_infusion_row_is_quarantined_alone_naming_row_field_and_value(tmp_
         (8, ["item_out_of_range"], "PHQ-9 answers run 0-3; out of range: item_4 = 4"),
     ]
     assert query(db, "SELECT count(*) FROM sessions") == [(2,)] and query(db, SCORES_SQL) == SCORES
+
+
+def test_event_labels_of_a_project_with_arms_are_read_as_unique_event_names(tmp_path):
+    """With several arms a labels export writes `Baseline (Arm 1: Standard)` (the project XML's
+    StudyEventDef Name); the events file beside it gives `baseline_arm_1`."""
+    folder = copy_fixture(tmp_path, "api_label_answers")
+    (folder / "events.csv").write_text(
+        "event_name,arm_num,unique_event_name,custom_event_label,event_id\n"
+        '"Baseline",1,baseline_arm_1,,1\n"Treatment",1,treatment_arm_1,,2\n"Baseline",2,baseline_arm_2,,3\n',
+        encoding="utf-8")
+    text = (folder / "export.csv").read_text(encoding="utf-8")
+    text = text.replace('"Baseline"', '"Baseline (Arm 1: Standard)"').replace('"Treatment"', '"Treatment (Arm 1: Standard)"')
+    (folder / "export.csv").write_text(text, encoding="utf-8")
+    run = ingest_with_patients(tmp_path, folder, pids=("001",))
+    assert {Path(f.path).name: f.kind for f in run.files}["events.csv"] == "assessments"  # skipped: 0 rows
+    assert {Path(f.path).name: f.rows_in for f in run.files}["events.csv"] == 0
+    assert query(tmp_path / "outcomes.duckdb", "SELECT assessment_id FROM assessments ORDER BY 1") == [
+        ("redcap|001|baseline_arm_1|GAD-7|1",), ("redcap|001|baseline_arm_1|PHQ-9|1",),
+        ("redcap|001|treatment_arm_1|PHQ-9|1",), ("redcap|001|treatment_arm_1|PHQ-9|2",)]

@@ -93,9 +93,9 @@ def _fhir_reader(export: fhir.FhirExport, document: fhir.Document) -> Reader:
 
 def _csv_reader(path: Path) -> Reader:
     header = read_header(path)
-    if {"variable_field_name", "form_name", "field_type"} <= set(header):
-        # A REDCap data dictionary often sits beside the export: metadata, nothing to load.
-        return Reader("REDCap data dictionary, skipped", (Unit(ASSESSMENTS, lambda con, scan_no: []),))
+    if redcap.is_metadata(header):
+        # A REDCap data dictionary or events file often sits beside the export: nothing to load.
+        return Reader("REDCap project metadata, skipped", (Unit(ASSESSMENTS, lambda con, scan_no: []),))
     if is_redcap(header, path):
         return Reader(redcap.describe(path), tuple(
             Unit(kind, lambda con, scan_no, kind=kind: redcap.stage_redcap(con, path, scan_no=scan_no, kind=kind))

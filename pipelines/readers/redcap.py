@@ -30,13 +30,13 @@ from .. import sql
 from ..formats import ASSESSMENTS, SESSIONS, ExportKind, ImportFormatError, normalise_header
 from .csv_export import read_csv_into, read_header
 from .redcap_dictionary import (CHECKED, IMPLICIT_CHOICES, Dictionary, answer_choices, checkbox_code,
-                                checkbox_columns, find_dictionary, is_dictionary, resolve_header)
+                                checkbox_columns, find_dictionary, find_events, is_metadata, resolve_header)
 from .redcap_mapping import (MAPPING_FILE, InstrumentFields, Mapping, SessionFields, load_mapping,
                              mapping_for, mapping_path)
 from .rows import Reject, StagedFile, file_sha256, row_position
 
 __all__ = ["InstrumentFields", "Mapping", "SessionFields", "load_mapping", "mapping_for", "mapping_path",
-           "is_redcap", "check_redcap", "file_kinds", "describe", "stage_redcap", "content_sha256"]
+           "is_redcap", "is_metadata", "check_redcap", "file_kinds", "describe", "stage_redcap", "content_sha256"]
 
 RECORD, EVENT = "record_id", "redcap_event_name"
 REPEAT_INSTRUMENT, REPEAT_INSTANCE = "redcap_repeat_instrument", "redcap_repeat_instance"
@@ -53,6 +53,7 @@ class Layout:
     labelled: bool  # the header held labels
     dictionary: Dictionary | None
     forms: tuple[Form, ...]  # the mapped forms present, sessions first
+    events: tuple[tuple[str, str, str], ...] = ()  # (label, arm, unique name), from an events file beside
 
     def kind_of(self, form: Form) -> ExportKind:
         return SESSIONS if isinstance(form, SessionFields) else ASSESSMENTS
@@ -65,9 +66,11 @@ def is_redcap(header: list[str], path: str | Path | None = None) -> bool:
     present = set(header)
     if present & {EVENT, REPEAT_INSTRUMENT, DATA_ACCESS_GROUP}:
         return True  # the record id is the first column, whatever the project calls it
-    if present & {"event_name", "repeat_instrument", "data_access_group"} and not is_dictionary(header):
+    if is_metadata(header):
+        return False
+    if present & {"event_name", "repeat_instrument", "data_access_group"}:
         return True
-    if path is None or not header or is_dictionary(header):
+    if path is None or not header:
         return False
     dictionary = find_dictionary(path)
     first = dictionary.fields[0] if dictionary and dictionary.fields else None
@@ -117,7 +120,8 @@ def layout(path: str | Path, mapping: Mapping | None = None) -> Layout:
         raise ImportFormatError(
             f"{path}: a REDCap export, but none of the fields named in {mapping.source} are in it.{hint}"
         )
-    return Layout(path=path, columns=columns, labelled=labelled, dictionary=dictionary, forms=tuple(found))
+    return Layout(path=path, columns=columns, labelled=labelled, dictionary=dictionary, forms=tuple(found),
+                  events=find_events(path))
 
 
 def check_redcap(path: str | Path, mapping: Mapping | None = None) -> Layout:
@@ -186,7 +190,8 @@ def _stage_form(con, form: Form, export: Layout, present: set[str]) -> list[Reje
     answer that is neither a number nor one of its field's choice labels (rejected, like the
     CSV reader's cast errors)."""
     kind = export.kind_of(form)
-    record, event, instance = _text(RECORD, present), _text(EVENT, present), _text(REPEAT_INSTANCE, present)
+    record, instance = _text(RECORD, present), _text(REPEAT_INSTANCE, present)
+    event = _event(_text(EVENT, present), export.events)
     # Stable across re-exports: the same record, event, form and instance is the same row, so
     # a re-ingest is unchanged and an edited answer is an update.
     key = (f"'redcap|' || coalesce({record}, '') || '|' || coalesce({event}, '') || '|' || "
@@ -293,6 +298,23 @@ def _norm(text: str) -> str:
 
 def _norm_sql(expression: str) -> str:
     return f"lower(regexp_replace({expression}, '[^A-Za-z0-9]', '', 'g'))"
+
+
+def _event(text: str, events) -> str:
+    """The event as its unique name when the project's events are known: a labels export
+    writes the event's label (`Baseline`), or with several arms `Baseline (Arm 2: Drug B)`
+    (as the project XML's StudyEventDef Name), where a raw export writes `baseline_arm_2`.
+    So the same event gives the same key in either layout. Unknown text stays as it is."""
+    if not events:
+        return text
+    names = [name for name, _, _ in events]
+    whens = " ".join(
+        (f"WHEN {text} = {_sql_string(name)} THEN {_sql_string(unique)} " if names.count(name) == 1 else "")
+        + f"WHEN starts_with({text}, {_sql_string(f'{name} (Arm {arm}: ')}) THEN {_sql_string(unique)}"
+        for name, arm, unique in events
+    )
+    uniques = ", ".join(_sql_string(unique) for _, _, unique in events)
+    return f"CASE WHEN {text} IN ({uniques}) THEN {text} {whens} ELSE {text} END"
 
 
 def _coded(text: str, choices) -> str:

@@ -23,6 +23,7 @@ from ..formats import ImportFormatError, normalise_header
 from .csv_export import read_header
 
 DICTIONARY_COLUMNS = {"variable_field_name", "form_name", "field_type"}
+EVENT_COLUMNS = {"event_name", "arm_num", "unique_event_name"}
 
 # REDCap's own columns and the header a labels export gives each (REDCap's generated R/SPSS
 # syntax: `label(data$redcap_repeat_instrument)="Repeat Instrument"`; the project XML:
@@ -129,21 +130,51 @@ def read_dictionary(path: str | Path) -> Dictionary:
     return Dictionary(source=str(path), fields=tuple(fields))
 
 
+def is_events(header: list[str]) -> bool:
+    """The project's events (API `exportEvents` as CSV; REDCapR's test projects' `event.csv`)."""
+    return EVENT_COLUMNS <= set(header)
+
+
+def is_metadata(header: list[str]) -> bool:
+    """A REDCap file that describes the project and holds no records: skipped by ingest."""
+    return is_dictionary(header) or is_events(header)
+
+
+def _beside(export: str | Path, kind) -> Path | None:
+    """The last CSV (by file name) in the export's folder whose header `kind` accepts."""
+    found = []
+    for candidate in sorted(Path(export).parent.glob("*.csv")):
+        if candidate.resolve() == Path(export).resolve():
+            continue
+        try:
+            if kind(read_header(candidate)):
+                found.append(candidate)
+        except ImportFormatError:  # an unreadable neighbour is not this export's problem
+            continue
+    return found[-1] if found else None
+
+
 def find_dictionary(export: str | Path) -> Dictionary | None:
     """The data dictionary lying beside the export: a CSV in the same folder whose header has
     `Variable / Field Name`, `Form Name` and `Field Type`. With several, the last by file name
     (REDCap names them `<Project>_DataDictionary_<date>.csv`, so the newest)."""
-    folder = Path(export).parent
-    found = []
-    for candidate in sorted(folder.glob("*.csv")):
-        if candidate.resolve() == Path(export).resolve():
-            continue
-        try:
-            if is_dictionary(read_header(candidate)):
-                found.append(candidate)
-        except ImportFormatError:  # an unreadable neighbour is not this export's problem
-            continue
-    return read_dictionary(found[-1]) if found else None
+    found = _beside(export, is_dictionary)
+    return read_dictionary(found) if found else None
+
+
+def find_events(export: str | Path) -> tuple[tuple[str, str, str], ...]:
+    """The project's events lying beside the export, each (event label, arm number, unique
+    event name): a CSV whose header has `event_name`, `arm_num` and `unique_event_name`."""
+    found = _beside(export, is_events)
+    if found is None:
+        return ()
+    try:
+        with open(found, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ImportFormatError(f"{found}: the REDCap events file cannot be read ({error})") from None
+    rows = [{normalise_header(k or ""): (v or "").strip() for k, v in row.items()} for row in rows]
+    return tuple((r["event_name"], r["arm_num"], r["unique_event_name"]) for r in rows if r.get("unique_event_name"))
 
 
 def checkbox_columns(path: str | Path) -> dict[int, str]:
