@@ -27,6 +27,7 @@ import datetime as dt
 import io
 import itertools
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -402,7 +403,8 @@ def sql_trim(text: str) -> str:
 
 def redcap_assessments(data: bytes) -> int:
     """What a REDCap export should give, counted in Python: one assessments row per data row x
-    mapped form (a repeating row only for the form it names) with at least one answer, plus one
+    mapped form (a repeating row only for the form it names, by name or label, unless it names
+    no mapped form) with at least one answer, plus one
     for each row that cannot be split into the header's fields. The reader's own counting is
     in SQL; this is an independent reading of the same rule (docs/import-format.md)."""
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
@@ -412,6 +414,7 @@ def redcap_assessments(data: bytes) -> int:
         return data_records(data)  # the mutation made it a plain CSV export (or refused)
     position = {name: i for i, name in enumerate(header)}
     mapping = load_mapping()
+    mapped_forms = {loose(instrument.form) for instrument in mapping.instruments}
     total = 0
     for record in records:
         if not record:
@@ -426,12 +429,17 @@ def redcap_assessments(data: bytes) -> int:
         for instrument in mapping.instruments:
             if not any(f in position for f in instrument.fields):
                 continue  # a form not in this export
-            repeat = value(REPEAT_INSTRUMENT)
-            if repeat and repeat != instrument.form:
-                continue
+            repeat = loose(value(REPEAT_INSTRUMENT))
+            if value(REPEAT_INSTRUMENT) and repeat != loose(instrument.form) and repeat in mapped_forms:
+                continue  # a repeating row of another mapped form
             if any(value(f) for f in instrument.answers):
                 total += 1
     return total
+
+
+def loose(text: str) -> str:
+    """A form name compared as docs/import-format.md says: ASCII letters and digits, lower case."""
+    return re.sub(r"[^A-Za-z0-9]", "", text).lower()
 
 
 def with_repeated_column(data: bytes, column: int) -> bytes:

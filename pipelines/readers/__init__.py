@@ -19,7 +19,8 @@ import duckdb
 from ..formats import ASSESSMENTS, ExportKind
 from . import fhir
 from .csv_export import read_header, sniff, stage_csv
-from .redcap import check_redcap, content_sha256, is_redcap, stage_redcap
+from . import redcap
+from .redcap import content_sha256, is_redcap
 from .rows import StagedFile
 
 __all__ = ["Reader", "Unit", "reader_for", "readers_for", "content_sha256"]
@@ -92,12 +93,12 @@ def _fhir_reader(export: fhir.FhirExport, document: fhir.Document) -> Reader:
 
 def _csv_reader(path: Path) -> Reader:
     header = read_header(path)
-    if {"variable_field_name", "form_name", "field_type"} <= set(header):
-        # A REDCap data dictionary often sits beside the export: metadata, nothing to load.
-        return Reader("REDCap data dictionary, skipped", (Unit(ASSESSMENTS, lambda con, scan_no: []),))
-    if is_redcap(header):
-        check_redcap(path)
-        return Reader("REDCap assessments",
-                      (Unit(ASSESSMENTS, lambda con, scan_no: stage_redcap(con, path, scan_no=scan_no)),))
+    if redcap.is_metadata(header):
+        # A REDCap data dictionary or events file often sits beside the export: nothing to load.
+        return Reader("REDCap project metadata, skipped", (Unit(ASSESSMENTS, lambda con, scan_no: []),))
+    if is_redcap(header, path):
+        return Reader(redcap.describe(path), tuple(
+            Unit(kind, lambda con, scan_no, kind=kind: redcap.stage_redcap(con, path, scan_no=scan_no, kind=kind))
+            for kind in redcap.file_kinds(path)))
     kind = sniff(path)
     return Reader(kind.name, (Unit(kind, lambda con, scan_no: [stage_csv(con, path, scan_no=scan_no)]),))
