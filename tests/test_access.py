@@ -285,3 +285,26 @@ def test_access_settings_are_checked(tmp_path):
         load_settings(config)
     config.write_text('[access.users]\n"X@Y.example" = "Analyst"\n')
     assert load_settings(config).access.role_of("x@y.EXAMPLE") == "analyst"
+
+
+@pytest.mark.parametrize("host,allowed", [
+    ("localhost:8501", True), ("127.0.0.1:8501", True), ("[::1]:8501", True), ("app.localhost", True),
+    ("192.168.1.20:8501", True),  # an address literal cannot be rebound by another site
+    ("outcomes.clinic.example", True),  # listed in allowed_hosts
+    ("rebind.attacker.example:8501", False), ("LOCALHOST.attacker.example", False), ("evil", False),
+])
+def test_only_this_computers_names_and_allowed_hosts_may_address_the_dashboard(host, allowed):
+    from pipelines.access_policy import host_refusal
+
+    assert (host_refusal(host, ("outcomes.clinic.example",)) is None) == allowed
+
+
+def test_allowed_hosts_must_be_a_list_of_names(tmp_path):
+    from pipelines.settings import SettingsError, load_settings
+
+    config = tmp_path / "settings.toml"
+    config.write_text('[access]\nallowed_hosts = "outcomes.clinic.example"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="allowed_hosts must be a list"):
+        load_settings(config)
+    config.write_text('[access]\nallowed_hosts = ["Outcomes.Clinic.example"]\n', encoding="utf-8")
+    assert load_settings(config).access.allowed_hosts == ("outcomes.clinic.example",)
