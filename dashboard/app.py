@@ -12,12 +12,16 @@ dashboard/charts/.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import access
 from dashboard.data import settings
 
-st.set_page_config(page_title="Infusion Outcomes", page_icon=":material/monitoring:", layout="wide")
+# A local icon: a :material/...: page icon makes the browser fetch the favicon from Google Fonts, and
+# the dashboard makes no request outside its own server.
+st.set_page_config(page_title="Infusion Outcomes", page_icon=str(Path(__file__).parent / "icon.png"), layout="wide")
 
 # url path -> (script, icon), grouped by the audience each page is for.
 SECTIONS = {

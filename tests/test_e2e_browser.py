@@ -103,6 +103,11 @@ def visit(browser, url: str, key_texts: list[str], screenshot: Path) -> None:
     page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The dashboard makes no request outside its own server (fonts, scripts, telemetry).
+    origin = url.split("/", 3)[:3]
+    outside: list[str] = []
+    page.on("request", lambda request: None if request.url.split("/", 3)[:3] == origin
+            or request.url.startswith(("data:", "blob:")) else outside.append(request.url))
     try:
         page.goto(url)
         for text in key_texts:
@@ -116,6 +121,7 @@ def visit(browser, url: str, key_texts: list[str], screenshot: Path) -> None:
         assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
         assert page.get_by_text(NOT_FOUND).count() == 0, f"{url}: Streamlit says {NOT_FOUND}"
         assert not errors, errors
+        assert not outside, f"requests outside the dashboard's server: {outside}"
         page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.close()
