@@ -256,3 +256,27 @@ def test_a_total_observation_derived_from_a_response_not_loaded_is_quarantined_w
                             "quarantined (not_completed)"),
     ]
     assert result.totals.rows_in == result.totals.inserted + result.totals.quarantined == 4
+
+
+def test_only_infusion_procedures_become_sessions(tmp_path):
+    """An EHR exports every procedure of the patient. Only an infusion is a session: a Procedure
+    named as one (text or coding display mentioning ketamine or infusion), billed as one (CPT
+    96365, intravenous infusion, initial hour), or carrying no code at all. A counselling session
+    (SNOMED CT 409063005, as in US Core's Procedure examples) is skipped and counted nowhere."""
+    resources = [r for r in fixture("us-core-ehr-phq9.json") if r["resourceType"] in ("Patient", "Condition")]
+    base = {"resourceType": "Procedure", "status": "completed", "subject": {"reference": "Patient/example"}}
+    resources += [
+        {**base, "id": "counselling", "performedDateTime": "2022-11-20T10:00:00-05:00",
+         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "409063005", "display": "Counseling"}]}},
+        {**base, "id": "billed", "performedDateTime": "2022-11-22T10:00:00-05:00",
+         "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "96365"}]}},
+        {**base, "id": "named", "performedDateTime": "2022-11-24T10:00:00-05:00",
+         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "000", "display": "Ketamine infusion"}]}},
+        {**base, "id": "uncoded", "performedDateTime": "2022-11-26T10:00:00-05:00"},
+    ]
+    result, messages = run(tmp_path, resources)
+    assert result.totals.quarantined == 0
+    assert result.totals.rows_in == result.totals.inserted  # the counselling session is no row at all
+    assert query(tmp_path / "outcomes.duckdb", "SELECT session_id FROM sessions ORDER BY 1") == [
+        ("billed",), ("named",), ("uncoded",)]
+    assert any("skipped" in m and "Procedure" in m for m in messages), messages

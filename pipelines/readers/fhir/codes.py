@@ -66,3 +66,13 @@ DOSE_UNITS_TO_MG: dict[str, float] = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg"
 ENTERED_IN_ERROR = "entered-in-error"
 NOT_DONE = "not-done"
 NOT_COMPLETED = ("in-progress", "stopped")  # QuestionnaireResponse: answers still missing or abandoned
+
+
+# What makes a Procedure an infusion of this clinic (readers/fhir/resources.kind_of). An EHR's
+# export holds every procedure of a patient (counselling, imaging, ...); only infusions are
+# sessions. A Procedure is one when its code names ketamine or an infusion, or carries one of
+# these billing codes (CPT 96365-96368 intravenous infusion, 96374-96376 intravenous push;
+# AMA CPT; HCPCS S0013 esketamine nasal spray, G2082/G2083 esketamine visit), or has no code
+# at all (a clinic's own export that says nothing else).
+INFUSION_WORDS = ("ketamine", "esketamine", "spravato", "infusion")
+INFUSION_CODES = {"96365", "96366", "96367", "96368", "96374", "96375", "96376", "S0013", "G2082", "G2083"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ...formats import ASSESSMENTS, PATIENTS, SESSIONS, ExportKind
 from ...instruments import REGISTRY
-from .codes import LOINC, VITAL_CODES
+from .codes import INFUSION_CODES, INFUSION_WORDS, LOINC, VITAL_CODES
 from .parse import Entry
 
 # Observation codes that are a scale's total (from the instrument registry) -> scale code.
@@ -55,7 +55,19 @@ def kind_of(entry: Entry) -> ExportKind | None:
         if codes & TOTAL_CODES.keys():
             return ASSESSMENTS
         return SESSIONS if codes & VITAL_CODES else None
+    if entry.type == "Procedure" and not is_infusion(entry.resource.get("code")):
+        return None  # another procedure of the patient's record: skipped, named in the progress line
     return KIND_OF_TYPE.get(entry.type)
+
+
+def is_infusion(code: dict | None) -> bool:
+    """Whether a Procedure's `code` says it is an infusion (codes.INFUSION_WORDS / INFUSION_CODES),
+    or says nothing at all."""
+    if not isinstance(code, dict) or not (code.get("text") or code.get("coding")):
+        return True
+    codings = [c for c in code.get("coding") or [] if isinstance(c, dict)]
+    words = " ".join(str(t) for t in [code.get("text"), *(c.get("display") for c in codings)] if t).lower()
+    return any(word in words for word in INFUSION_WORDS) or any(c.get("code") in INFUSION_CODES for c in codings)
 
 
 def display(reference: dict | None) -> str | None:
