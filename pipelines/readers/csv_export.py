@@ -4,12 +4,18 @@ It knows the file format and nothing about clinics: it recognises the kind from 
 lets DuckDB parse the whole file as text in one pass (fast, streaming, parallel), and hands
 the validator a table of canonical text columns plus `source_row`. Rows DuckDB cannot split
 into the header's fields are returned as rejects so they are quarantined, never dropped.
+
+The path is given to DuckDB literally (a `[`, `*` or `?` in a file name is part of the name,
+never a pattern), and a file DuckDB cannot be given as it is (a row longer than
+`MAX_ROW_BYTES`, mixed line endings: see `csv_lines`) is read through a streamed copy.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import duckdb
 
 from .. import sql
 from ..formats import ExportKind, ImportFormatError, detect_kind, normalise_header
+from .csv_lines import MAX_ROW_BYTES, RAW_PREFIX, LineScan, scan_lines, write_copy
 from .rows import Reject, StagedFile, file_sha256, row_position
 
 
@@ -79,13 +86,21 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
     by every CSV-based reader, so a bad line is handled the same whatever the export."""
     errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
     con.execute("SET preserve_insertion_order = true")  # rowid order = file order (see rows.row_position)
+    scan = scan_lines(path)
+    source, copy = literal_path(path), None
+    if scan.needs_copy or source is None:
+        # A placeholder of one field too many is rejected at the long line's own line number
+        # (not a line of commas only: DuckDB takes that for a row of blanks).
+        copy = _copy_target(con)
+        write_copy(path, copy, scan, placeholder=b"-," * len(columns) + b"-\n")
+        source = str(copy)
     try:
         # One step, built from the target table's name and the reader's column list.
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS {select} FROM read_csv(?, header = true, auto_detect = false, "
-            f"columns = ?, delim = ',', quote = '\"', escape = '\"', store_rejects = true, "
-            f"rejects_table = '{errors_table}', rejects_scan = '{scans_table}')",
-            [path, columns],
+            f"columns = ?, delim = ',', quote = '\"', escape = '\"', max_line_size = {MAX_ROW_BYTES}, "
+            f"store_rejects = true, rejects_table = '{errors_table}', rejects_scan = '{scans_table}')",
+            [source, columns],
         )
     except duckdb.OutOfMemoryException as error:
         # Not the file's fault: say which knob to turn (docs/ingest.md, Large files).
@@ -95,16 +110,57 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
         ) from None
     except duckdb.Error as error:
         raise ImportFormatError(f"{path}: cannot be read as CSV ({str(error).splitlines()[0]})") from None
-    rejects = [
+    finally:
+        if copy is not None:
+            copy.unlink(missing_ok=True)
+    rejects = {
         # DuckDB reports the physical line (header = line 1); data row = line - 1.
-        _reject(line - 1, raw or "", errors)
+        line - 1: _reject(line - 1, raw or "", errors)
         for line, raw, errors in con.execute(sql.render("readers/csv_rejects", scan_no=str(int(scan_no)))).fetchall()
-    ]
+    }
+    rejects.update(_long_rows(scan))  # in place of the placeholder's reject
+    rejects = [rejects[row] for row in sorted(rejects)]
     con.execute(f"DROP TABLE IF EXISTS {errors_table}; DROP TABLE IF EXISTS {scans_table}")
     if rejects:
         con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
         con.executemany("INSERT INTO reject_rows VALUES (?)", [[r.source_row] for r in rejects])
     return rejects
+
+
+def literal_path(path: str | Path) -> str | None:
+    """`path` as DuckDB's read_csv reads exactly that file. DuckDB takes a path holding `*`,
+    `?` or `[` for a glob pattern (`x[1].csv` would read `x1.csv`), so each of them is written
+    as a one-character class (`[[]`, `[*]`, `[?]`), which matches only itself. The path is made
+    absolute so DuckDB neither expands `~` nor searches `file_search_path`. None when that is
+    impossible: on POSIX a pattern is also split at backslashes, so a name holding both a
+    backslash and a pattern character is read through a copy instead."""
+    absolute = os.path.abspath(path)
+    if not re.search(r"[*?\[]", absolute):
+        return absolute
+    if os.sep == "/" and "\\" in absolute:
+        return None
+    return re.sub(r"([*?\[])", r"[\1]", absolute)
+
+
+def _copy_target(con: duckdb.DuckDBPyConnection) -> Path:
+    """A file for the copy of an export DuckDB reads instead: beside the run's spill folder
+    (the same disk, removed with it by the next run if this one is killed), else in the
+    system's temporary folder."""
+    setting = con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or ""
+    spill = Path(setting).resolve()
+    folder = spill.parent if setting and spill.name != ".tmp" and spill.parent.is_dir() else None
+    handle, name = tempfile.mkstemp(prefix=f"{spill.name}-", suffix=".csv", dir=folder)
+    os.close(handle)
+    return Path(name)
+
+
+def _long_rows(scan: LineScan) -> dict[int, Reject]:
+    """The rows `csv_lines` found longer than a row may be, as rejects by data row."""
+    return {
+        x.line - 1: Reject(x.line - 1, f"{x.prefix}... ({x.length:,} bytes)", "unreadable_row",
+                           f"row is {x.length:,} bytes, longer than the {MAX_ROW_BYTES:,} bytes a row may have")
+        for x in scan.long_lines
+    }
 
 
 def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:
@@ -116,6 +172,11 @@ def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:
             return Reject(source_row, raw, "item_not_whole", f"item answers must be whole numbers: {cells}")
         return Reject(source_row, raw, "not_a_number", f"not a number: {cells}")
     kinds = {e["type"] for e in errors}
+    if "LINE SIZE OVER MAXIMUM" in kinds:  # a quoted value with line breaks, too long in all
+        size = next(iter(re.findall(r"Actual Size:\s*(\d+)", " ".join(e["message"] for e in errors))), None)
+        return Reject(source_row, raw[:RAW_PREFIX], "unreadable_row",
+                      f"row is {int(size):,} bytes, longer than the {MAX_ROW_BYTES:,} bytes a row may have" if size
+                      else f"row is longer than the {MAX_ROW_BYTES:,} bytes a row may have")
     if kinds & {"MISSING COLUMNS", "TOO MANY COLUMNS"}:
         return Reject(source_row, raw, "wrong_field_count",
                       f"cannot split the row into the header's columns ({', '.join(sorted(kinds)).lower()})")

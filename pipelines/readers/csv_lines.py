@@ -1,0 +1,130 @@
+"""The physical lines of a CSV file, looked at before DuckDB parses it.
+
+Two kinds of file DuckDB's CSV reader cannot be given as they are:
+
+- **A row longer than `MAX_ROW_BYTES`.** DuckDB rejects such a line while it fits in the
+  reader's buffer, but a line longer than the buffer (about 31 MB and up) vanishes with no
+  reject, and sometimes every row after it with it: the run ends with exit 0 and the rows
+  missing from its counts. So every line longer than the limit is found here and replaced,
+  in a copy, by a short placeholder line DuckDB rejects at the same line number; the reader
+  then quarantines the row with the reason below.
+- **Mixed line endings** (CRLF and LF, or a lone CR, in one file). DuckDB refuses the whole
+  file ("state machine reached an invalid state"). A spreadsheet reads each of CRLF, LF and
+  CR as one line break, so the copy writes every one of them as LF: every row loads, no CR is
+  kept in a value, and each row keeps the line number a spreadsheet shows.
+
+The scan and the copy stream the file in 1 MiB blocks (memory stays bounded whatever the
+file's size) and use only C-speed bytes operations per block, never a loop over lines. A file
+with neither problem is not copied. A quoted line break counts as a line ending here (LF
+inside a quoted value of a CRLF file makes the file "mixed"); copying such a file is harmless:
+its values keep their line breaks, written as LF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The longest row (in bytes, without its line ending) the CSV reader takes. DuckDB's own
+# default `max_line_size`, passed explicitly so a change of default cannot change the rule.
+MAX_ROW_BYTES = 2_000_000
+BLOCK = 1 << 20  # smaller than MAX_ROW_BYTES: a line longer than that spans a block boundary
+RAW_PREFIX = 200  # bytes of an over-long row kept in its quarantine record
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A line longer than MAX_ROW_BYTES: its physical line number (header = 1), where it
+    starts in the file, its length in bytes (line ending excluded) and its first bytes."""
+
+    line: int
+    start: int
+    length: int
+    prefix: str
+
+
+@dataclass
+class LineScan:
+    endings: set[str] = field(default_factory=set)  # of "CRLF", "LF", "CR"
+    long_lines: list[LongLine] = field(default_factory=list)
+
+    @property
+    def mixed(self) -> bool:
+        return len(self.endings) > 1
+
+    @property
+    def needs_copy(self) -> bool:
+        return self.mixed or bool(self.long_lines)
+
+
+def _blocks(handle, start: int = 0, end: int | None = None):
+    """(offset, bytes) blocks of [start, end), a trailing CR held back to the next block so a
+    CRLF is never split between two blocks."""
+    handle.seek(start)
+    offset, carry = start, b""
+    while True:
+        size = BLOCK if end is None else min(BLOCK, end - offset - len(carry))
+        block = handle.read(size) if size > 0 else b""
+        data = carry + block
+        if not block:
+            if data:
+                yield offset, data
+            return
+        carry = b"\r" if data.endswith(b"\r") else b""
+        if carry:
+            data = data[:-1]
+        if data:
+            yield offset, data
+        offset += len(data)
+
+
+def _first_break(data: bytes) -> int:
+    hits = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    return min(hits) if hits else -1
+
+
+def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES) -> LineScan:
+    """The file's line endings and the lines longer than `limit`, in one streaming pass."""
+    assert limit >= BLOCK, "lines inside one block are not measured"
+    scan = LineScan()
+    line, line_start = 1, 0  # the current line's number (header = 1) and first byte
+    starts: list[tuple[int, int, int]] = []
+    with open(path, "rb") as handle:
+        for offset, data in _blocks(handle):
+            first = _first_break(data)
+            if first < 0:
+                continue  # the whole block is inside one line
+            if offset + first - line_start > limit:
+                starts.append((line, line_start, offset + first - line_start))
+            crlf, cr, lf = data.count(b"\r\n"), data.count(b"\r"), data.count(b"\n")
+            for name, n in (("CRLF", crlf), ("CR", cr - crlf), ("LF", lf - crlf)):
+                if n:
+                    scan.endings.add(name)
+            line += cr + lf - crlf
+            last = max(data.rfind(b"\n"), data.rfind(b"\r"))
+            line_start = offset + last + 1
+        size = handle.seek(0, 2)
+        if size - line_start > limit:  # the last line, with no line ending
+            starts.append((line, line_start, size - line_start))
+        for number, start, length in starts:
+            if number == 1:
+                continue  # the header: read and checked by read_header, never a data row
+            handle.seek(start)
+            prefix = handle.read(RAW_PREFIX).decode("utf-8", errors="replace")
+            scan.long_lines.append(LongLine(number, start, length, prefix))
+    return scan
+
+
+def write_copy(path: str | Path, target: str | Path, scan: LineScan, placeholder: bytes) -> None:
+    """Copy `path` to `target` with every line ending written as LF and each long line
+    replaced by `placeholder` (a line DuckDB rejects), so line numbers stay as they were."""
+    with open(path, "rb") as source, open(target, "wb") as out:
+        keep_from = 0
+        spans = [(x.start, x.start + x.length) for x in scan.long_lines]
+        for start, end in [*spans, (None, None)]:
+            for _, data in _blocks(source, keep_from, start):
+                out.write(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+            if start is None:
+                return
+            out.write(placeholder)
+            keep_from = end
