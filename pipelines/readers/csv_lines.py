@@ -117,7 +117,8 @@ def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES) -> LineScan:
 
 def write_copy(path: str | Path, target: str | Path, scan: LineScan, placeholder: bytes) -> None:
     """Copy `path` to `target` with every line ending written as LF and each long line
-    replaced by `placeholder` (a line DuckDB rejects), so line numbers stay as they were."""
+    replaced by `placeholder` (a line DuckDB rejects, without its line ending: the long line's own
+    ending follows it), so line numbers stay as they were."""
     with open(path, "rb") as source, open(target, "wb") as out:
         keep_from = 0
         spans = [(x.start, x.start + x.length) for x in scan.long_lines]
