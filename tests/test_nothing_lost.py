@@ -205,3 +205,23 @@ def test_one_line_ending_throughout_loads_as_before(tmp_path, ending):
     adds_up(run)
     assert rows_of(db, "SELECT patient_id, source_row, site FROM patients ORDER BY 1") == [
         ("001", 1, "Northside"), ("002", 2, "Northside")]
+
+
+def test_empty_lines_hold_their_row_number_before_and_after_a_rejected_row(tmp_path):
+    # An empty line is skipped (not a row, not counted) but, as in a spreadsheet, holds a row
+    # number: the rows after it, loaded or quarantined, are numbered in one sequence.
+    # Before, loaded rows were numbered as if the empty lines were not there (002 -> 2) while a
+    # rejected row counted them, so two rows could share a number.
+    header, *rows = MIXED.split(b"\r\n")[:3]
+    good = rows[0].replace(b"001", b"{id}")
+    path = tmp_path / "patients.csv"
+    path.write_bytes(b"\n".join([header, good.replace(b"{id}", b"001"), b"", good.replace(b"{id}", b"002"),
+                                 b"003,1980", good.replace(b"{id}", b"004"), b"", b"",
+                                 b'005,1980,female,depression,Northside,"a\n\nb",2025-01-02,', b"", b""]))
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [path], Settings(), now=NOW)
+    adds_up(run)
+    assert run.totals.rows_in == 5  # empty lines are not rows; an empty line inside a quoted value is no line
+    assert rows_of(db, "SELECT patient_id, source_row, clinician FROM patients ORDER BY 1") == [
+        ("001", 1, "Dr. Okafor"), ("002", 3, "Dr. Okafor"), ("004", 5, "Dr. Okafor"), ("005", 8, "a\n\nb")]
+    assert rows_of(db, "SELECT source_row, rules FROM quarantine") == [(4, ["wrong_field_count"])]

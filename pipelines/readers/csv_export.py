@@ -24,7 +24,7 @@ import duckdb
 from .. import sql
 from ..formats import ExportKind, ImportFormatError, detect_kind, normalise_header
 from .csv_lines import MAX_ROW_BYTES, RAW_PREFIX, LineScan, scan_lines, write_copy
-from .rows import Reject, StagedFile, file_sha256, row_position
+from .rows import Reject, StagedFile, file_sha256, row_position, skipped_rows
 
 
 def read_header(path: str | Path) -> list[str]:
@@ -73,7 +73,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int = 0
     rejects = read_csv_into(con, path, columns, "staged_raw", f"SELECT {_canonical_columns(kind, set(columns))}",
                             scan_no)
     n_rows, first_rowid = con.execute("SELECT count(*), coalesce(min(rowid), 0) FROM staged_raw").fetchall()[0]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {row_position(first_rowid, bool(rejects))} "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {row_position(first_rowid, skipped_rows(con))} "
                 "AS source_row, * FROM staged_raw")
     return StagedFile(path=path, sha256=sha256.result(), kind=kind, n_rows=n_rows, rejects=rejects)
 
@@ -82,17 +82,25 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
                   select: str, scan_no: int) -> list[Reject]:
     """Parse `path` with DuckDB in one pass into temp table `table` (`select` over the file's
     `columns`, in file order), and return the rows the parser could not take as rejects. Their
-    data rows are also written to temp table `reject_rows`, which `row_position` reads. Shared
-    by every CSV-based reader, so a bad line is handled the same whatever the export."""
+    data rows, and those of the empty lines DuckDB skips, are written to temp table
+    `reject_rows`, which `row_position` reads (see `rows.skipped_rows`). Shared by every
+    CSV-based reader, so a bad line is handled the same whatever the export."""
     errors_table, scans_table = f"rejects_{scan_no}", f"reject_scans_{scan_no}"
     con.execute("SET preserve_insertion_order = true")  # rowid order = file order (see rows.row_position)
-    scan = scan_lines(path)
+    # The data rows DuckDB gives no row for: its rejects (below) and the empty lines it skips.
+    con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
+
+    def skip_empty(lines: list[int]) -> None:  # physical line (header = 1) -> data row
+        if lines:
+            con.execute("INSERT INTO reject_rows SELECT unnest(?::BIGINT[]) - 1", [lines])
+
+    scan = scan_lines(path, on_empty=skip_empty)
     source, copy = literal_path(path), None
     if scan.needs_copy or source is None:
         # A placeholder of one field too many is rejected at the long line's own line number
         # (not a line of commas only: DuckDB takes that for a row of blanks).
         copy = _copy_target(con)
-        write_copy(path, copy, scan, placeholder=b"-," * len(columns) + b"-\n")
+        write_copy(path, copy, scan, placeholder=b"-," * len(columns) + b"-")
         source = str(copy)
     try:
         # One step, built from the target table's name and the reader's column list.
@@ -122,8 +130,7 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
     rejects = [rejects[row] for row in sorted(rejects)]
     con.execute(f"DROP TABLE IF EXISTS {errors_table}; DROP TABLE IF EXISTS {scans_table}")
     if rejects:
-        con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
-        con.executemany("INSERT INTO reject_rows VALUES (?)", [[r.source_row] for r in rejects])
+        con.execute("INSERT INTO reject_rows SELECT unnest(?::BIGINT[])", [[r.source_row for r in rejects]])
     return rejects
 
 

@@ -22,8 +22,10 @@ its values keep their line breaks, written as LF.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 # The longest row (in bytes, without its line ending) the CSV reader takes. DuckDB's own
 # default `max_line_size`, passed explicitly so a change of default cannot change the rule.
@@ -83,14 +85,40 @@ def _first_break(data: bytes) -> int:
     return min(hits) if hits else -1
 
 
-def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES) -> LineScan:
-    """The file's line endings and the lines longer than `limit`, in one streaming pass."""
+# A line ending directly followed by another: an empty line starts after the first. (CR then
+# LF is one CRLF ending, not two.)
+_EMPTY_LINE = re.compile(rb"(?:\n|\r(?!\n))(?=[\r\n])")
+
+
+def _line_breaks(data: bytes) -> int:
+    return data.count(b"\r") + data.count(b"\n") - data.count(b"\r\n")
+
+
+def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES,
+               on_empty: Callable[[list[int]], None] = lambda lines: None) -> LineScan:
+    """The file's line endings and the lines longer than `limit`, in one streaming pass.
+    `on_empty` is given, block by block, the numbers of the empty lines outside a quoted value:
+    DuckDB skips them, yet they hold a row number (the spreadsheet shows an empty row)."""
     assert limit >= BLOCK, "lines inside one block are not measured"
     scan = LineScan()
     line, line_start = 1, 0  # the current line's number (header = 1) and first byte
+    quotes, previous = 0, b""  # quote characters before the block (parity: inside a value?); its last byte
     starts: list[tuple[int, int, int]] = []
     with open(path, "rb") as handle:
         for offset, data in _blocks(handle):
+            text = previous + data
+            if b"\n\n" in text or b"\n\r" in text or b"\r\r" in text:
+                empty, cursor, at_line, at_quotes = [], len(previous), line, quotes
+                for match in _EMPTY_LINE.finditer(text):
+                    start = match.start() + 1  # where the empty line begins
+                    at_line += _line_breaks(text[cursor:start])
+                    at_quotes += text.count(b'"', cursor, start)
+                    cursor = start
+                    if at_quotes % 2 == 0:
+                        empty.append(at_line)
+                on_empty(empty)
+            quotes += data.count(b'"')
+            previous = data[-1:]
             first = _first_break(data)
             if first < 0:
                 continue  # the whole block is inside one line

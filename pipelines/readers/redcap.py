@@ -30,7 +30,7 @@ import duckdb
 from .. import sql
 from ..formats import ASSESSMENTS, ImportFormatError, normalise_header
 from .csv_export import read_csv_into, read_header
-from .rows import Reject, StagedFile, file_sha256, row_position
+from .rows import Reject, StagedFile, file_sha256, row_position, skipped_rows
 
 MAPPING_FILE = "redcap_mapping.toml"
 RECORD, EVENT = "record_id", "redcap_event_name"
@@ -176,7 +176,7 @@ def stage_redcap(
     file_rejects = read_csv_into(con, path, columns, "redcap_raw", "SELECT *", scan_no)
     (first_rowid,) = con.execute("SELECT coalesce(min(rowid), 0) FROM redcap_raw").fetchall()[0]
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE redcap_rows AS SELECT {row_position(first_rowid, bool(file_rejects))}"
+        f"CREATE OR REPLACE TEMP TABLE redcap_rows AS SELECT {row_position(first_rowid, skipped_rows(con))}"
         " AS source_row, * FROM redcap_raw"
     )
     con.execute("DROP TABLE redcap_raw")
