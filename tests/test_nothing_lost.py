@@ -83,6 +83,18 @@ def test_a_row_too_long_is_quarantined_with_its_size_and_every_other_row_loads(t
     assert not list(tmp_path.glob("outcomes.duckdb.ingest-*"))  # the copy DuckDB read is gone
 
 
+def test_a_too_long_quoted_value_with_line_breaks_is_one_quarantined_row(tmp_path):
+    # Before: DuckDB split the value into thousands of rejected "rows", and ran out of memory.
+    sessions = sessions_with_a_long_row(tmp_path, 10)
+    sessions.write_bytes(sessions.read_bytes().replace(b"x" * 10, b'"' + b"line of a long note\r\n" * (MB + MB // 2) + b'"'))
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [tmp_path / "patients.csv", sessions], Settings(), now=NOW)
+    adds_up(run)
+    assert rows_of(db, "SELECT session_id, source_row FROM sessions ORDER BY 1") == [("S1", 1), ("S3", 3), ("S5", 5)]
+    assert rows_of(db, "SELECT source_row, rules FROM quarantine ORDER BY 1") == [
+        (2, ["unreadable_row"]), (4, ["wrong_field_count"])]
+
+
 def test_a_too_long_last_row_without_a_line_ending_is_quarantined(tmp_path):
     sessions = sessions_with_a_long_row(tmp_path, 32 * MB, last=True)
     db = tmp_path / "outcomes.duckdb"
@@ -193,6 +205,21 @@ def test_mixed_line_endings_load_every_row_without_a_cr_and_numbered_as_a_spread
     # The run records the file as given: its own hash, not the normalised copy's.
     stored = rows_of(db, "SELECT files[1].sha256 FROM ingest_runs")[0][0]
     assert stored == hashlib.sha256(MIXED).hexdigest()
+
+
+def test_rows_are_numbered_as_a_spreadsheet_shows_them_after_a_value_with_line_breaks(tmp_path):
+    header, first = MIXED.split(b"\r\n")[:2]
+    path = tmp_path / "patients.csv"
+    path.write_bytes(b"\n".join([
+        header, first.replace(b",asthma", b',"asthma\n\nand\nhay fever"'), b"002,1980", b"",
+        first.replace(b"001", b"003"), b"004", first.replace(b"001", b"005") + b"," + b"z" * (3 * MB), b"",
+        first.replace(b"001", b"006"), b""]))
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [path], Settings(), now=NOW)
+    adds_up(run)
+    assert rows_of(db, "SELECT patient_id, source_row FROM patients ORDER BY 1") == [("001", 1), ("003", 4), ("006", 8)]
+    assert rows_of(db, "SELECT source_row, rules FROM quarantine ORDER BY 1") == [
+        (2, ["wrong_field_count"]), (5, ["wrong_field_count"]), (6, ["unreadable_row"])]
 
 
 @pytest.mark.parametrize("ending", [b"\r\n", b"\n", b"\r"], ids=["CRLF", "LF", "CR"])

@@ -23,7 +23,7 @@ import duckdb
 
 from .. import sql
 from ..formats import ExportKind, ImportFormatError, detect_kind, normalise_header
-from .csv_lines import MAX_ROW_BYTES, RAW_PREFIX, LineScan, scan_lines, write_copy
+from .csv_lines import MAX_ROW_BYTES, RAW_PREFIX, LongLine, scan_lines, write_copy
 from .rows import Reject, StagedFile, file_sha256, row_position, skipped_rows
 
 
@@ -97,10 +97,8 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
     scan = scan_lines(path, on_empty=skip_empty)
     source, copy = literal_path(path), None
     if scan.needs_copy or source is None:
-        # A placeholder of one field too many is rejected at the long line's own line number
-        # (not a line of commas only: DuckDB takes that for a row of blanks).
         copy = _copy_target(con)
-        write_copy(path, copy, scan, placeholder=b"-," * len(columns) + b"-")
+        write_copy(path, copy, scan, placeholder=_placeholder(len(columns)).encode())
         source = str(copy)
     try:
         # One step, built from the target table's name and the reader's column list.
@@ -121,13 +119,14 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
     finally:
         if copy is not None:
             copy.unlink(missing_ok=True)
-    rejects = {
-        # DuckDB reports the physical line (header = line 1); data row = line - 1.
-        line - 1: _reject(line - 1, raw or "", errors)
+    placeholder, long_rows = _placeholder(len(columns)), iter(scan.long_lines)
+    rejects = [
+        # DuckDB reports the line as a spreadsheet shows it (header = line 1); data row = line - 1.
+        _long_row(line - 1, next(long_rows)) if raw == placeholder else _reject(line - 1, raw or "", errors)
         for line, raw, errors in con.execute(sql.render("readers/csv_rejects", scan_no=str(int(scan_no)))).fetchall()
-    }
-    rejects.update(_long_rows(scan))  # in place of the placeholder's reject
-    rejects = [rejects[row] for row in sorted(rejects)]
+    ]
+    missed = [_long_row(x.line - 1, x) for x in long_rows]  # none expected: DuckDB rejects each placeholder
+    rejects = sorted(rejects + missed, key=lambda r: r.source_row)
     con.execute(f"DROP TABLE IF EXISTS {errors_table}; DROP TABLE IF EXISTS {scans_table}")
     if rejects:
         con.execute("INSERT INTO reject_rows SELECT unnest(?::BIGINT[])", [[r.source_row for r in rejects]])
@@ -161,13 +160,17 @@ def _copy_target(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(name)
 
 
-def _long_rows(scan: LineScan) -> dict[int, Reject]:
-    """The rows `csv_lines` found longer than a row may be, as rejects by data row."""
-    return {
-        x.line - 1: Reject(x.line - 1, f"{x.prefix}... ({x.length:,} bytes)", "unreadable_row",
-                           f"row is {x.length:,} bytes, longer than the {MAX_ROW_BYTES:,} bytes a row may have")
-        for x in scan.long_lines
-    }
+def _placeholder(n_columns: int) -> str:
+    """The line put in place of an over-long row in the copy DuckDB reads: one field too many,
+    so DuckDB rejects it at the row's own number (not commas only: DuckDB takes a line of
+    commas for a row of blanks), and text no export holds, so its reject is recognised."""
+    return ",".join(["(row too long)"] * (n_columns + 1))
+
+
+def _long_row(source_row: int, line: LongLine) -> Reject:
+    """An over-long row found by `csv_lines`, as a reject in the reader's words."""
+    return Reject(source_row, f"{line.prefix}... ({line.length:,} bytes)", "unreadable_row",
+                  f"row is {line.length:,} bytes, longer than the {MAX_ROW_BYTES:,} bytes a row may have")
 
 
 def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:

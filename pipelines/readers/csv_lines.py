@@ -80,11 +80,6 @@ def _blocks(handle, start: int = 0, end: int | None = None):
         offset += len(data)
 
 
-def _first_break(data: bytes) -> int:
-    hits = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
-    return min(hits) if hits else -1
-
-
 # A line ending directly followed by another: an empty line starts after the first. (CR then
 # LF is one CRLF ending, not two.)
 _EMPTY_LINE = re.compile(rb"(?:\n|\r(?!\n))(?=[\r\n])")
@@ -94,46 +89,78 @@ def _line_breaks(data: bytes) -> int:
     return data.count(b"\r") + data.count(b"\n") - data.count(b"\r\n")
 
 
+def _row_breaks(data: bytes, quoted: bool) -> int:
+    """Line endings in `data` outside quoted values (`quoted`: data starts inside one). A quote
+    always toggles (an escaped `""` toggles twice), so the parts between quotes alternate."""
+    return _line_breaks(b'"'.join(data.split(b'"')[1 if quoted else 0::2]))
+
+
+def _row_break(data: bytes, parts: list[bytes], quoted: bool, last: bool) -> int:
+    """Position in `data` (cut into `parts` at its quotes) of the first, or last, line ending
+    outside quoted values, or -1. Usually found in the first part looked at."""
+    if not last:
+        position = 0
+        for number, part in enumerate(parts):
+            if (number % 2 == 1) == quoted:  # outside a quoted value
+                hits = [i for i in (part.find(b"\n"), part.find(b"\r")) if i >= 0]
+                if hits:
+                    return position + min(hits)
+            position += len(part) + 1
+        return -1
+    end = len(data)
+    for number in range(len(parts) - 1, -1, -1):
+        part = parts[number]
+        if (number % 2 == 1) == quoted:
+            hit = max(part.rfind(b"\n"), part.rfind(b"\r"))
+            if hit >= 0:
+                return end - len(part) + hit
+        end -= len(part) + 1
+    return -1
+
+
 def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES,
                on_empty: Callable[[list[int]], None] = lambda lines: None) -> LineScan:
-    """The file's line endings and the lines longer than `limit`, in one streaming pass.
-    `on_empty` is given, block by block, the numbers of the empty lines outside a quoted value:
-    DuckDB skips them, yet they hold a row number (the spreadsheet shows an empty row)."""
-    assert limit >= BLOCK, "lines inside one block are not measured"
+    """The file's line endings and the rows longer than `limit`, in one streaming pass.
+
+    Rows are numbered as DuckDB numbers them in its rejects and a spreadsheet shows them
+    (header = 1; a line break inside a quoted value does not start a row; an empty line does).
+    `on_empty` is given, block by block, the numbers of the empty lines: DuckDB skips them, yet
+    they hold a row number."""
+    assert limit >= BLOCK, "rows inside one block are not measured"
     scan = LineScan()
-    line, line_start = 1, 0  # the current line's number (header = 1) and first byte
-    quotes, previous = 0, b""  # quote characters before the block (parity: inside a value?); its last byte
+    row, row_start = 1, 0  # the current row's number and first byte
+    quoted, previous = False, b""  # the block starts inside a quoted value; the last byte before it
     starts: list[tuple[int, int, int]] = []
     with open(path, "rb") as handle:
         for offset, data in _blocks(handle):
             text = previous + data
             if b"\n\n" in text or b"\n\r" in text or b"\r\r" in text:
-                empty, cursor, at_line, at_quotes = [], len(previous), line, quotes
+                empty, cursor, at_row, inside = [], len(previous), row, quoted
                 for match in _EMPTY_LINE.finditer(text):
                     start = match.start() + 1  # where the empty line begins
-                    at_line += _line_breaks(text[cursor:start])
-                    at_quotes += text.count(b'"', cursor, start)
+                    segment = text[cursor:start]
+                    at_row += _row_breaks(segment, inside)
+                    inside ^= segment.count(b'"') % 2 == 1
                     cursor = start
-                    if at_quotes % 2 == 0:
-                        empty.append(at_line)
+                    if not inside:
+                        empty.append(at_row)
                 on_empty(empty)
-            quotes += data.count(b'"')
-            previous = data[-1:]
-            first = _first_break(data)
-            if first < 0:
-                continue  # the whole block is inside one line
-            if offset + first - line_start > limit:
-                starts.append((line, line_start, offset + first - line_start))
             crlf, cr, lf = data.count(b"\r\n"), data.count(b"\r"), data.count(b"\n")
             for name, n in (("CRLF", crlf), ("CR", cr - crlf), ("LF", lf - crlf)):
                 if n:
                     scan.endings.add(name)
-            line += cr + lf - crlf
-            last = max(data.rfind(b"\n"), data.rfind(b"\r"))
-            line_start = offset + last + 1
+            parts = data.split(b'"')
+            first = _row_break(data, parts, quoted, last=False)
+            if first >= 0:
+                if offset + first - row_start > limit:
+                    starts.append((row, row_start, offset + first - row_start))
+                row += _row_breaks(data, quoted)
+                row_start = offset + _row_break(data, parts, quoted, last=True) + 1
+            quoted ^= len(parts) % 2 == 0  # an odd number of quotes
+            previous = data[-1:]
         size = handle.seek(0, 2)
-        if size - line_start > limit:  # the last line, with no line ending
-            starts.append((line, line_start, size - line_start))
+        if size - row_start > limit:  # the last row, with no line ending
+            starts.append((row, row_start, size - row_start))
         for number, start, length in starts:
             if number == 1:
                 continue  # the header: read and checked by read_header, never a data row
