@@ -1,21 +1,25 @@
-"""The physical lines of a CSV file, looked at before DuckDB parses it.
+"""The rows and line endings of a CSV file, looked at before DuckDB parses it.
 
-Two kinds of file DuckDB's CSV reader cannot be given as they are:
+What DuckDB's CSV reader cannot be given as it is, or does not report:
 
-- **A row longer than `MAX_ROW_BYTES`.** DuckDB rejects such a line while it fits in the
-  reader's buffer, but a line longer than the buffer (about 31 MB and up) vanishes with no
+- **A row longer than `MAX_ROW_BYTES`.** DuckDB rejects such a row while it fits in the
+  reader's buffer, but a row longer than the buffer (about 31 MB and up) vanishes with no
   reject, and sometimes every row after it with it: the run ends with exit 0 and the rows
-  missing from its counts. So every line longer than the limit is found here and replaced,
-  in a copy, by a short placeholder line DuckDB rejects at the same line number; the reader
-  then quarantines the row with the reason below.
+  missing from its counts (a long quoted value with line breaks comes back as thousands of
+  broken rows instead). So every row longer than the limit is found here and replaced, in a
+  copy, by one short placeholder line DuckDB rejects at the same row number; the reader then
+  quarantines the row with its size.
+- **Empty lines** DuckDB skips without a trace, yet a spreadsheet shows them as rows: their
+  numbers are handed to the reader so the rows after them keep theirs.
 - **Mixed line endings** (CRLF and LF, or a lone CR, in one file). DuckDB refuses the whole
   file ("state machine reached an invalid state"). A spreadsheet reads each of CRLF, LF and
   CR as one line break, so the copy writes every one of them as LF: every row loads, no CR is
   kept in a value, and each row keeps the line number a spreadsheet shows.
 
 The scan and the copy stream the file in 1 MiB blocks (memory stays bounded whatever the
-file's size) and use only C-speed bytes operations per block, never a loop over lines. A file
-with neither problem is not copied. A quoted line break counts as a line ending here (LF
+file's size) with C-speed bytes operations per block; Python loops only over empty lines and,
+to find where a row ends, over the quoted values before the first line ending outside one. A
+file with no over-long row and one line ending throughout is not copied. A quoted line break counts as a line ending here (LF
 inside a quoted value of a CRLF file makes the file "mixed"); copying such a file is harmless:
 its values keep their line breaks, written as LF.
 """
@@ -36,8 +40,8 @@ RAW_PREFIX = 200  # bytes of an over-long row kept in its quarantine record
 
 @dataclass(frozen=True)
 class LongLine:
-    """A line longer than MAX_ROW_BYTES: its physical line number (header = 1), where it
-    starts in the file, its length in bytes (line ending excluded) and its first bytes."""
+    """A row longer than MAX_ROW_BYTES: its number as DuckDB counts rows (header = 1), where
+    it starts in the file, its length in bytes (line ending excluded) and its first bytes."""
 
     line: int
     start: int
@@ -149,12 +153,12 @@ def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES,
             for name, n in (("CRLF", crlf), ("CR", cr - crlf), ("LF", lf - crlf)):
                 if n:
                     scan.endings.add(name)
-            parts = data.split(b'"')
+            parts = data.split(b'"') if b'"' in data else [data]
             first = _row_break(data, parts, quoted, last=False)
             if first >= 0:
                 if offset + first - row_start > limit:
                     starts.append((row, row_start, offset + first - row_start))
-                row += _row_breaks(data, quoted)
+                row += cr + lf - crlf if len(parts) == 1 else _line_breaks(b'"'.join(parts[1 if quoted else 0::2]))
                 row_start = offset + _row_break(data, parts, quoted, last=True) + 1
             quoted ^= len(parts) % 2 == 0  # an odd number of quotes
             previous = data[-1:]
