@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import NOW, patient, session, write_csv
+from conftest import NOW, SAMPLE, patient, session, write_csv
 from pipelines.formats import PATIENTS, SESSIONS, ImportFormatError
 from pipelines.ingest import ingest
 from pipelines.readers.csv_lines import MAX_ROW_BYTES
@@ -252,3 +252,29 @@ def test_empty_lines_hold_their_row_number_before_and_after_a_rejected_row(tmp_p
     assert rows_of(db, "SELECT patient_id, source_row, clinician FROM patients ORDER BY 1") == [
         ("001", 1, "Dr. Okafor"), ("002", 3, "Dr. Okafor"), ("004", 5, "Dr. Okafor"), ("005", 8, "a\n\nb")]
     assert rows_of(db, "SELECT source_row, rules FROM quarantine") == [(4, ["wrong_field_count"])]
+
+
+def test_a_redcap_export_with_mixed_endings_an_empty_line_and_a_long_row_loads_the_rest(tmp_path):
+    # The sample REDCap export (LF) with a row re-saved on Windows (CRLF), an empty line and a
+    # 32 MB answer: the same rows load, each with its own row number, and the long row is
+    # quarantined once (not once per instrument).
+    export = (SAMPLE / "redcap" / "export.csv").read_bytes()
+    header, *rows = export.rstrip(b"\n").split(b"\n")
+    rows[0] = rows[0] + b"\r"  # row 1 ends in CRLF
+    rows.insert(1, b"")  # row 2 is empty: the sample's row 2 is now row 3
+    rows.insert(3, rows[2].replace(b",2024-", b"," + b"9" * (32 * MB) + b"2024-", 1))  # row 4: too long
+    folder = tmp_path / "redcap"
+    folder.mkdir()
+    (folder / "export.csv").write_bytes(b"\n".join([header, *rows]) + b"\n")
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [SAMPLE / "patients.csv", SAMPLE / "sessions.csv", folder / "export.csv"], Settings(), now=NOW)
+    adds_up(run)
+    clean = tmp_path / "clean.duckdb"
+    ingest(clean, [SAMPLE / "patients.csv", SAMPLE / "sessions.csv", SAMPLE / "redcap" / "export.csv"],
+           Settings(), now=NOW)
+    shifted = {1: 1, 2: 3}  # sample row -> row in the edited export (row n >= 3 -> n + 2)
+    expected = sorted((aid, shifted.get(row, row + 2)) for aid, row in
+                      rows_of(clean, "SELECT assessment_id, source_row FROM assessments"))
+    assert sorted(rows_of(db, "SELECT assessment_id, source_row FROM assessments")) == expected
+    too_long = rows_of(db, "SELECT source_row, rules FROM quarantine WHERE reason LIKE 'row is %'")
+    assert too_long == [(4, ["unreadable_row"])]
