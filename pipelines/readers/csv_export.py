@@ -90,7 +90,7 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
     # The data rows DuckDB gives no row for: its rejects (below) and the empty lines it skips.
     con.execute("CREATE OR REPLACE TEMP TABLE reject_rows(source_row BIGINT)")
 
-    def skip_empty(lines: list[int]) -> None:  # physical line (header = 1) -> data row
+    def skip_empty(lines: list[int]) -> None:  # row as DuckDB counts it (header = 1) -> data row
         if lines:
             con.execute("INSERT INTO reject_rows SELECT unnest(?::BIGINT[]) - 1", [lines])
 
@@ -120,11 +120,11 @@ def read_csv_into(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, 
         if copy is not None:
             copy.unlink(missing_ok=True)
     placeholder, long_rows = _placeholder(len(columns)), iter(scan.long_lines)
-    rejects = [
-        # DuckDB reports the line as a spreadsheet shows it (header = line 1); data row = line - 1.
-        _long_row(line - 1, next(long_rows)) if raw == placeholder else _reject(line - 1, raw or "", errors)
-        for line, raw, errors in con.execute(sql.render("readers/csv_rejects", scan_no=str(int(scan_no)))).fetchall()
-    ]
+    rejects = []
+    for line, raw, errors in con.execute(sql.render("readers/csv_rejects", scan_no=str(int(scan_no)))).fetchall():
+        # DuckDB numbers rows as a spreadsheet shows them (header = line 1); data row = line - 1.
+        long_row = next(long_rows, None) if raw == placeholder else None
+        rejects.append(_long_row(line - 1, long_row) if long_row else _reject(line - 1, raw or "", errors))
     missed = [_long_row(x.line - 1, x) for x in long_rows]  # none expected: DuckDB rejects each placeholder
     rejects = sorted(rejects + missed, key=lambda r: r.source_row)
     con.execute(f"DROP TABLE IF EXISTS {errors_table}; DROP TABLE IF EXISTS {scans_table}")
