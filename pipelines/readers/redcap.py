@@ -33,7 +33,7 @@ from .redcap_dictionary import (CHECKED, IMPLICIT_CHOICES, Dictionary, answer_ch
                                 checkbox_columns, find_dictionary, find_events, is_metadata, resolve_header)
 from .redcap_mapping import (MAPPING_FILE, InstrumentFields, Mapping, SessionFields, load_mapping,
                              mapping_for, mapping_path)
-from .rows import Reject, StagedFile, file_sha256, row_position
+from .rows import Reject, StagedFile, file_sha256, row_position, skipped_rows
 
 __all__ = ["InstrumentFields", "Mapping", "SessionFields", "load_mapping", "mapping_for", "mapping_path",
            "is_redcap", "is_metadata", "check_redcap", "file_kinds", "describe", "stage_redcap", "content_sha256"]
@@ -167,7 +167,7 @@ def stage_redcap(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int 
     first_pass = export.forms[0]
     (first_rowid,) = con.execute("SELECT coalesce(min(rowid), 0) FROM redcap_raw").fetchall()[0]
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE redcap_rows AS SELECT {row_position(first_rowid, bool(file_rejects))}"
+        f"CREATE OR REPLACE TEMP TABLE redcap_rows AS SELECT {row_position(first_rowid, skipped_rows(con))}"
         " AS source_row, * FROM redcap_raw"
     )
     con.execute("DROP TABLE redcap_raw")

@@ -44,10 +44,17 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def skipped_rows(con) -> bool:
+    """Whether the file just read has data rows DuckDB gave no row for (rejected rows, empty
+    lines), listed in temp table `reject_rows`: then `row_position` must count them."""
+    return bool(con.execute("SELECT count(*) FROM reject_rows").fetchone()[0])
+
+
 def row_position(first_rowid: int, has_rejects: bool) -> str:
     """SQL for the 1-based data row in the file. staged_raw keeps insertion order, so its
     rowid (counted from the table's first rowid, which is not 0 inside a transaction) is the
-    row's position among the rows DuckDB accepted; each rejected row before it adds one."""
+    row's position among the rows DuckDB accepted; each rejected row or empty line before it
+    adds one, so a row keeps the number a spreadsheet shows."""
     ordinal = f"(rowid - {int(first_rowid)} + 1)"
     if not has_rejects:
         return ordinal
