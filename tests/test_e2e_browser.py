@@ -148,7 +148,7 @@ PAGES = {
 }
 
 
-@pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "worklist")
+@pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "root")
 def test_every_page_runs_in_a_real_browser(server, browser, database, tmp_path, path):
     query, texts, name = PAGES[path]
     patient = a_patient_on_the_worklist(database)
