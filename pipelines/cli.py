@@ -85,6 +85,9 @@ def summary(run: RunResult) -> str:
     if full:
         text += "\n\nFull export (" + (", ".join(run.full_export) or "no rows") + "):\n"
         text += "\n".join(f"  {line}" for line in deletion_lines(run.deletions)) or "  nothing to delete"
+    if run.warnings:
+        text += "\n\nWarnings (tolerated and loaded, nothing quarantined for them):\n"
+        text += "\n".join(f"  {path}: {warning}" for path, warnings in run.warnings.items() for warning in warnings)
     return text
 
 

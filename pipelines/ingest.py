@@ -49,6 +49,8 @@ class RunResult:
     files: list[FileResult] = field(default_factory=list)
     # Full export only: per kind the run held, what it did with the stored rows left out.
     deletions: list[Deletions] | None = None
+    # Per file, what was tolerated rather than quarantined (e.g. elements FHIR R4 does not define).
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def totals(self) -> FileCounts:
@@ -168,7 +170,8 @@ def ingest(
             ]
             finished = started + dt.timedelta(seconds=time.perf_counter() - clock)
             run = RunResult(run_id=run_id, started_at=started, finished_at=finished, files=results,
-                            deletions=deletions)
+                            deletions=deletions,
+                            warnings={str(p): list(readers[p].warnings) for p in listed if readers[p].warnings})
             _record_run(con, run)
             con.execute("COMMIT")
             return run

@@ -232,6 +232,11 @@ def test_elements_r4_does_not_define_are_counted_as_warnings_not_quarantined(tmp
     assert "23 elements not defined by FHIR R4 ignored (Patient.vendorFlag ×1, QuestionnaireResponse.item.code ×22)" \
         in messages[0]
     assert "1 invalid element the importer does not read ignored (Patient.photo ×1)" in messages[0]
+    # ... and in the run summary the CLI prints at the end of the run
+    from pipelines.cli import summary
+    (warnings,) = result.warnings.values()
+    assert len(warnings) == 2 and any("23 elements not defined by FHIR R4 ignored" in w for w in warnings)
+    assert "Warnings (tolerated and loaded" in summary(result) and "Patient.photo ×1" in summary(result)
     assert (result.totals.inserted, result.totals.quarantined) == (3, 1)
     ((_, rules, reason),) = quarantined(tmp_path)
     assert rules == ["invalid_fhir"] and reason.startswith("QuestionnaireResponse/broken is not valid FHIR R4: authored")

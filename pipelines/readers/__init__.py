@@ -44,6 +44,7 @@ class Reader:
 
     name: str  # shown in progress messages
     units: tuple[Unit, ...]
+    warnings: tuple[str, ...] = ()  # what the file holds that was tolerated, for the run summary
 
     @property
     def kind(self) -> ExportKind:
@@ -88,7 +89,8 @@ def _fhir_reader(export: fhir.FhirExport, document: fhir.Document) -> Reader:
     def unit(kind: ExportKind) -> Unit:
         return Unit(kind, lambda con, scan_no: fhir.stage_fhir(con, export, document, kind))
 
-    return Reader(fhir.summary(document), tuple(unit(kind) for kind in fhir.file_kinds(document)))
+    return Reader(fhir.summary(document), tuple(unit(kind) for kind in fhir.file_kinds(document)),
+                  tuple(fhir.warnings(document)))
 
 
 def _csv_reader(path: Path) -> Reader:
