@@ -13,6 +13,7 @@ from .widgets import download_csv
 
 
 def percent(value, digits: int = 1) -> str:
+    """A proportion as a KPI's percentage; "—" where it is blanked or missing."""
     return "—" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}%"
 
 
@@ -45,5 +46,6 @@ def rate_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
 
 
 def rate_names(name: str, word: str) -> dict[str, str]:
+    """Clinical column names for a count, its rate and its interval (as `rate_columns` shows them)."""
     return {f"{name}_n": f"{word} (patients)", f"{name}_rate": f"{word} rate (%)",
             f"{name}_low": f"{word} 95% CI low (%)", f"{name}_high": f"{word} 95% CI high (%)"}
