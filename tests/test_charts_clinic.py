@@ -1,6 +1,6 @@
-"""Chart builders of the Clinic outcomes page (dashboard/charts/clinic.py) on small hand-made
-frames shaped like the analytics results: the traces drawn, the interval bands, the threshold
-lines, and suppressed groups left out."""
+"""Chart builders of the Clinic outcomes page (dashboard/charts/clinic.py and treatment.py) on
+small hand-made frames shaped like the analytics results: the traces drawn, the interval bands,
+the threshold lines, and suppressed groups left out."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from dashboard import theme
 from dashboard.charts import clinic as charts
+from dashboard.charts import treatment
 
 NAN = math.nan
 
@@ -135,7 +136,7 @@ def test_safety_bars_with_error_bars_and_bp_row():
                             "per_100_low": [6.6, 0.3], "per_100_high": [14.9, 3.6]})
     bp = pd.DataFrame({"n_infusions": [200], "n_infusions_with_bp": [190], "n_excursions": [5], "per_100": [2.6],
                        "per_100_low": [1.1], "per_100_high": [6.0]})
-    bar = charts.safety_chart(effects, bp, 180, 110).data[0]
+    bar = treatment.safety_chart(effects, bp, 180, 110).data[0]
     # lowest rate first: a horizontal bar chart draws the first category at the bottom
     assert list(bar.y) == ["Adverse event (any)", "BP excursion (peak ≥ 180/110 mmHg)", "Nausea"]
     assert list(bar.x) == [1.0, 2.6, 10.0]
@@ -148,15 +149,15 @@ def test_retention_and_infusions():
     row = pd.Series({"n_started": 100, "completed_induction_n": 80, "completed_induction_rate": 0.8,
                      "completed_induction_low": 0.71, "completed_induction_high": 0.87, "any_maintenance_n": 40,
                      "any_maintenance_rate": 0.4, "any_maintenance_low": 0.31, "any_maintenance_high": 0.5})
-    funnel = charts.retention_chart(row).data[0]
+    funnel = treatment.retention_chart(row).data[0]
     assert list(funnel.x) == [100, 80, 40] and "80%" in funnel.text[1] and "71 to 87" in funnel.text[1]
     counts = pd.DataFrame({"n_infusions": [1, 2, 6], "n_patients": [5, 0, 10], "share": [1 / 3, 0, 2 / 3]})
-    figure = charts.infusions_chart(counts, 6)
+    figure = treatment.infusions_chart(counts, 6)
     assert list(figure.data[0].y) == [5, 0, 10] and lines_at(figure, "x") == [6.5]
 
 
 def test_cadss_band_by_infusion():
     frame = pd.DataFrame({"infusion": ["1", "2", "maintenance"], "n": [30, 28, 40], "mean": [20.0, 18.0, 12.0],
                           "mean_low": [17.0, 15.0, 10.0], "mean_high": [23.0, 21.0, 14.0]})
-    figure = charts.cadss_chart(frame)
+    figure = treatment.cadss_chart(frame)
     assert len(bands(figure)) == 1 and list(figure.data[-1].x) == ["infusion 1", "infusion 2", "maintenance"]

@@ -2,7 +2,8 @@
 and how safely, for any cohort of the shared sidebar filter and any scale with data.
 
 The page only composes: numbers come from `pipelines.reports.clinic` through `ask` (cached per
-database version), figures from `dashboard.charts.clinic`. Every figure, table and CSV is built
+database version), figures from `dashboard.charts.clinic` and `treatment`, KPI text and tables
+with their CSV from `dashboard.display`. Every figure, table and CSV is built
 from those published answers, whose frames already have small cells suppressed
 (docs/analytics.md, "Small-cell suppression"), so a chart and its download always show the
 same, suppressed, numbers. Definitions of the clinic-level figures are in the analytics modules
@@ -18,9 +19,11 @@ import streamlit as st
 
 from dashboard import theme
 from dashboard.charts import clinic as charts
+from dashboard.charts import treatment as treatment_charts
 from dashboard.data import ask, settings
+from dashboard.display import interval, percent, rate_columns, rate_names, table
 from dashboard.filters import cohort_filter, describe
-from dashboard.widgets import download_csv, require_database
+from dashboard.widgets import require_database
 from pipelines.analytics.cohorts import GROUPABLE
 from pipelines.reports import clinic as published
 
@@ -37,17 +40,6 @@ TIMEPOINT_LABELS = {"latest": "latest score", "after_induction": "after inductio
 GROUP_CHOICES = {None: "no comparison", **{g: charts.GROUP_LABELS[g].capitalize() for g in GROUPABLE}}
 
 
-def percent(value, digits: int = 1) -> str:
-    return "—" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}%"
-
-
-def interval(low, high, n, unit: str = "patients") -> str:
-    """The KPI's second line: its 95% interval and n."""
-    if pd.isna(low) or pd.isna(high):
-        return f"n = {n} {unit}"
-    return f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n = {n} {unit}"
-
-
 def count(value) -> str:
     """A patient count for a KPI card: suppressed counts arrive as <NA>."""
     return FEWER if pd.isna(value) else f"{int(value)}"
@@ -55,39 +47,14 @@ def count(value) -> str:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def draw(builder: str, *args) -> None:
-    """`charts.<builder>(*args)` drawn with st.plotly_chart, cached on the builder's inputs.
+    """`charts.<builder>(*args)` (or `treatment_charts.<builder>`) drawn with st.plotly_chart, cached
+    on the builder's inputs.
 
     Building and validating a Plotly figure costs 50-100 ms (mostly the template), and this page
     has a dozen, so a rerun that changes nothing would take a second. Streamlit replays the
     elements a cached function drew, so an unchanged chart costs only the hash of its (small)
     input frames; the inputs come from `ask`, so a new database version draws afresh."""
-    st.plotly_chart(getattr(charts, builder)(*args))
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def _dataframe(shown: pd.DataFrame) -> None:
-    st.dataframe(shown, hide_index=True)
-
-
-def table(frame: pd.DataFrame, columns: dict[str, str], filename: str, label: str) -> None:
-    """Show `frame` with clinical column names and offer the same table as CSV."""
-    shown = frame[list(columns)].rename(columns=columns)
-    _dataframe(shown)  # drawn from the cache when unchanged, like the charts
-    download_csv(shown, filename, f"Download {label} (CSV)", key=f"download_{filename}")
-
-
-def rate_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
-    """Rates and their interval bounds as percentages with one decimal (tables and CSVs)."""
-    frame = frame.copy()
-    for name in names:
-        for suffix in ("rate", "low", "high"):
-            frame[f"{name}_{suffix}"] = (100 * frame[f"{name}_{suffix}"].astype(float)).round(1)
-    return frame
-
-
-def rate_names(name: str, word: str) -> dict[str, str]:
-    return {f"{name}_n": f"{word} (patients)", f"{name}_rate": f"{word} rate (%)",
-            f"{name}_low": f"{word} 95% CI low (%)", f"{name}_high": f"{word} 95% CI high (%)"}
+    st.plotly_chart(getattr(charts if hasattr(charts, builder) else treatment_charts, builder)(*args))
 
 
 # --- Filters --------------------------------------------------------------------------------------

@@ -31,46 +31,33 @@ cores) and later calls on any connection to that file are served from memory
 (`patient_expected` ~6 ms: a binary search and a 12-row frame; `patients_not_on_track` a copy
 of rows judged when the reference is computed). In-memory databases are not cached.
 `clear_cache()` empties the cache, e.g. after editing tables outside an ingest; a dashboard can
-warm it at start-up (`warm`). The queries are in sql/analytics/expected/.
+warm it at start-up (`warm`). What is cached is computed by `expected_reference` (the reference
+percentiles, the expected columns per band, the patients behind); the queries are in
+sql/analytics/expected/.
 """
 
 from __future__ import annotations
 
 import threading
-import warnings
-from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from .. import sql
 from ..settings import Settings
-from .frames import PatientProgress
+from .expected_reference import NOT_ON_TRACK_COLUMNS, PERCENTILES, REFERENCE_COLUMNS, Computed, compute, empty_grid
 
-REFERENCE_COLUMNS = ["instrument", "baseline_band", "k", "n_patients", "p25", "p50", "p75", "threshold", "fallback"]
-NOT_ON_TRACK_COLUMNS = ["patient_id", "instrument", "k", "pct_change", "expected_p25"]
+__all__ = ["REFERENCE_COLUMNS", "NOT_ON_TRACK_COLUMNS", "PATIENT_COLUMNS", "clear_cache", "reference_distribution",
+           "patient_expected", "patients_not_on_track", "warm"]
+
 PATIENT_COLUMNS = [
     "patient_id", "instrument", "k", "administered_at", "score", "baseline_score", "baseline_band", "pct_change",
     "n_patients", "fallback", "expected_p25", "expected_p50", "expected_p75", "threshold",
     "expected_score_p25", "expected_score_p50", "expected_score_p75", "on_track",
 ]
 
-PERCENTILES = ("p25", "p50", "p75")
-
-
-@dataclass(frozen=True)
-class _Computed:
-    """Everything per (database version, scale, thresholds) that one patient's view needs."""
-
-    reference: pd.DataFrame
-    progress: PatientProgress  # every patient's scores at k = 1..max, compact
-    expected_by_band: dict  # baseline band -> {column: array over k = 1..max}, see _expected_grid
-    not_on_track: pd.DataFrame  # patients_not_on_track's rows
-
-
-_cache: dict[tuple, tuple[tuple, _Computed]] = {}
+_cache: dict[tuple, tuple[tuple, Computed]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -89,79 +76,17 @@ def _database_version(con: duckdb.DuckDBPyConnection) -> tuple | None:
     return path, tuple(runs)
 
 
-def _reference_over(con: duckdb.DuckDBPyConnection, progress: pa.Table, settings: Settings,
-                    scale: str) -> pd.DataFrame:
-    """sql/analytics/expected/reference.sql run by DuckDB over the fetched progress rows
-    (registered for the query under a name of this thread and these rows)."""
-    thresholds = settings.thresholds
-    percentile = float(thresholds.not_on_track_percentile)
-    if not 0 < percentile < 100:
-        raise ValueError(f"not_on_track_percentile must lie between 0 and 100, not {percentile}")
-    caller = f"_{threading.get_ident()}_{id(progress)}"
-    name = f"expected_progress{caller}"
-    # the percentile P of improvement is the (100 - P)th percentile of change
-    threshold_quantile = 1 - percentile / 100
-    con.register(name, progress)
-    try:
-        params = [scale, thresholds.trajectory_max_infusion, thresholds.min_reference_patients,
-                  threshold_quantile, threshold_quantile]
-        return con.execute(sql.render("analytics/expected/reference", caller=caller), params).df()[REFERENCE_COLUMNS]
-    finally:
-        con.unregister(name)
-
-
-def _empty_grid(max_k: int) -> dict:
-    """Expected columns over k = 1..max_k without any reference (NULL on output), except the
-    baseline (k = 1), the origin of every expected course: 0% change."""
-    grid = {"n_patients": np.full(max_k, -1), "fallback": np.zeros(max_k, dtype=bool),
-            "has_reference": np.zeros(max_k, dtype=bool),
-            **{column: np.full(max_k, np.nan) for column in (*PERCENTILES, "threshold")}}
-    for p in PERCENTILES:
-        grid[p][0] = 0.0
-    return grid
-
-
-def _expected_grid(reference: pd.DataFrame, max_k: int) -> dict:
-    """Per baseline band, the expected columns as arrays indexed by k - 1 (k = 1..max_k)."""
-    grids = {}
-    for band, rows in reference.groupby("baseline_band", sort=False):
-        index = rows["k"].to_numpy() - 1
-        grid = _empty_grid(max_k)
-        grid["n_patients"][index] = rows["n_patients"].to_numpy()
-        grid["fallback"][index] = rows["fallback"].to_numpy(dtype=bool)
-        grid["has_reference"][index] = True
-        for column in (*PERCENTILES, "threshold"):
-            grid[column][index] = rows[column].to_numpy(dtype=float)
-        grids[band] = grid
-    return grids
-
-
-def _compute(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> _Computed:
-    max_k = settings.thresholds.trajectory_max_infusion
-    with warnings.catch_warnings():
-        # Arrow from an execute() result copies the rows once more: still far less memory than
-        # a DataFrame with a Python string per row.
-        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
-        progress = con.execute(sql.read("analytics/expected/progress"), [scale, max_k]).to_arrow_table()
-    # the binary search needs the ids sorted as Python compares them
-    progress = progress.sort_by([("patient_id", "ascending"), ("k", "ascending")])
-    reference = _reference_over(con, progress, settings, scale)
-    latest = progress.filter(progress["is_latest_followup"]).to_pandas()
-    return _Computed(reference, PatientProgress.from_arrow(progress), _expected_grid(reference, max_k),
-                     _behind(latest, reference, scale))
-
-
-def _computed(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> _Computed:
+def _computed(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> Computed:
     """The cached computation for this database version, computing it when missing or stale."""
     version = _database_version(con)
     if version is None:
-        return _compute(con, settings, scale)
+        return compute(con, settings, scale)
     key = (version[0], scale, settings.thresholds)
     with _cache_lock:
         hit = _cache.get(key)
     if hit and hit[0] == version:
         return hit[1]
-    computed = _compute(con, settings, scale)
+    computed = compute(con, settings, scale)
     with _cache_lock:
         _cache[key] = (version, computed)  # replaces the entry of an older version
     return computed
@@ -273,7 +198,7 @@ def patient_expected(con: duckdb.DuckDBPyConnection, settings: Settings, patient
     pct_change = np.full(max_k, np.nan)
     pct_change[index] = progress.pct_change[rows]
 
-    grid = computed.expected_by_band.get(band) or _empty_grid(max_k)
+    grid = computed.expected_by_band.get(band) or empty_grid(max_k)
     missing = ~grid["has_reference"]
     on_track = _on_track(pct_change, grid["threshold"])
     on_track[0] = pd.NA  # the baseline itself is not judged
@@ -328,17 +253,6 @@ def patients_not_on_track(con: duckdb.DuckDBPyConnection, settings: Settings, sc
     Lambert MJ et al. (2001), Psychotherapy Research 11(1); docs/scoring.md.
     """
     return _computed(con, settings, scale).not_on_track.copy()
-
-
-def _behind(latest: pd.DataFrame, reference: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """patients_not_on_track's rows from each patient's latest follow-up (progress.sql's rows with
-    `is_latest_followup`), computed once with the reference they are judged against."""
-    judged = latest.merge(reference[["baseline_band", "k", "threshold"]], on=["baseline_band", "k"])
-    behind = judged[judged["pct_change"] > judged["threshold"]]  # NULL percent change: not judged
-    behind = behind.assign(instrument=scale, expected_p25=behind["threshold"],
-                           excess=behind["pct_change"] - behind["threshold"])
-    behind = behind.sort_values(["excess", "patient_id"], ascending=[False, True])
-    return behind[NOT_ON_TRACK_COLUMNS].reset_index(drop=True)
 
 
 def warm(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:

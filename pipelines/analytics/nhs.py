@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..settings import Settings
 from .cohorts import CohortFilter, check_group_by, cohort_query
-from .outcomes import with_group_label, with_rate
+from .shaping import with_group_label, with_rate
 
 # outcome -> the column holding its denominator
 PAIRED_OUTCOMES = {

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..settings import Settings
 from .cohorts import CohortFilter, check_group_by, cohort_query
-from .outcomes import with_group_label, with_rate
+from .shaping import with_group_label, with_rate
 from .stats import wilson_interval
 
 

@@ -1,0 +1,51 @@
+"""How an aggregate page shows a published answer: a rate as a percentage, a KPI's interval and
+n, a table with clinical column names and the same table as CSV, rates and their intervals as
+percentages in tables. Used by the Clinic outcomes page; the numbers arrive published
+(`pipelines.reports`, small cells already blanked), these helpers only word them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .widgets import download_csv
+
+
+def percent(value, digits: int = 1) -> str:
+    """A proportion as a KPI's percentage; "—" where it is blanked or missing."""
+    return "—" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}%"
+
+
+def interval(low, high, n, unit: str = "patients") -> str:
+    """The KPI's second line: its 95% interval and n."""
+    if pd.isna(low) or pd.isna(high):
+        return f"n = {n} {unit}"
+    return f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n = {n} {unit}"
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _dataframe(shown: pd.DataFrame) -> None:
+    st.dataframe(shown, hide_index=True)
+
+
+def table(frame: pd.DataFrame, columns: dict[str, str], filename: str, label: str) -> None:
+    """Show `frame` with clinical column names and offer the same table as CSV."""
+    shown = frame[list(columns)].rename(columns=columns)
+    _dataframe(shown)  # drawn from the cache when unchanged, like the charts
+    download_csv(shown, filename, f"Download {label} (CSV)", key=f"download_{filename}")
+
+
+def rate_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """Rates and their interval bounds as percentages with one decimal (tables and CSVs)."""
+    frame = frame.copy()
+    for name in names:
+        for suffix in ("rate", "low", "high"):
+            frame[f"{name}_{suffix}"] = (100 * frame[f"{name}_{suffix}"].astype(float)).round(1)
+    return frame
+
+
+def rate_names(name: str, word: str) -> dict[str, str]:
+    """Clinical column names for a count, its rate and its interval (as `rate_columns` shows them)."""
+    return {f"{name}_n": f"{word} (patients)", f"{name}_rate": f"{word} rate (%)",
+            f"{name}_low": f"{word} 95% CI low (%)", f"{name}_high": f"{word} 95% CI high (%)"}
