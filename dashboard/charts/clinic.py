@@ -29,7 +29,6 @@ from .published import pct as _pct
 from .published import readable as _readable
 from .published import shown as _shown
 
-PERCENT_AXIS = {"ticksuffix": "%", "rangemode": "tozero"}
 OUTCOME_COLOURS = {"no response": theme.EXPECTED_LINE, "response": theme.RESPONSE_LINE,
                    "remission": theme.REMISSION_LINE}
 OUTCOME_LABELS = {"no response": "No response", "response": "Response (not remission)",
