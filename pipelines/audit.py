@@ -135,6 +135,13 @@ def key_source(create: bool = True) -> AuditKey | None:
             raise AuditKeyError(f"the audit key file {path} does not exist") from None
         if not create:
             return None
+    except AuditKeyError:
+        raise
+    except OSError as error:
+        if not create and not named:
+            return None
+        raise AuditKeyError(f"the audit key file {path} cannot be read ({error}); set $OUTCOMES_AUDIT_KEY or "
+                            f"[audit] key in .streamlit/secrets.toml") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # two sessions: one wins
@@ -400,7 +407,9 @@ def read(path: str | Path) -> tuple[list[AuditEntry], Verification]:
     if problem is None:
         problem, note = _compare_head(head, head_problem, head_file, path, lines, keyed, last_links)
     if keyed or head is not None:
-        protection = (f"keyed chain (HMAC-SHA256, {key.source if key else 'no key found'}), head in {head_file}"
+        where = ("no key found" if key is None else f"{key.source}, generated on this computer because no key is "
+                 f"configured" if key.generated else key.source)
+        protection = (f"keyed chain (HMAC-SHA256, {where}), head in {head_file}"
                       + (f"; lines 1-{legacy} are older unkeyed entries (SHA-256 chain)" if legacy else ""))
     elif legacy:
         protection = (f"unkeyed: a SHA-256 chain only (entries written before the keyed chain); nothing anchors "
