@@ -393,7 +393,7 @@ def read(path: str | Path) -> tuple[list[AuditEntry], Verification]:
                         elif sequence != number and problem is None:
                             problem = (f"line {number} is entry {sequence}: entries before it were removed or "
                                        f"added")
-                        elif problem is None and not hmac.compare_digest(str(chained), key.link(previous)):
+                        elif problem is None and not hmac.compare_digest(str(chained), last_links[-1]):
                             problem = (f"line {number}: the chain is broken (an entry before it was changed, "
                                        f"removed or reordered, or the log was rewritten without the key)")
                     else:
@@ -427,7 +427,7 @@ def _compare_head(head: Head | None, head_problem: str | None, head_file: Path, 
     if head is None:
         if keyed > 1:
             return (f"the log has keyed entries but there is no head file at {head_file}: the head was deleted, "
-                    f"or the log was moved (see docs/access.md, \"Re-anchoring\")"), None
+                    f"or the log was moved (after investigating: outcomes audit --reanchor)"), None
         if keyed == 1:
             return None, "the first keyed entry's head was not written (a crash between the two writes)"
         return None, None
