@@ -144,14 +144,19 @@ def key_source(create: bool = True) -> AuditKey | None:
                             f"[audit] key in .streamlit/secrets.toml") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # two sessions: one wins
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
             os.fsync(fd)
         finally:
             os.close(fd)
-    except FileExistsError:
-        pass
+        try:
+            os.link(temporary, path)  # whole or not at all; two sessions at once: one key wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     except OSError as error:
         raise AuditKeyError(f"no audit key is configured and none can be made at {path} ({error}); set "
                             f"$OUTCOMES_AUDIT_KEY or [audit] key in .streamlit/secrets.toml") from None
@@ -203,6 +208,11 @@ def _write_head(path: Path, head: Head, key: AuditKey) -> None:
     finally:
         os.close(fd)
     os.replace(temporary, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a power cut
+    finally:
+        os.close(folder)
 
 
 def _read_head(path: Path, key: AuditKey | None) -> tuple[Head | None, str | None]:

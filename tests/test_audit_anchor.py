@@ -292,3 +292,16 @@ def test_the_audit_page_shows_the_protection_and_a_tampering_message(log, sample
     log.unlink()
     app = page()
     assert any("the log was deleted" in e.value for e in app.error)
+
+
+def _first_key(config: str) -> bytes:
+    os.environ["XDG_CONFIG_HOME"] = config
+    return audit.key_source().secret
+
+
+def test_sessions_starting_at_once_agree_on_one_generated_key(tmp_path):
+    config = str(tmp_path / "fresh-config")
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        keys = pool.map(_first_key, [config] * 12)
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert [p.name for p in (tmp_path / "fresh-config" / "infusion-outcomes").iterdir()] == ["audit.key"]
