@@ -113,7 +113,11 @@ def _plain_chain(records: list[dict]) -> list[str]:
 
 
 def _records(path: Path) -> list[dict]:
-    return [{k: v for k, v in json.loads(line).items() if k not in ("prev", "v", "n")} for line in lines_of(path)]
+    return _records_of_lines(lines_of(path))
+
+
+def _records_of_lines(lines: list[str]) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k not in ("prev", "v", "n")} for line in lines]
 
 
 def test_rewriting_the_log_with_recomputed_plain_hashes_is_reported(log, capsys):
@@ -272,6 +276,7 @@ def test_no_key_that_can_be_made_means_no_entry(log, tmp_path, monkeypatch):
 def test_the_audit_page_shows_the_protection_and_a_tampering_message(log, sample_database, monkeypatch):
     monkeypatch.setenv("OUTCOMES_DB", str(sample_database))
     write_entries(log)
+    lines = lines_of(log)
 
     def page() -> AppTest:
         app = AppTest.from_file(str(APP), default_timeout=60)
@@ -292,6 +297,12 @@ def test_the_audit_page_shows_the_protection_and_a_tampering_message(log, sample
     log.unlink()
     app = page()
     assert any("the log was deleted" in e.value for e in app.error)
+    audit.head_path(log).unlink()  # an older, never-anchored log: intact, but said to be unkeyed
+    write_lines(log, _plain_chain(_records_of_lines(lines)))
+    app = page()
+    assert not app.error and not app.success
+    assert any("unkeyed" in w.value for w in app.warning)
+    assert any("Protection in force: unkeyed" in c.value for c in app.caption)
 
 
 def _first_key(config: str) -> bytes:
