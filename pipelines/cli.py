@@ -214,10 +214,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     path = audit.audit_path(args.db, settings.access.audit_log)
-    if args.reanchor:
-        head = audit.anchor(path)
-        print(f"The head of {path} now records its {head.entries} entries as they are (in {audit.head_path(path)}).")
-    entries, verification = audit.read(path)
+    try:
+        if args.reanchor:
+            head = audit.anchor(path)
+            print(f"The head of {path} now records its {head.entries} entries as they are (in {audit.head_path(path)}).")
+        entries, verification = audit.read(path)
+    except audit.AuditKeyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if not args.verify:
         if args.patient:
             entries = [e for e in entries if e.patient_id == args.patient]

@@ -316,3 +316,11 @@ def test_sessions_starting_at_once_agree_on_one_generated_key(tmp_path):
         keys = pool.map(_first_key, [config] * 12)
     assert len(set(keys)) == 1 and len(keys[0]) == 64
     assert [p.name for p in (tmp_path / "fresh-config" / "infusion-outcomes").iterdir()] == ["audit.key"]
+
+
+def test_a_named_key_file_that_is_missing_is_an_error_not_a_new_key(log, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OUTCOMES_AUDIT_KEY_FILE", str(tmp_path / "mounted-secret" / "audit.key"))
+    with pytest.raises(OSError, match="does not exist"):
+        audit.append(log, "dr@clinic.example", "clinician", "view", "patient", "001")
+    code, _, err = outcomes_audit(capsys, "--verify")
+    assert code == 2 and "does not exist" in err and not audit.default_key_file().exists()
