@@ -6,6 +6,10 @@ Exports are logged from inside the download's data callable, which Streamlit run
 the button is clicked and in a worker thread without Streamlit commands: so the viewer and the
 log path are captured by the page first (`Auditor`), and a log that cannot be written raises
 there and the file is not produced.
+
+Each append also needs the audit key and moves the log's head (`pipelines.audit`: the key comes
+from $OUTCOMES_AUDIT_KEY or `[audit]` in .streamlit/secrets.toml, the same file the CLI reads,
+else a key generated once for this computer); no key, no entry, no view.
 """
 
 from __future__ import annotations

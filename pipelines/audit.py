@@ -7,14 +7,27 @@ and every export, appends one entry here.
 
 Why a file of JSON lines beside the database, and not a table in it: the dashboard opens the
 database read-only and an ingest replaces it, and the log must outlive both. Why the app
-cannot rewrite it:
+cannot rewrite it unnoticed (docs/access.md, "What the audit log's protection covers"):
 
 - the writer only ever opens the file with O_APPEND (every write lands at the end, whatever
   the offset), one `write` per entry, under an exclusive lock so concurrent sessions cannot
   interleave;
-- each entry carries the SHA-256 of the entry before it (a hash chain), so editing, deleting
-  or reordering any past entry breaks the chain from there on, and `outcomes audit --verify`
-  (and the admin page) says where;
+- each entry carries a keyed link to the entry before it, HMAC-SHA256(key, previous line), and
+  its number `n` (its line number), so editing, deleting or reordering any past entry breaks
+  the chain from there on, and nobody without the key can recompute the chain. The key is not
+  kept beside the log: $OUTCOMES_AUDIT_KEY, `[audit] key` in .streamlit/secrets.toml, a key
+  file named there, or (local single-user mode) a key generated once into the user's config
+  folder (`key_source`);
+- after every entry the head (the number of entries and the link of the last one, signed with
+  the key) is written to a head file outside the log's folder (`head_path`), so removing the
+  last entries, editing the last one, deleting the log or rewriting it is reported too. The
+  entry is written first, then the head: a crash between the two leaves the head one entry
+  behind, which verification accepts with a note and the next entry repairs. An append never
+  moves a head that disagrees with the log: the evidence stays until an administrator has
+  looked and re-anchors (`anchor`, `outcomes audit --reanchor`);
+- entries written before the keyed chain (no `v` field; linked by plain SHA-256) still
+  verify, as "unkeyed"; the first keyed entry links to the last of them; an unkeyed entry after
+  a keyed one is reported (a downgrade);
 - for a guarantee that holds against the app's own operating-system user as well, make the
   file append-only (`chattr +a`, root only) or ship it to a log server; docs/access.md says how.
 """
@@ -24,13 +37,17 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ACTIONS = ("view", "export", "print")
-GENESIS = "0" * 64  # the "previous hash" of the first entry
+GENESIS = "0" * 64  # the "previous hash" of the first entry of an unkeyed (legacy) log
+VERSION = 2  # entries with "v": 2 are keyed; entries without "v" are the legacy SHA-256 chain
 
 
 @dataclass(frozen=True)
@@ -51,79 +68,396 @@ def audit_path(db_path: str | Path, configured: str = "") -> Path:
     return Path(chosen) if chosen else Path(db_path).parent / "audit.log"
 
 
+# -- where the key and the head live -------------------------------------------------------
+
+def config_dir() -> Path:
+    """The user's folder for this product's key and heads: $XDG_CONFIG_HOME/infusion-outcomes,
+    else ~/.config/infusion-outcomes (never the log's folder)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "infusion-outcomes"
+
+
+def _secrets_section() -> dict:
+    """The `[audit]` section of the secrets.toml Streamlit reads (the project's, else the
+    user's), as pipelines.access_policy reads `[auth]`: the CLI sees what the dashboard sees."""
+    for path in (Path(".streamlit") / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
+        if path.is_file():
+            try:
+                section = tomllib.loads(path.read_text(encoding="utf-8")).get("audit")
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            if isinstance(section, dict):
+                return section
+    return {}
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    secret: bytes
+    source: str  # where it came from, said on the Audit page and by `outcomes audit`
+    generated: bool = False  # the local key made on this computer (no key configured)
+
+    def __repr__(self) -> str:  # never the secret in a log line or traceback
+        return f"AuditKey(source={self.source!r})"
+
+    @property
+    def fingerprint(self) -> str:
+        return hmac.new(self.secret, b"infusion-outcomes audit key id", hashlib.sha256).hexdigest()[:12]
+
+    def link(self, line: str | None) -> str:
+        """The link to `line` (None: the start of the log)."""
+        return hmac.new(self.secret, (line or "").encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class AuditKeyError(OSError):
+    """No key can be read or made: entries cannot be written (a view must not go ahead)."""
+
+
+def default_key_file() -> Path:
+    return config_dir() / "audit.key"
+
+
+def key_source(create: bool = True) -> AuditKey | None:
+    """The audit key: $OUTCOMES_AUDIT_KEY, else `[audit] key` in secrets.toml, else the key file
+    $OUTCOMES_AUDIT_KEY_FILE or `[audit] key_file`, else the local key file in `config_dir()`,
+    made once (mode 0600) when `create`. None when there is none and `create` is false."""
+    section = _secrets_section()
+    if value := os.environ.get("OUTCOMES_AUDIT_KEY"):
+        return AuditKey(value.encode("utf-8"), "$OUTCOMES_AUDIT_KEY")
+    if value := str(section.get("key") or ""):
+        return AuditKey(value.encode("utf-8"), "[audit] key in .streamlit/secrets.toml")
+    named = os.environ.get("OUTCOMES_AUDIT_KEY_FILE") or str(section.get("key_file") or "")
+    path = Path(named).expanduser() if named else default_key_file()
+    try:
+        return AuditKey(_read_key(path), f"key file {path}", generated=not named)
+    except FileNotFoundError:
+        if named:
+            raise AuditKeyError(f"the audit key file {path} does not exist") from None
+        if not create:
+            return None
+    except AuditKeyError:
+        raise
+    except OSError as error:
+        if not create and not named:
+            return None
+        raise AuditKeyError(f"the audit key file {path} cannot be read ({error}); set $OUTCOMES_AUDIT_KEY or "
+                            f"[audit] key in .streamlit/secrets.toml") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temporary, path)  # whole or not at all; two sessions at once: one key wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    except OSError as error:
+        raise AuditKeyError(f"no audit key is configured and none can be made at {path} ({error}); set "
+                            f"$OUTCOMES_AUDIT_KEY or [audit] key in .streamlit/secrets.toml") from None
+    return AuditKey(_read_key(path), f"key file {path}", generated=True)
+
+
+def _read_key(path: Path) -> bytes:
+    value = path.read_text(encoding="utf-8").strip()
+    if not value:
+        raise AuditKeyError(f"the audit key file {path} is empty")
+    return value.encode("utf-8")
+
+
+def head_path(log: str | Path) -> Path:
+    """Where `log`'s head is kept: a file named after the log's absolute path in the folder
+    $OUTCOMES_AUDIT_HEAD_DIR, else `[audit] head_dir` in secrets.toml, else `config_dir()/heads`.
+    Never the log's own folder: whoever empties that folder does not remove the head with it."""
+    chosen = os.environ.get("OUTCOMES_AUDIT_HEAD_DIR") or str(_secrets_section().get("head_dir") or "")
+    folder = Path(chosen).expanduser() if chosen else config_dir() / "heads"
+    absolute = str(Path(log).expanduser().resolve())
+    return folder / f"{Path(absolute).name}-{hashlib.sha256(absolute.encode('utf-8')).hexdigest()[:16]}.head"
+
+
+# -- the head ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Head:
+    log: str
+    entries: int
+    last: str  # the link of the last entry (what the next entry's "prev" will be)
+    key_id: str
+
+
+def _head_body(head: Head) -> str:
+    return json.dumps(asdict(head), sort_keys=True)
+
+
+def _write_head(path: Path, head: Head, key: AuditKey) -> None:
+    """Replace the head atomically (a reader sees the old head or the new one, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    body = _head_body(head)
+    signed = json.dumps({**asdict(head), "hmac": hmac.new(key.secret, body.encode(), hashlib.sha256).hexdigest()},
+                        sort_keys=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (signed + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a power cut
+    finally:
+        os.close(folder)
+
+
+def _read_head(path: Path, key: AuditKey | None) -> tuple[Head | None, str | None]:
+    """The head and None, or None and why it cannot be trusted (None, None: there is none)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        signature = record.pop("hmac")
+        head = Head(**record)
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, f"the head file {path} is not a head"
+    if key is None:
+        return None, f"there is no audit key to check the head file {path} with"
+    expected = hmac.new(key.secret, _head_body(head).encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, expected):
+        if head.key_id != key.fingerprint:
+            return None, (f"the head file {path} was signed with another key (key id {head.key_id}; the key in "
+                          f"use, {key.source}, has id {key.fingerprint})")
+        return None, f"the head file {path} has been altered (its signature does not match)"
+    return head, None
+
+
+# -- appending -----------------------------------------------------------------------------
+
 def _digest(line: str) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()
+
+
+def _parse(line: str) -> dict | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _keyed(record: dict | None) -> bool:
+    return bool(record) and record.get("v") == VERSION
 
 
 def append(path: str | Path, user: str, role: str, action: str, page: str,
            patient_id: str | None = None, detail: str | None = None,
            now: dt.datetime | None = None) -> AuditEntry:
-    """Append one entry and return it. Raises ValueError for an unknown action and OSError
-    when the log cannot be written: a view that cannot be audited must not go ahead."""
+    """Append one entry, then move the head to it, and return it. Raises ValueError for an
+    unknown action and OSError when the log (or its key) cannot be written: a view that cannot
+    be audited must not go ahead. Reads only the log's last two lines, whatever its size."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}; one of {', '.join(ACTIONS)}")
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     entry = AuditEntry(at=when.isoformat(timespec="seconds"), user=user, role=role, action=action,
                        page=page, patient_id=patient_id, detail=detail)
+    key = key_source(create=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    head_file = head_path(path)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one writer at a time, so the chain has no forks
-        previous = _last_hash(path)
-        line = json.dumps({**asdict(entry), "prev": previous}, ensure_ascii=False, sort_keys=True)
+        before_last, last = _last_lines(path)
+        record = _parse(last) if last is not None else None
+        if last is None:
+            number = 1
+        elif _keyed(record) and isinstance(record.get("n"), int):
+            number = record["n"] + 1
+        else:  # the first keyed entry after legacy ones (or after a damaged line): count once
+            number = _count_lines(path) + 1
+        line = json.dumps({**asdict(entry), "v": VERSION, "n": number, "prev": key.link(last)},
+                          ensure_ascii=False, sort_keys=True)
+        agrees = _head_agrees(head_file, key, path, number - 1, before_last, last)
         os.write(fd, (line + "\n").encode("utf-8"))
         os.fsync(fd)
+        if agrees:  # entry first, then head: a crash between leaves the head one behind
+            _write_head(head_file, Head(str(path.resolve()), number, key.link(line), key.fingerprint), key)
     finally:
         os.close(fd)  # closing releases the lock
     return entry
 
 
-def _last_hash(path: Path) -> str:
-    """The hash of the last line (read from the end: the log grows for years)."""
+def _head_agrees(head_file: Path, key: AuditKey, path: Path, entries: int, before_last: str | None,
+                 last: str | None) -> bool:
+    """Whether the head describes the log as it is (or one entry behind, after a crash), so the
+    append may move it. A head that disagrees is left as it is: it is the evidence."""
+    head, problem = _read_head(head_file, key)
+    if problem:
+        return False
+    if head is None:  # no head yet: only a log without keyed entries, or with its first one
+        return not _keyed(_parse(last) if last else None) or not _keyed(_parse(before_last) if before_last else None)
+    if head.log != str(path.resolve()):
+        return False
+    return ((head.entries == entries and head.last == key.link(last))
+            or (head.entries == entries - 1 and head.last == key.link(before_last)))
+
+
+def _last_lines(path: Path) -> tuple[str | None, str | None]:
+    """The last two lines (read from the end: the log grows for years); None where there is none."""
     with open(path, "rb") as handle:
         handle.seek(0, os.SEEK_END)
         end = handle.tell()
         if end == 0:
-            return GENESIS
+            return None, None
         block, start = b"", end
-        while start > 0 and block.count(b"\n") < 2:
+        while start > 0 and block.rstrip(b"\n").count(b"\n") < 2:
             start = max(0, start - 4096)
             handle.seek(start)
             block = handle.read(end - start)
-    last = block.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-    return _digest(last.decode("utf-8"))
+    lines = block.rstrip(b"\n").split(b"\n")
+    if start > 0:
+        lines = lines[1:]  # the first piece may be a partial line
+    lines = [line.decode("utf-8") for line in lines[-2:]]
+    return (None, lines[0]) if len(lines) == 1 else (lines[0], lines[1])
 
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def anchor(path: str | Path) -> Head:
+    """Record the log's present end as its head, after an administrator has investigated a
+    reported problem (`outcomes audit --reanchor`). Reads the whole log once."""
+    path = Path(path)
+    key = key_source(create=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _, last = _last_lines(path)
+        head = Head(str(path.resolve()), _count_lines(path), key.link(last), key.fingerprint)
+        _write_head(head_path(path), head, key)
+    finally:
+        os.close(fd)
+    return head
+
+
+# -- reading and verifying -----------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Verification:
     entries: int
     ok: bool
     problem: str | None = None  # the first line where the chain breaks, and why
+    keyed: bool = False  # the log has keyed entries (HMAC chain and head)
+    legacy: int = 0  # entries before the keyed chain (plain SHA-256), lines 1..legacy
+    protection: str = ""  # which protection is in force, in words
+    note: str | None = None  # something to know that is not tampering (a head one entry behind)
 
 
 def read(path: str | Path) -> tuple[list[AuditEntry], Verification]:
-    """Every entry, oldest first, and whether the hash chain holds (no entry edited, removed
-    or reordered). A missing file is an empty log."""
+    """Every entry, oldest first, and whether the log is as written: no entry edited, removed
+    or reordered (the chain), nothing removed from its end and the log neither deleted nor
+    rewritten (the head). A missing file is an empty log, unless its head says otherwise."""
     path = Path(path)
-    if not path.exists():
-        return [], Verification(0, True)
+    key = key_source(create=False)
+    head_file = head_path(path)
     entries: list[AuditEntry] = []
     problem = None
-    previous = GENESIS
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            try:
-                record = json.loads(line)
-                chained = record.pop("prev")
-                entry = AuditEntry(**record)
-            except (ValueError, KeyError, TypeError):
-                problem = problem or f"line {number} is not an audit entry"
-                previous = _digest(line)
-                continue
-            if chained != previous and problem is None:
-                problem = f"line {number}: the chain is broken (an entry before it was changed, removed or reordered)"
-            entries.append(entry)
-            previous = _digest(line)
-    return entries, Verification(len(entries), problem is None, problem)
+    legacy = keyed = 0
+    previous: str | None = None
+    lines = 0
+    last_links = [key.link(None) if key else None]  # the links of the last two lines
+    if path.exists():
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                line = line.rstrip("\n")
+                lines = number
+                record = _parse(line)
+                try:
+                    chained = record.pop("prev")
+                    version = record.pop("v", None)
+                    sequence = record.pop("n", None)
+                    entry = AuditEntry(**record)
+                except (AttributeError, KeyError, TypeError):
+                    problem = problem or f"line {number} is not an audit entry"
+                    entry = None
+                if entry is not None:
+                    if version is None:
+                        legacy += 1
+                        if keyed and problem is None:
+                            problem = (f"line {number} is an unkeyed entry after keyed ones (entries were "
+                                       f"rewritten without the key)")
+                        elif chained != (GENESIS if previous is None else _digest(previous)) and problem is None:
+                            problem = (f"line {number}: the chain is broken (an entry before it was changed, "
+                                       f"removed or reordered)")
+                    elif version == VERSION:
+                        keyed += 1
+                        if key is None and problem is None:
+                            problem = "there is no audit key to check the keyed entries with"
+                        elif sequence != number and problem is None:
+                            problem = (f"line {number} is entry {sequence}: entries before it were removed or "
+                                       f"added")
+                        elif problem is None and not hmac.compare_digest(str(chained), last_links[-1]):
+                            problem = (f"line {number}: the chain is broken (an entry before it was changed, "
+                                       f"removed or reordered, or the log was rewritten without the key)")
+                    else:
+                        problem = problem or f"line {number} has an unknown version {version!r}"
+                    entries.append(entry)
+                if key:
+                    last_links = [last_links[-1], key.link(line)]
+                previous = line
+    head, head_problem = _read_head(head_file, key)
+    note = None
+    if problem is None:
+        problem, note = _compare_head(head, head_problem, head_file, path, lines, keyed, last_links)
+    if keyed or head is not None:
+        where = ("no key found" if key is None else f"{key.source}, generated on this computer because no key is "
+                 f"configured" if key.generated else key.source)
+        protection = (f"keyed chain (HMAC-SHA256, {where}), head in {head_file}"
+                      + (f"; lines 1-{legacy} are older unkeyed entries (SHA-256 chain)" if legacy else ""))
+    elif legacy:
+        protection = (f"unkeyed: a SHA-256 chain only (entries written before the keyed chain); nothing anchors "
+                      f"its end until the next entry is written")
+    else:
+        protection = "empty log"
+    return entries, Verification(len(entries), problem is None, problem, keyed > 0, legacy, protection, note)
+
+
+def _compare_head(head: Head | None, head_problem: str | None, head_file: Path, path: Path, lines: int,
+                  keyed: int, last_links: list) -> tuple[str | None, str | None]:
+    """What the head says about the log's end: (problem, note)."""
+    if head_problem:
+        return head_problem, None
+    if head is None:
+        if keyed > 1:
+            return (f"the log has keyed entries but there is no head file at {head_file}: the head was deleted, "
+                    f"or the log was moved (after investigating: outcomes audit --reanchor)"), None
+        if keyed == 1:
+            return None, "the first keyed entry's head was not written (a crash between the two writes)"
+        return None, None
+    if head.log != str(path.resolve()):
+        return f"the head file {head_file} belongs to another log ({head.log})", None
+    if lines == 0 and head.entries > 0:
+        return (f"the log is missing or empty, but its head records {head.entries} entries: the log was deleted "
+                f"or emptied"), None
+    if head.entries > lines:
+        removed = head.entries - lines
+        return (f"the head records {head.entries} entries but the log has {lines}: "
+                + ("the last entry was removed" if removed == 1 else f"the last {removed} entries were removed")
+                + " (or the log was replaced by an older copy)"), None
+    if head.entries == lines:
+        if head.last != last_links[-1]:
+            return (f"the last entry (line {lines}) differs from the one the head recorded: it was edited, or the "
+                    f"log was rewritten"), None
+        return None, None
+    if head.entries == lines - 1 and head.last == last_links[0]:
+        return None, (f"the head records {head.entries} entries and the log has {lines}: the last entry was written "
+                      f"but the head not yet moved (a crash between the two writes); the next entry moves it")
+    return (f"the head records {head.entries} entries, which do not match the log's {lines}: the log was rewritten, "
+            f"or the head rolled back"), None

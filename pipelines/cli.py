@@ -217,20 +217,35 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     path = audit.audit_path(args.db, settings.access.audit_log)
-    entries, verification = audit.read(path)
-    if args.patient:
-        entries = [e for e in entries if e.patient_id == args.patient]
-    if args.user:
-        entries = [e for e in entries if args.user.lower() in e.user.lower()]
-    shown = entries[-args.limit:] if args.limit else entries
-    print(f"Audit log {path}: {verification.entries} entries"
-          + (f", showing the latest {len(shown)} that match" if len(shown) < verification.entries else ""))
-    print(_table(["at", "user", "role", "action", "page", "patient_id", "detail"],
-                 [(e.at, e.user, e.role, e.action, e.page, e.patient_id, e.detail) for e in shown]))
+    try:
+        if args.reanchor:
+            head = audit.anchor(path)
+            print(f"The head of {path} now records its {head.entries} entries as they are (in {audit.head_path(path)}).")
+        entries, verification = audit.read(path)
+    except audit.AuditKeyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.verify:
+        if args.patient:
+            entries = [e for e in entries if e.patient_id == args.patient]
+        if args.user:
+            entries = [e for e in entries if args.user.lower() in e.user.lower()]
+        shown = entries[-args.limit:] if args.limit else entries
+        print(f"Audit log {path}: {verification.entries} entries"
+              + (f", showing the latest {len(shown)} that match" if len(shown) < verification.entries else ""))
+        print(_table(["at", "user", "role", "action", "page", "patient_id", "detail"],
+                     [(e.at, e.user, e.role, e.action, e.page, e.patient_id, e.detail) for e in shown]))
+    print(f"Protection: {'keyed' if verification.keyed else 'unkeyed'}: {verification.protection}")
+    if verification.note:
+        print(f"Note: {verification.note}")
     if not verification.ok:
         print(f"error: the audit log has been altered: {verification.problem}", file=sys.stderr)
         return 1
-    print("The hash chain is intact: no entry has been changed, removed or reordered.")
+    print(f"Intact ({'keyed' if verification.keyed else 'unkeyed'}, {verification.entries} entries"
+          + (", head matches" if verification.keyed and not verification.note else "")
+          + "): the hash chain is intact, no entry has been changed, removed or reordered"
+          + (", and nothing is missing from its end." if verification.keyed else
+             "; its end is not anchored (no keyed entry yet)."))
     return 0
 
 
@@ -345,7 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
         "audit", help="list the audit log: who viewed or exported which patient's record",
         description="The audit log kept beside the database (or at [access] audit_log / $OUTCOMES_AUDIT_LOG): every "
         "view of a patient's record and every export in the dashboard, with user, role, time, page and patient. "
-        "Checks the hash chain and exits 1 if any entry was changed, removed or reordered."))
+        "Checks the keyed hash chain and the head kept outside the log's folder, and exits 1 if any entry was "
+        "changed, removed or reordered, entries are missing from the end, or the log was deleted or rewritten "
+        "(docs/access.md)."))
+    audit.add_argument("--verify", action="store_true", help="only check the log, list no entries")
+    audit.add_argument("--reanchor", action="store_true", help="after investigating a reported problem, record "
+                       "the log's present end as its head (the next check starts from there)")
     audit.add_argument("--patient", help="only entries about this patient id")
     audit.add_argument("--user", help="only entries of users whose name contains this text")
     audit.add_argument("--limit", type=int, default=50, help="latest entries to show (default 50; 0 = all)")

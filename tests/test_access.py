@@ -38,6 +38,7 @@ def served(sample_database, tmp_path, monkeypatch):
     audit_log = tmp_path / "audit.log"
     monkeypatch.setenv("OUTCOMES_DB", str(sample_database))
     monkeypatch.setenv("OUTCOMES_AUDIT_LOG", str(audit_log))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the audit key and head, not in ~/.config
 
     def run(access_toml: str, page: str | None = None, query: dict | None = None, secrets: dict | None = None,
             user: dict | None = None) -> AppTest:
@@ -194,7 +195,8 @@ def test_an_edited_audit_entry_breaks_the_chain_and_is_reported(tmp_path, served
     assert any("has been altered" in e.value for e in admin.error)
 
 
-def test_export_entries_are_written_by_the_auditor(tmp_path):
+def test_export_entries_are_written_by_the_auditor(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     log = tmp_path / "audit.log"
     viewer = access.Viewer(user="dr@clinic.example", role="clinician", signed_in=True, local=False)
     from dashboard.auditing import Auditor
