@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -129,6 +130,20 @@ def only_row(frame):
 
 class Row(dict):
     __getattr__ = dict.__getitem__
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_config_folder(tmp_path_factory):
+    """The audit log's key and head files (pipelines/audit.py) go to the user's config folder:
+    in the tests, a folder of the test session's, never the machine's own ~/.config."""
+    folder = tmp_path_factory.mktemp("config")
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = previous
 
 
 @pytest.fixture

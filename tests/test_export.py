@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -292,7 +293,8 @@ def test_exported_outcomes_equal_the_source(sample_database, tmp_path):
 # The command as an operator runs it.
 
 def outcomes(*args, env_key=None, config=None):
-    env = {"PATH": "/usr/bin:/bin"}
+    # The audit log's key and head live in the user's config folder: the test's, not the machine's.
+    env = {"PATH": "/usr/bin:/bin", "XDG_CONFIG_HOME": os.environ["XDG_CONFIG_HOME"]}
     if env_key:
         env["OUTCOMES_EXPORT_KEY"] = env_key
     command = [sys.executable, "-m", "pipelines.cli", *(["--config", str(config)] if config else []), *map(str, args)]
