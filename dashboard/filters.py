@@ -12,6 +12,7 @@ import streamlit as st
 from pipelines.analytics.cohorts import CohortFilter, cohort_options
 
 from .data import ask
+from .theme import md
 
 LABELS = {
     "sites": "Site", "clinicians": "Clinician", "indications": "Primary indication", "routes": "Route",
@@ -48,12 +49,13 @@ def cohort_filter(fields: tuple[str, ...] = tuple(LABELS)) -> CohortFilter:
 
 
 def describe(cohort: CohortFilter) -> str:
-    """The filter in words, for captions and downloads ("all patients" when unrestricted)."""
+    """The filter in words, for captions and messages ("all patients" when unrestricted): Markdown
+    in which a site or clinician name is text as typed, never a link or markup (`theme.md`)."""
     parts = []
     if cohort.start_from or cohort.start_to:
         parts.append(f"first infusion {cohort.start_from or '…'} to {cohort.start_to or '…'}")
     for field, label in LABELS.items():
         values = getattr(cohort, field)
         if values:
-            parts.append(f"{label.lower()}: {', '.join(_readable(v) for v in values)}")
+            parts.append(f"{label.lower()}: {', '.join(md(_readable(v)) for v in values)}")
     return "; ".join(parts) if parts else "all patients"

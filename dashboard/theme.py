@@ -8,6 +8,7 @@ notebooks); a scale's name and colour are its entry in the instrument registry
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -49,3 +50,16 @@ def when(value, with_time: bool = False) -> str:
         return ""
     stamp = pd.Timestamp(value)
     return stamp.strftime("%-d %b %Y %H:%M" if with_time else "%-d %b %Y")
+
+
+WORD_JOINER = "\u2060"  # invisible, and not a word character: breaks Markdown's autolinks
+
+
+def md(text) -> str:
+    """Data as literal Markdown text, shown as typed: no links, emphasis, HTML or :colour[...]
+    directives. Punctuation is backslash-escaped. GitHub-flavoured Markdown also turns
+    `www.x`, `https://x` and `a@b.c` in plain text into links, escaped or not (seen in the
+    browser), so an invisible word joiner (U+2060) is put where it breaks that pattern: a name
+    or an id is never a link."""
+    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+    return re.sub(r"(?i)(www|https?|ftp|mailto)(?=\\[.:])|(?=@)", lambda m: (m.group(1) or "") + WORD_JOINER, escaped)

@@ -116,6 +116,15 @@ def test_the_clinic_page_shows_hostile_names_as_text(run_page, tab):
     assert app.title[0].value == "Clinic outcomes"
 
 
+def test_a_chosen_hostile_name_is_described_as_text_not_markup(run_page):
+    """The filter's description in the page's caption is Markdown: a chosen site whose name is a
+    Markdown link and bold text must reach it escaped (no link, no bold), yet read as typed."""
+    app = run_page("views/clinic.py", tab=("filter_sites", [SITE]))
+    caption = next(c.value for c in app.caption if "treated patients" in c.value)
+    assert "\\[northside\\]\\(javascript" in caption and "](" not in caption.replace("\\](", "")
+    assert SITE.lower() in re.sub(r"\\(.)", r"\1", caption)
+
+
 def test_the_worklist_shows_hostile_ids_as_text(run_page):
     text = shown_text(run_page("views/worklist.py"))
     # The id column links to the patient's page: the id travels URL-encoded in the link.

@@ -25,24 +25,15 @@ from dashboard.charts.patient import item_heatmap, trajectory_figure
 from dashboard.data import ask, current_version, settings
 from dashboard.summary import (header_facts, indication, progress_summary_html, safety_flags, scales_table,
                                sessions_table)
+from dashboard.theme import md
 from dashboard.widgets import require_database
 from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
 
 MATCHES = 20
-WORD_JOINER = "\u2060"  # invisible, and not a word character: breaks Markdown's autolinks
 X_CHOICES = {"Infusion number": "infusion", "Date": "date"}
 BADGE_COLOURS = {"alert": "red", "unknown": "orange", "ok": "green"}
 BADGE_ICONS = {"alert": ":material/warning:", "unknown": ":material/help:", "ok": ":material/check_circle:"}
 
-
-def md(text) -> str:
-    """Data as literal Markdown text, shown as typed: no links, emphasis, HTML or :colour[...]
-    directives. Punctuation is backslash-escaped. GitHub-flavoured Markdown also turns
-    `www.x`, `https://x` and `a@b.c` in plain text into links, escaped or not (seen in the
-    browser), so an invisible word joiner (U+2060) is put where it breaks that pattern: a name
-    or an id is never a link."""
-    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
-    return re.sub(r"(?i)(www|https?|ftp|mailto)(?=\\[.:])|(?=@)", lambda m: (m.group(1) or "") + WORD_JOINER, escaped)
 
 
 def record(patient_id: str) -> dict[str, pd.DataFrame]:
