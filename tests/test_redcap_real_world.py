@@ -325,3 +325,19 @@ def test_event_labels_of_a_project_with_arms_are_read_as_unique_event_names(tmp_
     assert query(tmp_path / "outcomes.duckdb", "SELECT assessment_id FROM assessments ORDER BY 1") == [
         ("redcap|001|baseline_arm_1|GAD-7|1",), ("redcap|001|baseline_arm_1|PHQ-9|1",),
         ("redcap|001|treatment_arm_1|PHQ-9|1",), ("redcap|001|treatment_arm_1|PHQ-9|2",)]
+
+
+def test_in_a_labels_export_an_answer_is_read_as_a_label_before_a_code():
+    """Choices whose labels are other choices' codes (`1, 0 | 2, 1 | 3, 2 | 4, 3`, a project that
+    stores 1-4 and shows 0-3): a labels export's "1" is the label of code 2; a raw export's "1"
+    is code 1. (A review found the labels export read as codes.)"""
+    import duckdb
+
+    from pipelines.readers.redcap import _coded
+
+    choices = [("1", "0"), ("2", "1"), ("3", "2"), ("4", "3")]
+    con = duckdb.connect()
+    read = lambda value, labels_first: con.execute(  # noqa: E731
+        f"SELECT {_coded('x', choices, labels_first=labels_first)} FROM (SELECT ?::VARCHAR AS x)", [value]).fetchone()[0]
+    assert [read(v, True) for v in ("0", "1", "3", "Sometimes")] == ["1", "2", "4", "Sometimes"]
+    assert [read(v, False) for v in ("1", "4", "0")] == ["1", "4", "1"]  # codes as they are; "0" only a label

@@ -217,7 +217,10 @@ def _stage_form(con, form: Form, export: Layout, present: set[str]) -> list[Reje
         choices = answer_choices(export.dictionary, field, form.code, item)
         if entry and entry.choices:
             from_dictionary.add(column)
-        values[column] = (_coded if column in kind.numeric else _labelled)(_text(field, present), choices)
+        if column in kind.numeric:
+            values[column] = _coded(_text(field, present), choices, labels_first=export.labelled)
+        else:
+            values[column] = _labelled(_text(field, present), choices)
         if column == "adverse_event" and entry and entry.type in IMPLICIT_CHOICES:
             # a yes/no field: "No" is no adverse event (the column is free text, blank if none)
             no = f"lower({_text(field, present)}) IN ('0', 'no', 'false')"
@@ -317,14 +320,21 @@ def _event(text: str, events) -> str:
     return f"CASE WHEN {text} IN ({uniques}) THEN {text} {whens} ELSE {text} END"
 
 
-def _coded(text: str, choices) -> str:
+def _coded(text: str, choices, labels_first: bool = False) -> str:
     """A numeric answer given as its code (as is) or as its choice label (read as the code;
-    case and surrounding spaces ignored). Anything else stays as it is, to be rejected."""
+    case and surrounding spaces ignored). Anything else stays as it is, to be rejected.
+
+    A label can be another choice's code (choices `1, 0 | 2, 1`: the label "1" is code 2). In a
+    labels export (`labels_first`) every answer is a label, so "1" is read as a label first;
+    in a raw export as a code first."""
     if not choices:
         return text
     codes = ", ".join(_sql_string(code) for code, _ in choices)
     labels = " ".join(f"WHEN {_sql_string(label.lower())} THEN {_sql_string(code)}" for code, label in choices)
-    return f"CASE WHEN {text} IN ({codes}) THEN {text} ELSE CASE lower({text}) {labels} ELSE {text} END END"
+    as_label = f"CASE lower({text}) {labels} ELSE NULL END"
+    if labels_first:
+        return f"coalesce({as_label}, {text})"
+    return f"CASE WHEN {text} IN ({codes}) THEN {text} ELSE coalesce({as_label}, {text}) END"
 
 
 def _labelled(text: str, choices) -> str:
