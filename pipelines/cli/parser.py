@@ -1,0 +1,130 @@
+"""The `outcomes` command's arguments: one sub-command per job, each with its help text and its
+handler in `pipelines.cli.commands`."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..analytics.cohorts import GROUPABLE
+from ..settings import DEFAULT_DB
+from .commands import (cmd_audit, cmd_dashboard, cmd_export, cmd_ingest, cmd_init, cmd_quarantine, cmd_report,
+                       cmd_runs, cmd_synth)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="outcomes",
+        description="Infusion Outcomes: score and validate a ketamine clinic's exports (patients, infusion "
+        "sessions, symptom scales such as PHQ-9 and GAD-7) into an outcomes database, and inspect what was loaded.",
+    )
+    parser.add_argument("--config", help="settings file (TOML): clinic time zone, baseline window, plausible "
+                        "vital-sign and dose ranges. Default: $OUTCOMES_CONFIG or built-in defaults.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_db(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--db", default=DEFAULT_DB, help=f"outcomes database file (default {DEFAULT_DB})")
+        return sub
+
+    init = with_db(commands.add_parser(
+        "init", help="create an empty outcomes database",
+        description="Create the outcomes database: tables for patients, infusions and assessments, the scale "
+        "registry, and the outcome views (baseline, change, response, remission, reliable change)."))
+    init.set_defaults(handler=cmd_init)
+
+    load = with_db(commands.add_parser(
+        "ingest", help="load clinic exports (files or folders of CSV)",
+        description="Load the clinic's exports: patients, infusion sessions and symptom-scale assessments. Each "
+        "assessment is scored (prorating a few missing items as the scale allows) and checked; rows that fail a "
+        "check (impossible dates or vital signs, unknown patients or scales, answers out of range, totals that "
+        "disagree with the items) are quarantined with the reason, never dropped. Rows already loaded are left as "
+        "they are; changed rows replace the old version, which is kept in history. The whole run is one "
+        "transaction: a file that is not a known export stops it with nothing written."))
+    load.add_argument("paths", nargs="+", help="export files (CSV, REDCap, FHIR JSON/NDJSON), read as named (no wildcards), "
+                                               "or folders whose *.csv, *.json and *.ndjson files are loaded")
+    load.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    load.add_argument("--full-export", action="store_true",
+                      help="the files are the clinic's whole export for the kinds they hold (patients, sessions, "
+                      "assessments): stored rows of those kinds that no file sends are deleted, kept in history "
+                      "with the run (docs/ingest.md). Without it nothing is ever deleted")
+    load.set_defaults(handler=cmd_ingest)
+
+    synth = commands.add_parser(
+        "synth", help="write a synthetic clinic's exports (never real patients)",
+        description="Write realistic synthetic exports for a ketamine clinic: induction series of six infusions, "
+        "maintenance for some, early stoppers, responders and non-responders on PHQ-9, GAD-7, pain and PCL-5, "
+        "dose titration, blood pressure at peak, dissociation (CADSS) and side effects. Same seed, same files.")
+    synth.add_argument("--patients", type=int, default=300, help="number of patients (default 300)")
+    synth.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    synth.add_argument("--out", required=True, help="folder to write patients.csv, sessions.csv, assessments.csv")
+    synth.add_argument("--messy", action="store_true",
+                       help="add realistic bad rows of every quarantine class, listed in messy_manifest.tsv")
+    synth.set_defaults(handler=cmd_synth)
+
+    runs = with_db(commands.add_parser(
+        "runs", help="list recent ingest runs and their counts",
+        description="Recent ingest runs: when, how many rows came in, and how many were inserted, updated, "
+        "unchanged or quarantined (rows in = inserted + updated + unchanged + quarantined)."))
+    runs.add_argument("--limit", type=int, default=20, help="runs to show (default 20)")
+    runs.add_argument("--files", action="store_true", help="also list each file with its SHA-256 and timing")
+    runs.set_defaults(handler=cmd_runs)
+
+    report = with_db(commands.add_parser(
+        "report", help="clinic outcomes: response, remission, reliable improvement, time to response",
+        description="Outcome rates for one scale with 95%% intervals, over patients in the clinical range at "
+        "baseline with a follow-up score, optionally by site, clinician, indication, route, sex, age band or dose "
+        "band; and the median days from the first infusion to response (Kaplan-Meier)."))
+    report.add_argument("--scale", default="PHQ-9", help="PHQ-9 (default), GAD-7, PAIN-NRS or PCL-5")
+    report.add_argument("--by", action="append", choices=GROUPABLE, help="group by this attribute (repeatable)")
+    report.add_argument("--timepoint", default="latest", choices=["latest", "after_induction"],
+                        help="judge outcomes on the latest score (default) or the score after induction")
+    report.set_defaults(handler=cmd_report)
+
+    quarantine = with_db(commands.add_parser(
+        "quarantine", help="list quarantined rows with the reason",
+        description="Rows that were not loaded because they failed a check, with file, row and reason, so the "
+        "clinic can correct them at the source and re-export."))
+    quarantine.add_argument("--run", type=int, help="only rows first met in this run")
+    quarantine.add_argument("--rule", help="only rows that broke this rule (e.g. item_out_of_range)")
+    quarantine.add_argument("--by-rule", action="store_true", help="count rows per rule instead of listing them")
+    quarantine.add_argument("--limit", type=int, default=200, help="rows to show (default 200)")
+    quarantine.set_defaults(handler=cmd_quarantine)
+
+    export = with_db(commands.add_parser(
+        "export", help="write de-identified analytic tables (Parquet or CSV) for analysts",
+        description="Write the analytic tables (patients' cohort attributes, infusions, scores, outcomes per "
+        "scale, paired PHQ-9/GAD-7 outcomes) with every id replaced by a keyed hash (HMAC-SHA256; key from "
+        "$OUTCOMES_EXPORT_KEY or the [export] settings, never a default), dates shifted per patient or cut to "
+        "the month, birth year in bands with ages 90 and over grouped, clinician and site names pseudonymised, "
+        "and no free text, plus manifest.json. The database is opened read-only. See docs/export.md."))
+    export.add_argument("--deidentified", action="store_true",
+                        help="required: confirms the extract is de-identified (identified exports are not offered)")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
+    export.add_argument("--out", required=True, help="folder to write into; created, and must be empty")
+    export.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing an earlier "
+                        "export's files there")
+    export.set_defaults(handler=cmd_export)
+
+    audit = with_db(commands.add_parser(
+        "audit", help="list the audit log: who viewed or exported which patient's record",
+        description="The audit log kept beside the database (or at [access] audit_log / $OUTCOMES_AUDIT_LOG): every "
+        "view of a patient's record and every export in the dashboard, with user, role, time, page and patient. "
+        "Checks the keyed hash chain and the head kept outside the log's folder, and exits 1 if any entry was "
+        "changed, removed or reordered, entries are missing from the end, or the log was deleted or rewritten "
+        "(docs/access.md)."))
+    audit.add_argument("--verify", action="store_true", help="only check the log, list no entries")
+    audit.add_argument("--reanchor", action="store_true", help="after investigating a reported problem, record "
+                       "the log's present end as its head (the next check starts from there)")
+    audit.add_argument("--patient", help="only entries about this patient id")
+    audit.add_argument("--user", help="only entries of users whose name contains this text")
+    audit.add_argument("--limit", type=int, default=50, help="latest entries to show (default 50; 0 = all)")
+    audit.set_defaults(handler=cmd_audit)
+
+    dashboard = with_db(commands.add_parser(
+        "dashboard", help="start the dashboard (checks the access settings first)",
+        description="Start the Streamlit dashboard on the database. Without sign-in configured "
+        "(.streamlit/secrets.toml [auth]) it runs in local single-user mode and refuses to listen on an address "
+        "other computers can reach, unless [access] allow_local_mode_on_network = true. See docs/access.md."))
+    dashboard.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    dashboard.set_defaults(handler=cmd_dashboard)
+    return parser
