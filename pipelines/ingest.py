@@ -27,7 +27,7 @@ from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
 from .publish import discard, ingest_lock, publish, remove_leftovers, working_copy
-from .readers import content_sha256, readers_for
+from .readers import Reader, content_sha256, readers_for
 from .settings import Settings
 
 Progress = Callable[[str], None]
@@ -138,7 +138,8 @@ def ingest(
             run_id = con.execute("SELECT nextval('ingest_run_ids')").fetchone()[0]
             if full_export:
                 start_full_export(con)
-            held: dict[str, int] = {}  # kinds staged in the run -> quarantined rows without a key
+            keyless: dict[str, int] = {}  # kind -> its quarantined rows without a key
+            unknown = {path: 0 for path in files}  # per file: quarantined rows whose kind cannot be told
             counts = {path: FileCounts() for path in files}
             hashes = {path: "" for path in files}
             seconds = {path: 0.0 for path in files}
@@ -150,7 +151,8 @@ def ingest(
                     progress(f"{step}: validating {staged.n_rows:,} {unit.kind.name} rows")
                     validate(con, staged.kind, parameters)
                     if full_export:
-                        held[staged.kind.name] = held.get(staged.kind.name, 0) + note_keys(con, staged)
+                        keyless[staged.kind.name] = keyless.get(staged.kind.name, 0) + note_keys(con, staged)
+                        unknown[path] += sum(1 for reject in staged.rejects if reject.unknown_kind)
                     progress(f"{step}: loading")
                     counts[path].add(merge(con, staged, run_id))
                     hashes[path] = content_sha256(staged)
@@ -160,7 +162,7 @@ def ingest(
                     progress(f"{path} ({readers[path].name}): nothing to load")
             deletions = None
             if full_export:
-                deletions = delete_absent(con, held, run_id)
+                deletions = delete_absent(con, held_back(readers, keyless, unknown), run_id)
                 for line in deletion_lines(deletions):
                     progress(line)
             results = [
@@ -213,6 +215,21 @@ def _record_run(con, run: RunResult) -> None:
             ],
         ],
     )
+
+
+def held_back(readers: dict[Path, Reader], keyless: dict[str, int], unknown: dict[Path, int]) -> dict[str, int]:
+    """Full export: the kinds the run holds (those some file holds, `Reader.holds`: not simply
+    the kinds staged), each with the quarantined rows that hold its deletions back: its rows
+    without a key (`keyless`, from `note_keys`), and each row whose kind cannot be told either
+    (`unknown`, per file: a REDCap row that cannot be split may be any of its forms, an
+    unreadable FHIR line any resource) for every kind its file holds, or, for a file that holds
+    none, every kind the run holds (the line may be the one record the file had)."""
+    kinds = [kind.name for kind in KINDS if any(kind in reader.holds for reader in readers.values())]
+    held = {kind: keyless.get(kind, 0) for kind in kinds}
+    for path, count in unknown.items():
+        for kind in [k.name for k in readers[path].holds] or kinds:
+            held[kind] += count
+    return held
 
 
 def deletion_lines(deletions: list[Deletions]) -> list[str]:

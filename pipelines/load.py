@@ -34,7 +34,8 @@ PROVENANCE = ("source_file", "source_row", "run_id")
 # Reader rejects that identify nothing to keep: the resource itself says it does not count
 # (FHIR entered-in-error, an infusion not given). Its stored version, if any, is deleted by a
 # full export like any row the export leaves out. Every other unreadable row may stand for a
-# stored record, so it holds back the deletions of its kind (see `note_keys`).
+# stored record, so it holds back the deletions of its kind (see `note_keys`), or, when even
+# its kind cannot be told (`Reject.unknown_kind`), of every kind its file holds (ingest).
 RETRACTIONS = ("entered_in_error", "not_given")
 # Deletion order: what refers to a record is deleted before it, so "still referenced" is
 # judged on what the run keeps (assessments name sessions; both name patients).
@@ -143,24 +144,31 @@ def start_full_export(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE export_scopes (kind VARCHAR, instrument VARCHAR)")
 
 
-def pass_scale(staged: StagedFile) -> str | None:
-    """The one scale a staged pass is the truth for, or None for its whole kind. A REDCap export
-    is staged one instrument at a time (its sha256 carries `#<instrument>`,
-    pipelines/readers/redcap.py) and holds only the forms exported: a form left out of the
-    export says nothing about that scale's assessments."""
-    suffix = staged.sha256.partition("#")[2]
-    return alias_table().get(re.sub("[^A-Z0-9]", "", suffix.upper())) if staged.kind.name == "assessments" else None
+def pass_scales(staged: StagedFile) -> list[str | None]:
+    """What a staged pass is the truth for: [None], its whole kind; or, for a pass of a REDCap
+    export, [its scale]. A REDCap export is staged one instrument at a time
+    (`StagedFile.scale`, pipelines/readers/redcap.py) and holds only the forms exported: a form
+    left out of the export says nothing about that scale's assessments. A form whose scale code
+    is not a known scale gives [] (the truth for no scale, not for every one): its rows are
+    quarantined as an unknown instrument, so it says nothing about any stored assessment."""
+    if staged.scale is None:
+        return [None]
+    scale = alias_table().get(re.sub("[^A-Z0-9]", "", staged.scale.upper()))
+    return [scale] if scale else []
 
 
 def note_keys(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> int:
     """Add the keys of `checked` (one validated file, loaded or quarantined) to `export_keys`
-    and return how many of its quarantined rows have no readable key (blank id, or a row the
-    reader could not take). Such a row may be a stored record sent wrongly; since it cannot be
-    told which, no row of its kind is deleted in this run."""
+    and what the pass is the truth for to `export_scopes`, and return how many of its
+    quarantined rows have no readable key (blank id, or a row the reader could not take). Such
+    a row may be a stored record sent wrongly; since it cannot be told which, no row of its kind
+    is deleted in this run. Rows whose kind cannot be told either (`Reject.unknown_kind`) are
+    not counted here: ingest counts them for every kind of their file."""
     con.execute(sql.read("load/export_keys"), [staged.kind.name])
-    con.execute("INSERT INTO export_scopes VALUES (?, ?)", [staged.kind.name, pass_scale(staged)])
+    for scale in pass_scales(staged):
+        con.execute("INSERT INTO export_scopes VALUES (?, ?)", [staged.kind.name, scale])
     (keyless,) = con.execute("SELECT count(*) FROM checked WHERE record_key IS NULL").fetchone()
-    return keyless + sum(1 for reject in staged.rejects if reject.rule not in RETRACTIONS)
+    return keyless + sum(1 for reject in staged.rejects if reject.rule not in RETRACTIONS and not reject.unknown_kind)
 
 
 def delete_absent(con: duckdb.DuckDBPyConnection, held: dict[str, int], run_id: int) -> list[Deletions]:

@@ -5,6 +5,7 @@ the flag nothing is ever deleted (docs/ingest.md, "Full exports and deletions").
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -13,6 +14,7 @@ import pytest
 from pipelines import load as load_module
 from pipelines.analytics import ingest_log
 from pipelines.cli import main
+from pipelines.formats import PATIENTS
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
 
@@ -370,3 +372,117 @@ def test_stored_rows_after_a_full_export_are_before_plus_inserted_minus_deleted(
     assert treated.one("SELECT count(*) AS n FROM assessments").n == before + 1 - 1
     assert treated.rows("SELECT assessment_id, deleted FROM assessments_history ORDER BY 1") == [
         dict(assessment_id="A2", deleted=True), dict(assessment_id="A3", deleted=False)]
+
+
+# The REDCap "KetamineClinic" test project, raw export (tests/fixtures/redcap/, as in
+# tests/test_redcap_real_world.py): its mapping has a [sessions] form, so the export holds
+# sessions (3 infusions) as well as assessments (PHQ-9 and GAD-7, 6 scored).
+REDCAP_RAW = Path(__file__).parent / "fixtures" / "redcap" / "raw"
+REDCAP_RAW_EXPORT = "KetamineClinic_DATA_2025-02-01_0930.csv"
+SCORES_SQL = "SELECT patient_id, instrument, administered_at::VARCHAR, total FROM scores ORDER BY ALL"
+
+
+def test_an_unreadable_redcap_row_holds_back_every_kind_its_export_holds(tmp_path):
+    db, folder = tmp_path / "outcomes.duckdb", tmp_path / "raw"
+    shutil.copytree(REDCAP_RAW, folder)
+    patients = write_csv(tmp_path / "patients.csv", list(PATIENTS.columns), [patient("101"), patient("102")])
+    ingest(db, [patients, folder], Settings(), now=NOW)
+    scores, sessions = query(db, SCORES_SQL), query(db, "SELECT session_id FROM sessions ORDER BY 1")
+    assert len(scores) == 6 and len(sessions) == 3
+
+    # Record 101's baseline row (data row 1: its PHQ-9 and GAD-7) gains a field: DuckDB cannot
+    # split it, so which form, and which record, it stands for cannot be told.
+    export = folder / REDCAP_RAW_EXPORT
+    lines = export.read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("101,baseline_arm_1,")
+    lines[1] += ",extra"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    run = ingest(db, [folder], Settings(), now=NOW, full_export=True)
+    # the row holds back both kinds the export holds, not only the first form's (sessions)
+    assert [(d.kind, d.deleted, d.held_back) for d in run.deletions] == [("sessions", 0, 1), ("assessments", 0, 1)]
+    assert query(db, SCORES_SQL) == scores  # 101's baseline PHQ-9 12 and GAD-7 7 still count
+    assert query(db, "SELECT session_id FROM sessions ORDER BY 1") == sessions
+    assert query(db, "SELECT count(*) FROM assessments_history") == [(0,)]
+    # quarantined once, with the file's first pass
+    assert query(db, "SELECT kind, source_row, rules FROM quarantine WHERE run_id = 2 AND ('unreadable_row' "
+                     "IN rules OR 'wrong_field_count' IN rules)") == [("sessions", 1, ["wrong_field_count"])]
+    assert balanced(run)
+
+
+def test_an_unreadable_fhir_entry_holds_back_every_kind_its_bundle_holds(tmp_path):
+    db, path = tmp_path / "outcomes.duckdb", tmp_path / "exports" / "bundle.json"
+    responses = [{"id": "Q1", "authored": "2025-01-04T09:00:00-05:00", "total": 20},
+                 {"id": "Q2", "authored": "2025-01-20T09:00:00-05:00", "total": 14}]
+    ingest(db, [bundle(path, responses)], Settings(), now=NOW)
+    bundle(path, responses[:1])  # Q2 left out, and an entry with no resource: it may be Q2
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["entry"].append({"fullUrl": "urn:uuid:0c3e5a8e-0000-4000-8000-000000000001"})
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    run = ingest(db, [path], Settings(), now=NOW, full_export=True)
+    assert [(d.kind, d.deleted, d.held_back) for d in run.deletions] == [
+        ("patients", 0, 1), ("sessions", 0, 1), ("assessments", 0, 1)]
+    assert query(db, "SELECT assessment_key FROM scores ORDER BY 1") == [("Q1",), ("Q2",)]
+    assert query(db, "SELECT kind, source_row FROM quarantine WHERE 'unreadable_row' IN rules") == [("patients", 4)]
+    assert balanced(run)
+
+
+def fhir_bundle(path: Path, resources: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
+                                "entry": [{"resource": r} for r in resources]}), encoding="utf-8")
+    return path
+
+
+HEART_RATE = {"resourceType": "Observation", "id": "hr1", "status": "final", "subject": {"reference": "Patient/000005"},
+              "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+              "effectiveDateTime": "2025-01-05T10:00:00-05:00", "valueQuantity": {"value": 72, "unit": "/min"}}
+CONDITION = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/000005"},
+             "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F33.2"}]}}
+EPISODE = {"resourceType": "EpisodeOfCare", "id": "e1", "status": "active", "patient": {"reference": "Patient/000005"},
+           "period": {"start": "2024-12-01"}}
+
+
+@pytest.mark.parametrize("resources, holds", [
+    # a Patient and a vital sign taken outside any infusion: the file holds patients, not sessions
+    ([{"resourceType": "Patient", "id": "000005", "gender": "female", "birthDate": "1980-04-02"}, HEART_RATE],
+     ["patients"]),
+    # a vital sign, a diagnosis and a course of care only add to other resources' rows: it holds nothing
+    ([HEART_RATE, CONDITION, EPISODE], []),
+])
+def test_a_fhir_file_holds_only_the_kinds_it_has_records_of(sample_database, tmp_path, resources, holds):
+    db = tmp_path / "outcomes.duckdb"
+    shutil.copy(sample_database, db)
+    before = {table: query(db, f"SELECT count(*) FROM {table}")[0][0] for table in ("patients", "sessions", "assessments")}
+    run = ingest(db, [fhir_bundle(tmp_path / "fhir" / "bundle.json", resources)], Settings(), now=NOW,
+                 full_export=True)
+    assert run.full_export == holds
+    assert run.deleted == 0  # every sample patient still has records
+    assert {table: query(db, f"SELECT count(*) FROM {table}")[0][0] for table in before} == before
+    assert query(db, "SELECT count(*) FROM sessions_history") == [(0,)]
+
+
+def test_a_redcap_form_of_an_unknown_scale_is_the_truth_for_no_scale(tmp_path):
+    clinic = Clinic(tmp_path)
+    clinic.assessments = [assessment("G1", "2025-01-04T09:00:00", instrument="GAD-7", items=[2] * 7)]
+    clinic.load()
+    redcap = tmp_path / "redcap"
+    redcap.mkdir()
+    # the clinic's mapping names the PHQ-9 and a scale the registry does not know (its rows
+    # are quarantined as an unknown instrument)
+    (redcap / "redcap_mapping.toml").write_text(
+        '[instruments."PHQ-9"]\nform = "phq9"\ndate = "phq9_date"\n'
+        f'items = [{", ".join(f"{chr(34)}phq9_{n}{chr(34)}" for n in range(1, 11))}]\n'
+        '[instruments."MADRS"]\nform = "madrs"\ndate = "madrs_date"\nitems = ["madrs_1"]\n', encoding="utf-8")
+    header = [*REDCAP_HEADER, "madrs_date", "madrs_1"]
+    rows = [redcap_phq9(1, "2025-01-04 09:00", 20), redcap_phq9(2, "2025-01-20 09:00", 14),
+            {"record_id": "001", "redcap_event_name": "treatment_arm_1", "redcap_repeat_instrument": "madrs",
+             "redcap_repeat_instance": 1, "madrs_date": "2025-01-20 09:00", "madrs_1": 3}]
+    ingest(clinic.db, [write_csv(redcap / "export.csv", header, rows)], Settings(), now=NOW)
+
+    run = full(clinic, [write_csv(redcap / "export.csv", header, [rows[0], rows[2]])])
+    assert [(d.kind, d.deleted) for d in run.deletions] == [("assessments", 1)]
+    # the second PHQ-9 is gone; the GAD-7 stays: the unknown scale's form says nothing of it
+    assert [(r.instrument, r.total) for r in clinic.rows("SELECT instrument, total FROM scores ORDER BY 1, 2")] == [
+        ("GAD-7", 14), ("PHQ-9", 20)]

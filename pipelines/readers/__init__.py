@@ -44,6 +44,10 @@ class Reader:
 
     name: str  # shown in progress messages
     units: tuple[Unit, ...]
+    # The kinds a full export of the file is the truth for (docs/ingest.md, "Full exports and
+    # deletions"): the kinds it has records of, which may be fewer than its units' (a FHIR file
+    # of vital signs only is staged as sessions but holds none).
+    holds: tuple[ExportKind, ...]
     warnings: tuple[str, ...] = ()  # what the file holds that was tolerated, for the run summary
 
     @property
@@ -90,17 +94,18 @@ def _fhir_reader(export: fhir.FhirExport, document: fhir.Document) -> Reader:
         return Unit(kind, lambda con, scan_no: fhir.stage_fhir(con, export, document, kind))
 
     return Reader(fhir.summary(document), tuple(unit(kind) for kind in fhir.file_kinds(document)),
-                  tuple(fhir.warnings(document)))
+                  tuple(fhir.held_kinds(document)), tuple(fhir.warnings(document)))
 
 
 def _csv_reader(path: Path) -> Reader:
     header = read_header(path)
     if redcap.is_metadata(header):
         # A REDCap data dictionary or events file often sits beside the export: nothing to load.
-        return Reader("REDCap project metadata, skipped", (Unit(ASSESSMENTS, lambda con, scan_no: []),))
+        return Reader("REDCap project metadata, skipped", (Unit(ASSESSMENTS, lambda con, scan_no: []),), ())
     if is_redcap(header, path):
+        kinds = tuple(redcap.file_kinds(path))
         return Reader(redcap.describe(path), tuple(
             Unit(kind, lambda con, scan_no, kind=kind: redcap.stage_redcap(con, path, scan_no=scan_no, kind=kind))
-            for kind in redcap.file_kinds(path)))
+            for kind in kinds), kinds)
     kind = sniff(path)
-    return Reader(kind.name, (Unit(kind, lambda con, scan_no: [stage_csv(con, path, scan_no=scan_no)]),))
+    return Reader(kind.name, (Unit(kind, lambda con, scan_no: [stage_csv(con, path, scan_no=scan_no)]),), (kind,))

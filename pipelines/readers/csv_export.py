@@ -170,11 +170,14 @@ def _placeholder(n_columns: int) -> str:
 def _long_row(source_row: int, line: LongLine) -> Reject:
     """An over-long row found by `csv_lines`, as a reject in the reader's words."""
     return Reject(source_row, f"{line.prefix}... ({line.length:,} bytes)", "unreadable_row",
-                  f"row is {line.length:,} bytes, longer than the {MAX_ROW_BYTES:,} bytes a row may have")
+                  f"row is {line.length:,} bytes, longer than the {MAX_ROW_BYTES:,} bytes a row may have",
+                  unknown_kind=True)
 
 
 def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:
-    """Name the rule a parser error broke, in the same words the validator uses."""
+    """Name the rule a parser error broke, in the same words the validator uses. A row that
+    could not be split into fields is `unknown_kind` (in a REDCap export, whose rows carry
+    several forms, it may be any of them); a value that is not a number is not."""
     if all(e["type"] == "CAST" for e in errors):
         values = [re.search(r'Could not convert string "(.*)" to', e["message"]) for e in errors]
         cells = ", ".join(f'{e["column"]} "{v.group(1) if v else "?"}"' for e, v in zip(errors, values))
@@ -186,12 +189,13 @@ def _reject(source_row: int, raw: str, errors: list[dict]) -> Reject:
         size = next(iter(re.findall(r"Actual Size:\s*(\d+)", " ".join(e["message"] for e in errors))), None)
         return Reject(source_row, raw[:RAW_PREFIX], "unreadable_row",
                       f"row is {int(size):,} bytes, longer than the {MAX_ROW_BYTES:,} bytes a row may have" if size
-                      else f"row is longer than the {MAX_ROW_BYTES:,} bytes a row may have")
+                      else f"row is longer than the {MAX_ROW_BYTES:,} bytes a row may have", unknown_kind=True)
     if kinds & {"MISSING COLUMNS", "TOO MANY COLUMNS"}:
         return Reject(source_row, raw, "wrong_field_count",
-                      f"cannot split the row into the header's columns ({', '.join(sorted(kinds)).lower()})")
+                      f"cannot split the row into the header's columns ({', '.join(sorted(kinds)).lower()})",
+                      unknown_kind=True)
     return Reject(source_row, raw, "unreadable_row",
-                  f"the row cannot be read as CSV ({'; '.join(e['message'] for e in errors)})")
+                  f"the row cannot be read as CSV ({'; '.join(e['message'] for e in errors)})", unknown_kind=True)
 
 
 def _canonical_columns(kind: ExportKind, present: set[str]) -> str:

@@ -130,7 +130,9 @@ def check_redcap(path: str | Path, mapping: Mapping | None = None) -> Layout:
 
 
 def file_kinds(path: str | Path, mapping: Mapping | None = None) -> list[ExportKind]:
-    """The kinds of row the export gives, in loading order (sessions before assessments)."""
+    """The kinds of row the export gives, in loading order (sessions before assessments): also
+    the kinds a full export of it is the truth for (sessions only when `[sessions]` is mapped
+    and its form is in the export; assessments only for the scales of the forms in it)."""
     export = layout(path, mapping)
     return [kind for kind in (SESSIONS, ASSESSMENTS) if any(export.kind_of(f) is kind for f in export.forms)]
 
@@ -163,7 +165,9 @@ def stage_redcap(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int 
     sha256 = file_sha256(path)
     columns = {name if name else f"unnamed_{i}": "VARCHAR" for i, name in enumerate(export.columns)}
     file_rejects = read_csv_into(con, path, columns, "redcap_raw", "SELECT *", scan_no)
-    # Rows the CSV parser could not split: quarantined once, with the file's first pass.
+    # Rows the CSV parser could not split: quarantined once, with the file's first pass. Which
+    # forms they hold cannot be told (`Reject.unknown_kind`): in a full export they hold back
+    # the deletions of every kind the export holds, not only the first pass's.
     first_pass = export.forms[0]
     (first_rowid,) = con.execute("SELECT coalesce(min(rowid), 0) FROM redcap_raw").fetchall()[0]
     con.execute(
@@ -177,7 +181,8 @@ def stage_redcap(con: duckdb.DuckDBPyConnection, path: str | Path, scan_no: int 
             if form is first_pass:
                 rejects = sorted(file_rejects + rejects, key=lambda r: r.source_row)
             (n_rows,) = con.execute("SELECT count(*) FROM staged_raw").fetchall()[0]
-            yield StagedFile(path=path, sha256=f"{sha256}#{form.code}", kind=kind, n_rows=n_rows, rejects=rejects)
+            yield StagedFile(path=path, sha256=f"{sha256}#{form.code}", kind=kind, n_rows=n_rows, rejects=rejects,
+                             scale=form.code if kind is ASSESSMENTS else None)
     finally:
         try:
             con.execute("DROP TABLE IF EXISTS redcap_rows")

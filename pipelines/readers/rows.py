@@ -17,12 +17,18 @@ from ..formats import ExportKind
 @dataclass
 class Reject:
     """A row a reader could not take: wrong number of fields, an item answer that is not a
-    number, a resource that is not valid FHIR. Quarantined like any other bad row."""
+    number, a resource that is not valid FHIR. Quarantined like any other bad row.
+
+    `unknown_kind`: the row could not be read at all (not split into fields, not a FHIR
+    resource), so which kind of record it is cannot be told either. It is quarantined once,
+    with one kind of its file, but in a full export it holds back the deletions of every kind
+    its file holds (pipelines/ingest.py `held_back`)."""
 
     source_row: int
     raw: str
     rule: str
     message: str
+    unknown_kind: bool = False
 
 
 @dataclass
@@ -34,6 +40,9 @@ class StagedFile:
     kind: ExportKind
     n_rows: int  # rows parsed into `staged`
     rejects: list[Reject] = field(default_factory=list)
+    # A REDCap form's scale code, as its mapping names it: the pass is the truth for that scale
+    # only in a full export (pipelines/load.py `pass_scales`). None: for its whole kind.
+    scale: str | None = None
 
 
 def file_sha256(path: str | Path) -> str:

@@ -30,19 +30,29 @@ import pyarrow as pa
 from ...formats import KINDS, PATIENTS, ExportKind
 from ..rows import Reject, StagedFile
 from .export import FhirExport
-from .resources import Row, kind_of
+from .resources import Row, kind_of, record_kind
 from .parse import Document, check, looks_like_fhir, read_document
 
-__all__ = ["FhirExport", "Document", "looks_like_fhir", "read_document", "file_kinds", "stage_fhir", "summary",
-           "warnings"]
+__all__ = ["FhirExport", "Document", "looks_like_fhir", "read_document", "file_kinds", "held_kinds", "stage_fhir",
+           "summary", "warnings"]
 
 
 def file_kinds(document: Document) -> list[ExportKind]:
-    """The kinds a file holds resources for, in load order. Lines that are not resources go
-    with the file's first kind (patients if it holds nothing we read)."""
+    """The kinds a file has resources for, in load order: the units it is staged in (a file of
+    vital signs only is staged as sessions, so a vital sign that cannot be used is quarantined).
+    Lines that are not resources go with the file's first kind (patients if it holds nothing
+    we read)."""
     present = {kind_of(entry) for entry in document.entries} - {None}
     kinds = [kind for kind in KINDS if kind in present]
     return kinds or ([PATIENTS] if document.bad_lines else [])
+
+
+def held_kinds(document: Document) -> list[ExportKind]:
+    """The kinds a full export of the file is the truth for: those it has records of
+    (`resources.record_kind`), in load order. Fewer than `file_kinds`: vital signs, Conditions
+    and EpisodeOfCare are read, but a file of them holds no kind."""
+    present = {record_kind(entry) for entry in document.entries} - {None}
+    return [kind for kind in KINDS if kind in present]
 
 
 def summary(document: Document) -> str:
@@ -78,8 +88,9 @@ def stage_fhir(con: duckdb.DuckDBPyConnection, export: FhirExport, document: Doc
     shape `stage_csv` gives, plus each row's resource JSON (kept in a quarantine record)."""
     rows, rejected = export.for_file(document.path, kind)
     rejects = [Reject(r.entry.source_row, r.entry.raw, r.rule, r.message) for r in rejected]
-    if kind is file_kinds(document)[0]:
-        rejects += [Reject(b.source_row, b.raw, "unreadable_row", f"{b.message}: not a FHIR resource we can read")
+    if kind is file_kinds(document)[0]:  # quarantined once; in a full export, held back for every kind
+        rejects += [Reject(b.source_row, b.raw, "unreadable_row", f"{b.message}: not a FHIR resource we can read",
+                           unknown_kind=True)
                     for b in document.bad_lines]
     rejects.sort(key=lambda r: r.source_row)
     _write_staged(con, kind, rows)

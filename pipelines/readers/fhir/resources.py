@@ -60,6 +60,19 @@ def kind_of(entry: Entry) -> ExportKind | None:
     return KIND_OF_TYPE.get(entry.type)
 
 
+def record_kind(entry: Entry) -> ExportKind | None:
+    """The kind of record a resource is, or retracts (entered in error, not done): its id is a
+    row's key. This, not `kind_of`, is what makes a file hold a kind in a full export
+    (docs/ingest.md, "Full exports and deletions"): a Patient, an infusion Procedure or a
+    MedicationAdministration, a QuestionnaireResponse or a scale-total Observation. An
+    EpisodeOfCare, a Condition or a vital sign only adds to another resource's row (a vital sign
+    outside any infusion to none), so a file of them says nothing about which records exist."""
+    kind = kind_of(entry)
+    if entry.type in ("EpisodeOfCare", "Condition") or (entry.type == "Observation" and kind is not ASSESSMENTS):
+        return None
+    return kind
+
+
 def is_infusion(code: dict | None) -> bool:
     """Whether a Procedure's `code` says it is an infusion (codes.INFUSION_WORDS / INFUSION_CODES),
     or says nothing at all."""

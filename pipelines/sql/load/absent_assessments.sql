@@ -1,6 +1,7 @@
 -- Full export: the stored assessments whose key no file of the run sent (temp table
 -- `export_keys`), within what the run's assessment passes are the truth for (`export_scopes`):
--- every scale, unless all of them are REDCap passes of chosen forms, then those scales only.
+-- every scale, unless all of them are REDCap passes of chosen forms, then those scales only
+-- (a form of a scale code that is not known adds none).
 -- Nothing refers to an assessment, so every absent one is deleted.
 CREATE OR REPLACE TEMP TABLE absent AS
 WITH sent AS (
