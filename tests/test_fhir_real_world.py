@@ -285,3 +285,134 @@ def test_only_infusion_procedures_become_sessions(tmp_path):
     assert query(tmp_path / "outcomes.duckdb", "SELECT session_id FROM sessions ORDER BY 1") == [
         ("billed",), ("named",), ("uncoded",)]
     assert any("skipped" in m and "Procedure" in m for m in messages), messages
+
+
+def test_a_link_id_naming_the_scale_is_not_an_item(tmp_path):
+    """`phq9` (the scale's name, here an app's total) beside items `phq9_1 ... phq9_9` is not item 9,
+    the suicidality question: item 9 stays as answered (0) and the total is the items' 2. The
+    same for `PHQ-9`, `gad7`/`GAD-7`, `pcl5`: a linkId that is a scale's name is never an item."""
+    patient = next(r for r in fixture("us-core-ehr-phq9.json") if r["resourceType"] == "Patient")
+
+    def response(rid: str, questionnaire: str, links: list[str], answers: list[int], named: str) -> dict:
+        return {"resourceType": "QuestionnaireResponse", "id": rid, "status": "completed",
+                "questionnaire": questionnaire, "subject": {"reference": "Patient/example"},
+                "authored": "2022-11-29T10:00:00Z",
+                "item": [{"linkId": link, "answer": [{"valueInteger": a}]} for link, a in zip(links, answers)]
+                + [{"linkId": named, "answer": [{"valueInteger": sum(answers)}]}]}
+
+    phq = [2] + [0] * 8
+    gad = [1] + [0] * 6
+    resources = [patient,
+                 response("a", "Questionnaire/phq9", [f"phq9_{k}" for k in range(1, 10)], phq, "phq9"),
+                 response("b", "Questionnaire/phq9", [f"phq9_{k}" for k in range(1, 10)], phq, "PHQ-9"),
+                 response("c", "Questionnaire/gad7", [f"gad7_{k}" for k in range(1, 8)], gad, "gad7"),
+                 response("d", "Questionnaire/gad7", [f"gad7_{k}" for k in range(1, 8)], gad, "GAD-7"),
+                 response("e", "Questionnaire/pcl5", [f"pcl5_{k}" for k in range(1, 21)], [1] * 4 + [0] * 16, "pcl5")]
+    result, _ = run(tmp_path, resources)
+    assert quarantined(tmp_path) == []
+    assert scores(tmp_path) == [
+        ("a", "PHQ-9", 2, phq + [None], True), ("b", "PHQ-9", 2, phq + [None], True),
+        ("c", "GAD-7", 1, gad, True), ("d", "GAD-7", 1, gad, True),
+        ("e", "PCL-5", 4, [1] * 4 + [0] * 16, True)]
+    assert query(tmp_path / "outcomes.duckdb", "SELECT count(*) FROM scores WHERE item9_positive") == [(0,)]
+
+
+def test_a_link_id_series_that_reaches_the_scales_number_keeps_its_last_item(tmp_path):
+    """`phq1 ... phq9`: here `phq9` is item 9 (the series of the response's own linkIds reaches
+    it), not the scale's name; so is `PHQ.9` beside `PHQ.1 ... PHQ.8`."""
+    patient = next(r for r in fixture("us-core-ehr-phq9.json") if r["resourceType"] == "Patient")
+    answers = [0] * 8 + [2]
+    resources = [patient] + [
+        {"resourceType": "QuestionnaireResponse", "id": rid, "status": "completed", "questionnaire": "phq-9",
+         "subject": {"reference": "Patient/example"}, "authored": "2022-11-29T10:00:00Z",
+         "item": [{"linkId": pattern.format(k), "answer": [{"valueInteger": a}]}
+                  for k, a in enumerate(answers, start=1)]}
+        for rid, pattern in (("a", "phq{}"), ("b", "PHQ.{}"), ("c", "phq-{}"))]
+    run(tmp_path, resources)
+    assert quarantined(tmp_path) == []
+    assert [(key, total, items[8]) for key, _, total, items, _ in scores(tmp_path)] == [
+        ("a", 2, 2), ("b", 2, 2), ("c", 2, 2)]
+    assert query(tmp_path / "outcomes.duckdb", "SELECT count(*) FROM scores WHERE item9_positive") == [(3,)]
+
+
+def test_a_coded_answer_of_another_system_gets_no_weight_from_a_code_alone(tmp_path):
+    """The SDC CodeSystem weighs `Several-days` 1; the same code in another system is not its
+    answer (no weight: the response is quarantined), while a coding without a system still is."""
+    resources = fixture("sdc-phq9.json")
+    response = next(r for r in resources if r["resourceType"] == "QuestionnaireResponse")
+    other = copy.deepcopy(response) | {"id": "other-system"}
+    no_system = copy.deepcopy(response) | {"id": "no-system"}
+    for changed, system in ((other, "http://example.org/CodeSystem/app"), (no_system, None)):
+        for item in _flat(changed["item"]):
+            for answer in item.get("answer") or []:
+                coding = answer.get("valueCoding")
+                if coding:
+                    coding.pop("system")
+                    if system:
+                        coding["system"] = system
+    run(tmp_path, [*resources, other, no_system])
+    ((_, rules, reason),) = quarantined(tmp_path)
+    assert rules == ["item_not_whole"] and "QuestionnaireResponse/other-system" in reason
+    assert [(key, total) for key, _, total, _, _ in scores(tmp_path)] == [
+        ("no-system", 10), ("questionnaireresponse-sdc-profile-example-PHQ9", 10)]
+
+
+def _flat(items: list[dict]):
+    for item in items:
+        yield item
+        yield from _flat(item.get("item") or [])
+
+
+def infusion_resources() -> list[dict]:
+    """The US Core patient and ketamine infusion, with 35 mg of ketamine given as part of it."""
+    resources = [r for r in fixture("us-core-ehr-phq9.json") if r["resourceType"] in ("Patient", "Procedure")]
+    resources.append({"resourceType": "MedicationAdministration", "id": "ketamine", "status": "completed",
+                      "partOf": [{"reference": "Procedure/ketamine-infusion-1"}],
+                      "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                                "code": "6130"}]},
+                      "subject": {"reference": "Patient/example"}, "effectiveDateTime": "2022-11-22T10:00:00Z",
+                      "dosage": {"dose": {"value": 35, "unit": "mg"}}})
+    return resources
+
+
+def administration(rid: str, drug: dict, mg: float, part_of: bool = True, **extra) -> dict:
+    return {"resourceType": "MedicationAdministration", "id": rid, "status": "completed",
+            **({"partOf": [{"reference": "Procedure/ketamine-infusion-1"}]} if part_of else {}),
+            **drug, "subject": {"reference": "Patient/example"}, "effectiveDateTime": "2022-11-22T10:05:00Z",
+            "dosage": {"dose": {"value": mg, "unit": "mg"}}, **extra}
+
+
+def test_only_ketamine_is_an_infusion_or_its_dose(tmp_path):
+    """Ondansetron 4 mg and midazolam 2 mg given during the infusion add nothing to its 35 mg of
+    ketamine, and an ondansetron administration on its own is not a session; an "Iron infusion"
+    or "IVIG infusion" Procedure is not one either (skipped, named in the progress line). A
+    ketamine administration on its own, named by text or a contained Medication, still is."""
+    ondansetron = {"medicationCodeableConcept": {"text": "Ondansetron 4 mg IV"}}
+    midazolam = {"medicationReference": {"reference": "#m"}}
+    contained = [{"resourceType": "Medication", "id": "m", "code": {"text": "Midazolam"}}]
+    procedure = next(r for r in infusion_resources() if r["resourceType"] == "Procedure")
+    iron = copy.deepcopy(procedure) | {"id": "iron", "code": {"text": "Iron infusion"}}
+    ivig = copy.deepcopy(procedure) | {"id": "ivig", "code": {
+        "text": "IVIG infusion", "coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "96365"}]}}
+    cpt = copy.deepcopy(procedure) | {"id": "cpt", "code": {"coding": [{
+        "system": "http://www.ama-assn.org/go/cpt", "code": "96365",
+        "display": "Intravenous infusion, for therapy, prophylaxis, or diagnosis; initial, up to 1 hour"}]}}
+    resources = [*infusion_resources(),
+                 administration("ondansetron", ondansetron, 4),
+                 administration("midazolam", midazolam, 2, contained=contained),
+                 administration("lorazepam", {"medicationReference": {"reference": "Medication/lorazepam"}}, 1),
+                 {"resourceType": "Medication", "id": "lorazepam", "code": {"coding": [{
+                     "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6470",
+                     "display": "lorazepam"}]}},
+                 administration("alone", ondansetron, 4, part_of=False),
+                 administration("esketamine", {"medicationReference": {"reference": "#e"}}, 56, part_of=False,
+                                contained=[{"resourceType": "Medication", "id": "e", "code": {"text": "Spravato"}}]),
+                 administration("ketamine-alone", {"medicationCodeableConcept": {"text": "Ketamine HCl"}}, 40,
+                                part_of=False),
+                 iron, ivig, cpt]
+    result, messages = run(tmp_path, resources)
+    db = tmp_path / "outcomes.duckdb"
+    assert query(db, "SELECT session_id, dose_mg FROM sessions ORDER BY 1") == [
+        ("cpt", None), ("esketamine", 56), ("ketamine-alone", 40), ("ketamine-infusion-1", 35)]
+    assert quarantined(tmp_path) == []
+    assert "skipped 1 Medication, 3 MedicationAdministration, 2 Procedure" in messages[0]

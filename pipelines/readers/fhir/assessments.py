@@ -6,9 +6,11 @@ Questionnaire/mii-qst-pro-gad-7), else from its items' LOINC codes. Items, neste
 and answers' nested items flattened, are matched by the LOINC item code in linkId, definition,
 an item `code` (not R4, but sent) or the Questionnaire's item; else, once the scale is known,
 by the number at the end of the linkId (`PHQ.3`, `phq3`, `Q3`, `H1/T1/Q3`, `phq9_3`, `item_3`,
-`3`, `phq-gad7-q03`). A question that is not a scored item (the PHQ-9 difficulty question read
-as its recorded extra column when it can be, a comment, a T-score, a total) never quarantines
-the response. Every code comes from the instrument registry. An Observation carrying a scale's
+`3`, `phq-gad7-q03`); a linkId that is a scale's name (`phq9`, `PHQ-9`, `gad7`, `pcl5`: its last
+word, or last two, an alias of the registry) is not an item, unless the response or its
+Questionnaire numbers its questions the same way (`phq1 ... phq8` beside `phq9`). A question
+that is not a scored item (the PHQ-9 difficulty question read as its recorded extra column when
+it can be, a comment, a T-score, a total) never quarantines the response. Every code comes from the instrument registry. An Observation carrying a scale's
 total code supplies the total of the QuestionnaireResponse it is derivedFrom (EHRs export both);
 one derived from nothing in this export is an assessment of its own, with only the total.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import re
 
 from ...formats import ASSESSMENTS
-from ...instruments import REGISTRY
+from ...instruments import REGISTRY, alias_table, normalise_alias
 from .codes import ANSWER_CODES
 from .forms import LOINC_CODE, Form, Forms, weight_of
 from .resources import TOTAL_CODES, Rejected, Row, kind_of, loinc_codes
@@ -29,6 +31,8 @@ ITEM_CODES: dict[str, tuple[str, int]] = {
     code: (i.code, n) for i in REGISTRY.values() for n, code in enumerate((*i.loinc_items, *i.extra_items), start=1)
 }
 ITEM_NUMBER = re.compile(r"^[A-Za-z]*0*(\d{1,2})$")
+TRAILING_NUMBER = re.compile(r"0*\d{1,2}$")
+SCALE_NAMES = frozenset(alias_table())  # every scale's accepted spelling, normalised (`PHQ9`, `GAD7`, `PCL5`)
 
 
 class NotANumber(Exception):
@@ -114,6 +118,8 @@ def _response_row(entry: Entry, index: Index, form: Form, recorded_total: Entry 
         session_id=_session(resource, index),
     )
     instrument = REGISTRY.get(scale) if scale else None
+    numbered = _numbered_links([*(str(i.get("linkId", "")) for i in _flatten(resource.get("item") or [])),
+                                *form.codes])
     try:
         for item in items:
             link = str(item.get("linkId", ""))
@@ -129,7 +135,7 @@ def _response_row(entry: Entry, index: Index, form: Form, recorded_total: Entry 
             coded = LOINC_CODE.search(link) or LOINC_CODE.search(str(item.get("definition") or ""))
             if column is None and (codes or coded or instrument is None):
                 continue  # another scale's question, or a LOINC code we do not read
-            column = column or _item_number(link)
+            column = column or _item_number(link, numbered)
             if column is None or not 1 <= column <= instrument.n_columns:
                 continue  # not a question of the scale (a comment, a section, a T-score)
             if column > instrument.n_items:  # an extra question (PHQ-9 difficulty): kept when readable
@@ -195,11 +201,40 @@ def _scale_of_items(items: list[dict], form: Form) -> str | None:
     return None
 
 
-def _item_number(link: str) -> int | None:
+def _item_number(link: str, numbered: dict[str, int]) -> int | None:
     """The item number at the end of a linkId: the digits of its last part (split at / . _ -
-    and spaces) after any letters: `H1/T1/Q3`, `PHQ.3`, `phq3`, `phq9_3`, `item_3`, `q03`, `3`."""
+    and spaces) after any letters: `H1/T1/Q3`, `PHQ.3`, `phq3`, `phq9_3`, `item_3`, `q03`, `3`.
+
+    A linkId that names a scale (`phq9`, `PHQ-9`, `gad7`, `GAD-7`, `pcl5`: its last word, or its
+    last two joined, is an alias in the instrument registry) is the scale, e.g. an app's total
+    beside `phq9_1 ... phq9_9`, not its item 9 (the suicidality question), unless it ends a
+    series: another linkId of the response or its Questionnaire with the same text before the
+    number (`phq1 ... phq8` beside `phq9`, `PHQ.1 ... PHQ.8` beside `PHQ.9`)."""
     match = ITEM_NUMBER.match(re.split(r"[/._\-\s]", link.strip())[-1])
-    return int(match.group(1)) if match else None
+    if not match:
+        return None
+    if _names_a_scale(link) and numbered.get(_series(link), 0) < 2:
+        return None
+    return int(match.group(1))
+
+
+def _names_a_scale(link: str) -> bool:
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", link) if w]
+    return any(normalise_alias("".join(words[-size:])) in SCALE_NAMES for size in (1, 2) if len(words) >= size)
+
+
+def _series(link: str) -> str:
+    """A numbered linkId's text before its number, any case: `phq` for `phq9`, `phq9_` for `phq9_3`."""
+    return TRAILING_NUMBER.sub("", link.strip()).casefold()
+
+
+def _numbered_links(links: list[str]) -> dict[str, int]:
+    """How many distinct numbered linkIds share each text before the number (`_series`)."""
+    counts: dict[str, int] = {}
+    for link in {link.strip() for link in links}:
+        if ITEM_NUMBER.match(re.split(r"[/._\-\s]", link)[-1]):
+            counts[_series(link)] = counts.get(_series(link), 0) + 1
+    return counts
 
 
 def _number(answer: dict, link: str, form: Form, where: str, what: str) -> float:

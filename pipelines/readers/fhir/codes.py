@@ -69,10 +69,26 @@ NOT_COMPLETED = ("in-progress", "stopped")  # QuestionnaireResponse: answers sti
 
 
 # What makes a Procedure an infusion of this clinic (readers/fhir/resources.kind_of). An EHR's
-# export holds every procedure of a patient (counselling, imaging, ...); only infusions are
-# sessions. A Procedure is one when its code names ketamine or an infusion, or carries one of
-# these billing codes (CPT 96365-96368 intravenous infusion, 96374-96376 intravenous push;
-# AMA CPT; HCPCS S0013 esketamine nasal spray, G2082/G2083 esketamine visit), or has no code
-# at all (a clinic's own export that says nothing else).
-INFUSION_WORDS = ("ketamine", "esketamine", "spravato", "infusion")
-INFUSION_CODES = {"96365", "96366", "96367", "96368", "96374", "96375", "96376", "S0013", "G2082", "G2083"}
+# export holds every procedure of a patient (counselling, imaging, other drugs' infusions, ...);
+# only ketamine infusions are sessions. A Procedure is one when its code names ketamine
+# (KETAMINE_WORDS in its text or a display, or KETAMINE_CODES: RxNorm 6130 ketamine; HCPCS S0013
+# esketamine nasal spray, G2082/G2083 esketamine visit), or has no code at all (a clinic's own
+# export that says nothing else), or names an infusion without naming anything else: the word
+# "infusion" or a billing code of INFUSION_CODES (CPT 96365-96368 intravenous infusion,
+# 96374-96376 intravenous push; AMA CPT), with every word of its text and displays one of
+# GENERIC_WORDS (the CPT descriptors' words). "Iron infusion" or "IVIG infusion" names another
+# drug: not a session.
+KETAMINE_WORDS = ("ketamine", "esketamine", "spravato", "ketalar")
+KETAMINE_CODES = {"6130", "S0013", "G2082", "G2083"}
+INFUSION_WORDS = ("infusion",)
+INFUSION_CODES = {"96365", "96366", "96367", "96368", "96374", "96375", "96376"}
+GENERIC_WORDS = frozenset(
+    "intravenous iv i v infusion infusions push injection injections therapy therapeutic prophylaxis "
+    "prophylactic diagnosis diagnostic specify substance drug initial subsequent up to hour hours hr h "
+    "min minutes each additional list separately in addition code for primary procedure sequential new "
+    "concurrent single or and of a an the same provided facility first session treatment visit "
+    "administration administered given".split())
+# A MedicationAdministration (its medicationCodeableConcept, or the code of the Medication it
+# references) is ketamine's when it names ketamine as above; one naming another drug (an
+# antiemetic, a benzodiazepine given during the infusion) is neither a session nor dose. One
+# that names no drug at all is taken as the clinic's ketamine.

@@ -43,7 +43,8 @@ class FhirExport:
         index = Index(usable)
         forms = Forms([e for d in self.documents for e in d.entries if e.type in FORM_TYPES])
         results.extend(patient_outcomes(usable, index))
-        results.extend(session_outcomes(usable, index))
+        medications = Index([e for d in self.documents for e in d.entries if e.type == "Medication"])
+        results.extend(session_outcomes(usable, index, medications))
         not_loaded = [r for r in results if r.entry.type == "QuestionnaireResponse"]
         results.extend(assessment_outcomes(usable, index, forms, not_loaded))
         return results

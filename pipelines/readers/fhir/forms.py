@@ -72,7 +72,13 @@ class Form:
 
     def weight(self, link: str, coding: dict) -> float | None:
         system, code = coding.get("system"), coding.get("code")
-        for key in ((link, system, code), (system, code), (link, None, code), (None, code)):
+        # The linkId's own answer options may match by code alone; a terminology's code without
+        # its system (`(None, code)`) only a coding that has no system either: the same code in
+        # another system is another answer.
+        keys = [(link, system, code), (system, code), (link, None, code)]
+        if system is None:
+            keys.append((None, code))
+        for key in keys:
             if key in self.weights:
                 return self.weights[key]
         return None

@@ -5,11 +5,13 @@ gives. The resource mappers (`patients.py`, `sessions.py`, `assessments.py`) bui
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ...formats import ASSESSMENTS, PATIENTS, SESSIONS, ExportKind
 from ...instruments import REGISTRY
-from .codes import INFUSION_CODES, INFUSION_WORDS, LOINC, VITAL_CODES
+from .codes import (GENERIC_WORDS, INFUSION_CODES, INFUSION_WORDS, KETAMINE_CODES, KETAMINE_WORDS, LOINC,
+                    VITAL_CODES)
 from .parse import Entry
 
 # Observation codes that are a scale's total (from the instrument registry) -> scale code.
@@ -57,6 +59,8 @@ def kind_of(entry: Entry) -> ExportKind | None:
         return SESSIONS if codes & VITAL_CODES else None
     if entry.type == "Procedure" and not is_infusion(entry.resource.get("code")):
         return None  # another procedure of the patient's record: skipped, named in the progress line
+    if entry.type == "MedicationAdministration" and names_ketamine(medication_of(entry.resource)) is False:
+        return None  # another drug (an antiemetic given during the infusion): skipped, named likewise
     return KIND_OF_TYPE.get(entry.type)
 
 
@@ -73,14 +77,57 @@ def record_kind(entry: Entry) -> ExportKind | None:
     return kind
 
 
+def _codings(concept: dict) -> list[dict]:
+    return [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+
+
+def _words(concept: dict) -> str:
+    return " ".join(str(t) for t in [concept.get("text"), *(c.get("display") for c in _codings(concept))] if t).lower()
+
+
+def says_nothing(concept: dict | None) -> bool:
+    return not isinstance(concept, dict) or not (concept.get("text") or concept.get("coding"))
+
+
+def names_ketamine(concept: dict | None) -> bool | None:
+    """Whether a CodeableConcept names ketamine or esketamine (codes.KETAMINE_WORDS in its text or
+    a display, or a code of KETAMINE_CODES); None when it says nothing at all."""
+    if says_nothing(concept):
+        return None
+    return (any(word in _words(concept) for word in KETAMINE_WORDS)
+            or any(c.get("code") in KETAMINE_CODES for c in _codings(concept)))
+
+
+def medication_of(resource: dict) -> dict | None:
+    """A MedicationAdministration's drug as a CodeableConcept: `medicationCodeableConcept`, else
+    the `code` of the Medication its `medicationReference` points to when it is contained
+    (`#id`), else the reference's display as text. None when the resource does not say."""
+    if isinstance(resource.get("medicationCodeableConcept"), dict):
+        return resource["medicationCodeableConcept"]
+    reference = resource.get("medicationReference")
+    if not isinstance(reference, dict):
+        return None
+    target = reference.get("reference")
+    if isinstance(target, str) and target.startswith("#"):
+        contained = next((r for r in resource.get("contained") or [] if isinstance(r, dict)
+                          and r.get("resourceType") == "Medication" and f"#{r.get('id')}" == target), None)
+        if contained is not None and not says_nothing(contained.get("code")):
+            return contained["code"]
+    return {"text": reference["display"]} if isinstance(reference.get("display"), str) else None
+
+
 def is_infusion(code: dict | None) -> bool:
-    """Whether a Procedure's `code` says it is an infusion (codes.INFUSION_WORDS / INFUSION_CODES),
-    or says nothing at all."""
-    if not isinstance(code, dict) or not (code.get("text") or code.get("coding")):
+    """Whether a Procedure's `code` says it is a ketamine infusion (codes.KETAMINE_WORDS /
+    KETAMINE_CODES), or says nothing at all, or names an infusion (INFUSION_WORDS /
+    INFUSION_CODES) and nothing else: every word one of GENERIC_WORDS ("Iron infusion" is not)."""
+    if says_nothing(code):
         return True
-    codings = [c for c in code.get("coding") or [] if isinstance(c, dict)]
-    words = " ".join(str(t) for t in [code.get("text"), *(c.get("display") for c in codings)] if t).lower()
-    return any(word in words for word in INFUSION_WORDS) or any(c.get("code") in INFUSION_CODES for c in codings)
+    if names_ketamine(code):
+        return True
+    words = _words(code)
+    generic = any(word in words for word in INFUSION_WORDS) or any(c.get("code") in INFUSION_CODES
+                                                                   for c in _codings(code))
+    return generic and all(w in GENERIC_WORDS for w in re.findall(r"[a-z]+", words))
 
 
 def display(reference: dict | None) -> str | None:

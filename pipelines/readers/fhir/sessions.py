@@ -2,10 +2,12 @@
 
 An infusion is a Procedure. Its dose and route come from the MedicationAdministration(s) that
 are part of it (several, e.g. a bolus and an infusion, add up); a MedicationAdministration
-that is part of nothing is an infusion on its own. Vital signs are Observations part of the
-infusion (or of its MedicationAdministration), read relative to the infusion's start:
-pre = latest reading at or before the start; peak BP = the reading with the highest systolic
-after it; SpO2 = the lowest after it; weight = latest at or before the start, else the first.
+that is part of nothing is an infusion on its own. Only ketamine's count: one naming another
+drug (resources.kind_of; here also through a Medication of the export it references) is
+neither a session nor dose. Vital signs are Observations part of the infusion (or of its
+MedicationAdministration), read relative to the infusion's start: pre = latest reading at or
+before the start; peak BP = the reading with the highest systolic after it; SpO2 = the lowest
+after it; weight = latest at or before the start, else the first.
 CADSS, side effects and adverse events are not read from FHIR (left empty).
 """
 
@@ -16,7 +18,7 @@ import datetime as dt
 from ...formats import SESSIONS
 from .codes import (BODY_WEIGHT, BP_PANEL, DIASTOLIC, DOSE_UNITS_TO_MG, HEART_RATE, ROUTES, SNOMED, SPO2,
                     SYSTOLIC)
-from .resources import Rejected, Row, display, kind_of, loinc_codes
+from .resources import Rejected, Row, display, kind_of, loinc_codes, names_ketamine
 from .parse import Entry, Index, parse_time, reference_id
 
 POUNDS_TO_KG = 0.45359237  # international avoirdupois pound
@@ -26,13 +28,16 @@ def _key(entry: Entry) -> tuple[str, int]:
     return entry.path, entry.source_row
 
 
-def session_outcomes(usable: list[Entry], index: Index) -> list[Row | Rejected]:
+def session_outcomes(usable: list[Entry], index: Index,
+                     medications: Index | None = None) -> list[Row | Rejected]:
+    """Rows of infusions; `medications` holds the export's Medication resources, which a
+    MedicationAdministration may reference for its drug."""
     results: list[Row | Rejected] = []
     given: dict[tuple, list[Entry]] = {}  # procedure -> its medication administrations
     infusion_of: dict[tuple, tuple] = {}  # medication administration -> the infusion it belongs to
     infusions: list[Entry] = [e for e in usable if e.type == "Procedure"]
     for entry in usable:
-        if entry.type != "MedicationAdministration":
+        if entry.type != "MedicationAdministration" or _another_drug(entry, medications):
             continue
         part_of = entry.resource.get("partOf") or []
         if not part_of:
@@ -98,6 +103,13 @@ def session_outcomes(usable: list[Entry], index: Index) -> list[Row | Rejected]:
         }
         results.append(Row(SESSIONS, infusion, values))
     return results
+
+
+def _another_drug(entry: Entry, medications: Index | None) -> bool:
+    """Whether the Medication of the export a MedicationAdministration references names a drug
+    other than ketamine (a contained one, or a code in the resource, is read by kind_of)."""
+    medication = (medications or Index([])).resolve(entry.resource.get("medicationReference"))
+    return medication is not None and names_ketamine(medication.resource.get("code")) is False
 
 
 def _refs(references: list) -> str:
