@@ -118,6 +118,7 @@ FIELD, SPACE, TEXT, QUOTED, CLOSED, CLOSED_SPACE = range(6)
 #   ending ends the field, a quote re-opens the value (DuckDB joins `"a" "b"` into `a b`),
 #   anything else is unquoted text to the next comma (`"abc"def`: DuckDB rejects the row and
 #   reads on, the next line ending ending the row).
+# Outside text (see `_outside`) standing for what was read before a block in each state.
 _STATE_TEXT = {FIELD: b",", SPACE: b", ", TEXT: b"x", QUOTED: b",", CLOSED: b'"', CLOSED_SPACE: b'" '}
 # In the outside text of a block (`_fast_state`), a quote that does not stand where a value
 # opens (after a comma, a line ending or another quote) or closes (before one of them).
