@@ -6,6 +6,8 @@ into a real DuckDB file."""
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from conftest import NOW, SAMPLE, patient, session, write_csv
 from pipelines.formats import PATIENTS, SESSIONS, ImportFormatError
 from pipelines.ingest import ingest
+from pipelines.readers import csv_lines
 from pipelines.readers.csv_lines import MAX_ROW_BYTES
 from pipelines.settings import Settings
 
@@ -278,3 +281,92 @@ def test_a_redcap_export_with_mixed_endings_an_empty_line_and_a_long_row_loads_t
     assert sorted(rows_of(db, "SELECT assessment_id, source_row FROM assessments")) == expected
     too_long = rows_of(db, "SELECT source_row, rules FROM quarantine WHERE reason LIKE 'row is %'")
     assert too_long == [(4, ["unreadable_row"])]
+
+
+# --- a stray quote ------------------------------------------------------------------------------
+
+# DuckDB opens a quoted value only where a field starts; a quote inside an unquoted field
+# (`Dr Bob 5" tall`) is part of its text. Before, the scan took every quote for one that opens
+# or closes a value, so one such quote made the rest of the file one 4 MB "row", replaced and
+# quarantined: rows in 1, quarantined 1, inserted 0, and the run still balanced.
+PATIENT_ROW = b"{id},1980,female,depression,Northside,{clinician},2025-01-02,asthma"
+
+
+def patients_file(path: Path, rows: list[bytes]) -> Path:
+    header = ",".join(PATIENTS.columns).encode()
+    path.write_bytes(b"\n".join([header, *rows, b""]))  # one write: the test stays fast
+    return path
+
+
+def row_of(pid: int | str, clinician: bytes = b"Dr. Okafor") -> bytes:
+    return PATIENT_ROW.replace(b"{id}", str(pid).zfill(6).encode()).replace(b"{clinician}", clinician)
+
+
+def test_a_stray_quote_in_an_unquoted_field_loses_no_row(tmp_path):
+    rows = [row_of(1, b'Dr Bob 5" tall')] + [row_of(n) for n in range(2, 60_001)]
+    path = patients_file(tmp_path / "patients.csv", rows)
+    assert path.stat().st_size > 2 * MAX_ROW_BYTES  # more than a row may have, were it one row
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [path], Settings(), now=NOW)
+    adds_up(run)
+    assert (run.totals.rows_in, run.totals.inserted, run.totals.quarantined) == (60_000, 60_000, 0)
+    assert rows_of(db, "SELECT clinician, source_row FROM patients WHERE patient_id = '000001'") == [
+        ('Dr Bob 5" tall', 1)]
+    assert rows_of(db, "SELECT max(source_row) FROM patients") == [(60_000,)]
+
+
+def test_after_a_stray_quote_a_too_long_quoted_row_is_still_quarantined_and_rows_keep_their_numbers(tmp_path):
+    long_value = b'"' + b"line of a long note\n" * (MB // 8) + b'"'  # 2.5 MB, line breaks inside
+    path = patients_file(tmp_path / "patients.csv", [
+        row_of(1, b'Dr Bob 5" tall'), row_of(2), row_of(3, long_value), row_of(4), b"", row_of(6, b'5"'),
+        row_of(7, b'"Okafor, ""Bob"""')])
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [path], Settings(), now=NOW)
+    adds_up(run)
+    assert rows_of(db, "SELECT patient_id, source_row, clinician FROM patients ORDER BY 1") == [
+        ("000001", 1, 'Dr Bob 5" tall'), ("000002", 2, "Dr. Okafor"), ("000004", 4, "Dr. Okafor"),
+        ("000006", 6, '5"'), ("000007", 7, 'Okafor, "Bob"')]
+    assert rows_of(db, "SELECT source_row, rules, reason FROM quarantine") == [
+        (3, ["unreadable_row"], f"row is {len(row_of(3, long_value)):,} bytes, longer than the "
+                                f"{MAX_ROW_BYTES:,} bytes a row may have")]
+
+
+def test_text_after_a_closing_quote_is_read_as_duckdb_reads_it(tmp_path):
+    # `"Okafor"MD"`: DuckDB closes the value at the second quote, reads `MD"` as unquoted text
+    # (its quote a literal one), rejects the row and reads on from the line ending. A `""`
+    # inside a value is an escaped quote; `"a" "b"` (a space, then a quote) DuckDB joins into
+    # `a b`. The scan reads the quotes alike: the rows after them keep their numbers, an
+    # empty line included, and a 3 MB row without quotes is still found and quarantined.
+    path = patients_file(tmp_path / "patients.csv", [
+        row_of(1), row_of(2, b'"Okafor"MD"'), row_of(3, b"z" * (3 * MB)), b"", row_of(5, b'"Okafor"" MD"'),
+        row_of(6, b'"Okafor" "MD\nPhD"'), row_of(7)])
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [path], Settings(), now=NOW)
+    adds_up(run)
+    assert rows_of(db, "SELECT patient_id, source_row, clinician FROM patients ORDER BY 1") == [
+        ("000001", 1, "Dr. Okafor"), ("000005", 5, 'Okafor" MD'), ("000006", 6, "Okafor MD\nPhD"),
+        ("000007", 7, "Dr. Okafor")]
+    quarantined = rows_of(db, "SELECT source_row, rules, raw FROM quarantine ORDER BY 1")
+    assert [(row, rules) for row, rules, _ in quarantined] == [(2, ["unreadable_row"]), (3, ["unreadable_row"])]
+    assert json.loads(quarantined[0][2]) == {"line": row_of(2, b'"Okafor"MD"').decode()}
+    # The same cells as DuckDB's own reader takes them from the file without the long row.
+    plain = patients_file(tmp_path / "plain.csv", [row_of(1), row_of(2, b'"Okafor"MD"'), row_of(5, b'"Okafor"" MD"'),
+                                                   row_of(6, b'"Okafor" "MD\nPhD"'), row_of(7)])
+    read = duckdb.connect().execute(
+        "SELECT clinician FROM read_csv(?, header = true, auto_detect = false, columns = ?, delim = ',', "
+        "quote = '\"', escape = '\"', store_rejects = true)", [str(plain), {c: "VARCHAR" for c in PATIENTS.columns}]
+    ).fetchall()
+    assert read == [("Dr. Okafor",), ('Okafor" MD',), ("Okafor MD\nPhD",), ("Dr. Okafor",)]
+
+
+def test_a_long_row_whose_line_endings_a_strict_reading_puts_outside_a_value_is_left_to_duckdb():
+    # The safety net: `Dr "Bob` then 2.5 MB of lines then `x"` is one row only if the quote in
+    # the middle of a field were taken to open a value; a row that reads so is never replaced.
+    body = b"a,b\n1," + b'"ok ' + b"y\n" * (MB + MB // 4) + b'",\n2,3\n'
+    assert csv_lines._one_row(io.BytesIO(body), 4, len(body) - 4 - len(b"\n2,3\n"))
+    odd = b"a,b\n1," + b'Dr "Bob ' + b"y\n" * 10 + b'x",\n2,3\n'
+    assert not csv_lines._one_row(io.BytesIO(odd), 4, len(odd) - 4 - len(b"\n2,3\n"))
+    unclosed = b"a,b\n1," + b'"never closed ' + b"y\n" * 10
+    assert not csv_lines._one_row(io.BytesIO(unclosed), 4, len(unclosed) - 4)
+    one_line = b"a,b\n1," + b'Dr "Bob ' + b"y" * 100
+    assert csv_lines._one_row(io.BytesIO(one_line), 4, len(one_line) - 4)
