@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tomllib
 
 import duckdb
 import pytest
@@ -31,24 +32,40 @@ from test_e2e_browser import (  # noqa: F401  (fixtures)
     CHROMIUM, ERROR_BOXES, SETTLED, a_patient_on_the_worklist, browser, database, free_port, streamlit_server,
     sync_api)
 
-CLINICIAN = "amara.okafor@clinic.example"
-ANALYST = "analyst@clinic.example"
+DOCS = (REPO / "docs" / "access.md").read_text(encoding="utf-8")
+
+
+def documented(first_line: str, section: str) -> str:
+    """The TOML example of docs/access.md that begins with `first_line` and has `section`."""
+    blocks = [block for block in re.findall(r"```toml\n(.*?)```", DOCS, re.S)
+              if block.startswith(first_line) and section in tomllib.loads(block)]
+    assert len(blocks) == 1, f"docs/access.md has no single [{section}] example beginning {first_line!r}"
+    return blocks[0]
+
+
+# The settings file is docs/access.md's example as it stands; its clinician and analyst sign in.
+SETTINGS = documented("# clinic.toml", "access")
+USERS = tomllib.loads(SETTINGS)["access"]["users"]
+CLINICIAN = next(email for email, role in USERS.items() if role == "clinician")
+ANALYST = next(email for email, role in USERS.items() if role == "analyst")
 CLIENT_ID, CLIENT_SECRET = "infusion-outcomes", "test-only-client-secret"
 REFUSED = "This page is not open to your role"
 SIGN_IN = "Sign in with your clinic account"
 NO_ROLE = "give that account no role"
-USERS = {CLINICIAN: "clinician", ANALYST: "analyst"}
 
 
-def settings_toml(users: dict[str, str]) -> str:
-    lines = ["[access]", "directors_see_patients = false", "", "[access.users]"]
-    return "\n".join([*lines, *(f'"{email}" = "{role}"' for email, role in users.items())]) + "\n"
+def secrets_toml(values: dict[str, str]) -> str:
+    """docs/access.md's `.streamlit/secrets.toml` with the deployment's values: every key the docs
+    name, and only those."""
+    keys = list(tomllib.loads(documented("# .streamlit/secrets.toml", "auth"))["auth"])
+    assert sorted(keys) == sorted(values), "docs/access.md's [auth] example names other keys than the test sets"
+    return "[auth]\n" + "".join(f'{key} = "{values[key]}"\n' for key in keys)
 
 
 @pytest.fixture(scope="module")
 def deployment(database, tmp_path_factory):
-    """The provider, and the dashboard configured for it from docs/access.md: the URL to open, the
-    settings file and the audit log."""
+    """The provider, and the dashboard configured for it as docs/access.md says: the URL to open
+    (the redirect URI's host), the settings file and the audit log."""
     port = free_port()
     redirect_uri = f"http://localhost:{port}/oauth2callback"
     provider, provider_server = serve(CLIENT_ID, CLIENT_SECRET, redirect_uri)
@@ -57,16 +74,13 @@ def deployment(database, tmp_path_factory):
     (workdir / ".streamlit").mkdir(parents=True)
     home.mkdir()
     shutil.copy(REPO / ".streamlit" / "config.toml", workdir / ".streamlit" / "config.toml")
-    # docs/access.md, "Sign-in (OpenID Connect)", with this provider's values
-    (workdir / ".streamlit" / "secrets.toml").write_text(
-        "[auth]\n"
-        f'redirect_uri = "{redirect_uri}"\n'
-        f'cookie_secret = "{os.urandom(32).hex()}"\n'
-        f'client_id = "{CLIENT_ID}"\n'
-        f'client_secret = "{CLIENT_SECRET}"\n'
-        f'server_metadata_url = "{provider.metadata_url}"\n', encoding="utf-8")
+    # docs/access.md, "Sign-in (OpenID Connect)": the secrets in the folder the dashboard is
+    # started from, with this provider's values; the settings file as documented
+    (workdir / ".streamlit" / "secrets.toml").write_text(secrets_toml({
+        "redirect_uri": redirect_uri, "cookie_secret": os.urandom(32).hex(), "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET, "server_metadata_url": provider.metadata_url}), encoding="utf-8")
     settings = workdir / "clinic.toml"
-    settings.write_text(settings_toml(USERS), encoding="utf-8")
+    settings.write_text(SETTINGS, encoding="utf-8")
     audit_log = folder / "audit.log"
     env = {**os.environ, "OUTCOMES_DB": str(database), "OUTCOMES_CONFIG": str(settings),
            "OUTCOMES_AUDIT_LOG": str(audit_log),
@@ -83,9 +97,9 @@ def deployment(database, tmp_path_factory):
 def settled(page, *texts: str) -> str:
     """Wait until `texts` are shown and the script has finished; the page's text."""
     for text in texts:
-        page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=30_000)
+        page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=90_000)
     for _ in range(2):
-        page.wait_for_function(SETTLED, timeout=30_000)
+        page.wait_for_function(SETTLED, timeout=90_000)
         page.wait_for_timeout(300)
     # no error box but the refusal waited for (a refusal is shown as one)
     for box in page.locator(ERROR_BOXES).all_inner_texts():
@@ -108,8 +122,8 @@ def sign_in(browser, deployment, email: str):
     assert "Signed in as" not in text and not menu(page)
     deployment["provider"].user = email
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(deployment["url"] + "/**", timeout=30_000)
-    page.get_by_text(f"Signed in as {email}", exact=False).first.wait_for(timeout=30_000)
+    page.wait_for_url(deployment["url"] + "/**", timeout=90_000)
+    page.get_by_text(f"Signed in as {email}", exact=False).first.wait_for(timeout=90_000)
     return page
 
 
@@ -202,17 +216,19 @@ def test_a_user_removed_from_the_settings_is_refused_on_the_next_page_load(deplo
     page = sign_in(browser, deployment, ANALYST)
     try:
         settled(page, "Response rate")
-        settings.write_text(settings_toml({CLINICIAN: "clinician"}), encoding="utf-8")
+        # "A user is removed by deleting their line" (docs/access.md)
+        settings.write_text("".join(line for line in SETTINGS.splitlines(keepends=True) if ANALYST not in line),
+                            encoding="utf-8")
         page.reload()
         text = settled(page, NO_ROLE)
         assert f"Signed in as {ANALYST} (no role)" in text
         assert not menu(page) and "Response rate" not in text and "Clinic outcomes" not in text
         text = open_page(page, f"{url}/data-quality", NO_ROLE)
         assert "Latest run" not in text and not menu(page)
-        # given back a role, the same session has its pages again on the next load
-        settings.write_text(settings_toml(USERS), encoding="utf-8")
+        # given back their line, the same session has its pages again on the next load
+        settings.write_text(SETTINGS, encoding="utf-8")
         open_page(page, f"{url}/clinic", "Response rate")
         assert menu(page) == ["Clinic outcomes", "Data quality"]
     finally:
-        settings.write_text(settings_toml(USERS), encoding="utf-8")
+        settings.write_text(SETTINGS, encoding="utf-8")
         page.context.close()
