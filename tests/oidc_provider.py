@@ -147,7 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif target == provider.redirect_uri:
                 self._redirect(target + ("?" + urlencode({"state": query["state"]}) if "state" in query else ""))
             else:
-                self._send(400, {"error": "invalid_request", "error_description": "unregistered post_logout_redirect_uri"})
+                self._send(400, {"error": "invalid_request",
+                                 "error_description": "unregistered post_logout_redirect_uri"})
         else:
             self._send(404, {"error": "not_found"})
 
