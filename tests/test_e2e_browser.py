@@ -7,6 +7,7 @@ README, else to the test's temporary directory).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -52,24 +53,22 @@ def database(tmp_path_factory) -> Path:
     return db
 
 
-@pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
-    """`streamlit run dashboard/app.py` on a free loopback port, until the module ends."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
-    env = {**os.environ, "OUTCOMES_DB": str(database)}
+@contextlib.contextmanager
+def streamlit_server(port: int, env: dict[str, str], log: Path, cwd: Path = REPO):
+    """`streamlit run dashboard/app.py` on 127.0.0.1:`port` from `cwd` (where Streamlit looks for
+    `.streamlit/config.toml` and `.streamlit/secrets.toml`); yields once it answers its health
+    check, stops it on exit."""
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -77,10 +76,19 @@ def server(database, tmp_path_factory):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not start:\n{log.read_text()}")
             time.sleep(0.5)
-        yield url
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(database, tmp_path_factory):
+    """The dashboard in local single-user mode on a free loopback port, until the module ends."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
+    with streamlit_server(port, {**os.environ, "OUTCOMES_DB": str(database)}, log):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
