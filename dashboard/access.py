@@ -59,7 +59,10 @@ def current_viewer(access: AccessSettings) -> Viewer:
         if not st.user.get("is_logged_in", False):
             return Viewer(user="", role=None, signed_in=False, local=False)
         email = str(st.user.get("email") or "")
-        return Viewer(user=email, role=access.role_of(email), signed_in=True, local=False)
+        # The e-mail decides the role, so one the provider says it has not verified gives none
+        # (a provider that does not say is trusted: docs/access.md recommends a clinic-only tenant).
+        verified = st.user.get("email_verified") is not False
+        return Viewer(user=email, role=access.role_of(email) if verified else None, signed_in=True, local=False)
     return Viewer(user=f"local:{getpass.getuser()}", role=access.local_role, signed_in=False, local=True)
 
 

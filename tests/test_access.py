@@ -240,6 +240,12 @@ def test_a_removed_user_or_a_changed_role_applies_on_the_next_page_load(served, 
     assert any("no role" in e.value for e in app.error) and not app.dataframe and not app.title
 
 
+def test_an_email_the_provider_has_not_verified_gives_no_role(served):
+    app = served('[access.users]\n"a@clinic.example" = "admin"\n', secrets=SIGN_IN_SECRETS,
+                 user={"is_logged_in": True, "email": "a@clinic.example", "email_verified": False})
+    assert any("no role" in e.value for e in app.error) and not app.dataframe and not app.title
+
+
 def test_a_signed_in_user_without_a_role_sees_nothing(served):
     app = served('[access.users]\n"a@clinic.example" = "admin"\n', secrets=SIGN_IN_SECRETS,
                  user={"is_logged_in": True, "email": "stranger@elsewhere.example"})
