@@ -230,6 +230,7 @@ class View:
     seconds: float | None  # None: not drawn in time
     error: str | None = None
     version: str | None = None  # "before", "after" (figures of that version), None when an error
+    how: str = "address"  # "address": a fresh load of the page's address; "link": the sidebar's link
 
 
 @dataclass
@@ -240,6 +241,7 @@ class Run:
     views: list[View] = field(default_factory=list)
     origin: float = 0.0
     load_average: list[float] = field(default_factory=list)  # the machine's, sampled each second
+    cpu: dict[tuple, tuple[str, float]] = field(default_factory=dict)  # (pid, start) -> (role, CPU s)
 
 
 def metric_values(pairs: list[list[str]], labels: tuple[str, ...]) -> tuple:
@@ -261,19 +263,22 @@ def which_version(run: Run, page: str, shown: tuple, patient: str | None) -> str
     return None
 
 
-async def visit(run: Run, context, page_name: str, timeout_s: float, rng: random.Random) -> View:
+async def visit(run: Run, page, errors: list[str], page_name: str, by_link: bool, timeout_s: float,
+                rng: random.Random) -> View:
+    """One page view: by its address (a fresh load), or by the sidebar's link from the page shown."""
     path, texts = PAGES[page_name]
     patient = rng.choice(run.patients) if page_name == "Patient" else None
     url = f"{run.url}/{path.format(patient=patient)}"
     texts = [t.format(patient=patient) for t in texts]
-    page = await context.new_page()
-    script_errors: list[str] = []
-    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    errors.clear()
     start = time.perf_counter()
-    view = View(page_name, start - run.origin, None)
+    view = View(page_name, start - run.origin, None, how="link" if by_link else "address")
     timeout_ms = timeout_s * 1000
     try:
-        await page.goto(url, timeout=timeout_ms)
+        if by_link:
+            await page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first.click(timeout=timeout_ms)
+        else:
+            await page.goto(url, timeout=timeout_ms)
         for text in texts:
             remaining = max(1.0, timeout_ms - (time.perf_counter() - start) * 1000)
             await page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=remaining)
@@ -286,8 +291,8 @@ async def visit(run: Run, context, page_name: str, timeout_s: float, rng: random
             view.error = "error box: " + (await page.locator(ERROR_BOXES).first.inner_text())[:200]
         elif await page.get_by_text(NOT_FOUND).count():
             view.error = NOT_FOUND
-        elif script_errors:
-            view.error = f"script error: {script_errors[0][:200]}"
+        elif errors:
+            view.error = f"script error: {errors[0][:200]}"
         else:
             pairs = await page.evaluate(METRICS)
             if page_name == "Worklist":
@@ -307,21 +312,28 @@ async def visit(run: Run, context, page_name: str, timeout_s: float, rng: random
                 view.error = f"partial data: shows {shown}" + (f" for {patient}" if patient else "")
     except Exception as error:  # a timeout or a failed load: an error, reported, not raised
         view.error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
-    finally:
-        await page.close()
     return view
 
 
 async def session(run: Run, browser, number: int, until: float, timeout_s: float) -> None:
-    """One user: a browser context of its own, pages one after another until `until`."""
+    """One user: a browser context and tab of their own, pages one after another until `until`.
+    A patient is opened by address (as the Worklist's link does, in a new tab, and a bookmark);
+    the other pages by the sidebar's link, as a user moves between them, unless the last view
+    failed (then by address, a reload)."""
     rng = random.Random(number)
     context = await browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         await asyncio.sleep(rng.uniform(0, 5))  # users do not all arrive in the same second
-        names = list(PAGES)
+        current, ok = None, False
         while time.perf_counter() < until:
-            view = await visit(run, context, rng.choice(names), timeout_s, rng)
+            name = rng.choice([n for n in PAGES if n != current or n == "Patient"])
+            by_link = ok and name != "Patient"
+            view = await visit(run, page, errors, name, by_link, timeout_s, rng)
             run.views.append(view)
+            current, ok = name, view.error is None
             if view.error:
                 print(f"  session {number}: {view.page} at {view.started:5.0f} s: {view.error}", flush=True)
     finally:
@@ -350,6 +362,7 @@ async def load(run: Run, db: Path, export: Path, work: Path, sessions: int, seco
         while True:
             peak[0] = max(peak[0], peak_rss_gb(server_pid))
             run.load_average.append(os.getloadavg()[0])
+            sample_cpu(run, server_pid)
             await asyncio.sleep(1)
 
     async with async_playwright() as playwright:
@@ -362,9 +375,35 @@ async def load(run: Run, db: Path, export: Path, work: Path, sessions: int, seco
             await asyncio.gather(*(session(run, browser, n, until, timeout_s) for n in range(sessions)))
             ingest_start, ingest_s, code = await ingest
             watcher.cancel()
+            sample_cpu(run, server_pid)
         finally:
             await browser.close()
     return ingest_start - run.origin, ingest_s, code, max(peak[0], peak_rss_gb(server_pid))
+
+
+def sample_cpu(run: Run, server_pid: int) -> None:
+    """Record the CPU seconds used so far by each process of this benchmark, by role: the server,
+    the ingest, the browser (Chromium and Playwright's driver). A process's last sample stands
+    for it once it has exited."""
+    import psutil
+
+    me = psutil.Process()
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            with process.oneshot():
+                times = process.cpu_times()
+                used = times.user + times.system
+                if process.pid == server_pid:
+                    role = "server"
+                elif process.pid == me.pid:
+                    role = "benchmark"
+                elif "pipelines.cli" in " ".join(process.cmdline()):
+                    role = "ingest"
+                else:
+                    role = "browser"
+                run.cpu[(process.pid, process.create_time())] = (role, used)
+        except psutil.Error:
+            continue
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -385,10 +424,11 @@ def report(run: Run, args, ingest_at: float, ingest_s: float, ingest_rc: int, pe
           f"took {ingest_s:.1f} s (exit {ingest_rc})")
     print()
     print(f"{'page':<16} {'views':>6} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}   before/after ingest")
-    for name in [*PAGES, None]:
-        chosen = [v for v in views if name is None or v.page == name]
+    groups = [(name, [v for v in views if v.page == name]) for name in PAGES]
+    groups += [("all pages", views), ("  by address", [v for v in views if v.how == "address"]),
+               ("  by link", [v for v in views if v.how == "link"])]
+    for label, chosen in groups:
         timed = [v.seconds for v in chosen if v.seconds is not None and not v.error]
-        label = name or "all pages"
         before = sum(v.version == "before" for v in chosen)
         after = sum(v.version == "after" for v in chosen)
         if timed:
@@ -401,6 +441,12 @@ def report(run: Run, args, ingest_at: float, ingest_s: float, ingest_rc: int, pe
     print(f"errors             {len(errors):6d}  (target 0: {'met' if not errors else 'NOT met'})")
     print(f"ingest             {ingest_s:6.1f} s  (exit {ingest_rc}; the served database swapped while pages loaded)")
     print(f"server peak memory {peak_gb:6.2f} GB (VmHWM of the streamlit process)")
+    roles = {}
+    for role, used in run.cpu.values():
+        roles[role] = roles.get(role, 0.0) + used
+    print("CPU seconds        " + ", ".join(f"{role} {roles.get(role, 0):.0f}" for role in
+                                           ("server", "browser", "ingest", "benchmark"))
+          + f"  ({os.cpu_count()} cores x {args.seconds:.0f} s = {os.cpu_count() * args.seconds:.0f})")
     if run.load_average:
         print(f"load average       {statistics.mean(run.load_average):6.1f}  (1-minute, mean over the run; max "
               f"{max(run.load_average):.1f}; {os.cpu_count()} cores)")
