@@ -89,7 +89,8 @@ PAGES = {
 }
 WORKLIST_REASONS = ("item9_positive", "reliable_deterioration", "bp_excursion_last_infusion")  # as the page shows
 WORKLIST_METRICS = ("Patients shown", *(REASON_LABELS[reason] for reason in WORKLIST_REASONS))
-CLINIC_METRICS = ("Active patients", "New starts", "Infusions delivered")
+CLINIC_METRICS = ("Active patients", "New starts", "Infusions delivered",  # one answer (activity)
+                  "Response rate", "Remission rate", "Median change")  # another (outcomes)
 RUN_METRICS = ("Rows in", "Inserted", "Updated", "Unchanged", "Quarantined")
 PATIENTS_SAMPLED = 120  # patients the sessions open: half get the new day's infusion
 
@@ -99,8 +100,8 @@ PATIENTS_SAMPLED = 120  # patients the sessions open: half get the new day's inf
 def next_day_export(clinic: Path, out: Path, patients: int) -> tuple[str, list[str]]:
     """CSV files of "the next day" for the `patients` patients treated most recently: for each,
     an infusion copied from their latest (new id, the day after the clinic's latest infusion,
-    same time of day) and their latest PHQ-9 copied to 30 minutes before it (new id). Returns the
-    day and the patients."""
+    same time of day) and a PHQ-9 of 0 (every item 0) 30 minutes before it (new id), so the
+    clinic's outcome rates change with the version too. Returns the day and the patients."""
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
@@ -124,6 +125,7 @@ def next_day_export(clinic: Path, out: Path, patients: int) -> tuple[str, list[s
             COPY (
                 SELECT a.* REPLACE ('LOAD-' || a.assessment_id AS assessment_id,
                                     c.session_id AS session_id,
+                                    {', '.join(f"'0' AS item_{i}" for i in range(1, 10))}, '0' AS total,
                                     strftime(c.started_at::TIMESTAMP - INTERVAL 30 MINUTE, '%Y-%m-%dT%H:%M:%S')
                                         AS administered_at)
                 FROM {assessments} AS a JOIN chosen AS c USING (patient_id)
@@ -154,7 +156,11 @@ def figures(db: Path, patients: list[str]) -> Version:
     from pipelines.analytics.patient import patient_summary
     from pipelines.analytics.snapshot import open_snapshot
     from pipelines.analytics.worklist import worklist
-    from pipelines.reports.clinic import headline_activity
+    import pandas as pd
+
+    from dashboard.display import percent
+    from pipelines.analytics.cohorts import CohortFilter
+    from pipelines.reports.clinic import headline_activity, headline_outcomes, scales_with_data
     from pipelines.settings import Settings
 
     settings = Settings()
@@ -168,8 +174,14 @@ def figures(db: Path, patients: list[str]) -> Version:
             activity = headline_activity(con, settings).iloc[0]
             count = lambda value: f"fewer than {settings.privacy.min_cell_size}" if value != value or value is None \
                 else f"{int(value)}"  # noqa: E731 - as dashboard/views/clinic.py shows it
+            scale = scales_with_data(con, settings, CohortFilter())["instrument"].iloc[0]  # the page's default
+            overall = headline_outcomes(con, settings, scale, CohortFilter(), "latest").iloc[0]
+            median = overall["median_change"]
+            outcomes = (("—", "—", "—") if overall["suppressed"] else
+                        (percent(overall["response_rate"]), percent(overall["remission_rate"]),
+                         "—" if pd.isna(median) else f"{median:+.1f} points"))
             clinic = (count(activity["active_patients"]), count(activity["new_starts"]),
-                      f"{int(activity['infusions']):,}")
+                      f"{int(activity['infusions']):,}", *outcomes)
             latest = ingest_runs(con).iloc[0]
             run = (f"Latest run: run {latest.run_id}", *(f"{int(latest[k]):,}" for k in
                                                          ("rows_in", "inserted", "updated", "unchanged", "quarantined")))
@@ -315,7 +327,8 @@ async def visit(run: Run, page, errors: list[str], page_name: str, by_link: bool
     return view
 
 
-async def session(run: Run, browser, number: int, until: float, timeout_s: float) -> None:
+async def session(run: Run, browser, number: int, until: float, timeout_s: float, arrive: float,
+                  think: float) -> None:
     """One user: a browser context and tab of their own, pages one after another until `until`.
     A patient is opened by address (as the Worklist's link does, in a new tab, and a bookmark);
     the other pages by the sidebar's link, as a user moves between them, unless the last view
@@ -326,7 +339,7 @@ async def session(run: Run, browser, number: int, until: float, timeout_s: float
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        await asyncio.sleep(rng.uniform(0, 5))  # users do not all arrive in the same second
+        await asyncio.sleep(arrive)  # users arrive one after another over the ramp-up
         current, ok = None, False
         while time.perf_counter() < until:
             name = rng.choice([n for n in PAGES if n != current or n == "Patient"])
@@ -336,6 +349,7 @@ async def session(run: Run, browser, number: int, until: float, timeout_s: float
             current, ok = name, view.error is None
             if view.error:
                 print(f"  session {number}: {view.page} at {view.started:5.0f} s: {view.error}", flush=True)
+            await asyncio.sleep(rng.uniform(0, 2 * think))  # reading the page
     finally:
         await context.close()
 
@@ -353,7 +367,7 @@ async def ingest_later(db: Path, export: Path, delay: float, log: Path) -> tuple
 
 
 async def load(run: Run, db: Path, export: Path, work: Path, sessions: int, seconds: float,
-               ingest_after: float, timeout_s: float, server_pid: int) -> tuple[float, float, int, float]:
+               ingest_after: float, timeout_s: float, server_pid: int, ramp_up: float, think: float) -> tuple[float, float, int, float]:
     from playwright.async_api import async_playwright
 
     peak = [0.0]
@@ -372,7 +386,8 @@ async def load(run: Run, db: Path, export: Path, work: Path, sessions: int, seco
             until = run.origin + seconds
             watcher = asyncio.create_task(watch_memory())
             ingest = asyncio.create_task(ingest_later(db, export, ingest_after, work / "load-ingest.log"))
-            await asyncio.gather(*(session(run, browser, n, until, timeout_s) for n in range(sessions)))
+            await asyncio.gather(*(session(run, browser, n, until, timeout_s, ramp_up * n / sessions, think)
+                                   for n in range(sessions)))
             ingest_start, ingest_s, code = await ingest
             watcher.cancel()
             sample_cpu(run, server_pid)
@@ -419,7 +434,8 @@ def report(run: Run, args, ingest_at: float, ingest_s: float, ingest_rc: int, pe
     views = run.views
     errors = [v for v in views if v.error]
     print()
-    print(f"{args.patients:,} patients, {args.sessions} sessions, {args.seconds:.0f} s; "
+    print(f"{args.patients:,} patients, {args.sessions} sessions (arriving over {args.ramp_up:.0f} s, "
+          f"{args.think:.0f} s mean pause between pages), {args.seconds:.0f} s; "
           f"ingest of {new_day} ({changed:,} patients' infusion and PHQ-9) started at {ingest_at:.0f} s, "
           f"took {ingest_s:.1f} s (exit {ingest_rc})")
     print()
@@ -461,6 +477,10 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=25)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--ingest-after", type=float, default=30, help="seconds into the load (default 30)")
+    parser.add_argument("--ramp-up", type=float, default=30,
+                        help="the sessions start one after another over this many seconds (default 30)")
+    parser.add_argument("--think", type=float, default=5,
+                        help="mean pause between a session's pages, uniform from 0 to twice this (default 5 s)")
     parser.add_argument("--timeout", type=float, default=180, help="a page not drawn in this many seconds is an error")
     parser.add_argument("--new-day-patients", type=int, default=2000,
                         help="patients given an infusion on the next day (default 2000)")
@@ -514,7 +534,8 @@ def main() -> None:
     try:
         print(f"{args.sessions} sessions for {args.seconds:.0f} s against {url} ...", flush=True)
         ingest_at, ingest_s, ingest_rc, peak_gb = asyncio.run(load(
-            run, db, export, work, args.sessions, args.seconds, args.ingest_after, args.timeout, server.pid))
+            run, db, export, work, args.sessions, args.seconds, args.ingest_after, args.timeout, server.pid,
+            args.ramp_up, args.think))
     finally:
         server.terminate()
         try:
