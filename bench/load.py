@@ -78,6 +78,14 @@ SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
 METRICS = """() => Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => [
     (m.querySelector('[data-testid="stMetricLabel"]') || {}).innerText || '',
     (m.querySelector('[data-testid="stMetricValue"]') || {}).innerText || ''])"""
+# No animations or transitions in the test's tabs: 25 tabs each animating Streamlit's running
+# indicator and skeletons while they wait take the machine's cores from the server (a user's
+# browser runs on their own machine). What is drawn, and when, is unchanged.
+STILL = """document.addEventListener('DOMContentLoaded', () => {
+    const style = document.createElement('style');
+    style.textContent = '*, *::before, *::after { animation: none !important; transition: none !important; }';
+    document.head.appendChild(style);
+});"""
 HEADINGS = """() => Array.from(document.querySelectorAll('h1, h2, h3')).map(h => h.innerText.trim())"""
 
 # page: (url path, key texts) - the key texts of tests/test_e2e_browser.py
@@ -334,7 +342,8 @@ async def session(run: Run, browser, number: int, until: float, timeout_s: float
     the other pages by the sidebar's link, as a user moves between them, unless the last view
     failed (then by address, a reload)."""
     rng = random.Random(number)
-    context = await browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    context = await browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, reduced_motion="reduce")
+    await context.add_init_script(STILL)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
