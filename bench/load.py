@@ -158,20 +158,20 @@ class Version:
 
 def figures(db: Path, patients: list[str]) -> Version:
     """Each page's key figures on `db`, from the functions the pages call, formatted as shown."""
+    import logging
+
+    import pandas as pd
+    import streamlit  # noqa: F401 - creates its loggers, quietened before the dashboard's caches warn
+
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)  # "No runtime found"
     from dashboard.charts.quality import reason_counts
+    from dashboard.display import percent
     from dashboard.summary import header_facts
+    from pipelines.analytics.cohorts import CohortFilter
     from pipelines.analytics.ingest_log import ingest_runs
     from pipelines.analytics.patient import patient_summary
     from pipelines.analytics.snapshot import open_snapshot
     from pipelines.analytics.worklist import worklist
-    import logging
-
-    import pandas as pd
-
-    from dashboard.display import percent
-
-    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)  # "No runtime found"
-    from pipelines.analytics.cohorts import CohortFilter
     from pipelines.reports.clinic import headline_activity, headline_outcomes, scales_with_data
     from pipelines.settings import Settings
 
