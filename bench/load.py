@@ -4,8 +4,11 @@ The real server (`streamlit run dashboard/app.py`, loopback, headless) serves a 
 N-patient synthetic clinic's database. One headless Chromium (Playwright) with S browser
 contexts acts as S clinicians and directors, each looping for D seconds: open a page (Worklist,
 Patient with a random patient, Clinic outcomes, Data quality), wait until it is fully drawn,
-record the time, check it, open the next. Each page view is a fresh load of the page's address
-(a new Streamlit session: the heavier case; static files come from the browser's cache).
+record the time, check it, pause (--think), open the next. A patient is opened by its address
+(as the Worklist's link, in a new tab, and a bookmark do: a fresh page load and a new Streamlit
+session); the other pages by the sidebar's link. Sessions arrive over --ramp-up seconds, after
+one warm-up page load has opened the database version. The test's tabs run without animations
+(they would take the cores from the server; a user's browser runs on their own machine).
 
 After --ingest-after seconds, `outcomes ingest` loads "the next day" into the served database
 (copy-and-swap, pipelines/publish.py): an infusion and a PHQ-9 before it, the day after the
@@ -35,7 +38,7 @@ The browser runs on the same machine as the server and takes its share of the co
 are what a clinician would see with the server this loaded, plus the client's own contention.
 
 Usage: python bench/load.py [--patients N] [--seed S] [--workdir DIR] [--sessions S]
-                            [--seconds D] [--ingest-after T] [--timeout T]
+                            [--seconds D] [--ingest-after T] [--ramp-up T] [--think T] [--timeout T]
 """
 
 from __future__ import annotations
