@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/large_csv.py --size-mb 250 1024
+	$(BIN)/python bench/load.py
 
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup
