@@ -211,6 +211,30 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class TreatmentSettings:
+    """Where each patient is in treatment, read from the infusions (docs/analytics.md,
+    "Treatment status"): in induction until `Settings.induction_sessions` infusions, then in
+    maintenance; paused after `paused_after_days` without an infusion (beyond the usual
+    maintenance interval of 2 to 6 weeks); ended when discharged in the export or after
+    `ended_after_days` without one. The data is stale, and every page says so, when the latest
+    ingest is older than `stale_ingest_days` or the latest infusion older than `stale_infusion_days`."""
+
+    paused_after_days: int = 42
+    ended_after_days: int = 90
+    stale_ingest_days: int = 2
+    stale_infusion_days: int = 14
+
+    def __post_init__(self):
+        problems = [f"{f.name} must be a whole number of 1 or more, not {getattr(self, f.name)!r}"
+                    for f in dataclasses.fields(self)
+                    if type(getattr(self, f.name)) is not int or getattr(self, f.name) < 1]
+        if not problems and self.ended_after_days <= self.paused_after_days:
+            problems.append("ended_after_days must be more than paused_after_days")
+        if problems:
+            raise SettingsError("[treatment] " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
 class Settings:
     # Times without an offset are clinic local time; times with one are converted to it.
     clinic_timezone: str = "America/New_York"
@@ -228,6 +252,7 @@ class Settings:
     export: ExportSettings = field(default_factory=ExportSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     access: AccessSettings = field(default_factory=AccessSettings)
+    treatment: TreatmentSettings = field(default_factory=TreatmentSettings)
 
 
 class SettingsError(ValueError):
@@ -245,7 +270,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"settings file {path}: {error}") from None
     sections = {"plausible": PlausibleRanges, "thresholds": Thresholds, "export": ExportSettings, "access": AccessSettings,
-                "privacy": PrivacySettings}
+                "privacy": PrivacySettings, "treatment": TreatmentSettings}
     parts = {}
     for name, section in sections.items():
         values = raw.pop(name, {})
