@@ -152,3 +152,12 @@ def test_grouped_curves_split_the_patients(con):
     assert summary.loc["Riverside", ["n", "responses", "stopped", "censored"]].tolist() == [3, 0, 0, 3]
     north = result["curve"][result["curve"]["site"] == "Northside"]
     assert share_by_day(north, 4) == pytest.approx(1 / 3)
+
+
+def test_published_curve_is_thinned_and_small_clinics_blanked(con, sample):
+    from pipelines.reports.response_course import cumulative_incidence as published
+    shown = published(con, SETTINGS)  # 6 patients: fewer than 11
+    assert shown["curve"].empty and bool(shown["summary"]["suppressed"].iloc[0])
+    curve = published(sample, SETTINGS)["curve"]
+    assert (curve["at_risk"] >= 11).all() and (curve["at_risk"].diff().dropna() <= -11).all()
+    assert "responses" not in curve and "censored" not in curve
