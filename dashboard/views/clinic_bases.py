@@ -45,7 +45,10 @@ def _count_text(count, n, min_cell: int) -> str:
 
 
 def denominator_text(row, count_column: str, min_cell: int) -> str:
-    """'ITT: 98 of 276 who started with PHQ-9 ≥ 10': the basis, the count and who n counts."""
+    """'ITT: 98 of 276 who started with PHQ-9 ≥ 10': the basis, the count and who n counts (or
+    why the row is not shown)."""
+    if row.get("note"):
+        return f"{SHORT_LABELS[row['basis']]}: {row['note']}"
     return f"{SHORT_LABELS[row['basis']]}: {_count_text(row[count_column], row['n'], min_cell)} " \
            f"{row['denominator_label']}"
 
@@ -98,7 +101,8 @@ def like_with_like(settings, scale: str, cohort: CohortFilter) -> None:
              "n_shown": "Patients counted", "responders": "Responded", "response_rate": "Response rate (%)",
              "response_low": "Response 95% CI low (%)", "response_high": "Response 95% CI high (%)",
              "remitters": "Remitted", "remission_rate": "Remission rate (%)",
-             "remission_low": "Remission 95% CI low (%)", "remission_high": "Remission 95% CI high (%)"}
+             "remission_low": "Remission 95% CI low (%)", "remission_high": "Remission 95% CI high (%)",
+             "note": "Note"}
     table(shown, names, "outcomes_by_indication_group.csv", "depression and other indications")
 
 
