@@ -161,3 +161,15 @@ def test_published_curve_is_thinned_and_small_clinics_blanked(con, sample):
     curve = published(sample, SETTINGS)["curve"]
     assert (curve["at_risk"] >= 11).all() and (curve["at_risk"].diff().dropna() <= -11).all()
     assert "responses" not in curve and "censored" not in curve
+
+
+def test_published_curve_is_hidden_when_few_lack_a_follow_up(con):
+    # The small clinic: 6 in the clinical range, Q without any follow-up (Kaplan-Meier has 5):
+    # with min_cell = 2, one patient without a follow-up is a small cell both curves' n would
+    # give away, so the cumulative incidence is not published; with min_cell = 1 it is.
+    from pipelines.reports.response_course import cumulative_incidence as published
+    hidden = published(con, SETTINGS, min_cell=2)
+    assert hidden["curve"].empty and "no follow-up" in hidden["summary"]["note"].iloc[0]
+    assert str(hidden["summary"]["n"].iloc[0]) == "<NA>"
+    shown = published(con, SETTINGS, min_cell=1)
+    assert len(shown["curve"]) and shown["summary"]["note"].iloc[0] == "" and shown["summary"]["n"].iloc[0] == 6

@@ -110,6 +110,10 @@ def competing_risks(settings, scale: str, cohort: CohortFilter, km_curve: pd.Dat
     """The cumulative incidence of response beside Kaplan-Meier, with what each means."""
     min_cell = settings.privacy.min_cell_size
     result = ask(response_course.cumulative_incidence, settings, scale, cohort)
+    note = result["summary"]["note"].iloc[0] if len(result["summary"]) else ""
+    if note:
+        st.info(f"Cumulative incidence of response {note} (small-cell suppression).")
+        return
     if result["curve"].empty:
         st.info(f"Fewer than {min_cell} patients of this cohort can be followed: the cumulative incidence of "
                 "response is not shown (small-cell suppression).")
