@@ -81,6 +81,8 @@ def headline_on_bases(settings, scale: str, cohort: CohortFilter, timepoint: str
 
 def _interval_text(row, rate: str) -> str:
     low, high = row[f"{rate}_low"], row[f"{rate}_high"]
+    if row["suppressed"]:
+        return "not shown (see below)"
     if pd.isna(low):
         return "no interval: too few to show"
     return f"95% CI {100 * low:.1f}–{100 * high:.1f}%"
@@ -93,10 +95,13 @@ def like_with_like(settings, scale: str, cohort: CohortFilter) -> None:
     st.caption("Published real-world ketamine cohorts are patients with (treatment-resistant) unipolar "
                "depression; compare the clinic with them on the first rows, not on the clinic's mix of "
                "indications.")
+    small = f"<{settings.privacy.min_cell_size}"
+    hidden = frame["suppressed"].astype(bool)  # the whole row: its note or n_shown says why
     shown = rate_columns(frame, ("response", "remission")).assign(
         n_shown=frame["n_shown"].astype(str),
-        responders=frame["responders"].astype("string").fillna(f"<{settings.privacy.min_cell_size}"),
-        remitters=frame["remitters"].astype("string").fillna("—"))
+        responders=frame["responders"].astype("string").fillna(small).mask(hidden, "not shown"),
+        remitters=frame["remitters"].astype("string").fillna(small).mask(hidden, "not shown")
+        .where(frame["has_remission"], "—"))
     names = {"indication_group": "Indication", "timepoint_label": "Judged", "basis_label": "Basis",
              "n_shown": "Patients counted", "responders": "Responded", "response_rate": "Response rate (%)",
              "response_low": "Response 95% CI low (%)", "response_high": "Response 95% CI high (%)",
