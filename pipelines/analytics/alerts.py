@@ -1,0 +1,167 @@
+"""Alerts: each worklist reason as an event that a clinician can acknowledge.
+
+Why an event and not just the reason: "item 9 positive" is true of a patient for as long as
+their latest PHQ-9 says so, and it must stay on the list until someone has acted on it, yet
+leave the list once someone has, and come back when a NEW score raises it again. So every
+reason gets an event key naming what raised it (the PHQ-9, the infusion, the due date), and an
+acknowledgement (kept in the SQLite store, `pipelines.store.acknowledgements`) closes the
+alert of that key only.
+
+- `alert_events`: per treated patient, the event each reason would be raised by (one query,
+  cached per database version like every answer);
+- `raised_alerts`: the worklist's raised reasons as a long table with their events;
+- `open_worklist`: the worklist without the acknowledged alerts, item 9 first.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines import sql
+
+from .frames import patient_rows
+from .worklist import REASON_COLUMNS, REASON_LABELS
+
+# Why the list is sorted so: an unacknowledged item-9 alert is a possible risk to life, so it
+# stays at the top whatever else is on the list; then the patients with most reasons.
+SORT_COLUMNS = ["item9_positive", "item9_unknown", "n_reasons", "patient_id"]
+ALERT_COLUMNS = ["patient_id", "reason", "event_key", "raised_at"]
+
+
+def alert_events(con, settings) -> pd.DataFrame:
+    """The event behind each worklist reason, per treated patient.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The outcomes database or an analytics snapshot.
+    settings : Settings
+        `settings.thresholds.phq9_overdue_days`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient with an infusion: `patient_id`, then for each reason column `r` of
+        `worklist.REASON_COLUMNS` the pair `r_event` (text) and `r_raised_at` (timestamp):
+
+        - item 9 positive / unanswered: ``PHQ-9 <assessment key>`` of the latest PHQ-9 (at a
+          tie the most concerning item 9, as the `phq9_safety` view picks it), raised at its time;
+        - reliable deterioration: ``<scale> at <time>`` of each deteriorated scale's latest
+          follow-up (the scores it is judged on), raised at the latest of them;
+        - not on track: ``PHQ-9 <assessment key>`` of the latest valid PHQ-9;
+        - BP excursion, no PHQ-9 since the last infusion: ``infusion <session id>`` of the last
+          infusion, raised at its start;
+        - no baseline: ``first infusion <session id>``;
+        - PHQ-9 overdue: ``due <date>``, the last day a PHQ-9 was in time (latest valid PHQ-9's
+          date, else the first infusion's, + phq9_overdue_days), raised the day after.
+
+        A pair is NULL where there is no such event (no PHQ-9, no deterioration).
+
+    Notes
+    -----
+    A key changes only when a new event happens (a new PHQ-9, a new infusion, a new score on a
+    deteriorated scale, a new due date after a new PHQ-9), so an acknowledgement of one key
+    closes the alert until then. A re-exported record under the same id is the same event.
+
+    References
+    ----------
+    The reasons' definitions: `pipelines.analytics.worklist.worklist` and docs/scoring.md.
+    """
+    return patient_rows(con, sql.read("analytics/alerts/events"), [settings.thresholds.phq9_overdue_days])
+
+
+def raised_alerts(worklist: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """The worklist's raised reasons, one row per (patient, reason), with the event behind each.
+
+    Parameters
+    ----------
+    worklist : pandas.DataFrame
+        `worklist.worklist`'s frame (patient_id and the boolean reason columns).
+    events : pandas.DataFrame
+        `alert_events` of the same database.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `patient_id`, `reason` (a reason column), `event_key`, `raised_at`, in the worklist's
+        row order and the reasons' order. A raised reason always has an event key (a reason
+        without its event would be a bug, so it is keyed ``unknown`` rather than dropped).
+    """
+    keyed = events.set_index("patient_id")
+    parts = []
+    for reason in REASON_COLUMNS:
+        ids = worklist.loc[worklist[reason].fillna(False).astype(bool), "patient_id"]
+        part = keyed.reindex(ids)[[f"{reason}_event", f"{reason}_raised_at"]]
+        parts.append(pd.DataFrame({
+            "patient_id": ids.to_numpy(), "reason": reason,
+            "event_key": part[f"{reason}_event"].fillna("unknown").to_numpy(),
+            "raised_at": part[f"{reason}_raised_at"].to_numpy(),
+            "order": ids.index.to_numpy()}))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.sort_values("order", kind="stable").drop(columns="order").reset_index(drop=True)[ALERT_COLUMNS]
+
+
+def acknowledged_alerts(raised: pd.DataFrame, acknowledgements: pd.DataFrame) -> pd.DataFrame:
+    """The raised alerts with their latest acknowledgement of the same event (NaN where none).
+
+    Parameters
+    ----------
+    raised : pandas.DataFrame
+        `raised_alerts`.
+    acknowledgements : pandas.DataFrame
+        `store.acknowledgements.latest`: one row per (patient_id, reason, event_key).
+
+    Returns
+    -------
+    pandas.DataFrame
+        `raised`'s columns, `label` (the reason in words), then `acknowledged` (bool), `action`,
+        `note`, `user`, `role`, `acknowledged_at`.
+    """
+    columns = ["patient_id", "reason", "event_key", "action", "note", "user", "role", "acknowledged_at"]
+    acks = acknowledgements[columns] if len(acknowledgements) else pd.DataFrame(columns=columns)
+    merged = raised.merge(acks.astype({"patient_id": object, "reason": object, "event_key": object}),
+                          on=["patient_id", "reason", "event_key"], how="left")
+    merged.insert(2, "label", merged["reason"].map(REASON_LABELS))
+    merged.insert(5, "acknowledged", merged["acknowledged_at"].notna())
+    return merged
+
+
+def open_worklist(worklist: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
+    """The worklist without its acknowledged alerts, an open item-9 alert always first.
+
+    Parameters
+    ----------
+    worklist : pandas.DataFrame
+        `worklist.worklist`'s frame.
+    alerts : pandas.DataFrame
+        `acknowledged_alerts` of that worklist.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The worklist's columns. For each acknowledged alert its reason column is False, its
+        phrase is gone from `reasons` and `n_reasons` is one less; a patient with no open reason
+        left is dropped. Sorted by open item 9 positive, then open item 9 unanswered, then the
+        number of open reasons (most first), then patient id. `attrs` are kept.
+    """
+    closed = alerts[alerts["acknowledged"]]
+    frame = worklist
+    if len(closed):
+        frame = worklist.copy()
+        closed_by_patient = closed.groupby("patient_id")["reason"].agg(set)
+        rows = frame.index[frame["patient_id"].isin(closed_by_patient.index)]
+        new_reasons = []
+        for row in rows:
+            shut = closed_by_patient[frame.at[row, "patient_id"]]
+            raised = [reason for reason in REASON_COLUMNS if bool(frame.at[row, reason])]
+            phrases = list(frame.at[row, "reasons"])  # one phrase per raised reason, in REASONS order
+            new_reasons.append([phrase for reason, phrase in zip(raised, phrases) if reason not in shut])
+            for reason in shut:
+                frame.at[row, reason] = False
+        frame.loc[rows, "reasons"] = pd.Series(new_reasons, index=rows, dtype=frame["reasons"].dtype)
+        frame.loc[rows, "n_reasons"] = [len(reasons) for reasons in new_reasons]
+        frame = frame[frame["n_reasons"] > 0]
+    ordered = frame.sort_values(SORT_COLUMNS, ascending=[False, False, False, True], kind="stable")
+    ordered = ordered.reset_index(drop=True)
+    ordered.attrs = dict(worklist.attrs)
+    return ordered
