@@ -59,13 +59,13 @@ def event(raised, patient_id, reason):
     return rows.iloc[0]["event_key"], pd.Timestamp(rows.iloc[0]["raised_at"]).to_pydatetime()
 
 
-NO_ACKS = pd.DataFrame(columns=["patient_id", "reason", "event_key", "action", "note", "user", "role",
+NO_ACKS = pd.DataFrame(columns=["patient_id", "reason", "event_key", "action", "note", "acknowledged_by", "role",
                                 "acknowledged_at"])
 
 
 def acks(*alerts):
     return pd.DataFrame([{"patient_id": p, "reason": r, "event_key": k, "action": "contacted patient", "note": "",
-                          "user": "dr@clinic", "role": "clinician", "acknowledged_at": "2026-05-29T10:00:00+00:00"}
+                          "acknowledged_by": "dr@clinic", "role": "clinician", "acknowledged_at": "2026-05-29T10:00:00+00:00"}
                          for p, r, k in alerts])
 
 

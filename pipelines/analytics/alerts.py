@@ -115,9 +115,9 @@ def acknowledged_alerts(raised: pd.DataFrame, acknowledgements: pd.DataFrame) ->
     -------
     pandas.DataFrame
         `raised`'s columns, `label` (the reason in words), then `acknowledged` (bool), `action`,
-        `note`, `user`, `role`, `acknowledged_at`.
+        `note`, `acknowledged_by`, `role`, `acknowledged_at`.
     """
-    columns = ["patient_id", "reason", "event_key", "action", "note", "user", "role", "acknowledged_at"]
+    columns = ["patient_id", "reason", "event_key", "action", "note", "acknowledged_by", "role", "acknowledged_at"]
     acks = acknowledgements[columns] if len(acknowledgements) else pd.DataFrame(columns=columns)
     merged = raised.merge(acks.astype({"patient_id": object, "reason": object, "event_key": object}),
                           on=["patient_id", "reason", "event_key"], how="left")
