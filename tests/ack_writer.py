@@ -15,7 +15,7 @@ def main(db: str, audit_log: str, name: str, count: int) -> None:
     numbers = itertools.count() if count == 0 else range(count)
     for number in numbers:
         ack = record(db, audit_log, patient_id=f"{name}-P{number % 7}", reason="item9_positive",
-                     event_key=f"PHQ-9 {name}-{number}", action=ACTIONS[number % len(ACTIONS)],
+                     event_key=f"PHQ-9 {name}-{number}", raised_at="2026-05-20 08:30", action=ACTIONS[number % len(ACTIONS)],
                      note=f"{name} note {number}", user=f"{name}@clinic.example", role="clinician", page="test")
         print(ack.ack_id, flush=True)
 

@@ -5,6 +5,7 @@ runs. Real parts only: the SQLite file, the audit log, the ingest, other process
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import sqlite3
@@ -40,7 +41,8 @@ def writer(db: Path, log: Path, name: str, count: int) -> subprocess.Popen:
 def ack(db, log, patient_id="001", reason="item9_positive", event_key="PHQ-9 A1", action="contacted patient",
         note="called, safe, plan agreed", page="patient"):
     return acks.record(db, log, patient_id=patient_id, reason=reason, event_key=event_key, action=action, note=note,
-                       user="dr.okafor@clinic.example", role="clinician", page=page)
+                       user="dr.okafor@clinic.example", role="clinician", page=page,
+                       raised_at=dt.datetime(2026, 5, 20, 8, 30))
 
 
 def integrity(db: Path) -> str:
@@ -60,8 +62,8 @@ def test_a_record_is_stored_with_who_when_and_what_and_audited(tmp_path):
     ack(db, log, patient_id="002", event_key="PHQ-9 B1")
     rows = acks.for_patient(db, "001")
     assert rows["ack_id"].tolist() == [second.ack_id, first.ack_id]  # newest first
-    assert rows.iloc[1][["reason", "event_key", "action", "note", "acknowledged_by", "role"]].tolist() == [
-        "item9_positive", "PHQ-9 A1", "contacted patient", "called, safe, plan agreed",
+    assert rows.iloc[1][["reason", "event_key", "raised_at", "action", "note", "acknowledged_by", "role"]].tolist() == [
+        "item9_positive", "PHQ-9 A1", "2026-05-20 08:30", "contacted patient", "called, safe, plan agreed",
         "dr.okafor@clinic.example", "clinician"]
     assert rows.iloc[1]["acknowledged_at"].endswith("+00:00")  # UTC
     # the latest of each alert closes it: the second of 001's, and 002's

@@ -36,7 +36,7 @@ from .connection import connect, transaction
 # What a clinician did about an alert: the one list the forms, the store and the docs use.
 ACTIONS = ("safety assessment done", "plan changed", "contacted patient", "no action needed", "other")
 AUDIT_ACTION = "acknowledge"
-COLUMNS = ["ack_id", "patient_id", "reason", "event_key", "action", "note", "acknowledged_by", "role",
+COLUMNS = ["ack_id", "patient_id", "reason", "event_key", "raised_at", "action", "note", "acknowledged_by", "role",
            "acknowledged_at"]
 _AUDITED_ID = re.compile(r"^acknowledgement ([0-9a-f-]{36}):")
 
@@ -47,6 +47,7 @@ class Acknowledgement:
     patient_id: str
     reason: str
     event_key: str
+    raised_at: str | None  # when the event happened (clinic local time, ISO 8601), as the worklist gave it
     action: str
     note: str
     acknowledged_by: str
@@ -63,7 +64,7 @@ def open_store(db_path: str | Path):
 
 def record(db_path: str | Path, audit_log: str | Path, *, patient_id: str, reason: str, event_key: str,
            action: str, note: str, user: str, role: str, page: str,
-           now: dt.datetime | None = None) -> Acknowledgement:
+           raised_at: dt.datetime | str | None = None, now: dt.datetime | None = None) -> Acknowledgement:
     """Record one acknowledgement and audit it, in the order the module docstring gives.
 
     Raises ValueError for an unknown action or an empty patient, reason, event or user (nothing
@@ -74,7 +75,8 @@ def record(db_path: str | Path, audit_log: str | Path, *, patient_id: str, reaso
         if not str(value or "").strip():
             raise ValueError(f"an acknowledgement needs a {name}")
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    ack = Acknowledgement(str(uuid.uuid4()), patient_id, reason, event_key, action, (note or "").strip(), user,
+    raised = raised_at.isoformat(sep=" ", timespec="minutes") if isinstance(raised_at, dt.datetime) else raised_at
+    ack = Acknowledgement(str(uuid.uuid4()), patient_id, reason, event_key, raised, action, (note or "").strip(), user,
                           role or "", when.isoformat(timespec="microseconds"))
     con = open_store(db_path)
     try:

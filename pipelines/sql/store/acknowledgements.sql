@@ -6,6 +6,7 @@ CREATE TABLE IF NOT EXISTS acknowledgements (
     patient_id       TEXT NOT NULL,
     reason           TEXT NOT NULL,              -- a worklist reason column, e.g. item9_positive
     event_key        TEXT NOT NULL,              -- the event that raised it (analytics.alerts.alert_events)
+    raised_at        TEXT,                       -- when that event happened (clinic local time), as the worklist said
     action           TEXT NOT NULL,              -- one of acknowledgements.ACTIONS
     note             TEXT NOT NULL DEFAULT '',
     acknowledged_by  TEXT NOT NULL,              -- the signed-in e-mail, or local:<user>

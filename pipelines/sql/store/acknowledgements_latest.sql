@@ -9,7 +9,7 @@ WITH ranked AS (
     FROM acknowledgements
 ),
 final AS (
-    SELECT ack_id, patient_id, reason, event_key, action, note, acknowledged_by, role, acknowledged_at
+    SELECT ack_id, patient_id, reason, event_key, raised_at, action, note, acknowledged_by, role, acknowledged_at
     FROM ranked
     WHERE newest_first = 1
 )
