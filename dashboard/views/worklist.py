@@ -157,7 +157,7 @@ if len(visible) < len(shown):
 selected = st.dataframe(visible, column_config=COLUMNS, hide_index=True, on_select="rerun",
                         selection_mode="single-row", key="worklist_table",
                         alt="Patients needing attention, most urgent first")
-worklist_section(visible, selected, worklist_with_acknowledgements(current_version(), store, cohort)[1])
+worklist_section(shown, selected, worklist_with_acknowledgements(current_version(), store, cohort)[1])
 trail = auditor()
 
 
