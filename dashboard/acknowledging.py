@@ -29,9 +29,9 @@ from pipelines.analytics.worklist import REASON_LABELS, worklist
 from pipelines.store import acknowledgements
 
 FLASH = "_acknowledged_message"
-HISTORY_COLUMNS = {"Alert": "label", "Event": "event_key", "Raised": "raised_at", "Status": "status",
-                   "What was done": "action", "Note": "note", "By": "acknowledged_by", "Role": "role",
-                   "When (UTC)": "acknowledged_at"}
+HISTORY_COLUMNS = {"Alert": "label", "Status": "status", "Raised": "raised_at", "What was done": "action",
+                   "By": "acknowledged_by", "When (UTC)": "acknowledged_at", "Note": "note", "Event": "event_key",
+                   "Role": "role"}
 
 
 def store_version() -> str:
@@ -69,7 +69,7 @@ def patient_alerts(patient_id: str) -> pd.DataFrame:
 def _alert_label(alert) -> str:
     raised = pd.Timestamp(alert.raised_at)
     when = "" if pd.isna(raised) else f", {raised:%d %b %Y %H:%M}"
-    return f"{alert.label} ({alert.event_key}{when})"
+    return f"{alert.label}: {alert.event_key}" + (f" (raised {when.removeprefix(', ')})" if when else "")
 
 
 def show_confirmation() -> None:
