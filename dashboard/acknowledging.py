@@ -146,7 +146,12 @@ def patient_section(patient_id: str) -> None:
 
 def worklist_section(shown: pd.DataFrame, selection, alerts: pd.DataFrame) -> None:
     """Below the Worklist's table: the form for the selected patient's alerts, and the alerts
-    acknowledged (still raised by the same event, so off the list)."""
+    acknowledged (still raised by the same event, so off the list).
+
+    `selection` is the table's selection event. The page keys the table by the store's version
+    and the filters, so a selection never outlives the rows it was made on: after an
+    acknowledgement (anyone's) or a filter change, row 0 is another patient, and the selection
+    starts empty rather than pointing at them."""
     show_confirmation()
     rows = list(getattr(getattr(selection, "selection", None), "rows", []) or [])
     if rows and rows[0] < len(shown):

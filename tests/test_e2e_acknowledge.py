@@ -69,10 +69,32 @@ def test_a_clinician_acknowledges_an_item9_alert(tmp_path_factory, tmp_path):
         settle(page)
         assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
         page.screenshot(path=str(screenshot_dir(tmp_path) / "patient-alert-acknowledged.png"), full_page=True)
+
+        # on the Worklist: select the top row, acknowledge its first alert
+        second, _ = top_of_the_worklist(db)
+        page.goto(f"http://127.0.0.1:{port}/worklist")
+        page.get_by_text("Patients shown").first.wait_for(timeout=90_000)
+        settle(page)
+        grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        page.mouse.click(grid["x"] + 15, grid["y"] + 35 + 17)  # the first row's selection box
+        page.get_by_text(f"Acknowledge an alert of patient {second}").wait_for(timeout=90_000)
+        settle(page)
+        form = page.locator('[data-testid="stForm"]')
+        form.get_by_label("What was done").click()
+        page.get_by_role("option", name="safety assessment done").click()
+        form.get_by_role("button", name="Acknowledge").click()
+        page.get_by_text(f"Acknowledged for patient {second}").wait_for(timeout=90_000)
+        settle(page)
+        assert page.get_by_text("Show acknowledged alerts (2)").count() == 1
+        assert page.get_by_text("Select a patient's row").count() == 1  # the selection did not move on
+        assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "worklist-alert-acknowledged.png"), full_page=True)
         browser.close()
     [row] = acknowledgements.for_patient(db, patient_id).to_dict("records")
     assert (row["reason"], row["action"], row["note"]) == ("item9_positive", "contacted patient",
                                                           "Phoned: safe, no plan; seen tomorrow")
     entries, verification = audit.read(db.parent / "audit.log")
-    assert verification.ok and [e.patient_id for e in entries if e.action == "acknowledge"] == [patient_id]
-    assert top_of_the_worklist(db)[0] != patient_id
+    assert verification.ok and [e.patient_id for e in entries if e.action == "acknowledge"] == [patient_id, second]
+    [later] = acknowledgements.for_patient(db, second).to_dict("records")
+    assert (later["reason"], later["action"]) == ("item9_positive", "safety assessment done")
+    assert top_of_the_worklist(db)[0] not in (patient_id, second)

@@ -155,7 +155,7 @@ visible = shown[list(COLUMNS)] if len(shown) <= MAX_ROWS_SHOWN else shown[list(C
 if len(visible) < len(shown):
     st.caption(f"Showing the first {MAX_ROWS_SHOWN:,} of {len(shown):,} patients; the CSV has them all.")
 selected = st.dataframe(visible, column_config=COLUMNS, hide_index=True, on_select="rerun",
-                        selection_mode="single-row", key="worklist_table",
+                        selection_mode="single-row", key=f"worklist_table-{store}-{hash((cohort, tuple(reasons)))}",
                         alt="Patients needing attention, most urgent first")
 worklist_section(shown, selected, worklist_with_acknowledgements(current_version(), store, cohort)[1])
 trail = auditor()
