@@ -211,3 +211,14 @@ def test_writes_while_an_ingest_runs(tmp_path):
     assert during >= 3, "the ingest finished before the writes began"
     assert sorted(acks.all_rows(db)["ack_id"]) == sorted(written)
     assert db.exists() and integrity(db) == "ok"
+
+
+def test_the_data_dictionary_lists_the_store_table_column_by_column(tmp_path):
+    from test_docs import documented_columns
+
+    con = acks.open_store(tmp_path / "outcomes.duckdb")
+    try:
+        actual = [row["name"] for row in con.execute("PRAGMA table_info(acknowledgements)").fetchall()]
+    finally:
+        con.close()
+    assert documented_columns()["acknowledgements"] == actual == acks.COLUMNS
