@@ -57,7 +57,7 @@ def worklist_with_acknowledgements(version: str, store: str,
 
 def patient_alerts(patient_id: str) -> pd.DataFrame:
     """One patient's raised alerts with their latest acknowledgement, read from the store now."""
-    frame = ask(worklist, settings())
+    frame = ask(worklist, settings(), cohort=CohortFilter())  # the Worklist page's own answer, unfiltered
     row = frame[frame["patient_id"] == patient_id]
     events = ask(alert_events, settings())
     raised = raised_alerts(row, events[events["patient_id"] == patient_id])

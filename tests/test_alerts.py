@@ -125,3 +125,24 @@ def test_an_acknowledgement_of_another_event_does_not_close_the_alert(listed):
                                               ("I9", "item9_unknown", "PHQ-9 I9-incomplete")))
     assert not alerts["acknowledged"].any()
     assert open_worklist(frame, alerts).set_index("patient_id").loc["I9", "item9_positive"]
+
+
+def test_on_the_sample_each_row_keeps_exactly_the_phrases_of_its_open_reasons(sample):
+    """Every other alert of the sample acknowledged: each row's phrases are its unacknowledged
+    ones, in order, and its counts and columns agree (the columns-at-a-time rewrite)."""
+    frame = worklist(sample, SETTINGS)
+    raised = raised_alerts(frame, alert_events(sample, SETTINGS))
+    closed = raised.iloc[::2]
+    alerts = acknowledged_alerts(raised, acks(*closed[["patient_id", "reason", "event_key"]].itertuples(index=False)))
+    opened = open_worklist(frame, alerts).set_index("patient_id")
+    shut = set(zip(closed["patient_id"], closed["reason"]))
+    for row in frame.itertuples():
+        raised_reasons = [r for r in REASON_COLUMNS if getattr(row, r)]
+        kept = [phrase for reason, phrase in zip(raised_reasons, row.reasons) if (row.patient_id, reason) not in shut]
+        if not kept:
+            assert row.patient_id not in opened.index
+            continue
+        now = opened.loc[row.patient_id]
+        assert list(now["reasons"]) == kept and now["n_reasons"] == len(kept)
+        assert sum(bool(now[r]) for r in REASON_COLUMNS) == len(kept)
+    assert opened["item9_positive"].is_monotonic_decreasing

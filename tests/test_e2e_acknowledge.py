@@ -68,7 +68,7 @@ def test_a_clinician_acknowledges_an_item9_alert(tmp_path_factory, tmp_path):
         page.get_by_text("Acknowledged for patient").wait_for(timeout=90_000)
         settle(page)
         assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
-        page.screenshot(path=str(screenshot_dir(tmp_path) / "patient-alert-acknowledged.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "patient-alerts.png"), full_page=True)
 
         # on the Worklist: select the top row, acknowledge its first alert
         second, _ = top_of_the_worklist(db)
@@ -88,7 +88,7 @@ def test_a_clinician_acknowledges_an_item9_alert(tmp_path_factory, tmp_path):
         assert page.get_by_text("Show acknowledged alerts (2)").count() == 1
         assert page.get_by_text("Select a patient's row").count() == 1  # the selection did not move on
         assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
-        page.screenshot(path=str(screenshot_dir(tmp_path) / "worklist-alert-acknowledged.png"), full_page=True)
+        page.screenshot(path=str(tmp_path / "worklist-acknowledged.png"), full_page=True)  # not in the README
         browser.close()
     [row] = acknowledgements.for_patient(db, patient_id).to_dict("records")
     assert (row["reason"], row["action"], row["note"]) == ("item9_positive", "contacted patient",

@@ -15,7 +15,10 @@ alert of that key only.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines import sql
 
@@ -126,6 +129,35 @@ def acknowledged_alerts(raised: pd.DataFrame, acknowledgements: pd.DataFrame) ->
     return merged
 
 
+def _without(worklist: pd.DataFrame, closed: pd.DataFrame) -> pd.DataFrame:
+    """`worklist` with the (patient_id, reason) pairs of `closed` switched off, whole columns at
+    a time (a clinic may have tens of thousands of acknowledged alerts): a row's phrases are its
+    raised reasons in REASONS order, so flattening them lines up with the raised (row, reason)
+    cells read row by row."""
+    raised = worklist[list(REASON_COLUMNS)].fillna(False).to_numpy(dtype=bool)
+    shut = np.zeros_like(raised)
+    rows = pd.Index(worklist["patient_id"]).get_indexer(closed["patient_id"])
+    columns = closed["reason"].map({reason: k for k, reason in enumerate(REASON_COLUMNS)}).to_numpy()
+    known = (rows >= 0) & ~pd.isna(columns)
+    shut[rows[known], columns[known].astype(int)] = True
+    row_of, column_of = np.nonzero(raised)
+    lists = pa.array(worklist["reasons"])
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    phrases = pc.list_flatten(lists)
+    if len(phrases) != len(row_of):
+        raise ValueError("the worklist's phrases do not match its reason columns")
+    keep = ~shut[row_of, column_of]
+    counts = np.bincount(row_of[keep], minlength=len(worklist))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), type=pa.int32())
+    frame = worklist.copy()
+    kept = pa.ListArray.from_arrays(offsets, phrases.filter(pa.array(keep))).cast(lists.type)
+    frame["reasons"] = pd.Series(pd.arrays.ArrowExtensionArray(kept), index=frame.index)
+    for k, reason in enumerate(REASON_COLUMNS):
+        frame[reason] = pd.Series(raised[:, k] & ~shut[:, k], index=frame.index).astype(worklist[reason].dtype)
+    frame["n_reasons"] = pd.Series(counts, index=frame.index).astype(worklist["n_reasons"].dtype)
+    return frame[frame["n_reasons"] > 0]
+
+
 def open_worklist(worklist: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
     """The worklist without its acknowledged alerts, an open item-9 alert always first.
 
@@ -144,23 +176,10 @@ def open_worklist(worklist: pd.DataFrame, alerts: pd.DataFrame) -> pd.DataFrame:
         left is dropped. Sorted by open item 9 positive, then open item 9 unanswered, then the
         number of open reasons (most first), then patient id. `attrs` are kept.
     """
-    closed = alerts[alerts["acknowledged"]]
+    closed = alerts.loc[alerts["acknowledged"], ["patient_id", "reason"]].drop_duplicates()
     frame = worklist
     if len(closed):
-        frame = worklist.copy()
-        closed_by_patient = closed.groupby("patient_id")["reason"].agg(set)
-        rows = frame.index[frame["patient_id"].isin(closed_by_patient.index)]
-        new_reasons = []
-        for row in rows:
-            shut = closed_by_patient[frame.at[row, "patient_id"]]
-            raised = [reason for reason in REASON_COLUMNS if bool(frame.at[row, reason])]
-            phrases = list(frame.at[row, "reasons"])  # one phrase per raised reason, in REASONS order
-            new_reasons.append([phrase for reason, phrase in zip(raised, phrases) if reason not in shut])
-            for reason in shut:
-                frame.at[row, reason] = False
-        frame.loc[rows, "reasons"] = pd.Series(new_reasons, index=rows, dtype=frame["reasons"].dtype)
-        frame.loc[rows, "n_reasons"] = [len(reasons) for reasons in new_reasons]
-        frame = frame[frame["n_reasons"] > 0]
+        frame = _without(worklist, closed)
     ordered = frame.sort_values(SORT_COLUMNS, ascending=[False, False, False, True], kind="stable")
     ordered = ordered.reset_index(drop=True)
     ordered.attrs = dict(worklist.attrs)
