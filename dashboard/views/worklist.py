@@ -1,7 +1,9 @@
 """Worklist (clinician): today's patients who need attention, with every reason, most urgent first.
 
 The list is `pipelines.analytics.worklist.worklist` (definitions in its docstring, the reasons'
-words in its `REASONS`); this page only filters it (site and clinician through the shared cohort filter, reasons here), counts the
+words in its `REASONS`) without the alerts a clinician has acknowledged, an open item-9 alert
+first (`pipelines.analytics.alerts`, through dashboard/acknowledging.py, which also holds the
+form under the table); this page only filters it (site and clinician through the shared cohort filter, reasons here), counts the
 reasons, and shows it with clinical headers and a link per patient to the Patient page.
 
 The link is a relative URL, `patient?patient=<id>`: st.dataframe's LinkColumn opens it with
@@ -32,7 +34,7 @@ from dashboard.data import ask, current_version, db_path, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.widgets import require_database
 from pipelines.analytics.cohorts import CohortFilter, cohort_options
-from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS, worklist
+from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS
 from pipelines.safe_csv import csv_bytes
 
 PATIENT_PAGE = "patient"
@@ -146,6 +148,7 @@ with right:
 if shown.empty:
     st.info("Nobody matches: no patient of these filters has "
             + ("any of the chosen reasons." if reasons else "a reason to be on the worklist."))
+    worklist_section(shown, None, worklist_with_acknowledgements(current_version(), store, cohort)[1])
     st.stop()
 
 st.caption("Most urgent first: item 9 positive, then item 9 unknown, then most reasons. Acknowledged alerts are "
