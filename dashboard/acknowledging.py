@@ -23,7 +23,7 @@ from dashboard.access import current_viewer
 from dashboard.auditing import audit_log_path
 from dashboard.data import ask, db_path, settings
 from dashboard.theme import md
-from pipelines.analytics.alerts import acknowledged_alerts, alert_events, open_worklist, raised_alerts
+from pipelines.analytics.alerts import UNKEYED, acknowledged_alerts, alert_events, open_worklist, raised_alerts
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.worklist import REASON_LABELS, worklist
 from pipelines.store import acknowledgements
@@ -82,7 +82,7 @@ def show_confirmation() -> None:
 def acknowledge_form(patient_id: str, alerts: pd.DataFrame, page: str) -> None:
     """The form: which open alert, what was done (acknowledgements.ACTIONS), a note. Records
     the acknowledgement as the current viewer, then reruns the page with a confirmation."""
-    open_alerts = alerts[~alerts["acknowledged"]]
+    open_alerts = alerts[~alerts["acknowledged"] & (alerts["event_key"] != UNKEYED)]
     if open_alerts.empty:
         st.caption("No open alert for this patient.")
         return

@@ -50,7 +50,8 @@ def listed(con, monkeypatch):
     monkeypatch.setattr(worklist_module, "_not_on_track_ids",
                         lambda con, settings: pd.DataFrame({"patient_id": []}, dtype=str))
     frame = worklist(con, SETTINGS, as_of=AS_OF)
-    return frame, raised_alerts(frame, alert_events(con, SETTINGS))
+    events = alert_events(con, SETTINGS)
+    return frame, raised_alerts(frame, events), events
 
 
 def event(raised, patient_id, reason):
@@ -87,15 +88,21 @@ def test_each_raised_reason_names_the_event_that_raised_it(listed, patient_id, r
     assert event(listed[1], patient_id, reason) == (key, raised_at)
 
 
+def test_every_worklist_reason_has_its_event(con):
+    """A reason added to worklist.REASONS needs its event in sql/analytics/alerts/events.sql."""
+    columns = set(alert_events(con, SETTINGS).columns)
+    assert {f"{reason}_{part}" for reason in REASON_COLUMNS for part in ("event", "raised_at")} <= columns
+
+
 def test_one_alert_per_raised_reason_and_none_for_others(listed):
-    frame, raised = listed
+    frame, raised, _ = listed
     assert len(raised) == int(frame[list(REASON_COLUMNS)].sum().sum())
     assert not raised["event_key"].isin(["unknown"]).any() and raised["event_key"].notna().all()
     assert set(raised["patient_id"]) == set(frame["patient_id"])
 
 
 def test_without_acknowledgements_only_the_order_changes_item9_first(listed):
-    frame, raised = listed
+    frame, raised, _ = listed
     opened = open_worklist(frame, acknowledged_alerts(raised, NO_ACKS))
     assert sorted(opened["patient_id"]) == sorted(frame["patient_id"])
     # I9 has one reason, MANY three: the open item-9 alert still comes first
@@ -105,7 +112,7 @@ def test_without_acknowledgements_only_the_order_changes_item9_first(listed):
 
 
 def test_an_acknowledged_alert_leaves_the_list_and_the_patient_stays_for_the_others(listed):
-    frame, raised = listed
+    frame, raised, _ = listed
     alerts = acknowledged_alerts(raised, acks(("SEVERAL", "item9_positive", "PHQ-9 SEVERAL-2026-05-20T08:30:00"),
                                               ("BP", "bp_excursion_last_infusion", "infusion BP-S6")))
     assert alerts["acknowledged"].sum() == 2
@@ -119,8 +126,23 @@ def test_an_acknowledged_alert_leaves_the_list_and_the_patient_stays_for_the_oth
     assert open_worklist(frame, alerts)["patient_id"].iloc[0] == "I9"
 
 
+def test_a_reason_without_its_event_stays_open_even_when_acknowledged(listed):
+    frame, raised, _ = listed
+    unkeyed = raised_alerts(frame, alert_events_without("bp_excursion_last_infusion", listed))
+    bp = unkeyed[unkeyed["reason"] == "bp_excursion_last_infusion"]
+    assert set(bp["event_key"]) == {"unknown"} and bp["raised_at"].isna().all()
+    alerts = acknowledged_alerts(unkeyed, acks(("BP", "bp_excursion_last_infusion", "unknown")))
+    assert not alerts["acknowledged"].any()
+    assert "BP" in set(open_worklist(frame, alerts)["patient_id"])
+
+
+def alert_events_without(reason, listed):
+    """The events as if events.sql did not key `reason` (a reason added later)."""
+    return listed[2].drop(columns=[f"{reason}_event", f"{reason}_raised_at"])
+
+
 def test_an_acknowledgement_of_another_event_does_not_close_the_alert(listed):
-    frame, raised = listed
+    frame, raised, _ = listed
     alerts = acknowledged_alerts(raised, acks(("I9", "item9_positive", "PHQ-9 I9-2026-05-17T08:30:00"),
                                               ("I9", "item9_unknown", "PHQ-9 I9-incomplete")))
     assert not alerts["acknowledged"].any()

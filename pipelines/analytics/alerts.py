@@ -29,6 +29,7 @@ from .worklist import REASON_COLUMNS, REASON_LABELS
 # stays at the top whatever else is on the list; then the patients with most reasons.
 SORT_COLUMNS = ["item9_positive", "item9_unknown", "n_reasons", "patient_id"]
 ALERT_COLUMNS = ["patient_id", "reason", "event_key", "raised_at"]
+UNKEYED = "unknown"  # the event key of a raised reason whose event is not known
 
 
 def alert_events(con, settings) -> pd.DataFrame:
@@ -88,17 +89,21 @@ def raised_alerts(worklist: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         `patient_id`, `reason` (a reason column), `event_key`, `raised_at`, in the worklist's
         row order and the reasons' order. A raised reason always has an event key (a reason
-        without its event would be a bug, so it is keyed ``unknown`` rather than dropped).
+        without its event would be a bug, so it is keyed UNKEYED (``unknown``) rather than
+        dropped, and stays open).
     """
     keyed = events.set_index("patient_id")
     parts = []
     for reason in REASON_COLUMNS:
         ids = worklist.loc[worklist[reason].fillna(False).astype(bool), "patient_id"]
-        part = keyed.reindex(ids)[[f"{reason}_event", f"{reason}_raised_at"]]
+        # A reason events.sql does not key yet (a new one) still shows, keyed UNKEYED, and can
+        # never be acknowledged (acknowledged_alerts), since that would close it for good;
+        # test_alerts checks every reason has its event.
+        part = keyed.reindex(ids).reindex(columns=[f"{reason}_event", f"{reason}_raised_at"])
         parts.append(pd.DataFrame({
             "patient_id": ids.to_numpy(), "reason": reason,
-            "event_key": part[f"{reason}_event"].fillna("unknown").to_numpy(),
-            "raised_at": part[f"{reason}_raised_at"].to_numpy(),
+            "event_key": part[f"{reason}_event"].astype(object).fillna(UNKEYED).to_numpy(),
+            "raised_at": pd.to_datetime(part[f"{reason}_raised_at"]).to_numpy(),
             "order": ids.index.to_numpy()}))
     frame = pd.concat(parts, ignore_index=True)
     return frame.sort_values("order", kind="stable").drop(columns="order").reset_index(drop=True)[ALERT_COLUMNS]
@@ -124,6 +129,7 @@ def acknowledged_alerts(raised: pd.DataFrame, acknowledgements: pd.DataFrame) ->
     acks = acknowledgements[columns] if len(acknowledgements) else pd.DataFrame(columns=columns)
     merged = raised.merge(acks.astype({"patient_id": object, "reason": object, "event_key": object}),
                           on=["patient_id", "reason", "event_key"], how="left")
+    merged.loc[merged["event_key"] == UNKEYED, columns[3:]] = None  # never closed: see raised_alerts
     merged.insert(2, "label", merged["reason"].map(REASON_LABELS))
     merged.insert(5, "acknowledged", merged["acknowledged_at"].notna())
     return merged
