@@ -55,14 +55,16 @@ def worklist_with_acknowledgements(version: str, store: str,
     return _clinic_alerts(db_path(), version, store, cohort)
 
 
-def patient_alerts(patient_id: str) -> pd.DataFrame:
-    """One patient's raised alerts with their latest acknowledgement, read from the store now."""
+def patient_alerts(patient_id: str, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One patient's raised alerts with their latest acknowledgement, read from the store now
+    (`history`: the patient's acknowledgements, newest first, when already read)."""
     frame = ask(worklist, settings(), cohort=CohortFilter())  # the Worklist page's own answer, unfiltered
     row = frame[frame["patient_id"] == patient_id]
     events = ask(alert_events, settings())
     raised = raised_alerts(row, events[events["patient_id"] == patient_id])
-    history = acknowledgements.for_patient(db_path(), patient_id)  # newest first
-    latest = history.drop_duplicates(["patient_id", "reason", "event_key"])
+    if history is None:
+        history = acknowledgements.for_patient(db_path(), patient_id)
+    latest = history.drop_duplicates(["patient_id", "reason", "event_key"])  # newest first: the latest kept
     return acknowledged_alerts(raised, latest)
 
 
@@ -116,11 +118,11 @@ def acknowledge_form(patient_id: str, alerts: pd.DataFrame, page: str) -> None:
     st.rerun()
 
 
-def alert_history(patient_id: str, alerts: pd.DataFrame) -> pd.DataFrame:
+def alert_history(alerts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """A patient's alert history for the page: each open alert, then every acknowledgement
-    (newest first), with the headers of HISTORY_COLUMNS."""
+    (`history`, newest first), with the headers of HISTORY_COLUMNS."""
     open_now = alerts[~alerts["acknowledged"]].assign(status="open", raised_at=lambda f: f["raised_at"].astype(str))
-    done = acknowledgements.for_patient(db_path(), patient_id).assign(status="acknowledged")
+    done = history.assign(status="acknowledged")
     done["label"] = done["reason"].map(REASON_LABELS).fillna(done["reason"])
     rows = pd.concat([open_now.reindex(columns=list(HISTORY_COLUMNS.values())),
                       done.reindex(columns=list(HISTORY_COLUMNS.values()))], ignore_index=True)
@@ -134,8 +136,9 @@ def patient_section(patient_id: str) -> None:
     """The Patient page's "Alerts" section: the history and the form."""
     st.subheader("Alerts")
     show_confirmation()
-    alerts = patient_alerts(patient_id)
-    history = alert_history(patient_id, alerts)
+    acknowledged = acknowledgements.for_patient(db_path(), patient_id)
+    alerts = patient_alerts(patient_id, acknowledged)
+    history = alert_history(alerts, acknowledged)
     if history.empty:
         st.caption("No alert has been raised for this patient, and none acknowledged.")
         return
