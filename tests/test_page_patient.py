@@ -69,6 +69,11 @@ def header_line(app) -> str:
     return "\n".join(element.value for element in app.text)
 
 
+def record_tables(app) -> list:
+    """The record's tables, without the alert history (tests/test_page_acknowledge.py's)."""
+    return [table for table in app.dataframe if "Alert" not in table.value.columns]
+
+
 def metrics(app) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
@@ -107,13 +112,13 @@ def test_query_parameter_opens_the_patient_with_header_facts_from_the_database(s
     assert f"Primary indication: {indication(primary_indication)}" in header_line(app)
     assert shown["Infusions so far"] == str(n_infusions)
     assert "Days in treatment" in shown
-    assert not app.error and len(app.dataframe) == 1  # the scales (the infusions are a closed tab)
+    assert not app.error and len(record_tables(app)) == 1  # the scales (the infusions are a closed tab)
     # the printable summary, generated as a click would
     document = downloads[-1]().decode("utf-8")
     # the lazy tabs run when opened: the infusions table lists every infusion
     app.session_state["patient_tab"] = "Infusions"
     app.run()
-    assert not app.exception and len(app.dataframe) == 2 and len(app.dataframe[1].value) == n_infusions
+    assert not app.exception and len(record_tables(app)) == 2 and len(record_tables(app)[1].value) == n_infusions
     app.session_state["patient_tab"] = "PHQ-9 items over time"
     app.run()
     assert not app.exception and len(app.get("plotly_chart")) == 1

@@ -20,6 +20,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from dashboard.acknowledging import patient_section
 from dashboard.auditing import auditor, record_view
 from dashboard.charts.patient import item_heatmap, trajectory_figure
 from dashboard.data import ask, current_version, settings
@@ -132,6 +133,7 @@ columns[3].metric("Latest infusion", facts["Latest infusion"])
 with st.container(horizontal=True):
     for level, text in safety_flags(summary, config):
         st.badge(md(text), color=BADGE_COLOURS[level], icon=BADGE_ICONS[level])
+patient_section(patient_id)  # the alerts' history, and acknowledging one (dashboard/acknowledging.py)
 
 # --- scales -------------------------------------------------------------------------------
 scales = data["scales"]

@@ -1,7 +1,9 @@
 """Worklist (clinician): today's patients who need attention, with every reason, most urgent first.
 
 The list is `pipelines.analytics.worklist.worklist` (definitions in its docstring, the reasons'
-words in its `REASONS`); this page only filters it (site and clinician through the shared cohort filter, reasons here), counts the
+words in its `REASONS`) without the alerts a clinician has acknowledged, an open item-9 alert
+first (`pipelines.analytics.alerts`, through dashboard/acknowledging.py, which also holds the
+form under the table); this page only filters it (site and clinician through the shared cohort filter, reasons here), counts the
 reasons, and shows it with clinical headers and a link per patient to the Patient page.
 
 The link is a relative URL, `patient?patient=<id>`: st.dataframe's LinkColumn opens it with
@@ -25,13 +27,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
+from dashboard.acknowledging import store_version, worklist_section, worklist_with_acknowledgements
 from dashboard.auditing import auditor
 from dashboard.charts.quality import reason_counts, worklist_reasons_chart
 from dashboard.data import ask, current_version, db_path, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.widgets import require_database
 from pipelines.analytics.cohorts import CohortFilter, cohort_options
-from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS, worklist
+from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS
 from pipelines.safe_csv import csv_bytes
 
 PATIENT_PAGE = "patient"
@@ -68,12 +71,13 @@ def patient_links(ids: pd.Series) -> pa.Array:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def table(database: str, version: str, cohort: CohortFilter,
-          reasons: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
+          reasons: tuple[str, ...], store: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
     """The worklist of `cohort` narrowed to patients with any of `reasons` (all when empty), as
     shown (link, reasons in words, clinical columns, then the id and a column per reason for
     the CSV), its reason counts before narrowing, and its as-of date. `database` and its
-    `version` key the cache, so an ingest is picked up."""
-    frame = ask(worklist, settings(), cohort=cohort)
+    `version` key the cache, so an ingest is picked up; `store`, the acknowledgements' version,
+    so an acknowledged alert leaves the list at once (dashboard/acknowledging.py)."""
+    frame = worklist_with_acknowledgements(version, store, cohort)[0]
     counts = reason_counts(frame)
     if reasons:
         frame = frame[frame[list(reasons)].any(axis=1)]
@@ -113,7 +117,8 @@ with st.sidebar:
     reasons = st.multiselect("Reason", list(REASON_COLUMNS), format_func=REASON_LABELS.get, key="worklist_reasons",
                              placeholder="Any reason", help="Show patients with any of the chosen reasons")
 
-shown, counts, as_of = table(db_path(), current_version(), cohort, tuple(reasons))
+store = store_version()
+shown, counts, as_of = table(db_path(), current_version(), cohort, tuple(reasons), store)
 if as_of is None:
     st.info("No infusions are loaded yet, so nobody is on the worklist. Load the clinic's exports with "
             "`outcomes ingest`.")
@@ -143,15 +148,19 @@ with right:
 if shown.empty:
     st.info("Nobody matches: no patient of these filters has "
             + ("any of the chosen reasons." if reasons else "a reason to be on the worklist."))
+    worklist_section(shown, None, worklist_with_acknowledgements(current_version(), store, cohort)[1])
     st.stop()
 
-st.caption("Most urgent first: most reasons, then item 9 positive, then item 9 unknown. "
+st.caption("Most urgent first: item 9 positive, then item 9 unknown, then most reasons. Acknowledged alerts are "
+           "left out until a new event raises them again. "
            "Click a column header to sort, the patient id to open the patient's page.")
 visible = shown[list(COLUMNS)] if len(shown) <= MAX_ROWS_SHOWN else shown[list(COLUMNS)].head(MAX_ROWS_SHOWN)
 if len(visible) < len(shown):
     st.caption(f"Showing the first {MAX_ROWS_SHOWN:,} of {len(shown):,} patients; the CSV has them all.")
-st.dataframe(visible, column_config=COLUMNS, hide_index=True,
-             alt="Patients needing attention, most urgent first")
+selected = st.dataframe(visible, column_config=COLUMNS, hide_index=True, on_select="rerun",
+                        selection_mode="single-row", key=f"worklist_table-{store}-{hash((cohort, tuple(reasons)))}",
+                        alt="Patients needing attention, most urgent first")
+worklist_section(shown, selected, worklist_with_acknowledgements(current_version(), store, cohort)[1])
 trail = auditor()
 
 
