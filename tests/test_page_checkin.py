@@ -139,3 +139,48 @@ def test_staff_open_a_checkin_on_the_patient_page_and_start_it_on_this_device(lo
     assert app.query_params["code"] == code  # same tab: the check-in page alone, for this patient
     app.run()
     assert [s.value for s in app.subheader] == [PHQ9.title, GAD7.title]
+
+
+SIGN_IN_SECRETS = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-only-secret",
+                   "client_id": "outcomes", "client_secret": "test-only",
+                   "server_metadata_url": "https://id.clinic.example/.well-known/openid-configuration"}
+
+
+def run_app(db, monkeypatch, query, secrets=None, user=None):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import APP
+
+    monkeypatch.setenv("OUTCOMES_DB", str(db))
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    if secrets is not None:
+        app.secrets["auth"] = secrets
+    if user is not None:
+        app.user = user
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_with_sign_in_configured_a_patient_checks_in_without_an_account_and_reaches_nothing_else(loaded, monkeypatch):
+    code, _ = new_code(loaded.db, "001", "dr@example.org", minutes=30)
+    app = run_app(loaded.db, monkeypatch, {"code": code}, SIGN_IN_SECRETS, {"is_logged_in": False})
+    assert "Sign in" not in [b.label for b in app.button]
+    assert [s.value for s in app.subheader] == [PHQ9.title, GAD7.title]
+    checkin(app)
+    assert "Thank you" in app.success[0].value
+    # Without a code the same visitor gets the sign-in screen, not a page.
+    plain = run_app(loaded.db, monkeypatch, {}, SIGN_IN_SECRETS, {"is_logged_in": False})
+    assert [b.label for b in plain.button] == ["Sign in"] and not plain.dataframe
+
+
+def test_local_mode_on_a_network_address_refuses_the_checkin_page_too(loaded, monkeypatch):
+    import streamlit as st
+
+    real = st.get_option
+    monkeypatch.setattr(st, "get_option", lambda key: "0.0.0.0" if key == "server.address" else real(key))
+    code, _ = new_code(loaded.db, "001", "dr@example.org", minutes=30)
+    app = run_app(loaded.db, monkeypatch, {"code": code})
+    assert any("Refusing to serve" in e.value for e in app.error) and not app.segmented_control

@@ -26,8 +26,11 @@ from pipelines.store.publishing import start_publish
 SKIP = "skip"
 VISITOR, ROLE, PAGE = "check-in visitor", "patient", "checkin"
 # Big, full-width answer buttons: a finger on a 768 px tablet, not a mouse pointer.
+# The app's toolbar menu (rerun, settings, print) is no business of a patient's, so it is hidden.
 TOUCH_CSS = """<style>
 [data-testid="stButtonGroup"] button { min-height: 3.4rem; font-size: 1.05rem; padding: 0.4rem 0.9rem; }
+[data-testid="stButtonGroup"] [data-testid="stWidgetLabel"] p { font-size: 1.15rem; line-height: 1.4; }
+[data-testid="stToolbar"] { display: none; }
 </style>"""
 MESSAGES = {
     "unknown": "This check-in link is not valid. Please ask the front desk for a new one.",
