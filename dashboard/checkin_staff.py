@@ -10,7 +10,7 @@ the background publish (pipelines/store/publishing.py) has swapped a new databas
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -64,6 +64,14 @@ def _open(patient_id: str) -> None:
     st.session_state[f"checkin_code_{patient_id}"] = (code, expires)
 
 
+def checkin_link(code: str) -> str:
+    """The check-in page's address on this dashboard (whatever its host and base path)."""
+    page = urlsplit(st.context.url or "")
+    base = page.path.rsplit("/", 1)[0] if page.path else ""
+    return f"{page.scheme}://{page.netloc}{base}/checkin?{CODE_PARAMETER}={code}" if page.netloc else \
+        f"/checkin?{CODE_PARAMETER}={code}"
+
+
 def _start_here(code: str) -> None:
     """This device becomes the patient's: the same tab opens the check-in page alone."""
     st.query_params.clear()
@@ -102,7 +110,7 @@ def patient_panel(patient_id: str, scores: pd.DataFrame) -> None:
     if held:
         code, expires = held
         st.markdown(f"### Check-in code: `{code}`")
-        st.caption(f"Valid once, until {local_time(expires)}. On another device open the dashboard's address "
-                   f"followed by `/checkin?code={code}`.")
+        st.caption(f"Valid once, until {local_time(expires)} (clinic time). On another device open "
+                   f"`{checkin_link(code)}`.")
         st.button("Start check-in on this device", icon=":material/play_arrow:", type="primary",
                   on_click=_start_here, args=(code,), key=f"checkin_start_{patient_id}")

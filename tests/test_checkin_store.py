@@ -156,3 +156,17 @@ def test_the_dashboards_background_publish_loads_a_saved_checkin(clinic):
     again = subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", "--store-only", "--db", str(clinic.db)],
                            cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "no check-ins waiting" in again.stdout
+
+
+def test_checkin_settings_are_read_and_checked(tmp_path):
+    from pipelines.settings import SettingsError, load_settings
+
+    config = tmp_path / "clinic.toml"
+    config.write_text('[checkin]\nlink_minutes = 15\ncrisis_line = "Samaritans: call 116 123"\n', encoding="utf-8")
+    checkin = load_settings(config).checkin
+    assert (checkin.link_minutes, checkin.crisis_line) == (15, "Samaritans: call 116 123")
+    assert Settings().checkin.crisis_line == "988 Suicide & Crisis Lifeline: call or text 988"
+    for bad in ("link_minutes = 0", "link_minutes = 2000", 'link_minutes = "30"', 'crisis_line = " "'):
+        config.write_text(f"[checkin]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(SettingsError, match=r"\[checkin\]"):
+            load_settings(config)
