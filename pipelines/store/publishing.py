@@ -28,13 +28,15 @@ def log_path(db_path: str | Path) -> Path:
 
 def start_publish(db_path: str | Path) -> subprocess.Popen:
     """Start `outcomes ingest --store-only --db <db_path>` in the background and return at once.
-    The settings file comes from the environment ($OUTCOMES_CONFIG), as the dashboard's does."""
+    The settings file comes from the environment ($OUTCOMES_CONFIG), as the dashboard's does, and
+    the process runs in the dashboard's working folder, so a relative settings path means the same
+    file; the project is put on its import path wherever that folder is."""
     log = open(log_path(db_path), "ab")
     try:
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
         return subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "ingest", "--store-only", "--quiet", "--db", str(Path(db_path).resolve())],
-            cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            cwd=os.getcwd(), env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     finally:
         log.close()  # the child holds its own copy
