@@ -1,5 +1,5 @@
 """End to end: a full patient check-in on a tablet-sized screen (768 x 1024) in headless Chromium,
-on the real app (`streamlit run`) serving a freshly ingested sample clinic. A clinician opens
+on the real app (`streamlit run`) serving a freshly ingested small clinic in treatment now. A clinician opens
 the check-in on the Patient page and starts it on the same device; the patient answers every
 question with a tap (item 9 above 0), sends, sees the crisis line; within a minute the patient
 is on the Worklist with the check-in's score. Screenshots (to $OUTCOMES_SCREENSHOTS when set,
@@ -7,6 +7,7 @@ e.g. docs/screenshots for the README): checkin.png (the form) and checkin-sent.p
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import SAMPLE
+from conftest import ASSESSMENT_HEADER, assessment, patient, phq9_items, session, write_csv
+from pipelines.formats import PATIENTS, SESSIONS
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
 from test_e2e_browser import CHROMIUM, ERROR_BOXES, SETTLED, free_port, screenshot_dir, streamlit_server
@@ -22,7 +24,7 @@ from test_e2e_browser import CHROMIUM, ERROR_BOXES, SETTLED, free_port, screensh
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make setup")
 
 TABLET = {"width": 768, "height": 1024}
-PATIENT = "000001"  # depression: PHQ-9 (with the difficulty question), then GAD-7
+PATIENT = "000001"  # depression (the helpers' default): PHQ-9 (with the difficulty question), then GAD-7
 # One tap per question, in page order: PHQ-9 items 1-9 (item 9 "Several days"), difficulty, GAD-7 1-7.
 TAPS = ["Several days", "More than half the days", "Several days", "Nearly every day", "Not at all",
         "Several days", "Several days", "Not at all", "Several days", "Somewhat difficult",
@@ -33,8 +35,21 @@ PHQ9_TOTAL = 1 + 2 + 1 + 3 + 0 + 1 + 1 + 0 + 1  # 10 (items 1-9; the difficulty 
 
 @pytest.fixture
 def served(tmp_path):
+    """A small clinic in treatment now (check-ins are sent on the real clock, so the data must be
+    current for the Worklist): the patient's first infusion was yesterday, after a baseline PHQ-9
+    with item 9 = 0; a second patient keeps the list from being the patient alone."""
     db = tmp_path / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
+    yesterday, before = (dt.datetime.now() - dt.timedelta(days=d) for d in (1, 3))
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    write_csv(exports / "patients.csv", list(PATIENTS.columns),
+              [patient(pid, intake=f"{before:%Y-%m-%d}") for pid in (PATIENT, "000002")])
+    write_csv(exports / "sessions.csv", list(SESSIONS.columns),
+              [session(f"S{pid}", f"{yesterday:%Y-%m-%d} 09:00", pid=pid) for pid in (PATIENT, "000002")])
+    write_csv(exports / "assessments.csv", ASSESSMENT_HEADER,
+              [assessment(f"A{pid}", f"{before:%Y-%m-%d} 10:00", items=phq9_items(14), pid=pid)
+               for pid in (PATIENT, "000002")])
+    ingest(db, [exports], Settings())
     port = free_port()
     env = {**os.environ, "OUTCOMES_DB": str(db), "OUTCOMES_AUDIT_LOG": str(tmp_path / "audit.log")}
     with streamlit_server(port, env, tmp_path / "streamlit.log"):
@@ -115,5 +130,10 @@ def test_a_full_checkin_on_a_tablet_reaches_the_worklist(served, tmp_path):
         settle(staff)
         assert staff.locator(ERROR_BOXES).count() == 0
         assert item9_metric(staff) == item9_before + 1
+        # The grid draws on a canvas; its accessible table holds the rows' text (row 0: headers).
+        rows = staff.locator('[data-testid="stDataFrame"]').first.locator('[role="row"]')
+        rows.nth(1).wait_for(state="attached", timeout=30_000)
+        first_row = rows.nth(1).evaluate("row => row.textContent")
+        assert f"patient={PATIENT}" in first_row and "item 9 positive" in first_row
         staff.screenshot(path=str(shots / "checkin-worklist.png"))
         browser.close()

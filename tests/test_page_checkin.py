@@ -12,6 +12,8 @@ import pytest
 
 from dashboard.questionnaires import GAD7, PHQ9
 from pipelines import audit
+from pipelines.ingest import ingest
+from pipelines.settings import Settings
 from pipelines.store.checkins import ScaleAnswers, new_code, read_answers, save_checkin
 from tests.conftest import open_page, patient, session
 
@@ -20,10 +22,14 @@ ANSWERS = {"PHQ-9": (1, 2, 1, 1, 0, 1, 1, 0, 1, 1), "GAD-7": (2, 1, 1, 1, 0, 1, 
 
 @pytest.fixture
 def loaded(clinic, tmp_path, monkeypatch):
+    """Two patients in treatment now (an infusion yesterday, on the real clock: check-ins are
+    sent now, so the clinic's data must be current for the Worklist to count them)."""
     monkeypatch.setenv("OUTCOMES_AUDIT_LOG", str(tmp_path / "audit.log"))
-    clinic.patients = [patient("001"), patient("002", indication="ptsd")]
-    clinic.sessions = [session("S1", "2026-05-20 09:00")]
-    clinic.load()
+    yesterday = dt.datetime.now() - dt.timedelta(days=1)
+    clinic.patients = [patient("001", intake=f"{yesterday:%Y-%m-%d}"),
+                       patient("002", indication="ptsd", intake=f"{yesterday:%Y-%m-%d}")]
+    clinic.sessions = [session("S1", f"{yesterday:%Y-%m-%d} 09:00")]
+    ingest(clinic.db, clinic.write(), Settings())
     return clinic
 
 
