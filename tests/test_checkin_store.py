@@ -10,6 +10,7 @@ import hashlib
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -173,3 +174,25 @@ def test_checkin_settings_are_read_and_checked(tmp_path):
         config.write_text(f"[checkin]\n{bad}\n", encoding="utf-8")
         with pytest.raises(SettingsError, match=r"\[checkin\]"):
             load_settings(config)
+
+
+def test_publishes_queued_behind_a_running_ingest_make_one_run_between_them(clinic):
+    """Check-ins saved in a burst each start a publish; they wait for the ingest lock, the first
+    loads every check-in, and the others find nothing left and do nothing (no extra swaps)."""
+    from pipelines.publish import ingest_lock
+
+    clinic.load()
+    runs_before = clinic.one("SELECT count(*) AS n FROM ingest_runs").n
+    with ingest_lock(clinic.db):  # an ingest is running
+        for _ in range(3):
+            save_checkin(clinic.db, open_checkin(clinic), [ScaleAnswers("GAD-7", GAD7)], now=ANSWERED)
+        queued = [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest", "--store-only", "--quiet",
+                                    "--db", str(clinic.db)], cwd=REPO, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        time.sleep(3)
+        assert all(p.poll() is None for p in queued), "the publishes must wait for the running ingest"
+    outputs = [p.communicate(timeout=300) for p in queued]
+    assert [p.returncode for p in queued] == [0, 0, 0], outputs
+    assert sum("no check-ins waiting" in out for out, _ in outputs) == 2
+    assert clinic.one("SELECT count(*) AS n FROM ingest_runs").n == runs_before + 1
+    assert clinic.one("SELECT count(*) AS n FROM assessments WHERE source_file = 'check-in'").n == 3

@@ -16,10 +16,9 @@ from ..analytics import ingest_log
 from ..db import connect, init_db, shadow_missing_columns
 from ..export import ExportError, export_deidentified
 from ..formats import ImportFormatError
-from ..ingest import ingest, stderr_progress
+from ..ingest import NothingToPublish, ingest, stderr_progress
 from ..publish import discard, ingest_lock, publish, working_copy
 from ..settings import load_settings
-from ..store.checkins import read_answers
 from .tables import FILE_HEADINGS, ROW_HEADINGS, RULE_HEADINGS, RUN_HEADINGS, frame_table, summary, text_table
 
 
@@ -46,11 +45,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if bool(args.paths) == args.store_only:
         print("error: give export files or folders to load, or --store-only (and then no files)", file=sys.stderr)
         return 2
-    if args.store_only and not read_answers(args.db, unpublished_only=True):
-        print("no check-ins waiting to be published")
-        return 0
     try:
         run = ingest(args.db, args.paths, settings, progress=progress, full_export=args.full_export)
+    except NothingToPublish as nothing:
+        print(nothing)
+        return 0
     except ImportFormatError as error:
         print(f"error: {error}\nNothing was loaded; the database is unchanged.", file=sys.stderr)
         return 2

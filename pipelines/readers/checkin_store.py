@@ -42,6 +42,11 @@ class CheckinSource:
     def ids(self) -> list[int]:
         return [a.id for a in self.answers]
 
+    @property
+    def waiting(self) -> bool:
+        """Whether any of them is not yet published (loaded by an earlier run)."""
+        return any(a.published_run is None for a in self.answers)
+
     def stage(self, con: duckdb.DuckDBPyConnection, scan_no: int = 0) -> Iterator[StagedFile]:
         """Temp table `staged_raw` and view `staged` in the shape `stage_csv` gives for an
         assessments export: item answers as numbers (NULL where skipped), the time as UTC text
