@@ -190,3 +190,15 @@ def test_local_mode_on_a_network_address_refuses_the_checkin_page_too(loaded, mo
     code, _ = new_code(loaded.db, "001", "dr@example.org", minutes=30)
     app = run_app(loaded.db, monkeypatch, {"code": code})
     assert any("Refusing to serve" in e.value for e in app.error) and not app.segmented_control
+
+
+def test_the_next_patient_on_the_same_tablet_starts_from_a_blank_form(loaded, monkeypatch):
+    first, _ = new_code(loaded.db, "001", "dr@example.org", minutes=30)
+    app = open_page(loaded.db, None, monkeypatch, query={"code": first})
+    checkin(app)
+    second, _ = new_code(loaded.db, "001", "dr@example.org", minutes=30)
+    app.query_params["code"] = second  # the clinician starts another check-in in the same tab
+    app.run()
+    assert len(app.segmented_control) == 17
+    assert all(control.value is None for control in app.segmented_control)
+    assert not app.success  # no thank-you of the previous patient either

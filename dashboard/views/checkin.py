@@ -12,6 +12,8 @@ crisis line and puts them at the top of the Worklist at once.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from dashboard.checkin_route import CODE_PARAMETER
@@ -57,6 +59,16 @@ def question(scale: Questionnaire, number: int, text: str, choices: tuple[str, .
     labels = {**dict(enumerate(choices)), SKIP: "Skip"}
     st.segmented_control(f"**{number}.** {text}", [*range(len(choices)), SKIP], format_func=labels.get,
                          key=f"checkin_{scale.code}_{number}", width="stretch")
+
+
+ANSWER_KEY = re.compile(r"^checkin_[A-Z0-9-]+_\d+$")
+
+
+def forget_answers() -> None:
+    """Clear every answer held in this browser session: the same tab may serve the next patient
+    (a clinician starts another check-in on this device), who must start from a blank form."""
+    for key in [k for k in st.session_state if ANSWER_KEY.match(str(k))]:
+        del st.session_state[key]
 
 
 def form(scales: tuple[Questionnaire, ...]) -> bool:
@@ -124,6 +136,9 @@ if check.status != "open":
     st.info(MESSAGES[check.status], icon=":material/info:")
     st.stop()
 
+if st.session_state.get("checkin_form_code") != code:  # a new check-in in this tab: a blank form
+    forget_answers()
+    st.session_state["checkin_form_code"] = code
 summary = ask(patient_summary, settings(), check.patient_id)
 indication = None if summary.empty else summary.iloc[0]["primary_indication"]
 scales = scales_for(indication)
@@ -145,5 +160,6 @@ if form(scales):
     log("checkin", check.patient_id, f"saved {', '.join(s.instrument for s in given)} (check-in rows "
         f"{', '.join(map(str, ids))})" + ("; PHQ-9 item 9 above 0" if item9 else ""))
     start_publish(db_path())
+    forget_answers()
     st.session_state["checkin_done"] = {"code": code, "item9": item9}
     st.rerun()
