@@ -19,14 +19,20 @@ CODE_PARAMETER = "code"
 PAGE = "views/checkin.py"
 
 
+KIOSK = "checkin_kiosk"  # session flag: this browser session has shown a check-in
+
+
 def requested() -> bool:
-    """Whether this request carries a check-in code."""
-    return CODE_PARAMETER in st.query_params
+    """Whether this request carries a check-in code, or comes from a browser session that has
+    shown one: once a tab has been handed to a patient, the back button or a changed address
+    within it reaches no other page (a fresh page load, a new session, is needed for that)."""
+    return CODE_PARAMETER in st.query_params or bool(st.session_state.get(KIOSK))
 
 
 def serve(settings: AccessSettings) -> None:
     """Run the check-in page as the only page of the app for this request, then stop."""
     access.refuse_unsafe_request(settings)
+    st.session_state[KIOSK] = True
     # Streamlit serves the default page at the root and answers its own path with "not found",
     # so the default is a hidden twin of the `checkin` page (as dashboard/app.py does).
     pages = [st.Page(PAGE, title="Check-in", url_path="checkin-start", default=True),

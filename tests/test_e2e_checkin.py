@@ -103,6 +103,12 @@ def test_a_full_checkin_on_a_tablet_reaches_the_worklist(served, tmp_path):
         assert page.get_by_text("988 Suicide & Crisis Lifeline: call or text 988").count() == 1
         settle(page)
         page.screenshot(path=str(shots / "checkin-sent.png"))
+        # The patient presses Back, again and again: the tab shows no staff page.
+        for _ in range(3):
+            page.go_back()
+            page.wait_for_timeout(1500)
+            settle(page)
+            assert page.get_by_text("Infusions so far").count() == 0 and page.get_by_text("Patients shown").count() == 0
         assert not errors, errors
 
         # Within a minute the background publish has scored it into the database ...

@@ -202,3 +202,15 @@ def test_the_next_patient_on_the_same_tablet_starts_from_a_blank_form(loaded, mo
     assert len(app.segmented_control) == 17
     assert all(control.value is None for control in app.segmented_control)
     assert not app.success  # no thank-you of the previous patient either
+
+
+def test_a_tab_handed_to_a_patient_reaches_no_other_page_by_its_address(loaded, monkeypatch):
+    code, _ = new_code(loaded.db, "001", "dr@example.org", minutes=30)
+    app = open_page(loaded.db, None, monkeypatch, query={"code": code})
+    checkin(app)
+    app.query_params.clear()  # the back button, or an address typed into the same tab
+    app.query_params["patient"] = "001"
+    app.run()
+    assert not app.exception
+    assert "reload the page" in app.info[0].value
+    assert not app.dataframe and not app.metric and "Patient" not in [t.value for t in app.title]

@@ -122,6 +122,10 @@ def done(result: dict) -> None:
 st.html(TOUCH_CSS)
 st.title("Check-in")
 code = str(st.query_params.get(CODE_PARAMETER, ""))
+if not code:  # this tab was handed to a patient and has been navigated away from the check-in
+    st.info("This screen is for patients' check-ins. Staff: reload the page to return to the dashboard.",
+            icon=":material/info:")
+    st.stop()
 result = st.session_state.get("checkin_done")
 if result and result["code"] == code:
     done(result)
