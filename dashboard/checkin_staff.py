@@ -20,21 +20,15 @@ from dashboard.access import current_viewer
 from dashboard.checkin_route import CODE_PARAMETER
 from dashboard.data import db_path, settings
 from pipelines import audit
-from pipelines.instruments import REGISTRY
 from pipelines.readers.checkin_store import assessment_id
-from pipelines.store.checkins import StoredAnswers, new_code, read_answers
+from pipelines.store.checkins import StoredAnswers, new_code, read_answers, safety_item_positive
 
 OPENS_CHECKINS = ("clinician", "admin")
 
 
-def item9_positive(answers: StoredAnswers) -> bool:
-    item = REGISTRY[answers.instrument].safety_item if answers.instrument in REGISTRY else None
-    return item is not None and len(answers.items) >= item and (answers.items[item - 1] or 0) > 0
-
-
 def waiting_item9() -> list[StoredAnswers]:
     """Check-ins with PHQ-9 item 9 above 0 that no ingest has loaded yet, newest first."""
-    return sorted((a for a in read_answers(db_path(), unpublished_only=True) if item9_positive(a)),
+    return sorted((a for a in read_answers(db_path(), unpublished_only=True) if safety_item_positive(a)),
                   key=lambda a: a.id, reverse=True)
 
 

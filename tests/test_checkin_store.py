@@ -196,3 +196,12 @@ def test_publishes_queued_behind_a_running_ingest_make_one_run_between_them(clin
     assert sum("no check-ins waiting" in out for out, _ in outputs) == 2
     assert clinic.one("SELECT count(*) AS n FROM ingest_runs").n == runs_before + 1
     assert clinic.one("SELECT count(*) AS n FROM assessments WHERE source_file = 'check-in'").n == 3
+
+
+def test_the_safety_item_is_phq9_item_9_above_0_and_skipped_is_not_positive():
+    from pipelines.store.checkins import safety_item_positive
+
+    assert safety_item_positive(ScaleAnswers("PHQ-9", PHQ9))  # item 9 = 1
+    assert not safety_item_positive(ScaleAnswers("PHQ-9", PHQ9[:8] + (0, 3)))  # item 10 is not item 9
+    assert not safety_item_positive(ScaleAnswers("PHQ-9", PHQ9_TWO_SKIPPED, skipped=(8, 9)))  # unknown, not positive
+    assert not safety_item_positive(ScaleAnswers("GAD-7", (3,) * 7))  # GAD-7 has no safety item

@@ -21,8 +21,7 @@ from dashboard.data import ask, db_path, settings
 from dashboard.questionnaires import Questionnaire, scales_for
 from pipelines import audit
 from pipelines.analytics.patient import patient_summary
-from pipelines.instruments import REGISTRY
-from pipelines.store.checkins import CodeRefused, ScaleAnswers, check_code, save_checkin
+from pipelines.store.checkins import CodeRefused, ScaleAnswers, check_code, safety_item_positive, save_checkin
 from pipelines.store.publishing import start_publish
 
 SKIP = "skip"
@@ -101,14 +100,6 @@ def answers_of(scales: tuple[Questionnaire, ...]) -> tuple[list[ScaleAnswers], l
     return given, missing
 
 
-def safety_item_positive(given: list[ScaleAnswers]) -> bool:
-    for scale in given:
-        item = REGISTRY[scale.instrument].safety_item
-        if item is not None and (scale.items[item - 1] or 0) > 0:
-            return True
-    return False
-
-
 def done(result: dict) -> None:
     st.success("**Thank you.** Your answers have been sent to your care team. Please hand the tablet back to "
                "a member of staff.", icon=":material/check_circle:")
@@ -160,10 +151,10 @@ if form(scales):
         log("checkin-attempt", check.patient_id, f"send refused: code {refused.check.status}")
         st.info(MESSAGES[refused.check.status], icon=":material/info:")
         st.stop()
-    item9 = safety_item_positive(given)
+    item9 = any(safety_item_positive(scale) for scale in given)
+    start_publish(db_path())  # first: saved answers reach the outcomes even if the audit log fails next
     log("checkin", check.patient_id, f"saved {', '.join(s.instrument for s in given)} (check-in rows "
         f"{', '.join(map(str, ids))})" + ("; PHQ-9 item 9 above 0" if item9 else ""))
-    start_publish(db_path())
     forget_answers()
     st.session_state["checkin_done"] = {"code": code, "item9": item9}
     st.rerun()

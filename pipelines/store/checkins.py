@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import sql
+from ..instruments import REGISTRY
 from .connection import connect, store_path, transaction
 
 CODE_BYTES = 16  # 128 bits
@@ -71,6 +72,13 @@ class CodeRefused(Exception):
     def __init__(self, check: CodeCheck):
         super().__init__(f"check-in code {check.status}")
         self.check = check
+
+
+def safety_item_positive(answers: ScaleAnswers | StoredAnswers) -> bool:
+    """Whether the scale's safety item (PHQ-9 item 9, instruments registry) is answered above 0."""
+    scale = REGISTRY.get(answers.instrument)
+    item = scale.safety_item if scale else None
+    return item is not None and len(answers.items) >= item and (answers.items[item - 1] or 0) > 0
 
 
 def utc_text(moment: dt.datetime | None = None) -> str:
