@@ -77,6 +77,11 @@ def test_a_full_checkin_is_scored_published_and_on_the_worklist(loaded, tmp_path
     # 1+2+1+1+0+1+1+0+0 = 7; GAD-7 2+1+1+1+0+1+1 = 7 (same scoring SQL as every export)
     assert {r.instrument: r.total for r in loaded.rows(
         "SELECT instrument, total FROM assessments WHERE source_file = 'check-in'")} == {"PHQ-9": 7, "GAD-7": 7}
+    # The Patient page lists the patient's check-ins with their scores from the database.
+    page = open_page(loaded.db, "views/patient.py", monkeypatch, query={"patient": "001"})
+    listed = next(d.value for d in page.dataframe if "Status" in d.value.columns and "Skipped" in d.value.columns)
+    assert sorted(zip(listed["Scale"], listed["Score"], listed["Skipped"], listed["Status"])) == [
+        ("GAD-7", 7, "", "in the outcomes"), ("PHQ-9", 7, "10", "in the outcomes")]
     actions = [(e.action, e.patient_id, e.detail) for e in entries(tmp_path)]
     assert ("checkin-attempt", "001", "code open") in actions
     assert any(a == "checkin" and p == "001" for a, p, _ in actions)
