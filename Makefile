@@ -37,7 +37,7 @@ bench: setup
 
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup
-	OUTCOMES_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_e2e_browser.py tests/test_e2e_acknowledge.py
+	OUTCOMES_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_e2e_browser.py tests/test_e2e_acknowledge.py tests/test_e2e_checkin.py
 
 # Regenerate the committed synthetic sample (deterministic).
 sample: setup

@@ -27,8 +27,9 @@ from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
 from .publish import discard, ingest_lock, publish, remove_leftovers, working_copy
-from .readers import Reader, content_sha256, readers_for
+from .readers import SOURCE_FILE, Reader, checkin_reader, checkin_source, content_sha256, readers_for
 from .settings import Settings
+from .store.checkins import mark_published
 
 Progress = Callable[[str], None]
 
@@ -108,17 +109,16 @@ def ingest(
     `now` (UTC) is the run's clock: rows dated after it are quarantined as future dates.
     `full_export`: the files are the whole truth for the kinds they hold; stored rows of those
     kinds they leave out are deleted (docs/ingest.md, "Full exports and deletions").
+    Every run also loads the patients' check-ins saved in the database's store (source
+    `check-in`, pipelines/readers/checkin_store.py); with no `paths`, only those (publishing
+    them: `outcomes ingest --store-only`), and NothingToPublish when none is waiting.
     Raises ImportFormatError, with nothing written, for a file that is not a known export.
     """
     started = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    files = expand_paths(paths)
+    files = expand_paths(paths) if paths else []
     readers = readers_for(files)  # fails before anything is written
-    # Every file's units in kind order (the patients of all files, then sessions, then
-    # assessments), so a Bundle's sessions find the patients of any file of the run.
-    units = sorted(((path, unit) for path in files for unit in readers[path].units),
-                   key=lambda pu: (KINDS.index(pu[1].kind), str(pu[0])))
-    # Files are listed in the run by the first kind they hold.
-    listed = sorted(files, key=lambda p: (KINDS.index(readers[p].kind) if readers[p].units else len(KINDS), str(p)))
+    units: list = []  # set under the lock, once the check-ins are read (below)
+    listed: list[Path] = []
     clock = time.perf_counter()
 
     now_local = started.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(settings.clinic_timezone))
@@ -189,14 +189,36 @@ def ingest(
     # Load a copy beside the served file and swap it in (pipelines/publish.py): readers keep
     # answering from the old file meanwhile, and a crash leaves the served file untouched.
     with ingest_lock(db_path, progress):
+        # The store is read under the lock: a publish queued behind another run loads what was
+        # saved meanwhile, and one that finds nothing left to publish does nothing.
+        checkins = checkin_source(db_path)
+        if checkins:
+            files.append(Path(SOURCE_FILE))
+            readers[Path(SOURCE_FILE)] = checkin_reader(checkins)
+        if not paths and not (checkins and checkins.waiting):
+            raise NothingToPublish("no check-ins waiting to be published")
+        # Every file's units in kind order (the patients of all files, then sessions, then
+        # assessments), so a Bundle's sessions find the patients of any file of the run.
+        units = sorted(((path, unit) for path in files for unit in readers[path].units),
+                       key=lambda pu: (KINDS.index(pu[1].kind), str(pu[0])))
+        # Files are listed in the run by the first kind they hold.
+        listed = sorted(files, key=lambda p: (KINDS.index(readers[p].kind) if readers[p].units else len(KINDS),
+                                              str(p)))
         remove_leftovers(db_path)
         work = working_copy(db_path)
         try:
             run = load_into(work)
             publish(work, db_path)
+            if checkins:  # served now: the Worklist reads them from the database from here on
+                mark_published(db_path, checkins.ids, run.run_id)
             return run
         finally:
             discard(work)
+
+
+class NothingToPublish(ImportFormatError):
+    """A run without files (`outcomes ingest --store-only`) found no check-in waiting: nothing
+    was done (another run has published them, or none was saved)."""
 
 
 def _record_run(con, run: RunResult) -> None:

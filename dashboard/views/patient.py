@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.acknowledging import patient_section
+from dashboard import checkin_staff
 from dashboard.auditing import auditor, record_view
 from dashboard.charts.patient import item_heatmap, trajectory_figure
 from dashboard.data import ask, current_version, settings
@@ -134,6 +135,7 @@ with st.container(horizontal=True):
     for level, text in safety_flags(summary, config):
         st.badge(md(text), color=BADGE_COLOURS[level], icon=BADGE_ICONS[level])
 patient_section(patient_id)  # the alerts' history, and acknowledging one (dashboard/acknowledging.py)
+checkin_staff.patient_alert(patient_id)
 
 # --- scales -------------------------------------------------------------------------------
 scales = data["scales"]
@@ -207,6 +209,8 @@ if infusions_tab.open:
                                          f"{config.thresholds.bp_excursion_diastolic} mmHg"),
                 "CADSS": st.column_config.NumberColumn("CADSS", help="Dissociation (CADSS total, 0-92)"),
             })
+
+checkin_staff.patient_panel(patient_id, scores)
 
 # --- printable summary --------------------------------------------------------------------
 

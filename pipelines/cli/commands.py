@@ -16,7 +16,7 @@ from ..analytics import ingest_log
 from ..db import connect, init_db, shadow_missing_columns
 from ..export import ExportError, export_deidentified
 from ..formats import ImportFormatError
-from ..ingest import ingest, stderr_progress
+from ..ingest import NothingToPublish, ingest, stderr_progress
 from ..publish import discard, ingest_lock, publish, working_copy
 from ..settings import load_settings
 from .tables import FILE_HEADINGS, ROW_HEADINGS, RULE_HEADINGS, RUN_HEADINGS, frame_table, summary, text_table
@@ -42,8 +42,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     progress = (lambda message: None) if args.quiet else stderr_progress
+    if bool(args.paths) == args.store_only:
+        print("error: give export files or folders to load, or --store-only (and then no files)", file=sys.stderr)
+        return 2
     try:
         run = ingest(args.db, args.paths, settings, progress=progress, full_export=args.full_export)
+    except NothingToPublish as nothing:
+        print(nothing)
+        return 0
     except ImportFormatError as error:
         print(f"error: {error}\nNothing was loaded; the database is unchanged.", file=sys.stderr)
         return 2
