@@ -35,6 +35,8 @@ def cmd_export_fhir(args: argparse.Namespace) -> int:
     print(text_table(["file", "resources"], [(f"{name}.ndjson", n) for name, n in result.counts.items() if n]))
     for reason, n in result.skipped.items():
         print(f"not written: {n} score(s): {reason}")
+    for note, n in result.notes.items():
+        print(f"note: {n} score(s) {note}")
     if not result.scores:
         print("No scores to write" + ("" if args.all_scores else " (only check-in scores are written by "
                                       "default; add --all-scores for every score)"))

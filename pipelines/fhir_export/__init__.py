@@ -44,6 +44,7 @@ class FhirExportResult:
     counts: dict[str, int]  # resource type -> resources written
     scores: int  # scores written
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> scores not written
+    notes: dict[str, int] = field(default_factory=dict)  # what to know -> scores written so
     seconds: float = 0.0
 
 
@@ -92,12 +93,13 @@ def export_fhir(db: str | Path, out: str | Path, timezone: str, all_scores: bool
     zone = ZoneInfo(timezone)
     lines: dict[str, list[str]] = {name: [] for name in FILES}
     skipped: dict[str, int] = {}
+    notes: dict[str, int] = {}
     written = 0
     for score in scores:
-        if not FHIR_ID.match(score.patient_id or ""):
-            reason = "patient id is not a FHIR id (letters, digits, '-', '.', at most 64)"
-            skipped[reason] = skipped.get(reason, 0) + 1
-            continue
+        if not FHIR_ID.match(score.patient_id):
+            note = ("written with the patient as an identifier only (the patient id is not a FHIR id: letters, "
+                    "digits, '-', '.', at most 64 characters)")
+            notes[note] = notes.get(note, 0) + 1
         resources = resources_of(score, zone)
         if not resources:
             reason = f"{score.instrument} total without items (no LOINC code for its total)"
@@ -123,4 +125,4 @@ def export_fhir(db: str | Path, out: str | Path, timezone: str, all_scores: bool
         shutil.rmtree(staging, ignore_errors=True)
     seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
     return FhirExportResult(out=out, counts={name: len(content) for name, content in lines.items()},
-                            scores=written, skipped=skipped, seconds=seconds)
+                            scores=written, skipped=skipped, notes=notes, seconds=seconds)

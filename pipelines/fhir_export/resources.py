@@ -90,8 +90,14 @@ def questionnaire_of(instrument: Instrument) -> str:
 
 
 def subject(patient_id: str) -> dict:
-    return {"reference": f"Patient/{patient_id}",
-            "identifier": {"type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MR"}]}, "value": patient_id}}
+    """The patient as the EHR finds them: `Patient/<id>` (the EHR's own id when the clinic's data
+    came from its FHIR export, which gives the patient id from Patient.id) and the id as a
+    medical record number identifier. An id that cannot be a FHIR id (an underscore, a space)
+    is given as the identifier alone, a logical reference the EHR resolves by identifier."""
+    identifier = {"type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MR"}]}, "value": patient_id}
+    if FHIR_ID.match(patient_id):
+        return {"reference": f"Patient/{patient_id}", "identifier": identifier}
+    return {"identifier": identifier}
 
 
 def _answer(instrument: Instrument, number: int, value: int) -> tuple[str, dict]:
