@@ -257,3 +257,10 @@ def test_round_trip_of_the_sample_through_the_cli(sample_database, tmp_path):
     assert not list(tmp_path.glob(".*partial*"))
     both = outcomes("export", "--fhir", "--deidentified", "--out", tmp_path / "x", "--db", sample_database)
     assert both.returncode == 2 and "choose one" in both.stderr and not (tmp_path / "x").exists()
+
+
+def test_an_export_that_fails_leaves_no_file_behind(scored, tmp_path):
+    clinic, _, _ = scored
+    with pytest.raises(Exception):
+        export_fhir(clinic.db, tmp_path / "failed", "Not/A_Zone", all_scores=True)
+    assert not (tmp_path / "failed").exists() and not list(tmp_path.glob(".*partial*"))

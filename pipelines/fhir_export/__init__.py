@@ -20,8 +20,10 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -48,10 +50,14 @@ class FhirExportResult:
     seconds: float = 0.0
 
 
-def read_scores(con: duckdb.DuckDBPyConnection, all_scores: bool) -> list[Score]:
-    rows = con.execute(sql.read("export/fhir_scores"), [bool(all_scores)]).fetchall()
-    return [Score(key, aid, pid, instrument, at, tuple(items or ()), total, bool(total_only))
-            for key, aid, pid, instrument, at, items, total, total_only in rows]
+BATCH = 10_000  # rows fetched at a time: millions of scores never sit in memory at once
+
+
+def read_scores(con: duckdb.DuckDBPyConnection, all_scores: bool) -> Iterator[Score]:
+    cursor = con.execute(sql.read("export/fhir_scores"), [bool(all_scores)])
+    while rows := cursor.fetchmany(BATCH):
+        for key, aid, pid, instrument, at, items, total, total_only in rows:
+            yield Score(key, aid, pid, instrument, at, tuple(items or ()), total, bool(total_only))
 
 
 def validate(resource: dict, score: Score) -> None:
@@ -85,44 +91,45 @@ def export_fhir(db: str | Path, out: str | Path, timezone: str, all_scores: bool
         con = connect(db, read_only=True)
     except duckdb.Error as error:  # e.g. an ingest holds the write lock
         raise FhirExportError(f"cannot open {db} read-only: {error}") from None
-    try:
-        scores = read_scores(con, all_scores)
-    finally:
-        con.close()
-
-    zone = ZoneInfo(timezone)
-    lines: dict[str, list[str]] = {name: [] for name in FILES}
-    skipped: dict[str, int] = {}
-    notes: dict[str, int] = {}
-    written = 0
-    for score in scores:
-        if not FHIR_ID.match(score.patient_id):
-            note = ("written with the patient as an identifier only (the patient id is not a FHIR id: letters, "
-                    "digits, '-', '.', at most 64 characters)")
-            notes[note] = notes.get(note, 0) + 1
-        resources = resources_of(score, zone)
-        if not resources:
-            reason = f"{score.instrument} total without items (no LOINC code for its total)"
-            skipped[reason] = skipped.get(reason, 0) + 1
-            continue
-        for resource in resources:
-            validate(resource, score)
-            lines[resource["resourceType"]].append(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
-        written += 1
-
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        for name, content in lines.items():
-            if content:
-                (staging / f"{name}.ndjson").write_text("\n".join(content) + "\n", encoding="utf-8")
+        result = _write(read_scores(con, all_scores), staging, ZoneInfo(timezone))
         out.mkdir(exist_ok=True)
         for name in FILES:
             (out / f"{name}.ndjson").unlink(missing_ok=True)  # an earlier export's file (only with --force)
         for path in staging.iterdir():
             os.replace(path, out / path.name)
     finally:
+        con.close()
         shutil.rmtree(staging, ignore_errors=True)
-    seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
-    return FhirExportResult(out=out, counts={name: len(content) for name, content in lines.items()},
-                            scores=written, skipped=skipped, notes=notes, seconds=seconds)
+    result.out = out
+    result.seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
+    return result
+
+
+def _write(scores: Iterator[Score], staging: Path, zone: ZoneInfo) -> FhirExportResult:
+    """Each score's resources, validated, one line each in `staging/<type>.ndjson` (a file
+    only for a type that has resources)."""
+    result = FhirExportResult(out=staging, counts=dict.fromkeys(FILES, 0), scores=0)
+    with ExitStack() as stack:
+        files = {}
+        for score in scores:
+            if not FHIR_ID.match(score.patient_id):
+                note = ("written with the patient as an identifier only (the patient id is not a FHIR id: letters, "
+                        "digits, '-', '.', at most 64 characters)")
+                result.notes[note] = result.notes.get(note, 0) + 1
+            resources = resources_of(score, zone)
+            if not resources:
+                reason = f"{score.instrument} total without items (no LOINC code for its total)"
+                result.skipped[reason] = result.skipped.get(reason, 0) + 1
+                continue
+            for resource in resources:
+                validate(resource, score)
+                kind = resource["resourceType"]
+                if kind not in files:
+                    files[kind] = stack.enter_context(open(staging / f"{kind}.ndjson", "w", encoding="utf-8"))
+                files[kind].write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
+                result.counts[kind] += 1
+            result.scores += 1
+    return result
