@@ -84,16 +84,9 @@ def sees_patient_level(role: str | None, access: AccessSettings) -> bool:
 def gate(access: AccessSettings) -> Viewer:
     """Run by the router before any page: a request addressed by a foreign host name (DNS
     rebinding, `host_refusal`), the sign-in screen, the refusals and the local-mode notice. Returns the viewer only when they may see at least one page; otherwise stops."""
-    refusal = host_refusal(st.context.headers.get("Host"), (*access.allowed_hosts, *_public_hosts()))
-    if refusal:
-        st.error(refusal, icon=":material/block:")
-        st.stop()
+    refuse_unsafe_request(access)
     viewer = current_viewer(access)
     if viewer.local:
-        refusal = local_mode_refusal(st.get_option("server.address"), access)
-        if refusal:
-            st.error(refusal, icon=":material/block:")
-            st.stop()
         st.caption(f":material/lock_open: **Local single-user mode:** no sign-in; you are "
                    f"{viewer.user.removeprefix('local:')}, as {ROLE_NAMES[viewer.role]}. Only this computer can "
                    f"open this page. Configure sign-in before sharing it (docs/access.md).")
@@ -112,6 +105,18 @@ def gate(access: AccessSettings) -> Viewer:
                  icon=":material/block:")
         st.stop()
     return viewer
+
+
+def refuse_unsafe_request(access: AccessSettings) -> None:
+    """Stop a request addressed by a foreign host name (DNS rebinding, `host_refusal`), and, in
+    local single-user mode, one served on an address other computers can reach. Run before
+    every page, the patients' check-in page included (dashboard/checkin_route.py)."""
+    refusal = host_refusal(st.context.headers.get("Host"), (*access.allowed_hosts, *_public_hosts()))
+    if refusal is None and not sign_in_configured():
+        refusal = local_mode_refusal(st.get_option("server.address"), access)
+    if refusal:
+        st.error(refusal, icon=":material/block:")
+        st.stop()
 
 
 def _public_hosts() -> tuple[str, ...]:

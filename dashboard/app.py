@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import access
+from dashboard import access, checkin_route
 from dashboard.data import settings
 
 # A local icon: a :material/...: page icon makes the browser fetch the favicon from Google Fonts, and
@@ -32,6 +32,8 @@ SECTIONS = {
     "Administrator": {"audit": ("views/audit.py", ":material/policy:")},
 }
 
+if checkin_route.requested():  # a patient's check-in code: that page only, no sign-in (docs/access.md)
+    checkin_route.serve(settings().access)
 viewer = access.gate(settings().access)
 allowed = access.pages_for(viewer.role, settings().access)
 menu: dict[str, list[st.Page]] = {}

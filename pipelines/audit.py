@@ -51,7 +51,9 @@ from .audit_anchor import (AuditKey, AuditKeyError, Head, config_dir, default_ke
 __all__ = ["ACTIONS", "GENESIS", "VERSION", "AuditEntry", "Verification", "append", "anchor", "audit_path", "read",
            "AuditKey", "AuditKeyError", "Head", "config_dir", "default_key_file", "head_path", "key_source"]
 
-ACTIONS = ("view", "export", "print")
+# checkin-code: staff opened a check-in; checkin-attempt: a check-in code was tried (its outcome in
+# detail); checkin: a patient's answers were saved (docs/access.md, "Patient check-in").
+ACTIONS = ("view", "export", "print", "checkin-code", "checkin-attempt", "checkin")
 GENESIS = "0" * 64  # the "previous hash" of the first entry of an unkeyed (legacy) log
 VERSION = 2  # entries with "v": 2 are keyed; entries without "v" are the legacy SHA-256 chain
 

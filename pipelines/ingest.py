@@ -27,8 +27,9 @@ from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
 from .publish import discard, ingest_lock, publish, remove_leftovers, working_copy
-from .readers import Reader, content_sha256, readers_for
+from .readers import SOURCE_FILE, Reader, checkin_reader, checkin_source, content_sha256, readers_for
 from .settings import Settings
+from .store.checkins import mark_published
 
 Progress = Callable[[str], None]
 
@@ -108,11 +109,20 @@ def ingest(
     `now` (UTC) is the run's clock: rows dated after it are quarantined as future dates.
     `full_export`: the files are the whole truth for the kinds they hold; stored rows of those
     kinds they leave out are deleted (docs/ingest.md, "Full exports and deletions").
+    Every run also loads the patients' check-ins saved in the database's store (source
+    `check-in`, pipelines/readers/checkin_store.py); with no `paths`, only those (publishing
+    them: `outcomes ingest --store-only`).
     Raises ImportFormatError, with nothing written, for a file that is not a known export.
     """
     started = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    files = expand_paths(paths)
+    files = expand_paths(paths) if paths else []
     readers = readers_for(files)  # fails before anything is written
+    checkins = checkin_source(db_path)
+    if checkins:
+        files.append(Path(SOURCE_FILE))
+        readers[Path(SOURCE_FILE)] = checkin_reader(checkins)
+    if not files:
+        raise ImportFormatError("nothing to load: no export files given and no check-ins saved in the store")
     # Every file's units in kind order (the patients of all files, then sessions, then
     # assessments), so a Bundle's sessions find the patients of any file of the run.
     units = sorted(((path, unit) for path in files for unit in readers[path].units),
@@ -194,6 +204,8 @@ def ingest(
         try:
             run = load_into(work)
             publish(work, db_path)
+            if checkins:  # served now: the Worklist reads them from the database from here on
+                mark_published(db_path, checkins.ids, run.run_id)
             return run
         finally:
             discard(work)

@@ -235,6 +235,23 @@ class TreatmentSettings:
 
 
 @dataclass(frozen=True)
+class CheckinSettings:
+    """Patients answering their scales on a tablet (docs/access.md, "Patient check-in"): a
+    one-time code a clinician opens is valid for `link_minutes`; a patient who answers PHQ-9
+    item 9 above 0 is shown `crisis_line` (the US 988 Suicide & Crisis Lifeline by default; a
+    clinic elsewhere sets its own)."""
+
+    link_minutes: int = 30
+    crisis_line: str = "988 Suicide & Crisis Lifeline: call or text 988"
+
+    def __post_init__(self):
+        if type(self.link_minutes) is not int or not 1 <= self.link_minutes <= 24 * 60:
+            raise SettingsError(f"[checkin] link_minutes must be a whole number from 1 to 1440, not {self.link_minutes!r}")
+        if not isinstance(self.crisis_line, str) or not self.crisis_line.strip():
+            raise SettingsError("[checkin] crisis_line must be the text of a crisis line patients can call")
+
+
+@dataclass(frozen=True)
 class Settings:
     # Times without an offset are clinic local time; times with one are converted to it.
     clinic_timezone: str = "America/New_York"
@@ -253,6 +270,7 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     access: AccessSettings = field(default_factory=AccessSettings)
     treatment: TreatmentSettings = field(default_factory=TreatmentSettings)
+    checkin: CheckinSettings = field(default_factory=CheckinSettings)
 
 
 class SettingsError(ValueError):
@@ -270,7 +288,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"settings file {path}: {error}") from None
     sections = {"plausible": PlausibleRanges, "thresholds": Thresholds, "export": ExportSettings, "access": AccessSettings,
-                "privacy": PrivacySettings, "treatment": TreatmentSettings}
+                "privacy": PrivacySettings, "treatment": TreatmentSettings,
+                "checkin": CheckinSettings}
     parts = {}
     for name, section in sections.items():
         values = raw.pop(name, {})

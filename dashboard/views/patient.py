@@ -20,6 +20,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from dashboard import checkin_staff
 from dashboard.auditing import auditor, record_view
 from dashboard.charts.patient import item_heatmap, trajectory_figure
 from dashboard.data import ask, current_version, settings
@@ -132,6 +133,7 @@ columns[3].metric("Latest infusion", facts["Latest infusion"])
 with st.container(horizontal=True):
     for level, text in safety_flags(summary, config):
         st.badge(md(text), color=BADGE_COLOURS[level], icon=BADGE_ICONS[level])
+checkin_staff.patient_alert(patient_id)
 
 # --- scales -------------------------------------------------------------------------------
 scales = data["scales"]
@@ -205,6 +207,8 @@ if infusions_tab.open:
                                          f"{config.thresholds.bp_excursion_diastolic} mmHg"),
                 "CADSS": st.column_config.NumberColumn("CADSS", help="Dissociation (CADSS total, 0-92)"),
             })
+
+checkin_staff.patient_panel(patient_id, scores)
 
 # --- printable summary --------------------------------------------------------------------
 

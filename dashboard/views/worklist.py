@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
+from dashboard import checkin_staff
 from dashboard.auditing import auditor
 from dashboard.charts.quality import reason_counts, worklist_reasons_chart
 from dashboard.data import ask, current_version, db_path, settings
@@ -103,6 +104,7 @@ def csv_of(shown: pd.DataFrame) -> bytes:
 
 st.title("Worklist")
 require_database()
+checkin_staff.worklist_alerts()  # item 9 in a check-in not loaded yet: at once, above everything
 if ask(cohort_options)["first_start"] is None:  # no treated patient: nothing to filter or list
     st.info("No infusions are loaded yet, so nobody is on the worklist. Load the clinic's exports with "
             "`outcomes ingest`.")

@@ -19,6 +19,7 @@ from ..formats import ImportFormatError
 from ..ingest import ingest, stderr_progress
 from ..publish import discard, ingest_lock, publish, working_copy
 from ..settings import load_settings
+from ..store.checkins import read_answers
 from .export_fhir import cmd_export_fhir
 from .tables import FILE_HEADINGS, ROW_HEADINGS, RULE_HEADINGS, RUN_HEADINGS, frame_table, summary, text_table
 
@@ -43,6 +44,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     progress = (lambda message: None) if args.quiet else stderr_progress
+    if bool(args.paths) == args.store_only:
+        print("error: give export files or folders to load, or --store-only (and then no files)", file=sys.stderr)
+        return 2
+    if args.store_only and not read_answers(args.db, unpublished_only=True):
+        print("no check-ins waiting to be published")
+        return 0
     try:
         run = ingest(args.db, args.paths, settings, progress=progress, full_export=args.full_export)
     except ImportFormatError as error:

@@ -39,8 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         "disagree with the items) are quarantined with the reason, never dropped. Rows already loaded are left as "
         "they are; changed rows replace the old version, which is kept in history. The whole run is one "
         "transaction: a file that is not a known export stops it with nothing written."))
-    load.add_argument("paths", nargs="+", help="export files (CSV, REDCap, FHIR JSON/NDJSON), read as named (no wildcards), "
+    load.add_argument("paths", nargs="*", help="export files (CSV, REDCap, FHIR JSON/NDJSON), read as named (no wildcards), "
                                                "or folders whose *.csv, *.json and *.ndjson files are loaded")
+    load.add_argument("--store-only", action="store_true",
+                      help="load no files, only the patients' check-ins saved on the dashboard (every run loads "
+                      "them too); the dashboard runs this after each check-in (docs/ingest.md)")
     load.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     load.add_argument("--full-export", action="store_true",
                       help="the files are the clinic's whole export for the kinds they hold (patients, sessions, "

@@ -18,12 +18,14 @@ import duckdb
 
 from ..formats import ASSESSMENTS, ExportKind
 from . import fhir
+from .checkin_store import SOURCE_FILE, CheckinSource, checkin_source
 from .csv_export import read_header, sniff, stage_csv
 from . import redcap
 from .redcap import content_sha256, is_redcap
 from .rows import StagedFile
 
-__all__ = ["Reader", "Unit", "reader_for", "readers_for", "content_sha256"]
+__all__ = ["Reader", "Unit", "reader_for", "readers_for", "content_sha256", "checkin_reader", "checkin_source",
+           "SOURCE_FILE"]
 
 Stage = Callable[[duckdb.DuckDBPyConnection, int], Iterable[StagedFile]]
 
@@ -109,3 +111,11 @@ def _csv_reader(path: Path) -> Reader:
             for kind in kinds), kinds)
     kind = sniff(path)
     return Reader(kind.name, (Unit(kind, lambda con, scan_no: [stage_csv(con, path, scan_no=scan_no)]),), (kind,))
+
+
+def checkin_reader(source: CheckinSource) -> Reader:
+    """The check-ins saved in the dashboard's store, as one more source of assessments
+    (pipelines/readers/checkin_store.py). It is the whole truth for nothing: a full export
+    deletes no check-in, and its keys are among the run's, so none is deleted either."""
+    return Reader(f"{len(source.answers)} check-in scale(s) saved on the dashboard",
+                  (Unit(ASSESSMENTS, source.stage),), ())
