@@ -264,3 +264,55 @@ def test_an_export_that_fails_leaves_no_file_behind(scored, tmp_path):
     with pytest.raises(Exception):
         export_fhir(clinic.db, tmp_path / "failed", "Not/A_Zone", all_scores=True)
     assert not (tmp_path / "failed").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_check_ins_are_what_is_written_by_default_and_they_round_trip(clinic, tmp_path):
+    """Check-ins saved in the store (pipelines/store/checkins.py) and loaded by the ingest as
+    source 'check-in' are written by default; the scores that came in the CSV export are not.
+    Hand-worked totals as in tests/test_checkin_store.py: PHQ-9 1+2+3+0+1+2+1+0+1 = 11, GAD-7
+    7 x 2 = 14, pain 7, PCL-5 20 x 2 = 40, PHQ-9 with items 8 and 9 skipped 8 x 9/7 = 10.29 -> 10."""
+    import datetime as dt
+
+    from pipelines.store.checkins import ScaleAnswers, new_code, save_checkin
+
+    answered = dt.datetime(2026, 5, 31, 15, 0, tzinfo=dt.timezone.utc)  # 11:00 in New York (EDT)
+
+    def code() -> str:
+        return new_code(clinic.db, "001", "dr@example.org", minutes=30, now=answered - dt.timedelta(minutes=5))[0]
+
+    clinic.assessments = [assessment("csv-phq", "2026-05-01T09:00:00", "PHQ-9", [1] * 9)]
+    clinic.load()
+    save_checkin(clinic.db, code(), [ScaleAnswers("PHQ-9", (1, 2, 3, 0, 1, 2, 1, 0, 1, 2)),
+                                     ScaleAnswers("GAD-7", (2,) * 7), ScaleAnswers("PAIN-NRS", (7,)),
+                                     ScaleAnswers("PCL-5", (2,) * 20)], now=answered)
+    save_checkin(clinic.db, code(), [ScaleAnswers("PHQ-9", (1, 1, 1, 1, 1, 1, 2, None, None), skipped=(8, 9))],
+                 now=answered + dt.timedelta(minutes=1))
+    clinic.load()
+
+    out = tmp_path / "to-ehr"
+    result = export_fhir(clinic.db, out, ZONE)
+    responses = lines(out / "QuestionnaireResponse.ndjson")
+    observations = lines(out / "Observation.ndjson")
+    assert_valid_r4([*responses, *observations])
+    assert result.scores == 5 and len(responses) == 5 and len(observations) == 4  # no PCL-5 total Observation
+    assert all(r["id"].startswith("check-in-") for r in responses)
+    assert {r["authored"] for r in responses} == {"2026-05-31T11:00:00-04:00", "2026-05-31T11:01:00-04:00"}
+    totals = {o["code"]["coding"][0]["code"]: o["valueQuantity"]["value"] for o in observations
+              if o["effectiveDateTime"].startswith("2026-05-31T11:00")}
+    assert totals == {"44261-6": 11, "70274-6": 14, "72514-3": 7}
+    later = next(o for o in observations if o["effectiveDateTime"] == "2026-05-31T11:01:00-04:00")
+    assert later["valueQuantity"]["value"] == 10
+    pcl = next(r for r in responses if r["questionnaire"].endswith("pcl-5"))
+    assert sum(i["answer"][0]["valueInteger"] for i in pcl["item"]) == 40
+
+    back = tmp_path / "back" / "outcomes.duckdb"
+    back.parent.mkdir()
+    run = ingest(back, [clinic.folder / "exports" / "patients.csv", out], Settings(), now=NOW)
+    assert run.totals.quarantined == 0
+    columns = "patient_id, instrument, administered_at, items, total, total_only, prorated, complete, item9_positive"
+    expected = [tuple(r.values()) for r in clinic.rows(
+        f"SELECT {columns} FROM assessments WHERE source_file = 'check-in' ORDER BY ALL")]
+    con = duckdb.connect(str(back), read_only=True)
+    returned = con.execute(f"SELECT {columns} FROM assessments ORDER BY ALL").fetchall()
+    con.close()
+    assert len(expected) == 5 and returned == expected
