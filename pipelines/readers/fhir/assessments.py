@@ -11,8 +11,9 @@ word, or last two, an alias of the registry) is not an item, unless the response
 Questionnaire numbers its questions the same way (`phq1 ... phq8` beside `phq9`). A question
 that is not a scored item (the PHQ-9 difficulty question read as its recorded extra column when
 it can be, a comment, a T-score, a total) never quarantines the response. The one question of a
-one-item scale, coded with the scale's code (pain 0-10, 72514-3), is its item 1 and its total. Every code comes from the instrument registry. An Observation carrying a scale's
-total code supplies the total of the QuestionnaireResponse it is derivedFrom (EHRs export both);
+one-item scale, coded with the scale's code (pain 0-10, 72514-3), is its item 1 and its total.
+Every code comes from the instrument registry. An Observation carrying a scale's total code
+supplies the total of the QuestionnaireResponse it is derivedFrom (EHRs export both);
 one derived from nothing in this export is an assessment of its own, with only the total.
 """
 
