@@ -19,6 +19,7 @@ from ..formats import ImportFormatError
 from ..ingest import NothingToPublish, ingest, stderr_progress
 from ..publish import discard, ingest_lock, publish, working_copy
 from ..settings import load_settings
+from .export_fhir import cmd_export_fhir
 from .tables import FILE_HEADINGS, ROW_HEADINGS, RULE_HEADINGS, RUN_HEADINGS, frame_table, summary, text_table
 
 
@@ -138,9 +139,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if getattr(args, "fhir", False):
+        return cmd_export_fhir(args)
     if not args.deidentified:
         print("error: outcomes export writes de-identified extracts only and will not export identified "
-              "data; add --deidentified to confirm (docs/export.md says what is kept and dropped)", file=sys.stderr)
+              "data; add --deidentified to confirm (docs/export.md says what is kept and dropped), or --fhir "
+              "to write scores back to the clinic's EHR", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
     try:

@@ -96,18 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.set_defaults(handler=cmd_quarantine)
 
     export = with_db(commands.add_parser(
-        "export", help="write de-identified analytic tables (Parquet or CSV) for analysts",
+        "export", help="write de-identified analytic tables (Parquet or CSV) for analysts, or scores back to "
+        "the EHR as FHIR (--fhir)",
         description="Write the analytic tables (patients' cohort attributes, infusions, scores, outcomes per "
         "scale, paired PHQ-9/GAD-7 outcomes) with every id replaced by a keyed hash (HMAC-SHA256; key from "
         "$OUTCOMES_EXPORT_KEY or the [export] settings, never a default), dates shifted per patient or cut to "
         "the month, birth year in bands with ages 90 and over grouped, clinician and site names pseudonymised, "
-        "and no free text, plus manifest.json. The database is opened read-only. See docs/export.md."))
+        "and no free text, plus manifest.json. With --fhir instead: scores as FHIR R4 QuestionnaireResponse and "
+        "total Observation resources (NDJSON) for the clinic's EHR. The database is opened read-only. See docs/export.md."))
     export.add_argument("--deidentified", action="store_true",
-                        help="required: confirms the extract is de-identified (identified exports are not offered)")
+                        help="required (unless --fhir): confirms the extract is de-identified (identified "
+                        "extracts are not offered)")
     export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
     export.add_argument("--out", required=True, help="folder to write into; created, and must be empty")
     export.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing an earlier "
                         "export's files there")
+    export.add_argument("--fhir", action="store_true", help="instead: write scores back to the clinic's EHR as FHIR R4 "
+                        "(QuestionnaireResponse and total Observation, NDJSON; identified: docs/export.md)")
+    export.add_argument("--all-scores", action="store_true", help="with --fhir: every valid score, not only those "
+                        "patients entered at check-in")
     export.set_defaults(handler=cmd_export)
 
     audit = with_db(commands.add_parser(

@@ -10,8 +10,10 @@ by the number at the end of the linkId (`PHQ.3`, `phq3`, `Q3`, `H1/T1/Q3`, `phq9
 word, or last two, an alias of the registry) is not an item, unless the response or its
 Questionnaire numbers its questions the same way (`phq1 ... phq8` beside `phq9`). A question
 that is not a scored item (the PHQ-9 difficulty question read as its recorded extra column when
-it can be, a comment, a T-score, a total) never quarantines the response. Every code comes from the instrument registry. An Observation carrying a scale's
-total code supplies the total of the QuestionnaireResponse it is derivedFrom (EHRs export both);
+it can be, a comment, a T-score, a total) never quarantines the response. The one question of a
+one-item scale, coded with the scale's code (pain 0-10, 72514-3), is its item 1 and its total.
+Every code comes from the instrument registry. An Observation carrying a scale's total code
+supplies the total of the QuestionnaireResponse it is derivedFrom (EHRs export both);
 one derived from nothing in this export is an assessment of its own, with only the total.
 """
 
@@ -130,6 +132,9 @@ def _response_row(entry: Entry, index: Index, form: Form, recorded_total: Entry 
             if total_of is not None:
                 if total_of == scale:
                     values["total"] = _number(answer, link, form, where, "total")
+                    if instrument is not None and instrument.n_columns == 1:
+                        # A one-question scale (pain 0-10, LOINC 72514-3): the answered question is its item too.
+                        values["item_1"] = values["total"]
                 continue
             column = next((ITEM_CODES[c][1] for c in codes if c in ITEM_CODES and ITEM_CODES[c][0] == scale), None)
             coded = LOINC_CODE.search(link) or LOINC_CODE.search(str(item.get("definition") or ""))
