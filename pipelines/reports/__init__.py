@@ -9,7 +9,9 @@ which applies the small-cell rule once, the same way everywhere:
 - `complementary`: which further cells to blank so that no small cell can be worked out;
 - `clinic`: every table of the Clinic outcomes page as it may be published (with `course`: the
   trajectory, time to response, retention and safety tables, `change`: the waterfall and
-  severity transitions, and `groups`: outcomes by clinician, site and month).
+  severity transitions, and `groups`: outcomes by clinician, site and month);
+- `headline`: the headline response and remission on each basis (completers, intention to
+  treat, last observation carried forward), each labelled with its denominator.
 
 Pages for non-clinicians import from `clinic` (and the like), never from `suppression`'s
 internals.

@@ -1,0 +1,120 @@
+"""The headline response and remission rates as they may be published, on each basis a reader
+asks for (completers, intention to treat, last observation carried forward), each labelled with
+its denominator.
+
+Why a module of its own: the Clinic outcomes page, the one-page report, the CLI and the
+notebooks show the same headline, and a rate without its denominator misleads (the sample's
+after-induction response is 57% of the 202 scored after induction but 42% of the 276 who
+started in the clinical range). The counts are `analytics.intention.outcome_rates`'; this module
+adds the 95% Wilson intervals, the labels, and blanks small cells (`suppression`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from ..analytics.cohorts import CohortFilter
+from ..analytics.intention import BASES, outcome_rates
+from ..analytics.outcomes import TIMEPOINTS, scale_has_remission
+from ..analytics.stats import wilson_interval
+from .suppression import cell_size, suppress_counts
+
+__all__ = ["BASES", "BASIS_LABELS", "TIMEPOINT_LABELS", "headline_rates", "scale_short_name", "caseness_min"]
+
+BASIS_LABELS = {"completers": "Completers", "itt": "Intention to treat", "locf": "Last observation carried forward"}
+TIMEPOINT_LABELS = {"after_induction": "after induction", "latest": "at the latest score"}
+RATES = {"responders": "response", "remitters": "remission"}
+
+
+def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9",
+                   cohort: CohortFilter = CohortFilter(),
+                   timepoint: str | Sequence[str] = TIMEPOINTS[::-1],
+                   basis: str | Sequence[str] = ("completers", "itt"),
+                   min_cell: int | None = None) -> pd.DataFrame:
+    """Response and remission of the cohort on each basis and timepoint asked, as published.
+
+    Parameters
+    ----------
+    con, settings, scale, cohort
+        As in `analytics.intention.outcome_rates`.
+    timepoint : str or sequence of str
+        "after_induction", "latest", or several (default both, after induction first).
+    basis : str or sequence of str
+        "completers", "itt", "locf", or several (default completers and intention to treat).
+    min_cell : int, optional
+        The smallest count that may be shown; `settings.privacy.min_cell_size` (11) by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per timepoint x basis (timepoints outer, in the order asked): `timepoint`,
+        `basis`, `suppressed`, `n_shown`, `n_patients`, `n`, `responders`, `response_rate`,
+        `response_low`, `response_high`, `remitters`, `remission_rate`, `remission_low`,
+        `remission_high`, `has_remission`, `basis_label` ("Intention to treat"),
+        `timepoint_label` ("after induction") and `denominator_label`, who n counts, to follow
+        "<n> " (e.g. "who started with PHQ-9 ≥ 10").
+
+    Notes
+    -----
+    rate = k / n with the 95% Wilson score interval (`stats.wilson_interval`), k the
+    responders or remitters and n the basis' denominator (`outcome_rates`, Notes). Each row is
+    suppressed like the headline's (`suppress_counts`): n of 1 to min_cell - 1 blanks the row;
+    otherwise k, or n - k, of 1 to min_cell - 1 blanks k with its rate and interval.
+
+    References
+    ----------
+    Wilson EB (1927), J Am Stat Assoc 22:209-212; docs/analytics.md, "Three bases for a
+    headline rate" and "Small-cell suppression".
+    """
+    timepoints = [timepoint] if isinstance(timepoint, str) else list(timepoint)
+    bases = [basis] if isinstance(basis, str) else list(basis)
+    rows = []
+    for point in timepoints:
+        for one_basis in bases:
+            counts = outcome_rates(con, settings, scale, cohort, point, one_basis).iloc[0]
+            row = {"timepoint": point, "basis": one_basis, "n_patients": counts["n_patients"], "n": counts["n"]}
+            for count, rate in RATES.items():
+                row[count] = counts[count]
+                estimate = (wilson_interval(int(counts[count]), int(counts["n"])) if not pd.isna(counts[count])
+                            else None)
+                for suffix, attribute in (("rate", "value"), ("low", "low"), ("high", "high")):
+                    row[f"{rate}_{suffix}"] = float(getattr(estimate, attribute)) if estimate else float("nan")
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    for column in ("n_patients", "n", "responders", "remitters"):
+        frame[column] = frame[column].astype("Int64")
+    derived = {count: [f"{rate}_{s}" for s in ("rate", "low", "high")] for count, rate in RATES.items()}
+    shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n", tuple(RATES),
+                               companions=("n_patients",), derived=derived)
+    name, threshold = scale_short_name(con, scale), caseness_min(con, scale)
+    shown["has_remission"] = scale_has_remission(con, scale)
+    shown["basis_label"] = shown["basis"].map(BASIS_LABELS)
+    shown["timepoint_label"] = shown["timepoint"].map(TIMEPOINT_LABELS)
+    shown["denominator_label"] = [_denominator_label(b, t, name, threshold)
+                                  for b, t in zip(shown["basis"], shown["timepoint"])]
+    return shown
+
+
+def scale_short_name(con: duckdb.DuckDBPyConnection, scale: str) -> str:
+    """The scale's display name without its description: "PHQ-9", "Pain" (registry's
+    `display_name`, "PHQ-9 (depression)", "Pain (0-10)")."""
+    rows = con.execute("SELECT display_name FROM instruments WHERE code = ?", [scale]).fetchall()
+    return (rows[0][0] or scale).split(" (")[0] if rows else scale
+
+
+def caseness_min(con: duckdb.DuckDBPyConnection, scale: str) -> float:
+    """The lowest baseline in the clinical range (PHQ-9 10, GAD-7 8, PCL-5 33, pain 4)."""
+    return con.execute("SELECT caseness_min FROM instruments WHERE code = ?", [scale]).fetchall()[0][0]
+
+
+def _denominator_label(basis: str, timepoint: str, name: str, threshold: float) -> str:
+    started = f"who started with {name} ≥ {threshold:g}"
+    if basis == "completers":
+        return f"{started} and had a score {TIMEPOINT_LABELS[timepoint]}".replace(
+            "score at the latest score", "later score")
+    if basis == "locf":
+        return f"{started}, missing scores carried forward"
+    return started
