@@ -210,9 +210,7 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     outcomes = []
     for scale in (s for s in REPORT_SCALES if s in offered):
         for group, part in indication_groups(con, cohort).items():
-            for timepoint in TIMEPOINTS:
-                for basis in BASES:
-                    outcomes.append(_line(con, settings, scale, group, part, timepoint, basis, min_cell))
+            outcomes += _lines(con, settings, scale, group, part, min_cell)
     rates = safety_rates(con, settings, cohort, min_cell=min_cell) if started else None
     benchmarks = [b for b in benchmarks_module.load(settings) if b.scale == "PHQ-9" and b.indication == DEPRESSION]
     board = Board(
@@ -231,13 +229,16 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     return board_text.with_text(board, settings)
 
 
-def _line(con, settings, scale, group, part, timepoint, basis, min_cell) -> OutcomeLine:
+def _lines(con, settings, scale, group, part, min_cell) -> list[OutcomeLine]:
+    """The group's lines, time points outer, bases inner (empty lines for a group left out)."""
     if part is None:
         empty = Rate(None, None, None, None)
-        return OutcomeLine(scale, group, basis, "", "", timepoint, 0, empty, empty)
-    row = headline_rates(con, settings, scale, part, timepoint, basis).iloc[0]
-    return OutcomeLine(scale, group, basis, str(row["basis_label"]), str(row["denominator_label"]), timepoint,
-                       _count(row["n"]), _rate(row, "responders", "response"), _rate(row, "remitters", "remission"))
+        return [OutcomeLine(scale, group, basis, "", "", timepoint, 0, empty, empty)
+                for timepoint in TIMEPOINTS for basis in BASES]
+    frame = headline_rates(con, settings, scale, part, TIMEPOINTS, BASES, min_cell=min_cell)
+    return [OutcomeLine(scale, group, row["basis"], str(row["basis_label"]), str(row["denominator_label"]),
+                        row["timepoint"], _count(row["n"]), _rate(row, "responders", "response"),
+                        _rate(row, "remitters", "remission")) for _, row in frame.iterrows()]
 
 
 def _safety(rates: dict, settings: Settings) -> list:

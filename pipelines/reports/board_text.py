@@ -101,9 +101,9 @@ def methods_lines(board, settings: Settings) -> list[str]:
     """The methods box, one statement per line."""
     phq, gad = REGISTRY["PHQ-9"], REGISTRY["GAD-7"]
     completers = next((line.denominator_label for line in board.outcomes if line.basis == "completers"
-                       and line.denominator_label), "patients in the clinical range at baseline with a score")
+                       and line.denominator_label), "who started in the clinical range and had a score")
     everyone = next((line.denominator_label for line in board.outcomes if line.basis == "itt"
-                     and line.denominator_label), "everyone who started with a baseline in the clinical range")
+                     and line.denominator_label), "who started in the clinical range")
     mark = suppressed_mark(board.min_cell)
     unknown = board.unknown_indication
     return [
@@ -116,7 +116,8 @@ def methods_lines(board, settings: Settings) -> list[str]:
         f"{settings.after_induction_before_session}. Latest: the latest follow-up score.",
         f"Response: a drop of at least {phq.response_drop_pct}% from baseline. Remission: PHQ-9 below "
         f"{phq.remission_below}, GAD-7 below {gad.remission_below}.",
-        f"Completers: {completers}. Intention to treat (ITT): {everyone}.",
+        f"Completers: patients {completers} (PHQ-9 after induction; likewise for each scale and time point). "
+        f"Intention to treat (ITT): every patient {everyone}, counting a missing score as no response.",
         "Depression = unipolar depression as the primary indication; other indications are every other "
         "recorded one" + (f" ({'no' if unknown == 0 else mark if unknown is None else unknown} patients "
                           "with none recorded are in neither group)." if unknown != 0 else "."),
