@@ -167,7 +167,7 @@ def retention_by_infusion(distribution: pd.DataFrame, started: int | None, compl
 
 
 def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: CohortFilter = CohortFilter(),
-                cohort_text: str = "all patients", generated: dt.datetime | None = None,
+                cohort_text: str | None = None, generated: dt.datetime | None = None,
                 min_cell: int | None = None) -> Board:
     """The one-page report's numbers for `cohort` (its date range is the report's period).
 
@@ -175,8 +175,9 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     ----------
     con, settings, cohort
         As in the functions of `reports.clinic`.
-    cohort_text : str
-        The cohort in words, printed in the heading (escaped by the renderers).
+    cohort_text : str, optional
+        The cohort in words, printed in the heading (escaped by the renderers); by default
+        `board_text.describe_cohort`.
     generated : datetime, optional
         When the report is made (now by default), printed in the methods box.
     min_cell : int, optional
@@ -214,7 +215,7 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     rates = safety_rates(con, settings, cohort, min_cell=min_cell) if started else None
     benchmarks = [b for b in benchmarks_module.load(settings) if b.scale == "PHQ-9" and b.indication == DEPRESSION]
     board = Board(
-        cohort=cohort, cohort_text=cohort_text, period_from=cohort.start_from, period_to=cohort.start_to,
+        cohort=cohort, cohort_text=cohort_text or board_text.describe_cohort(cohort), period_from=cohort.start_from, period_to=cohort.start_to,
         as_of=pd.Timestamp(activity["as_of"]).date() if pd.notna(activity["as_of"]) else None,
         generated=generated or dt.datetime.now().replace(microsecond=0), min_cell=min_cell,
         page_size=settings.report.page_size, started=started, completed_induction=completed,

@@ -14,13 +14,23 @@ import dataclasses
 from ..instruments import REGISTRY
 from ..settings import Settings
 
-__all__ = ["with_text", "comparison_sentence", "chart_rows", "methods_lines", "period_text", "suppressed_mark", "pct",
+__all__ = ["with_text", "describe_cohort", "comparison_sentence", "chart_rows", "methods_lines", "period_text", "suppressed_mark", "pct",
            "rate_text", "count_text", "line_cells"]
 
 
 def suppressed_mark(min_cell: int) -> str:
     """What a suppressed cell prints: "<11" for the default cell size."""
     return f"<{min_cell}"
+
+
+def describe_cohort(cohort) -> str:
+    """The cohort's sites, clinicians and other filters in plain words ("all patients" when
+    none); the period is said apart (`period_text`). Renderers escape it."""
+    names = {"sites": "site", "clinicians": "clinician", "indications": "indication", "routes": "route",
+             "sexes": "sex", "age_bands": "age band", "dose_bands": "dose band"}
+    parts = [f"{label}{'s' if len(values) > 1 else ''}: {', '.join(v.replace('_', ' ') for v in values)}"
+             for field, label in names.items() if (values := getattr(cohort, field))]
+    return "; ".join(parts) if parts else "all patients"
 
 
 def period_text(board) -> str:
