@@ -50,10 +50,10 @@ def report_downloads(cohort: CohortFilter) -> None:
     documents = report_documents(cohort)
     stamp = dt.date.today().isoformat()
     size = settings().privacy.min_cell_size
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button("One-page report (PDF)", documents["pdf"], file_name=f"outcomes-report-{stamp}.pdf",
+    row = st.container(horizontal=True)  # side by side, each as wide as its label
+    row.download_button("One-page report (PDF)", documents["pdf"], file_name=f"outcomes-report-{stamp}.pdf",
                          mime="application/pdf", key="clinic_report_pdf", icon=":material/picture_as_pdf:",
                          on_click="ignore", help=HELP.format(size=size))
-    right.download_button("One-page report (HTML)", documents["html"], file_name=f"outcomes-report-{stamp}.html",
+    row.download_button("One-page report (HTML)", documents["html"], file_name=f"outcomes-report-{stamp}.html",
                           mime="text/html", key="clinic_report_html", icon=":material/print:", on_click="ignore",
                           help=HELP.format(size=size))
