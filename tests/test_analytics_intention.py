@@ -173,3 +173,25 @@ def test_intention_to_treat_counts_everyone_in_the_clinical_range_on_the_sample(
     existing = only_row(cohort_outcomes(sample, SETTINGS, timepoint="after_induction"))
     row = only_row(headline_rates(sample, SETTINGS, timepoint="after_induction", basis="itt"))
     assert (row.n, row.responders) == (existing.n_caseness, existing.response_n)
+
+
+# --- Like with like: unipolar depression apart from the other indications ----------------------
+
+def test_depression_and_other_indications_partition_the_headline(sample):
+    from pipelines.reports.headline import headline_by_indication
+    both = headline_by_indication(sample, SETTINGS, timepoint="after_induction", basis="itt", min_cell=1)
+    whole = only_row(headline_rates(sample, SETTINGS, timepoint="after_induction", basis="itt", min_cell=1))
+    assert both["indication_group"].tolist() == ["Unipolar depression", "Other indications"]
+    assert both["n"].sum() == whole.n and both["responders"].sum() == whole.responders
+    # the depression group is the cohort filtered to primary_indication = "depression"
+    depression = only_row(outcome_rates(sample, SETTINGS, cohort=CohortFilter(indications=("depression",)),
+                                        basis="itt"))
+    assert (both.n.iloc[0], both.responders.iloc[0]) == (depression.n, depression.responders)
+
+
+def test_indication_groups_on_the_hand_worked_clinic(con):
+    # Everyone in the small clinic is "depression" (conftest.patient's default): the other group
+    # is empty (n 0), and the depression group is the whole headline: ITT after induction 5, 1.
+    from pipelines.reports.headline import headline_by_indication
+    frame = headline_by_indication(con, SETTINGS, timepoint="after_induction", basis="itt", min_cell=1)
+    assert frame["n"].tolist() == [5, 0] and frame["responders"].tolist() == [1, 0]

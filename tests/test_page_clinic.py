@@ -53,7 +53,10 @@ def test_page_renders_every_section(page):
     assert page.title[0].value == "Clinic outcomes"
     assert not page.error and not page.info, [i.value for i in page.info]
     assert set(metrics(page)) == {"Active patients", "New starts", "Infusions delivered", "PHQ-9 before infusion",
-                                  "Response rate", "Remission rate", "Median change"}
+                                  "Response rate", "Remission rate", "Median change",
+                                  # the rates on two bases and durability (tests/test_page_clinic_bases.py)
+                                  "Response (Completers)", "Remission (Completers)", "Response (ITT)",
+                                  "Remission (ITT)", "Still responding at 4 weeks", "Still responding at 8 weeks"}
     assert len(page.tabs) == 6
     assert page.selectbox(key="clinic_scale").value == "PHQ-9"
 

@@ -23,6 +23,7 @@ from dashboard.charts import treatment as treatment_charts
 from dashboard.data import ask, settings
 from dashboard.display import interval, percent, rate_columns, rate_names, table
 from dashboard.filters import cohort_filter, describe
+from dashboard.views import clinic_bases
 from dashboard.views.clinic_report import report_downloads
 from dashboard.widgets import require_database
 from pipelines.analytics.cohorts import GROUPABLE
@@ -157,6 +158,11 @@ else:
         st.info(f"No patient of this cohort is evaluable on {scale} at the {TIMEPOINT_LABELS[timepoint]} yet "
                 "(in the clinical range at baseline and with a follow-up score).")
 
+if overall is not None and not overall["suppressed"]:  # the same rates over each denominator (issue 16)
+    clinic_bases.headline_on_bases(SETTINGS, scale, cohort, timepoint)
+    with st.expander("Unipolar depression and other indications (like with like)"):
+        clinic_bases.like_with_like(SETTINGS, scale, cohort)
+
 # on_change="rerun": a tab's charts are computed when it is opened, not all six on every run.
 tabs = st.tabs(["Course", "Change per patient", "Clinicians and sites", "Trend by start month", "Retention",
                 "Safety"], on_change="rerun", key="clinic_tab")
@@ -201,6 +207,8 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
                     for column in ("responded", "responded_low", "responded_high"):
                         curve[column] = (100 * curve[column]).round(1)
                     table(curve, names, "time_to_response.csv", "time to response")
+            clinic_bases.competing_risks(SETTINGS, scale, cohort, km["curve"])
+            clinic_bases.durability(SETTINGS, scale, cohort)
 
 # --- Change per patient: waterfall and severity transitions ------------------------------------
 

@@ -92,12 +92,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ..analytics.outcomes import cohort_outcomes
     from ..analytics.snapshot import open_snapshot
     from ..analytics.survival import time_to_response
+    from .bases import with_basis
 
     settings = load_settings(args.config)
     con = open_snapshot(args.db)
     group_by = tuple(args.by or ())
     frame = cohort_outcomes(con, settings, args.scale, group_by=group_by, timepoint=args.timepoint)
     survival = time_to_response(con, settings, args.scale, group_by=group_by)["summary"]
+    frame, basis_words = with_basis(con, settings, frame, args.scale, group_by, args.timepoint,
+                                    getattr(args, "basis", "completers"))
 
     def rate(row, name):
         value = row[f"{name}_rate"]
@@ -115,8 +118,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                      rate(row, "remission"), rate(row, "reliable_improvement"),
                      "-" if row["median_change"] != row["median_change"] else f"{row['median_change']:g}",
                      "not reached" if row["median_days"] != row["median_days"] else f"{row['median_days']:g}"))
-    print(f"{args.scale} outcomes at the {args.timepoint.replace('_', ' ')} score; rates over patients in the "
-          "clinical range at baseline with a follow-up (n evaluable), 95% Wilson intervals")
+    print(f"{args.scale} outcomes at the {args.timepoint.replace('_', ' ')} score; rates {basis_words}, "
+          "95% Wilson intervals")
     print(text_table(["group", "patients", "n evaluable", "response", "remission", "reliable improvement",
                   "median change", "median days to response"], rows))
     return 0

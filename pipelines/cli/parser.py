@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--timepoint", default="latest", choices=["latest", "after_induction"],
                         help="judge outcomes on the latest score (default) or the score after induction")
     add_report_file_options(report)
+    report.add_argument("--basis", default="completers", choices=["completers", "itt", "locf"],
+                        help="who response and remission are counted over: completers (default), intention to "
+                             "treat, or last observation carried forward (docs/analytics.md)")
     report.set_defaults(handler=cmd_report)
 
     quarantine = with_db(commands.add_parser(

@@ -22,11 +22,16 @@ from ..analytics.outcomes import TIMEPOINTS, scale_has_remission
 from ..analytics.stats import wilson_interval
 from .suppression import cell_size, suppress_counts
 
-__all__ = ["BASES", "BASIS_LABELS", "TIMEPOINT_LABELS", "headline_rates", "scale_short_name", "caseness_min"]
+__all__ = ["BASES", "BASIS_LABELS", "TIMEPOINT_LABELS", "UNIPOLAR_DEPRESSION", "INDICATION_GROUPS",
+           "headline_rates", "headline_by_indication", "scale_short_name", "caseness_min"]
 
 BASIS_LABELS = {"completers": "Completers", "itt": "Intention to treat", "locf": "Last observation carried forward"}
 TIMEPOINT_LABELS = {"after_induction": "after induction", "latest": "at the latest score"}
 RATES = {"responders": "response", "remitters": "remission"}
+DERIVED = {count: [f"{rate}_{s}" for s in ("rate", "low", "high")] for count, rate in RATES.items()}
+# `primary_indication` values of unipolar depression (the import format's "depression").
+UNIPOLAR_DEPRESSION = ("depression",)
+INDICATION_GROUPS = ("Unipolar depression", "Other indications")
 
 
 def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9",
@@ -71,24 +76,90 @@ def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9
     """
     timepoints = [timepoint] if isinstance(timepoint, str) else list(timepoint)
     bases = [basis] if isinstance(basis, str) else list(basis)
-    rows = []
+    rows = [{"timepoint": point, "basis": one_basis,
+             **_with_rates(outcome_rates(con, settings, scale, cohort, point, one_basis).iloc[0])}
+            for point in timepoints for one_basis in bases]
+    shown, _ = suppress_counts(_typed(pd.DataFrame(rows)), cell_size(settings, min_cell), "n", tuple(RATES),
+                               companions=("n_patients",), derived=DERIVED)
+    return _labelled(con, scale, shown)
+
+
+def headline_by_indication(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9",
+                           cohort: CohortFilter = CohortFilter(),
+                           timepoint: str | Sequence[str] = TIMEPOINTS[::-1],
+                           basis: str | Sequence[str] = ("completers", "itt"),
+                           min_cell: int | None = None) -> pd.DataFrame:
+    """The headline rates for unipolar depression and for the other indications, apart.
+
+    Parameters
+    ----------
+    con, settings, scale, cohort, timepoint, basis, min_cell
+        As in `headline_rates`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `headline_rates`' columns with `indication_group` first ("Unipolar depression",
+        "Other indications"), one row per group x timepoint x basis.
+
+    Notes
+    -----
+    The published real-world cohorts (McInnes et al. 2022; Oliver et al. 2022) are patients
+    with (treatment-resistant) unipolar depression; bipolar depression, PTSD, anxiety, pain and
+    other indications respond differently, so a clinic's mixed rate is not comparable with
+    them. Unipolar depression is `primary_indication` in UNIPOLAR_DEPRESSION ("depression" in
+    the import format); every other value, and a missing one, is "Other indications". The two
+    groups partition the cohort whose headline is published too, so each (timepoint, basis)
+    pair is suppressed as a table with that total (`suppress_counts(totals=...)`): a group is
+    blanked when it, or what the headline minus it gives back, is a small cell.
+
+    References
+    ----------
+    Published benchmarks (docs/analytics.md, "Like with like"); docs/analytics.md,
+    "Small-cell suppression".
+    """
+    timepoints = [timepoint] if isinstance(timepoint, str) else list(timepoint)
+    bases = [basis] if isinstance(basis, str) else list(basis)
+    min_cell = cell_size(settings, min_cell)
+    tables = []
     for point in timepoints:
         for one_basis in bases:
-            counts = outcome_rates(con, settings, scale, cohort, point, one_basis).iloc[0]
-            row = {"timepoint": point, "basis": one_basis, "n_patients": counts["n_patients"], "n": counts["n"]}
-            for count, rate in RATES.items():
-                row[count] = counts[count]
-                estimate = (wilson_interval(int(counts[count]), int(counts["n"])) if not pd.isna(counts[count])
-                            else None)
-                for suffix, attribute in (("rate", "value"), ("low", "low"), ("high", "high")):
-                    row[f"{rate}_{suffix}"] = float(getattr(estimate, attribute)) if estimate else float("nan")
-            rows.append(row)
-    frame = pd.DataFrame(rows)
+            counts = outcome_rates(con, settings, scale, cohort, point, one_basis, group_by=("primary_indication",))
+            depression = counts["primary_indication"].isin(UNIPOLAR_DEPRESSION).fillna(False).astype(bool)
+            rows = []
+            for label, part in ((INDICATION_GROUPS[0], counts[depression]), (INDICATION_GROUPS[1], counts[~depression])):
+                summed = {c: part[c].sum() if c != "remitters" or part[c].notna().any() else pd.NA
+                          for c in ("n_patients", "n", "responders", "remitters")}
+                rows.append({"indication_group": label, "timepoint": point, "basis": one_basis, **_with_rates(summed)})
+            table = _typed(pd.DataFrame(rows))
+            totals = {c: table[c].sum() if c != "remitters" or table[c].notna().any() else pd.NA
+                      for c in ("n_patients", "n", "responders", "remitters")}
+            shown, _ = suppress_counts(table, min_cell, "n", tuple(RATES), companions=("n_patients",),
+                                       totals=totals, derived=DERIVED)
+            tables.append(shown)
+    return _labelled(con, scale, pd.concat(tables, ignore_index=True))
+
+
+def _with_rates(counts) -> dict:
+    """The counts of one row with each rate's Wilson estimate (NaN for an undefined count)."""
+    row = {"n_patients": counts["n_patients"], "n": counts["n"]}
+    for count, rate in RATES.items():
+        row[count] = counts[count]
+        defined = not pd.isna(counts[count])
+        estimate = wilson_interval(int(counts[count]), int(counts["n"])) if defined else None
+        for suffix, attribute in (("rate", "value"), ("low", "low"), ("high", "high")):
+            row[f"{rate}_{suffix}"] = float(getattr(estimate, attribute)) if estimate else float("nan")
+    return row
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("n_patients", "n", "responders", "remitters"):
         frame[column] = frame[column].astype("Int64")
-    derived = {count: [f"{rate}_{s}" for s in ("rate", "low", "high")] for count, rate in RATES.items()}
-    shown, _ = suppress_counts(frame, cell_size(settings, min_cell), "n", tuple(RATES),
-                               companions=("n_patients",), derived=derived)
+    return frame
+
+
+def _labelled(con, scale: str, shown: pd.DataFrame) -> pd.DataFrame:
+    """Add `has_remission` and the labels."""
     name, threshold = scale_short_name(con, scale), caseness_min(con, scale)
     shown["has_remission"] = scale_has_remission(con, scale)
     shown["basis_label"] = shown["basis"].map(BASIS_LABELS)

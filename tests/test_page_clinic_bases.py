@@ -1,0 +1,76 @@
+"""The Clinic outcomes page's sections on denominators (dashboard/views/clinic_bases.py), run for
+real with AppTest on the sample: the rates on each basis with their denominators, the basis
+choice, unipolar depression apart from the other indications, the cumulative incidence beside
+Kaplan-Meier, and durability, each equal to what pipelines.reports returns."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import only_row
+from pipelines.reports.headline import headline_by_indication, headline_rates
+from pipelines.reports.response_course import durability
+from pipelines.settings import Settings
+from test_page_clinic import metrics, open_clinic, percent, rerun
+
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def page(sample_database):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield open_clinic(sample_database, monkeypatch)
+
+
+def metric(app, label):
+    return next(m for m in app.metric if m.label == label)
+
+
+def test_completers_and_itt_side_by_side_with_their_denominators(page, sample):
+    rates = headline_rates(sample, SETTINGS, "PHQ-9", timepoint="latest").set_index("basis")
+    shown = metrics(page)
+    assert shown["Response (Completers)"] == percent(rates.loc["completers", "response_rate"])
+    assert shown["Response (ITT)"] == percent(rates.loc["itt", "response_rate"])
+    assert shown["Remission (ITT)"] == percent(rates.loc["itt", "remission_rate"])
+    itt = rates.loc["itt"]
+    # e.g. "ITT: 119 of 276 who started with PHQ-9 ≥ 10"
+    captions = [c.value for c in page.caption]
+    assert f"ITT: {itt.responders} of {itt.n} who started with PHQ-9 ≥ 10" in captions
+    completers = rates.loc["completers"]
+    assert (f"Completers: {completers.responders} of {completers.n} who started with PHQ-9 ≥ 10 and had a "
+            "later score") in captions
+    assert metric(page, "Response (ITT)").proto.delta == \
+        f"95% CI {100 * itt.response_low:.1f}–{100 * itt.response_high:.1f}%"
+    assert any("Why the figures differ" in m.value for m in page.markdown)
+
+
+def test_the_basis_choice_shows_last_observation_carried_forward(sample_database, sample, monkeypatch):
+    app = open_clinic(sample_database, monkeypatch)
+    app.radio(key="clinic_timepoint").set_value("after_induction")
+    app.radio(key="clinic_basis").set_value("all")
+    shown = metrics(rerun(app))
+    rates = headline_rates(sample, SETTINGS, "PHQ-9", timepoint="after_induction",
+                           basis=("completers", "itt", "locf")).set_index("basis")
+    for basis, short in (("completers", "Completers"), ("itt", "ITT"), ("locf", "LOCF")):
+        assert shown[f"Response ({short})"] == percent(rates.loc[basis, "response_rate"])
+    # after induction on the sample: 56.9% of completers, 41.7% ITT, 47.1% LOCF
+    assert shown["Response (Completers)"] == "56.9%" and shown["Response (ITT)"] == "41.7%"
+
+
+def test_depression_is_shown_apart_from_other_indications(page, sample):
+    table = next(d.value for d in page.dataframe if "Indication" in d.value.columns)
+    expected = headline_by_indication(sample, SETTINGS, "PHQ-9")
+    assert list(table["Indication"].unique()) == ["Unipolar depression", "Other indications"]
+    assert table["Response rate (%)"].tolist() == pytest.approx(
+        (100 * expected["response_rate"]).round(1).tolist())
+
+
+def test_cumulative_incidence_and_durability_in_the_course_tab(page, sample):
+    figures = [c for c in page.get("plotly_chart")]
+    titles = [c.proto.spec for c in figures]
+    assert any("Time to response with stopping treatment" in spec for spec in titles)
+    assert any("Cumulative incidence" in m.value and "Kaplan-Meier" in m.value for m in page.markdown)
+    four = only_row(durability(sample, SETTINGS).query("weeks == 4"))
+    card = metric(page, "Still responding at 4 weeks")
+    assert card.value == f"{100 * four.still_responding:.0f}%"
+    assert f"n = {four.responders} responders" in card.proto.delta
