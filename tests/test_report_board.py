@@ -23,12 +23,13 @@ from pipelines.reports.board import build_board, retention_by_infusion
 from pipelines.reports.board_html import board_html
 from pipelines.reports.board_pdf import board_pdf
 from pipelines.reports.clinic import retention_summary, safety_rates
-from pipelines.reports.headline import headline_rates
+from pipelines.reports.headline import headline_by_indication, headline_rates
 from pipelines.settings import PrivacySettings, ReportSettings, Settings, SettingsError, load_settings
 from test_cli import outcomes
 
 SETTINGS = Settings()
-# The sample's primary indications other than unipolar depression (data/sample/patients.csv).
+# The sample's primary indications other than unipolar depression (data/sample/patients.csv; none is
+# missing there, so they are the report's "Other indications").
 OTHERS = ("anxiety", "bipolar_depression", "chronic_pain", "other", "ptsd")
 DEPRESSION = CohortFilter(indications=("depression",))
 # A small cohort of the sample (39 patients): most of its rates are suppressed.
@@ -165,7 +166,7 @@ def test_pdf_is_one_page_and_its_numbers_are_the_reports_apis(con, board):
     assert pages == 1
     lines = text.splitlines()
     for scale in ("PHQ-9", "GAD-7"):
-        for group, cohort in (("Depression (unipolar)", DEPRESSION), ("Other indications",
+        for group, cohort in (("Unipolar depression", DEPRESSION), ("Other indications",
                                                                       CohortFilter(indications=OTHERS))):
             for basis, name in (("completers", "Completers"), ("itt", "ITT")):
                 assert f"{scale} {group} {name} {expected_line(con, scale, cohort, basis)}" in lines
@@ -186,11 +187,11 @@ def test_pdf_is_one_page_and_its_numbers_are_the_reports_apis(con, board):
 
 def test_suppressed_cells_print_as_the_configured_size(con):
     small = build_board(con, SETTINGS, SMALL)
-    rates = headline_rates(con, SETTINGS, "PHQ-9", dataclasses.replace(SMALL, indications=("depression",)),
-                           "after_induction", "completers").iloc[0]
+    rates = headline_by_indication(con, SETTINGS, "PHQ-9", SMALL, "after_induction", "completers").iloc[0]
+    assert rates["indication_group"] == "Unipolar depression"
     assert pd.isna(rates["responders"])  # the sample's small cohort: a suppressed responder count
     _, text = pdf_text(board_pdf(small))
-    assert f"PHQ-9 Depression (unipolar) Completers {rates['n']} <11 <11" in text
+    assert f"PHQ-9 Unipolar depression Completers {rates['n']} <11 <11" in text
     assert "Adverse event (any) <11 <11" in text and not re.search(r"\b(None|nan|NaN)\b", text)
     html = board_html(small)
     assert "&lt;11" in html and not re.search(r"\b(None|nan|NaN)\b", html)
@@ -243,8 +244,8 @@ def test_cli_writes_pdf_and_html_and_logs_the_export(sample_database, tmp_path, 
     pages, text = pdf_text(pdf.read_bytes())
     cohort = CohortFilter(start_from=pd.Timestamp("2025-01-01").date(), start_to=pd.Timestamp("2026-12-31").date(),
                           indications=("depression",))
-    assert pages == 1 and f"PHQ-9 Depression (unipolar) ITT {expected_line(con, 'PHQ-9', cohort, 'itt')}" in text
-    assert "Other indications Completers 0 - -" in text  # the filter leaves the other indications out
+    assert pages == 1 and f"PHQ-9 Unipolar depression ITT {expected_line(con, 'PHQ-9', cohort, 'itt')}" in text
+    assert "Other indications Completers 0 - - 0 - -" in text  # the filter leaves the other indications out
     outcomes("report", "--db", sample_database, "--format", "html", "--out", html, "--site", "Northside")
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>") and "site: Northside" in html.read_text()
     entries, verification = audit.read(audit.audit_path(sample_database, None))

@@ -18,25 +18,26 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from ..analytics.cohorts import CohortFilter, cohort_options
+from ..analytics.cohorts import CohortFilter
 from ..settings import Settings
 from . import benchmarks as benchmarks_module
 from . import board_text
 from .benchmarks import Benchmark
 from .clinic import headline_activity, infusions_distribution, retention_summary, safety_rates, scales_with_data
-from .headline import headline_rates
+from .headline import INDICATION_GROUPS, headline_by_indication
 from .suppression import cell_size
 
 __all__ = ["Rate", "OutcomeLine", "Board", "REPORT_SCALES", "BASES", "TIMEPOINTS", "DEPRESSION", "build_board",
-           "indication_groups", "retention_by_infusion"]
+           "retention_by_infusion"]
 
 # The scales the report shows, where the cohort has baselines on them (PHQ-9 always first).
 REPORT_SCALES = ("PHQ-9", "GAD-7")
 # The bases the report shows (headline_rates' `basis`), and the time points.
 BASES = ("completers", "itt")
 TIMEPOINTS = ("after_induction", "latest")
-# The export's value for unipolar depression, the indication of the published cohorts.
+# The published cohorts' indication (benchmarks' `indication`), and its group in the report.
 DEPRESSION = "depression"
+DEPRESSION_GROUP = INDICATION_GROUPS[0]
 
 
 @dataclass(frozen=True)
@@ -106,27 +107,6 @@ def _rate(row, count: str, name: str) -> Rate:
                 _value(row[f"{name}_high"]))
 
 
-def indication_groups(con: duckdb.DuckDBPyConnection, cohort: CohortFilter) -> dict[str, CohortFilter | None]:
-    """The cohort split into unipolar depression and every other recorded indication.
-
-    Returns
-    -------
-    dict
-        {"Depression (unipolar)": filter, "Other indications": filter}; None for a group the
-        cohort's own indication filter leaves out. Patients with no indication recorded are in
-        neither (the methods box says how many).
-    """
-    chosen = cohort.indications or tuple(cohort_options(con)["indications"])
-    others = tuple(i for i in chosen if i != DEPRESSION)
-    return {"Depression (unipolar)": (CohortFilter(**{**_fields(cohort), "indications": (DEPRESSION,)})
-                                      if DEPRESSION in chosen else None),
-            "Other indications": CohortFilter(**{**_fields(cohort), "indications": others}) if others else None}
-
-
-def _fields(cohort: CohortFilter) -> dict:
-    return {name: getattr(cohort, name) for name in cohort.__dataclass_fields__}
-
-
 def retention_by_infusion(distribution: pd.DataFrame, started: int | None, completed: int | None,
                           maintenance: int | None, induction: int) -> list[tuple[str, int | None, float | None, bool]]:
     """Patients who reached each infusion of the induction series, and maintenance.
@@ -191,9 +171,9 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
 
     Notes
     -----
-    Rates: `headline.headline_rates` for each scale of REPORT_SCALES with data in the cohort,
-    indication group (`indication_groups`), basis (completers, intention to treat) and time
-    point (after induction, latest score). Retention: `retention_summary` and
+    Rates: `headline.headline_by_indication` for each scale of REPORT_SCALES with data in the
+    cohort: unipolar depression and the other indications, completers and intention to treat,
+    after induction and at the latest score. Retention: `retention_summary` and
     `retention_by_infusion`; safety: `safety_rates` per 100 infusions with 95% Wilson intervals.
 
     References
@@ -210,8 +190,7 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     offered = set(scales_with_data(con, settings, cohort)["instrument"]) if started else set()
     outcomes = []
     for scale in (s for s in REPORT_SCALES if s in offered):
-        for group, part in indication_groups(con, cohort).items():
-            outcomes += _lines(con, settings, scale, group, part, min_cell)
+        outcomes += _lines(con, settings, scale, cohort, min_cell)
     rates = safety_rates(con, settings, cohort, min_cell=min_cell) if started else None
     benchmarks = [b for b in benchmarks_module.load(settings) if b.scale == "PHQ-9" and b.indication == DEPRESSION]
     board = Board(
@@ -230,16 +209,16 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     return board_text.with_text(board, settings)
 
 
-def _lines(con, settings, scale, group, part, min_cell) -> list[OutcomeLine]:
-    """The group's lines, time points outer, bases inner (empty lines for a group left out)."""
-    if part is None:
-        empty = Rate(None, None, None, None)
-        return [OutcomeLine(scale, group, basis, "", "", timepoint, 0, empty, empty)
-                for timepoint in TIMEPOINTS for basis in BASES]
-    frame = headline_rates(con, settings, scale, part, TIMEPOINTS, BASES, min_cell=min_cell)
-    return [OutcomeLine(scale, group, row["basis"], str(row["basis_label"]), str(row["denominator_label"]),
-                        row["timepoint"], _count(row["n"]), _rate(row, "responders", "response"),
-                        _rate(row, "remitters", "remission")) for _, row in frame.iterrows()]
+def _lines(con, settings, scale, cohort, min_cell) -> list[OutcomeLine]:
+    """The scale's lines: indication group, then time point, then basis (`headline_by_indication`,
+    whose two groups are suppressed together with the cohort's total)."""
+    frame = headline_by_indication(con, settings, scale, cohort, TIMEPOINTS, BASES, min_cell=min_cell)
+    order = {name: i for i, name in enumerate(INDICATION_GROUPS)}
+    frame = frame.sort_values("indication_group", key=lambda g: g.map(order), kind="stable")
+    return [OutcomeLine(scale, row["indication_group"], row["basis"], str(row["basis_label"]),
+                        str(row["denominator_label"]), row["timepoint"], _count(row["n"]),
+                        _rate(row, "responders", "response"), _rate(row, "remitters", "remission"))
+            for _, row in frame.iterrows()]
 
 
 def _safety(rates: dict, settings: Settings) -> list:

@@ -64,8 +64,8 @@ def chart_rows(board) -> list[tuple[str, str, dict[str, tuple[float | None, floa
     ...}). Kind "clinic" is drawn as a point with its 95% interval, "published" as a marker and
     "other" (a published figure at another time point) as a hollow marker; a value of None is a
     suppressed clinic rate (or a figure the study did not give)."""
-    lines = {line.basis: line for line in board.lines("PHQ-9", "after_induction")
-             if line.group == "Depression (unipolar)"}
+    depression = board.outcomes[0].group if board.outcomes else ""  # the first group: unipolar depression
+    lines = {line.basis: line for line in board.lines("PHQ-9", "after_induction") if line.group == depression}
     rows = []
     for basis, name in (("completers", "completers"), ("itt", "ITT")):
         line = lines.get(basis)
@@ -128,9 +128,9 @@ def methods_lines(board, settings: Settings) -> list[str]:
         f"{phq.remission_below}, GAD-7 below {gad.remission_below}.",
         f"Completers: patients {completers} (PHQ-9 after induction; likewise for each scale and time point). "
         f"Intention to treat (ITT): every patient {everyone}, counting a missing score as no response.",
-        "Depression = unipolar depression as the primary indication; other indications are every other "
-        "recorded one" + (f" ({'no' if unknown == 0 else mark if unknown is None else unknown} patients "
-                          "with none recorded are in neither group)." if unknown != 0 else "."),
+        "Unipolar depression: the primary indication recorded as depression; other indications: every other "
+        "one" + ("." if unknown == 0 else f", and the {mark if unknown is None else unknown} patients with "
+                 "none recorded."),
         "Intervals: 95% Wilson score intervals. Safety: events recorded at the infusion, per 100 infusions; "
         f"BP at peak: a peak of {settings.thresholds.bp_excursion_systolic} systolic or "
         f"{settings.thresholds.bp_excursion_diastolic} diastolic mmHg or more.",
