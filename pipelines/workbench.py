@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from .analytics import cohorts, expected, nhs, outcomes, retention, safety, survival, trajectories, worklist
+from .analytics import competing, durability, intention
 from .analytics.snapshot import open_snapshot
 from .settings import DEFAULT_DB, Settings, load_settings
 
@@ -45,6 +46,9 @@ ANSWERS = (
     survival.time_to_response,
     survival.responded_by_infusion,
     survival.response_times,
+    intention.outcome_rates,
+    competing.cumulative_incidence,
+    durability.durability,
     expected.reference_distribution,
     expected.patient_expected,
     expected.patients_not_on_track,

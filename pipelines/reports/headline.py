@@ -127,7 +127,8 @@ def headline_by_indication(con: duckdb.DuckDBPyConnection, settings, scale: str 
             counts = outcome_rates(con, settings, scale, cohort, point, one_basis, group_by=("primary_indication",))
             depression = counts["primary_indication"].isin(UNIPOLAR_DEPRESSION).fillna(False).astype(bool)
             rows = []
-            for label, part in ((INDICATION_GROUPS[0], counts[depression]), (INDICATION_GROUPS[1], counts[~depression])):
+            parts = ((INDICATION_GROUPS[0], counts[depression]), (INDICATION_GROUPS[1], counts[~depression]))
+            for label, part in parts:
                 summed = {c: part[c].sum() if c != "remitters" or part[c].notna().any() else pd.NA
                           for c in ("n_patients", "n", "responders", "remitters")}
                 rows.append({"indication_group": label, "timepoint": point, "basis": one_basis, **_with_rates(summed)})
