@@ -24,6 +24,7 @@ from pipelines.reports.board_html import board_html
 from pipelines.reports.board_pdf import board_pdf
 from pipelines.reports.clinic import retention_summary, safety_rates
 from pipelines.reports.headline import headline_by_indication, headline_rates
+from pipelines.reports.response_course import durability
 from pipelines.settings import PrivacySettings, ReportSettings, Settings, SettingsError, load_settings
 from test_cli import outcomes
 
@@ -183,6 +184,13 @@ def test_pdf_is_one_page_and_its_numbers_are_the_reports_apis(con, board):
     assert f"Clinic, completers (n={completers['n']})" in text and "McInnes 2022 (n=537)" in text
     assert f"{100 * completers['response_rate']:.1f}%" in text and "53.6%" in text and "28.9%" in text
     assert "doi:10.1016/j.jad.2021.12.097" in text and "Methods" in text
+    # durability: the depression responders' shares still responding, from response_course.durability
+    kept_on = durability(con, SETTINGS, "PHQ-9", DEPRESSION)
+    four, eight = kept_on.iloc[0], kept_on.iloc[1]
+    assert (f"of {four['responders']} unipolar-depression PHQ-9 responders, still responding "
+            f"{100 * four['still_responding']:.1f}% ({100 * four['low']:.1f}-{100 * four['high']:.1f}) at 4 weeks and "
+            f"{100 * eight['still_responding']:.1f}% ({100 * eight['low']:.1f}-{100 * eight['high']:.1f}) at 8 weeks"
+            ) in " ".join(text.split())
 
 
 def test_suppressed_cells_print_as_the_configured_size(con):

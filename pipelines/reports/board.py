@@ -12,6 +12,7 @@ are in `board_text`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from . import board_text
 from .benchmarks import Benchmark
 from .clinic import headline_activity, infusions_distribution, retention_summary, safety_rates, scales_with_data
 from .headline import INDICATION_GROUPS, headline_by_indication
+from .response_course import durability
 from .suppression import cell_size
 
 __all__ = ["Rate", "OutcomeLine", "Board", "REPORT_SCALES", "BASES", "TIMEPOINTS", "DEPRESSION", "build_board",
@@ -87,6 +89,8 @@ class Board:
     safety: list[tuple[str, int | None, float | None, float | None, float | None]]
     infusions: int | None
     unknown_indication: int | None
+    durability: list[tuple[int, float | None, float | None, float | None]] = field(default_factory=list)
+    durability_responders: int | None = None
     comparison: str = ""
     methods: list[str] = field(default_factory=list)
 
@@ -173,7 +177,8 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     -----
     Rates: `headline.headline_by_indication` for each scale of REPORT_SCALES with data in the
     cohort: unipolar depression and the other indications, completers and intention to treat,
-    after induction and at the latest score. Retention: `retention_summary` and
+    after induction and at the latest score. Durability: `response_course.durability` of the
+    unipolar-depression PHQ-9 responders. Retention: `retention_summary` and
     `retention_by_infusion`; safety: `safety_rates` per 100 infusions with 95% Wilson intervals.
 
     References
@@ -192,6 +197,7 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     for scale in (s for s in REPORT_SCALES if s in offered):
         outcomes += _lines(con, settings, scale, cohort, min_cell)
     rates = safety_rates(con, settings, cohort, min_cell=min_cell) if started else None
+    kept_responding = _durability(con, settings, cohort, min_cell) if "PHQ-9" in offered else pd.DataFrame()
     benchmarks = [b for b in benchmarks_module.load(settings) if b.scale == "PHQ-9" and b.indication == DEPRESSION]
     board = Board(
         cohort=cohort, cohort_text=cohort_text or board_text.describe_cohort(cohort), period_from=cohort.start_from, period_to=cohort.start_to,
@@ -205,7 +211,10 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
                    if started else []),
         safety=_safety(rates, settings) if rates is not None else [],
         infusions=_count(activity["infusions"]) if started else None,
-        unknown_indication=_count(activity["unknown_indication"]))
+        unknown_indication=_count(activity["unknown_indication"]),
+        durability=[(int(r.weeks), _value(r.still_responding), _value(r.low), _value(r.high))
+                    for r in kept_responding.itertuples()],
+        durability_responders=_count(kept_responding["responders"].iloc[0]) if len(kept_responding) else None)
     return board_text.with_text(board, settings)
 
 
@@ -219,6 +228,16 @@ def _lines(con, settings, scale, cohort, min_cell) -> list[OutcomeLine]:
                         str(row["denominator_label"]), row["timepoint"], _count(row["n"]),
                         _rate(row, "responders", "response"), _rate(row, "remitters", "remission"))
             for _, row in frame.iterrows()]
+
+
+def _durability(con, settings, cohort: CohortFilter, min_cell: int) -> pd.DataFrame:
+    """Of the cohort's unipolar-depression PHQ-9 responders, the share still responding 4 and 8
+    weeks later (`response_course.durability`), as the published durability is of depression
+    responders; empty when the cohort's own filter leaves depression out."""
+    if cohort.indications and DEPRESSION not in cohort.indications:
+        return pd.DataFrame()
+    return durability(con, settings, "PHQ-9", dataclasses.replace(cohort, indications=(DEPRESSION,)),
+                      min_cell=min_cell)
 
 
 def _safety(rates: dict, settings: Settings) -> list:

@@ -13,7 +13,7 @@ from html import escape
 
 from ..palette import BLUE, VERMILLION
 from .board import Board
-from .board_text import chart_rows, count_text, line_cells, pct, period_text, suppressed_mark
+from .board_text import chart_rows, count_text, durability_sentence, line_cells, pct, period_text, suppressed_mark
 
 __all__ = ["board_html"]
 
@@ -60,6 +60,7 @@ def board_html(board: Board) -> str:
         parts += [_patients(board, mark), _outcomes(board),
                   "<h2>Beside published real-world figures (PHQ-9, unipolar depression, after induction)</h2>",
                   _chart(board), f"<p class=\"note\">{escape(board.comparison)}</p>",
+                  f"<p class=\"note\">{escape(durability_sentence(board))}</p>" if board.durability else "",
                   "<div class=\"columns\">", _retention(board, mark), _safety(board, mark), "</div>"]
     parts += [_methods(board), "</body></html>"]
     return "\n".join(parts)

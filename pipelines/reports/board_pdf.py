@@ -18,7 +18,7 @@ from fpdf.enums import XPos, YPos
 
 from ..palette import BLUE, VERMILLION
 from .board import Board
-from .board_text import chart_rows, count_text, line_cells, pct, period_text, suppressed_mark
+from .board_text import chart_rows, count_text, durability_sentence, line_cells, pct, period_text, suppressed_mark
 
 __all__ = ["board_pdf", "latin1"]
 
@@ -99,6 +99,8 @@ def board_pdf(board: Board) -> bytes:
     pdf.heading("Beside published real-world figures (PHQ-9, unipolar depression, after induction)")
     _chart(pdf, board, pdf.get_y())
     pdf.wrapped(board.comparison, size=6.5)
+    if durability := durability_sentence(board):
+        pdf.wrapped(durability, size=6.5)
     _retention_and_safety(pdf, board, mark)
     _methods(pdf, board)
     return bytes(pdf.output())

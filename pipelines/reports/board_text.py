@@ -15,7 +15,7 @@ from ..instruments import REGISTRY
 from ..settings import Settings
 
 __all__ = ["with_text", "describe_cohort", "comparison_sentence", "chart_rows", "methods_lines", "period_text", "suppressed_mark", "pct",
-           "rate_text", "count_text", "line_cells"]
+           "rate_text", "count_text", "line_cells", "durability_sentence"]
 
 
 def suppressed_mark(min_cell: int) -> str:
@@ -78,6 +78,21 @@ def chart_rows(board) -> list[tuple[str, str, dict[str, tuple[float | None, floa
         rows.append((f"{b.key} (n={b.n})", "published" if b.timepoint == "after_induction" else "other",
                      {"response": (b.response, None, None), "remission": (b.remission, None, None)}))
     return rows
+
+
+def durability_sentence(board) -> str:
+    """The clinic's durability of response beside the published one, or "" when not shown."""
+    if not board.durability:
+        return ""
+    mark = suppressed_mark(board.min_cell)
+    shares = [f"{pct(share, mark)}" + (f" ({100 * low:.1f}-{100 * high:.1f})" if share is not None else "")
+              + f" at {weeks} weeks" for weeks, share, low, high in board.durability]
+    published = "; ".join(f"{b.key}: about {pct(b.durability_4_weeks)} and {pct(b.durability_8_weeks)}"
+                          for b in board.benchmarks if b.durability_4_weeks is not None)
+    return (f"Durability: of {count_text(board.durability_responders, board.min_cell)} unipolar-depression PHQ-9 "
+            f"responders, still responding {' and '.join(shares)} (Kaplan-Meier, 95% CI)"
+            + (f"; published: {published} (responders without maintenance, whereas the clinic's may have had "
+               "maintenance infusions)." if published else "."))
 
 
 def pct(value: float | None, mark: str = "-") -> str:
