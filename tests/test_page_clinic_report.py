@@ -24,6 +24,11 @@ from pipelines.settings import Settings
 PAGE = "views/clinic.py"
 
 
+def cell(rate, low, high) -> str:
+    """How the test expects a rate printed: one decimal, interval in brackets."""
+    return f"{100 * rate:.1f}% ({100 * low:.1f}-{100 * high:.1f})"
+
+
 @pytest.fixture
 def downloads(monkeypatch):
     """The data callables of deferred downloads, as the page registers them (calling one gives
@@ -54,7 +59,7 @@ def test_report_buttons_give_the_filtered_report_and_log_the_export(sample_datab
     row = headline_rates(open_snapshot(sample_database), Settings(), "PHQ-9", riverside, "after_induction",
                          "itt").iloc[0]
     assert len(reader.pages) == 1 and "site: Riverside" in text
-    assert f"{100 * row['response_rate']:.1f}% ({100 * row['response_low']:.1f}-{100 * row['response_high']:.1f})" in text
+    assert cell(row["response_rate"], row["response_low"], row["response_high"]) in text
     assert html.decode("utf-8").startswith("<!DOCTYPE html>") and "site: Riverside" in html.decode("utf-8")
     entries, verification = audit.read(log)
     assert verification.ok and len(entries) == before + 2

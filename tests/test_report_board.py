@@ -225,7 +225,7 @@ def test_html_fetches_nothing_and_shows_the_same_numbers(con, board):
     assert "http://" not in html and "https://" not in html and "<script" not in html and "<link" not in html
     assert "doi:10.1016/j.jad.2021.12.097" in html  # the DOI as text
     row = headline_rates(con, SETTINGS, "PHQ-9", DEPRESSION, "after_induction", "itt").iloc[0]
-    assert f"{100 * row['response_rate']:.1f}% ({100 * row['response_low']:.1f}-{100 * row['response_high']:.1f})" in html
+    assert cell(row["response_rate"], row["response_low"], row["response_high"]) in html
     assert "@page { size: letter;" in html and html.count("<svg") == 1
 
 

@@ -200,7 +200,8 @@ def build_board(con: duckdb.DuckDBPyConnection, settings: Settings, cohort: Coho
     kept_responding = _durability(con, settings, cohort, min_cell) if "PHQ-9" in offered else pd.DataFrame()
     benchmarks = [b for b in benchmarks_module.load(settings) if b.scale == "PHQ-9" and b.indication == DEPRESSION]
     board = Board(
-        cohort=cohort, cohort_text=cohort_text or board_text.describe_cohort(cohort), period_from=cohort.start_from, period_to=cohort.start_to,
+        cohort=cohort, cohort_text=cohort_text or board_text.describe_cohort(cohort),
+        period_from=cohort.start_from, period_to=cohort.start_to,
         as_of=pd.Timestamp(activity["as_of"]).date() if pd.notna(activity["as_of"]) else None,
         generated=generated or dt.datetime.now().replace(microsecond=0), min_cell=min_cell,
         page_size=settings.report.page_size, started=started, completed_induction=completed,

@@ -49,7 +49,8 @@ def board_html(board: Board) -> str:
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Outcomes report</title>"
              f"<style>{STYLE % {'page': page}}</style></head><body>",
              "<h1>Ketamine treatment outcomes: one-page report</h1>",
-             f"<p class=\"subtitle\">{escape(board.cohort_text)} &middot; {escape(period_text(board))} &middot; data as "
+             f"<p class=\"subtitle\">{escape(board.cohort_text)} &middot; {escape(period_text(board))} "
+             "&middot; data as "
              f"of {board.as_of:%d %b %Y}</p>" if board.as_of else
              f"<p class=\"subtitle\">{escape(board.cohort_text)} &middot; {escape(period_text(board))}</p>"]
     if not board.started:
@@ -112,7 +113,8 @@ def _chart(board: Board) -> str:
         out.append(f"<text x=\"{x0}\" y=\"11\" font-size=\"12\" font-weight=\"bold\">{measure.capitalize()}</text>")
         for tick in range(0, 101, 25):
             x = x0 + panel_w * tick / 100
-            out.append(f"<line x1=\"{x:.1f}\" y1=\"{top}\" x2=\"{x:.1f}\" y2=\"{axis}\" stroke=\"#ccc\" stroke-width=\"0.8\"/>"
+            out.append(f"<line x1=\"{x:.1f}\" y1=\"{top}\" x2=\"{x:.1f}\" y2=\"{axis}\" stroke=\"#ccc\" "
+                       "stroke-width=\"0.8\"/>"
                        f"<text x=\"{x:.1f}\" y=\"{axis + 12}\" font-size=\"9\" text-anchor=\"middle\">{tick}%</text>")
         for i, (label, kind, values) in enumerate(rows):
             value, low, high = values[measure]
@@ -123,8 +125,9 @@ def _chart(board: Board) -> str:
                 continue
             x = x0 + panel_w * value
             if kind == "clinic":
-                out.append(f"<line x1=\"{x0 + panel_w * low:.1f}\" y1=\"{y}\" x2=\"{x0 + panel_w * high:.1f}\" y2=\"{y}\" "
-                           f"stroke=\"{BLUE}\" stroke-width=\"2.2\"/><circle cx=\"{x:.1f}\" cy=\"{y}\" r=\"4\" fill=\"{BLUE}\"/>")
+                out.append(f"<line x1=\"{x0 + panel_w * low:.1f}\" y1=\"{y}\" x2=\"{x0 + panel_w * high:.1f}\" "
+                           f"y2=\"{y}\" stroke=\"{BLUE}\" stroke-width=\"2.2\"/>"
+                           f"<circle cx=\"{x:.1f}\" cy=\"{y}\" r=\"4\" fill=\"{BLUE}\"/>")
             else:
                 fill = VERMILLION if kind == "published" else "white"
                 out.append(f"<polygon points=\"{x:.1f},{y - 5} {x + 5:.1f},{y} {x:.1f},{y + 5} {x - 5:.1f},{y}\" "

@@ -89,9 +89,9 @@ def board_pdf(board: Board) -> bytes:
                   + (f"{board.as_of:%d %b %Y}" if board.as_of else "-"), size=8, height=4)
     if not board.started:
         pdf.ln(4)
-        pdf.wrapped("No figures: " + (f"fewer than {board.min_cell} patients in this cohort (small-cell "
-                                      "suppression)." if board.started is None else "no treated patient in this cohort."),
-                    size=9, height=4.5)
+        why = (f"fewer than {board.min_cell} patients in this cohort (small-cell suppression)."
+               if board.started is None else "no treated patient in this cohort.")
+        pdf.wrapped("No figures: " + why, size=9, height=4.5)
         _methods(pdf, board)
         return bytes(pdf.output())
     _patients(pdf, board, mark)

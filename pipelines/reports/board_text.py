@@ -14,8 +14,8 @@ import dataclasses
 from ..instruments import REGISTRY
 from ..settings import Settings
 
-__all__ = ["with_text", "describe_cohort", "comparison_sentence", "chart_rows", "methods_lines", "period_text", "suppressed_mark", "pct",
-           "rate_text", "count_text", "line_cells", "durability_sentence"]
+__all__ = ["with_text", "describe_cohort", "comparison_sentence", "chart_rows", "methods_lines", "period_text",
+           "suppressed_mark", "pct", "rate_text", "count_text", "line_cells", "durability_sentence"]
 
 
 def suppressed_mark(min_cell: int) -> str:
