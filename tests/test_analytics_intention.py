@@ -195,3 +195,22 @@ def test_indication_groups_on_the_hand_worked_clinic(con):
     from pipelines.reports.headline import headline_by_indication
     frame = headline_by_indication(con, SETTINGS, timepoint="after_induction", basis="itt", min_cell=1)
     assert frame["n"].tolist() == [5, 0] and frame["responders"].tolist() == [1, 0]
+
+
+def test_itt_is_hidden_when_few_patients_lack_a_score(con):
+    # With min_cell = 4: after induction ITT counts 5 and completers 2, so 3 patients (C, D, E)
+    # have no score; 3 is a small cell that the two n's would give away, so the ITT and LOCF
+    # rows are blanked with a note (the completers' row, n = 2, is blanked by the ordinary rule).
+    # At the latest score only D lacks one (5 - 4 = 1): ITT and LOCF are blanked there too.
+    frame = headline_rates(con, SETTINGS, basis=("completers", "itt", "locf"), min_cell=4)
+    rows = frame.set_index(["timepoint", "basis"])
+    for point in ("after_induction", "latest"):
+        for basis in ("itt", "locf"):
+            row = rows.loc[(point, basis)]
+            assert bool(row.suppressed) and str(row.n) == "<NA>" and row.response_rate != row.response_rate
+            assert "have no score" in row.note
+    assert rows.loc[("latest", "completers"), "n"] == 4 and rows.loc[("latest", "completers"), "note"] == ""
+    # with min_cell = 2, 3 missing after induction is not small: ITT shown; 1 missing at latest is
+    assert int(headline_rates(con, SETTINGS, "PHQ-9", timepoint="after_induction", basis="itt",
+                              min_cell=2).iloc[0].n) == 5
+    assert bool(headline_rates(con, SETTINGS, "PHQ-9", timepoint="latest", basis="itt", min_cell=2).iloc[0].suppressed)

@@ -62,7 +62,12 @@ def test_depression_is_shown_apart_from_other_indications(page, sample):
     expected = headline_by_indication(sample, SETTINGS, "PHQ-9")
     assert list(table["Indication"].unique()) == ["Unipolar depression", "Other indications"]
     assert table["Response rate (%)"].tolist() == pytest.approx(
-        (100 * expected["response_rate"]).round(1).tolist())
+        (100 * expected["response_rate"]).round(1).tolist(), nan_ok=True)
+    # at the latest score 9 unipolar-depression patients have no score: the ITT rows are hidden
+    # (their n beside the completers' would tell), and the table says why
+    hidden = table[table["Note"] != ""]
+    assert len(hidden) == 2 and hidden["Response rate (%)"].isna().all()
+    assert (hidden["Basis"] == "Intention to treat").all()
 
 
 def test_cumulative_incidence_and_durability_in_the_course_tab(page, sample):
@@ -74,3 +79,38 @@ def test_cumulative_incidence_and_durability_in_the_course_tab(page, sample):
     card = metric(page, "Still responding at 4 weeks")
     assert card.value == f"{100 * four.still_responding:.0f}%"
     assert f"n = {four.responders} responders" in card.proto.delta
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Every CSV the page hands to st.download_button: {file name: text}."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    captured = {}
+    original = MediaFileManager.add
+
+    def record(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name and isinstance(path_or_data, bytes):
+            captured[file_name] = path_or_data.decode("utf-8")
+        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", record)
+    return captured
+
+
+@pytest.mark.parametrize("sites", [[], ["Riverside"]])
+def test_new_csvs_hold_no_small_count(sample_database, monkeypatch, downloads, sites):
+    import io
+
+    import pandas as pd
+    app = open_clinic(sample_database, monkeypatch)
+    app.multiselect(key="filter_sites").set_value(sites)
+    rerun(app)
+    groups = pd.read_csv(io.StringIO(downloads["outcomes_by_indication_group.csv"]))
+    counts = pd.concat([pd.to_numeric(groups[c], errors="coerce")
+                        for c in ("Patients counted", "Responded", "Remitted")])
+    assert not ((counts >= 1) & (counts < 11)).any()
+    if "cumulative_incidence_of_response.csv" in downloads:
+        curve = pd.read_csv(io.StringIO(downloads["cumulative_incidence_of_response.csv"]))
+        followed = curve["Patients still followed"]
+        assert (followed >= 11).all() and (followed.diff().dropna() <= -11).all()

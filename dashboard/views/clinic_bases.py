@@ -45,7 +45,10 @@ def _count_text(count, n, min_cell: int) -> str:
 
 
 def denominator_text(row, count_column: str, min_cell: int) -> str:
-    """'ITT: 98 of 276 who started with PHQ-9 ≥ 10': the basis, the count and who n counts."""
+    """'ITT: 98 of 276 who started with PHQ-9 ≥ 10': the basis, the count and who n counts (or
+    why the row is not shown)."""
+    if row.get("note"):
+        return f"{SHORT_LABELS[row['basis']]}: {row['note']}"
     return f"{SHORT_LABELS[row['basis']]}: {_count_text(row[count_column], row['n'], min_cell)} " \
            f"{row['denominator_label']}"
 
@@ -78,6 +81,8 @@ def headline_on_bases(settings, scale: str, cohort: CohortFilter, timepoint: str
 
 def _interval_text(row, rate: str) -> str:
     low, high = row[f"{rate}_low"], row[f"{rate}_high"]
+    if row["suppressed"]:
+        return "not shown (see below)"
     if pd.isna(low):
         return "no interval: too few to show"
     return f"95% CI {100 * low:.1f}–{100 * high:.1f}%"
@@ -90,15 +95,19 @@ def like_with_like(settings, scale: str, cohort: CohortFilter) -> None:
     st.caption("Published real-world ketamine cohorts are patients with (treatment-resistant) unipolar "
                "depression; compare the clinic with them on the first rows, not on the clinic's mix of "
                "indications.")
+    small = f"<{settings.privacy.min_cell_size}"
+    hidden = frame["suppressed"].astype(bool)  # the whole row: its note or n_shown says why
     shown = rate_columns(frame, ("response", "remission")).assign(
         n_shown=frame["n_shown"].astype(str),
-        responders=frame["responders"].astype("string").fillna(f"<{settings.privacy.min_cell_size}"),
-        remitters=frame["remitters"].astype("string").fillna("—"))
+        responders=frame["responders"].astype("string").fillna(small).mask(hidden, "not shown"),
+        remitters=frame["remitters"].astype("string").fillna(small).mask(hidden, "not shown")
+        .where(frame["has_remission"], "—"))
     names = {"indication_group": "Indication", "timepoint_label": "Judged", "basis_label": "Basis",
              "n_shown": "Patients counted", "responders": "Responded", "response_rate": "Response rate (%)",
              "response_low": "Response 95% CI low (%)", "response_high": "Response 95% CI high (%)",
              "remitters": "Remitted", "remission_rate": "Remission rate (%)",
-             "remission_low": "Remission 95% CI low (%)", "remission_high": "Remission 95% CI high (%)"}
+             "remission_low": "Remission 95% CI low (%)", "remission_high": "Remission 95% CI high (%)",
+             "note": "Note"}
     table(shown, names, "outcomes_by_indication_group.csv", "depression and other indications")
 
 
@@ -106,6 +115,10 @@ def competing_risks(settings, scale: str, cohort: CohortFilter, km_curve: pd.Dat
     """The cumulative incidence of response beside Kaplan-Meier, with what each means."""
     min_cell = settings.privacy.min_cell_size
     result = ask(response_course.cumulative_incidence, settings, scale, cohort)
+    note = result["summary"]["note"].iloc[0] if len(result["summary"]) else ""
+    if note:
+        st.info(f"Cumulative incidence of response {note} (small-cell suppression).")
+        return
     if result["curve"].empty:
         st.info(f"Fewer than {min_cell} patients of this cohort can be followed: the cumulative incidence of "
                 "response is not shown (small-cell suppression).")

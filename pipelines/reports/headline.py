@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ..analytics.cohorts import CohortFilter
 from ..analytics.intention import BASES, outcome_rates
 from ..analytics.outcomes import TIMEPOINTS, scale_has_remission
 from ..analytics.stats import wilson_interval
-from .suppression import cell_size, suppress_counts
+from .suppression import blank, cell_size, suppress_counts
 
 __all__ = ["BASES", "BASIS_LABELS", "TIMEPOINT_LABELS", "UNIPOLAR_DEPRESSION", "INDICATION_GROUPS",
            "headline_rates", "headline_by_indication", "scale_short_name", "caseness_min"]
@@ -58,7 +59,8 @@ def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9
         One row per timepoint x basis (timepoints outer, in the order asked): `timepoint`,
         `basis`, `suppressed`, `n_shown`, `n_patients`, `n`, `responders`, `response_rate`,
         `response_low`, `response_high`, `remitters`, `remission_rate`, `remission_low`,
-        `remission_high`, `has_remission`, `basis_label` ("Intention to treat"),
+        `remission_high`, `has_remission`, `note` (why a row is blanked beyond the usual rule,
+        else ""), `basis_label` ("Intention to treat"),
         `timepoint_label` ("after induction") and `denominator_label`, who n counts, to follow
         "<n> " (e.g. "who started with PHQ-9 ≥ 10").
 
@@ -67,7 +69,10 @@ def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9
     rate = k / n with the 95% Wilson score interval (`stats.wilson_interval`), k the
     responders or remitters and n the basis' denominator (`outcome_rates`, Notes). Each row is
     suppressed like the headline's (`suppress_counts`): n of 1 to min_cell - 1 blanks the row;
-    otherwise k, or n - k, of 1 to min_cell - 1 blanks k with its rate and interval.
+    otherwise k, or n - k, of 1 to min_cell - 1 blanks k with its rate and interval. An ITT or
+    LOCF row is blanked whole (`suppressed`, with a `note` saying why) when the patients it
+    counts but the completers do not (those without a score at the time point) number 1 to
+    min_cell - 1: its n and the completers' n, both shown on the page, would give them away.
 
     References
     ----------
@@ -76,12 +81,17 @@ def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9
     """
     timepoints = [timepoint] if isinstance(timepoint, str) else list(timepoint)
     bases = [basis] if isinstance(basis, str) else list(basis)
+    min_cell = cell_size(settings, min_cell)
     rows = [{"timepoint": point, "basis": one_basis,
              **_with_rates(outcome_rates(con, settings, scale, cohort, point, one_basis).iloc[0])}
             for point in timepoints for one_basis in bases]
-    shown, _ = suppress_counts(_typed(pd.DataFrame(rows)), cell_size(settings, min_cell), "n", tuple(RATES),
-                               companions=("n_patients",), derived=DERIVED)
-    return _labelled(con, scale, shown)
+    completers = {point: int(outcome_rates(con, settings, scale, cohort, point, "completers").iloc[0]["n"])
+                  for point in timepoints}
+    raw = _typed(pd.DataFrame(rows))
+    shown, _ = suppress_counts(raw, min_cell, "n", tuple(RATES), companions=("n_patients",), derived=DERIVED)
+    missing = [None if b == "completers" else int(n) - completers[t] for b, n, t in
+               zip(raw["basis"], raw["n"], raw["timepoint"])]
+    return _labelled(con, scale, _hide_small_missing(shown, missing, min_cell))
 
 
 def headline_by_indication(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9",
@@ -111,7 +121,9 @@ def headline_by_indication(con: duckdb.DuckDBPyConnection, settings, scale: str 
     the import format); every other value, and a missing one, is "Other indications". The two
     groups partition the cohort whose headline is published too, so each (timepoint, basis)
     pair is suppressed as a table with that total (`suppress_counts(totals=...)`): a group is
-    blanked when it, or what the headline minus it gives back, is a small cell.
+    blanked when it, or what the headline minus it gives back, is a small cell; and an ITT or
+    LOCF group row when its patients without a score number 1 to min_cell - 1 (as in
+    `headline_rates`).
 
     References
     ----------
@@ -123,22 +135,42 @@ def headline_by_indication(con: duckdb.DuckDBPyConnection, settings, scale: str 
     min_cell = cell_size(settings, min_cell)
     tables = []
     for point in timepoints:
+        completers = _indication_groups(con, settings, scale, cohort, point, "completers")
         for one_basis in bases:
-            counts = outcome_rates(con, settings, scale, cohort, point, one_basis, group_by=("primary_indication",))
-            depression = counts["primary_indication"].isin(UNIPOLAR_DEPRESSION).fillna(False).astype(bool)
-            rows = []
-            parts = ((INDICATION_GROUPS[0], counts[depression]), (INDICATION_GROUPS[1], counts[~depression]))
-            for label, part in parts:
-                summed = {c: part[c].sum() if c != "remitters" or part[c].notna().any() else pd.NA
-                          for c in ("n_patients", "n", "responders", "remitters")}
-                rows.append({"indication_group": label, "timepoint": point, "basis": one_basis, **_with_rates(summed)})
-            table = _typed(pd.DataFrame(rows))
+            groups = _indication_groups(con, settings, scale, cohort, point, one_basis)
+            table = _typed(pd.DataFrame([{"indication_group": label, "timepoint": point, "basis": one_basis,
+                                          **_with_rates(summed)} for label, summed in groups.items()]))
             totals = {c: table[c].sum() if c != "remitters" or table[c].notna().any() else pd.NA
                       for c in ("n_patients", "n", "responders", "remitters")}
             shown, _ = suppress_counts(table, min_cell, "n", tuple(RATES), companions=("n_patients",),
                                        totals=totals, derived=DERIVED)
-            tables.append(shown)
+            missing = [None if one_basis == "completers" else int(groups[label]["n"]) - int(completers[label]["n"])
+                       for label in groups]
+            tables.append(_hide_small_missing(shown, missing, min_cell))
     return _labelled(con, scale, pd.concat(tables, ignore_index=True))
+
+
+def _indication_groups(con, settings, scale, cohort, timepoint, basis) -> dict[str, dict]:
+    """`outcome_rates` per indication, summed into INDICATION_GROUPS: {label: counts}."""
+    counts = outcome_rates(con, settings, scale, cohort, timepoint, basis, group_by=("primary_indication",))
+    depression = counts["primary_indication"].isin(UNIPOLAR_DEPRESSION).fillna(False).astype(bool)
+    parts = ((INDICATION_GROUPS[0], counts[depression]), (INDICATION_GROUPS[1], counts[~depression]))
+    return {label: {c: part[c].sum() if c != "remitters" or part[c].notna().any() else pd.NA
+                    for c in ("n_patients", "n", "responders", "remitters")} for label, part in parts}
+
+
+def _hide_small_missing(shown: pd.DataFrame, missing: list, min_cell: int) -> pd.DataFrame:
+    """Blank the ITT and LOCF rows whose patients without a score (their n minus the
+    completers' n, `missing`; None for a completers' row) number 1 to min_cell - 1."""
+    already = shown["suppressed"].to_numpy(dtype=bool)
+    hidden = np.array([m is not None and 0 < m < min_cell for m in missing], dtype=bool) & ~already
+    shown = blank(shown, hidden, counts=("n_patients", "n", *RATES),
+                  values=[c for columns in DERIVED.values() for c in columns])
+    shown.loc[hidden, "suppressed"] = True
+    shown.loc[hidden, "n_shown"] = "not shown"
+    shown["note"] = np.where(hidden, f"not shown: fewer than {min_cell} patients have no score at this time "
+                             "point, and this row beside the completers' would tell how many", "")
+    return shown
 
 
 def _with_rates(counts) -> dict:

@@ -10,11 +10,13 @@ may be shown, the way `course` does for Kaplan-Meier.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
-from ..analytics import competing, durability as durability_module
+from ..analytics import competing, survival
+from ..analytics import durability as durability_module
 from ..analytics.cohorts import CohortFilter
-from .suppression import cell_size, suppress_counts, thin_risk_table
+from .suppression import blank, cell_size, suppress_counts, thin_risk_table
 
 __all__ = ["cumulative_incidence", "durability"]
 
@@ -35,7 +37,8 @@ def cumulative_incidence(con: duckdb.DuckDBPyConnection, settings, scale: str = 
     Returns
     -------
     dict
-        `{"curve", "summary"}`: the curve thinned like Kaplan-Meier's
+        `{"curve", "summary"}` (the summary with `note`: why it is blanked beyond the usual
+        rule, else ""): the curve thinned like Kaplan-Meier's
         (`suppression.thin_risk_table`: it stops where fewer than min_cell patients are still
         followed, keeps only rows where that number has fallen by min_cell or more, and drops
         the per-day counts); the summary (`n`, `responses`, `stopped`, `censored`) with
@@ -44,7 +47,10 @@ def cumulative_incidence(con: duckdb.DuckDBPyConnection, settings, scale: str = 
     Notes
     -----
     In the summary, `n` of 1 to min_cell - 1 blanks everything; a count of responses, stops or
-    censorings of 1 to min_cell - 1 (or leaving that many) is blanked.
+    censorings of 1 to min_cell - 1 (or leaving that many) is blanked. The curve's patients are
+    Kaplan-Meier's (`course.time_to_response`) and those without any follow-up: when these
+    number 1 to min_cell - 1, the curve and the summary are not shown (`note` says why), as
+    both start from their n.
 
     References
     ----------
@@ -56,6 +62,18 @@ def cumulative_incidence(con: duckdb.DuckDBPyConnection, settings, scale: str = 
     summary = result["summary"]
     if len(summary):
         summary, _ = suppress_counts(summary, min_cell, "n", ("responses", "stopped", "censored"), derived={})
+        # Kaplan-Meier's patients are these less those without any follow-up: both curves start
+        # from their n, so a difference of 1 to min_cell - 1 hides this one
+        km = survival.time_to_response(con, settings, scale, cohort)["summary"]
+        without_followup = int(result["summary"]["n"].iloc[0]) - (int(km["n"].iloc[0]) if len(km) else 0)
+        hidden = 0 < without_followup < min_cell and not bool(summary["suppressed"].iloc[0])
+        summary["note"] = ""
+        if hidden:
+            curve = curve.iloc[0:0]
+            summary = blank(summary, np.array([True]), counts=("n", "responses", "stopped", "censored"))
+            summary["suppressed"], summary["n_shown"] = True, "not shown"
+            summary["note"] = (f"not shown: fewer than {min_cell} patients in the clinical range have no follow-up "
+                               "score, and this curve beside Kaplan-Meier's would tell how many")
     return {"curve": curve, "summary": summary}
 
 
