@@ -53,6 +53,9 @@ def expected_line(con, scale, cohort, basis) -> str:
     cells = []
     for timepoint in ("after_induction", "latest"):
         row = headline_rates(con, SETTINGS, scale, cohort, timepoint, basis).iloc[0]
+        if row["suppressed"] and row["note"]:  # blanked whole: it would tell how many have no score
+            cells += ["n.s."] * 3
+            continue
         cells.append(f"{int(row['n'])}")
         for rate in ("response", "remission"):
             cells.append("<11" if pd.isna(row[f"{rate}_rate"]) else

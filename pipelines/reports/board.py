@@ -65,6 +65,7 @@ class OutcomeLine:
     n: int | None
     response: Rate
     remission: Rate
+    note: str = ""  # why the whole line is hidden beyond a small n (headline_rates' `note`)
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ def _lines(con, settings, scale, cohort, min_cell) -> list[OutcomeLine]:
     frame = frame.sort_values("indication_group", key=lambda g: g.map(order), kind="stable")
     return [OutcomeLine(scale, row["indication_group"], row["basis"], str(row["basis_label"]),
                         str(row["denominator_label"]), row["timepoint"], _count(row["n"]),
-                        _rate(row, "responders", "response"), _rate(row, "remitters", "remission"))
+                        _rate(row, "responders", "response"), _rate(row, "remitters", "remission"),
+                        str(row.get("note", "") or ""))
             for _, row in frame.iterrows()]
 
 

@@ -13,7 +13,8 @@ from html import escape
 
 from ..palette import BLUE, VERMILLION
 from .board import Board
-from .board_text import chart_rows, count_text, durability_sentence, line_cells, pct, period_text, suppressed_mark
+from .board_text import (chart_rows, count_text, durability_sentence, line_cells, missing_mark, pct, period_text,
+                         suppressed_mark)
 
 __all__ = ["board_html"]
 
@@ -120,7 +121,7 @@ def _chart(board: Board) -> str:
             value, low, high = values[measure]
             y = top + row_h * (i + 0.5)
             if value is None:
-                text = suppressed_mark(board.min_cell) if kind == "clinic" else "not given"
+                text = missing_mark(label, kind, board.min_cell)
                 out.append(f"<text x=\"{x0 + 4}\" y=\"{y + 4}\" font-size=\"10\">{escape(text)}</text>")
                 continue
             x = x0 + panel_w * value

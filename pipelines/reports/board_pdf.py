@@ -18,7 +18,8 @@ from fpdf.enums import XPos, YPos
 
 from ..palette import BLUE, VERMILLION
 from .board import Board
-from .board_text import chart_rows, count_text, durability_sentence, line_cells, pct, period_text, suppressed_mark
+from .board_text import (chart_rows, count_text, durability_sentence, line_cells, missing_mark, pct, period_text,
+                         suppressed_mark)
 
 __all__ = ["board_pdf", "latin1"]
 
@@ -166,7 +167,7 @@ def _chart(pdf: _Page, board: Board, top: float) -> None:
             pdf.set_font("Helvetica", "", 5.8)
             if value is None:
                 pdf.set_xy(x0 + 1, y - 1.5)
-                pdf.cell(20, 3, suppressed_mark(board.min_cell) if kind == "clinic" else "not given")
+                pdf.cell(20, 3, missing_mark(label, kind, board.min_cell))
                 continue
             x = x0 + panel_w * value
             if kind == "clinic":

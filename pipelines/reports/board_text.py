@@ -15,7 +15,13 @@ from ..instruments import REGISTRY
 from ..settings import Settings
 
 __all__ = ["with_text", "describe_cohort", "comparison_sentence", "chart_rows", "methods_lines", "period_text",
-           "suppressed_mark", "pct", "rate_text", "count_text", "line_cells", "durability_sentence"]
+           "NOT_SHOWN", "suppressed_mark", "pct", "rate_text", "count_text", "line_cells", "durability_sentence",
+           "missing_mark"]
+
+
+# A line hidden whole although its n is not small: beside the completers' line it would tell how
+# many patients have no score (headline_rates' `note`).
+NOT_SHOWN = "n.s."
 
 
 def suppressed_mark(min_cell: int) -> str:
@@ -70,7 +76,7 @@ def chart_rows(board) -> list[tuple[str, str, dict[str, tuple[float | None, floa
     for basis, name in (("completers", "completers"), ("itt", "ITT")):
         line = lines.get(basis)
         if line is not None and line.n != 0:
-            n = "<" + str(board.min_cell) if line.n is None else line.n
+            n = (NOT_SHOWN if line.note else suppressed_mark(board.min_cell)) if line.n is None else line.n
             rows.append((f"Clinic, {name} (n={n})", "clinic",
                          {m: (getattr(line, m).rate, getattr(line, m).low, getattr(line, m).high)
                           for m in ("response", "remission")}))
@@ -95,6 +101,13 @@ def durability_sentence(board) -> str:
                "maintenance infusions)." if published else "."))
 
 
+def missing_mark(label: str, kind: str, min_cell: int) -> str:
+    """What a row of the comparison chart without a value prints: why it has none."""
+    if kind != "clinic":
+        return "not given"
+    return NOT_SHOWN if f"n={NOT_SHOWN}" in label else suppressed_mark(min_cell)
+
+
 def pct(value: float | None, mark: str = "-") -> str:
     """A share as a percentage with one decimal ("56.9%"), `mark` when None."""
     return mark if value is None else f"{100 * value:.1f}%"
@@ -114,6 +127,8 @@ def line_cells(line, min_cell: int) -> tuple[str, str, str]:
     (or a cohort filter that leaves it out), the suppression mark for a suppressed cell."""
     if line.n == 0:
         return "0", "-", "-"
+    if line.n is None and line.note:
+        return (NOT_SHOWN,) * 3
     return count_text(line.n, min_cell), rate_text(line.response, min_cell), rate_text(line.remission, min_cell)
 
 
@@ -151,8 +166,9 @@ def methods_lines(board, settings: Settings) -> list[str]:
         f"{settings.thresholds.bp_excursion_diastolic} diastolic mmHg or more.",
         f"Small cells: counts of 1 to {board.min_cell - 1} patients (or infusions), and any rate or count that "
         f"would give one back, are shown as {mark} (cell size {board.min_cell}, [privacy] min_cell_size; a rate "
-        f"is also hidden when fewer than {board.min_cell} are without the outcome). '-' = not derivable from "
-        "the counts shown, or no patients.",
+        f"is also hidden when fewer than {board.min_cell} are without the outcome). {NOT_SHOWN} = not shown: "
+        f"beside the completers' row it would tell that fewer than {board.min_cell} patients have no score at "
+        "that time point. '-' = not derivable from the counts shown, or no patients.",
         f"Published figures: {board.benchmarks_source} ([report] benchmarks_file), with their citations below.",
     ]
 
