@@ -68,6 +68,16 @@ def test_report_buttons_give_the_filtered_report_and_log_the_export(sample_datab
         ("export", "clinic", "one-page report (html), site: Riverside")]
 
 
+def test_a_spoilt_benchmarks_file_is_explained_instead_of_the_buttons(sample_database, monkeypatch, tmp_path):
+    spoilt, config = tmp_path / "ours.toml", tmp_path / "settings.toml"
+    spoilt.write_text("[[benchmark]]\nkey = \"Ours\"\n", encoding="utf-8")
+    config.write_text(f'[report]\nbenchmarks_file = "{spoilt}"\n', encoding="utf-8")
+    monkeypatch.setenv("OUTCOMES_CONFIG", str(config))
+    app = open_page(sample_database, PAGE, monkeypatch)
+    assert not [b for b in app.get("download_button") if b.proto.label.startswith("One-page report")]
+    assert any(f"benchmarks file {spoilt}, entry 1 ('Ours'): missing basis, citation, doi" in w.value for w in app.warning)
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

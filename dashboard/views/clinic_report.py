@@ -18,6 +18,7 @@ import streamlit as st
 from dashboard.auditing import auditor
 from dashboard.data import ask, settings
 from pipelines.analytics.cohorts import CohortFilter
+from pipelines.reports.benchmarks import BenchmarkError, load
 from pipelines.reports.board import build_board
 from pipelines.reports.board_html import board_html
 from pipelines.reports.board_pdf import board_pdf
@@ -46,7 +47,16 @@ def report_documents(cohort: CohortFilter) -> dict[str, object]:
 
 
 def report_downloads(cohort: CohortFilter) -> None:
-    """Two download buttons (PDF, HTML) for the one-page report of `cohort`."""
+    """Two download buttons (PDF, HTML) for the one-page report of `cohort`; in their place, the
+    reason when the clinic's benchmarks file cannot be used (it is read again on each run: a
+    small file, and an edit shows at once)."""
+    try:
+        load(settings())
+    except BenchmarkError as error:
+        st.warning(f"The one-page report cannot be made: {error}. Correct the file, or remove "
+                   "`benchmarks_file` from the `[report]` settings to use the shipped one (docs/report.md).",
+                   icon=":material/warning:")
+        return
     documents = report_documents(cohort)
     stamp = dt.date.today().isoformat()
     size = settings().privacy.min_cell_size
