@@ -11,6 +11,7 @@ an export of the clinic's figures and is logged first, like the page's other exp
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import streamlit as st
@@ -22,7 +23,7 @@ from pipelines.reports.benchmarks import BenchmarkError, load
 from pipelines.reports.board import build_board
 from pipelines.reports.board_html import board_html
 from pipelines.reports.board_pdf import board_pdf
-from pipelines.reports.board_text import describe_cohort
+from pipelines.reports.board_text import describe_cohort, with_text
 
 PAGE = "clinic"
 HELP = ("The director's one-page report for this cohort and period of first infusions: patients started and "
@@ -40,7 +41,8 @@ def report_documents(cohort: CohortFilter) -> dict[str, object]:
     def document(kind: str):
         def build() -> bytes:
             trail.export(PAGE, None, f"one-page report ({kind}), {text}")  # no log entry, no document
-            board = ask(build_board, config, cohort, text)
+            cached = ask(build_board, config, cohort, text)  # per database version; stamped now
+            board = with_text(dataclasses.replace(cached, generated=dt.datetime.now().replace(microsecond=0)), config)
             return board_pdf(board) if kind == "pdf" else board_html(board).encode("utf-8")
         return build
     return {"pdf": document("pdf"), "html": document("html")}
