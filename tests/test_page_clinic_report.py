@@ -19,7 +19,7 @@ from pipelines.analytics.snapshot import open_snapshot
 from pipelines.reports.board import build_board
 from pipelines.reports.board_html import board_html
 from pipelines.reports.headline import headline_rates
-from pipelines.settings import Settings
+from pipelines.settings import ReportSettings, Settings
 
 PAGE = "views/clinic.py"
 
@@ -82,10 +82,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium (apt-get install chromium); .ci/run installs it")
-def test_html_report_in_a_browser_fetches_nothing_and_prints_on_one_page(sample_database, tmp_path):
+@pytest.mark.parametrize("page_size", ["Letter", "A4"])
+def test_html_report_in_a_browser_fetches_nothing_and_prints_on_one_page(sample_database, tmp_path, page_size):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make setup")
     path = tmp_path / "report.html"
-    board = build_board(open_snapshot(sample_database), Settings())
+    board = build_board(open_snapshot(sample_database), Settings(report=ReportSettings(page_size=page_size)))
     path.write_text(board_html(board), encoding="utf-8")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
@@ -99,4 +100,6 @@ def test_html_report_in_a_browser_fetches_nothing_and_prints_on_one_page(sample_
         printed = page.pdf(prefer_css_page_size=True)
         browser.close()
     assert requests == [path.as_uri()]  # nothing but the file itself
-    assert len(PdfReader(io.BytesIO(printed)).pages) == 1
+    pages = PdfReader(io.BytesIO(printed)).pages
+    assert len(pages) == 1  # at the page size of the CSS (@page), in points
+    assert float(pages[0].mediabox.width) == pytest.approx({"Letter": 612, "A4": 595.3}[page_size], abs=1)
