@@ -6,7 +6,9 @@ filter; and the HTML report opened in a real Chromium fetches nothing and prints
 from __future__ import annotations
 
 import io
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -94,7 +96,10 @@ def test_html_report_in_a_browser_fetches_nothing_and_prints_on_one_page(sample_
         requests = []
         page.on("request", lambda request: requests.append(request.url))
         page.goto(path.as_uri())
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        # saved for docs/report.md by `make screenshots` ($OUTCOMES_SCREENSHOTS), as the browser test does
+        folder = Path(os.environ.get("OUTCOMES_SCREENSHOTS") or tmp_path)
+        page.screenshot(path=str(folder / f"one-page-report{'' if page_size == 'Letter' else '-a4'}.png"),
+                        full_page=True)
         assert page.locator("svg circle").count() == 4  # the clinic's two rates on two panels
         assert "Clinic, completers" in page.inner_text("body")
         printed = page.pdf(prefer_css_page_size=True)
