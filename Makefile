@@ -38,6 +38,7 @@ bench: setup
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup
 	OUTCOMES_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_e2e_browser.py tests/test_e2e_acknowledge.py tests/test_e2e_checkin.py
+	OUTCOMES_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_page_clinic_report.py -k "browser and Letter"
 
 # Regenerate the committed synthetic sample (deterministic).
 sample: setup

@@ -18,6 +18,9 @@ Defaults are the clinical reference's values. A clinic overrides them in a TOML 
     [privacy]
     min_cell_size = 11
 
+    [report]
+    page_size = "A4"
+
 Settings are passed down explicitly; nothing reads the file from deep inside.
 """
 
@@ -252,6 +255,29 @@ class CheckinSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """The director's one-page outcomes report (pipelines/reports/board.py, docs/report.md).
+
+    `page_size`: "Letter" (the default: the product's defaults are a US clinic's, as its time
+    zone) or "A4"; the page is laid out to fit either. `benchmarks_file`: a TOML file of
+    published outcomes to set beside the clinic's (the shipped
+    pipelines/benchmarks/published.toml when empty), for a clinic that keeps its own edited copy."""
+
+    page_size: str = "Letter"
+    benchmarks_file: str = ""
+
+    def __post_init__(self):
+        if self.page_size not in PAGE_SIZES:
+            raise SettingsError(f"[report] page_size must be one of {list(PAGE_SIZES)}, not {self.page_size!r}")
+        if not isinstance(self.benchmarks_file, str):
+            raise SettingsError(f"[report] benchmarks_file must be a file path (text), not {self.benchmarks_file!r}")
+
+
+# Page sizes of the one-page report, width and height in millimetres.
+PAGE_SIZES = {"Letter": (215.9, 279.4), "A4": (210.0, 297.0)}
+
+
+@dataclass(frozen=True)
 class Settings:
     # Times without an offset are clinic local time; times with one are converted to it.
     clinic_timezone: str = "America/New_York"
@@ -271,6 +297,7 @@ class Settings:
     access: AccessSettings = field(default_factory=AccessSettings)
     treatment: TreatmentSettings = field(default_factory=TreatmentSettings)
     checkin: CheckinSettings = field(default_factory=CheckinSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
 
 class SettingsError(ValueError):
@@ -289,7 +316,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise SettingsError(f"settings file {path}: {error}") from None
     sections = {"plausible": PlausibleRanges, "thresholds": Thresholds, "export": ExportSettings, "access": AccessSettings,
                 "privacy": PrivacySettings, "treatment": TreatmentSettings,
-                "checkin": CheckinSettings}
+                "checkin": CheckinSettings, "report": ReportSettings}
     parts = {}
     for name, section in sections.items():
         values = raw.pop(name, {})

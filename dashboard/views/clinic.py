@@ -24,6 +24,7 @@ from dashboard.data import ask, settings
 from dashboard.display import interval, percent, rate_columns, rate_names, table
 from dashboard.filters import cohort_filter, describe
 from dashboard.views import clinic_bases
+from dashboard.views.clinic_report import report_downloads
 from dashboard.widgets import require_database
 from pipelines.analytics.cohorts import GROUPABLE
 from pipelines.reports import clinic as published
@@ -95,6 +96,7 @@ unknown_note = "" if pd.notna(unknown) and unknown == 0 else (
     f" · {count(unknown)} with the indication not recorded (counted in every outcome; see Data quality)")
 st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} treated patients{unknown_note} · as of "
            f"{as_of:%d %b %Y} (the latest infusion in the database) · counts under {MIN_CELL} patients are not shown")
+report_downloads(cohort)  # the director's one-page report, PDF and HTML (dashboard/views/clinic_report.py)
 
 # --- KPI cards ------------------------------------------------------------------------------------
 

@@ -93,6 +93,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if getattr(args, "format", None):  # the one-page report to a file (pipelines/cli/report_file.py)
+        from .report_file import cmd_report_file
+        return cmd_report_file(args)
     from ..analytics.outcomes import cohort_outcomes
     from ..analytics.snapshot import open_snapshot
     from ..analytics.survival import time_to_response

@@ -7,6 +7,7 @@ import argparse
 
 from ..analytics.cohorts import GROUPABLE
 from ..settings import DEFAULT_DB
+from .report_file import FORMATS, iso_date
 from .commands import (cmd_audit, cmd_dashboard, cmd_export, cmd_ingest, cmd_init, cmd_quarantine, cmd_report,
                        cmd_runs, cmd_synth)
 
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--by", action="append", choices=GROUPABLE, help="group by this attribute (repeatable)")
     report.add_argument("--timepoint", default="latest", choices=["latest", "after_induction"],
                         help="judge outcomes on the latest score (default) or the score after induction")
+    add_report_file_options(report)
     report.add_argument("--basis", default="completers", choices=["completers", "itt", "locf"],
                         help="who response and remission are counted over: completers (default), intention to "
                              "treat, or last observation carried forward (docs/analytics.md)")
@@ -141,3 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     dashboard.set_defaults(handler=cmd_dashboard)
     return parser
+
+
+def add_report_file_options(report: argparse.ArgumentParser) -> None:
+    """`outcomes report --format pdf|html --out FILE`: the one-page report (pipelines/cli/report_file.py)."""
+    report.add_argument("--format", choices=FORMATS, help="write the director's one-page outcomes report (PDF or "
+                        "HTML, small cells suppressed) to --out instead of printing the table")
+    report.add_argument("--out", help="the report file to write (with --format)")
+    report.add_argument("--from", dest="start_from", type=iso_date, metavar="DATE",
+                        help="with --format: patients whose first infusion is on or after DATE (YYYY-MM-DD)")
+    report.add_argument("--to", dest="start_to", type=iso_date, metavar="DATE",
+                        help="with --format: patients whose first infusion is on or before DATE")
+    report.add_argument("--site", action="append", help="with --format: only this site (repeatable)")
+    report.add_argument("--clinician", action="append", help="with --format: only this clinician (repeatable)")
+    report.add_argument("--indication", action="append",
+                        help="with --format: only this primary indication, e.g. depression (repeatable)")
+    report.add_argument("--page-size", choices=("A4", "Letter"),
+                        help="with --format: the page (default [report] page_size, Letter)")

@@ -11,7 +11,9 @@ which applies the small-cell rule once, the same way everywhere:
   trajectory, time to response, retention and safety tables, `change`: the waterfall and
   severity transitions, and `groups`: outcomes by clinician, site and month);
 - `headline`: the headline response and remission on each basis (completers, intention to
-  treat, last observation carried forward), each labelled with its denominator.
+  treat, last observation carried forward), each labelled with its denominator;
+- `board` (with `board_text`, `board_pdf`, `board_html`, `benchmarks`): the director's one-page
+  outcomes report, PDF and HTML, beside the published real-world figures.
 
 Pages for non-clinicians import from `clinic` (and the like), never from `suppression`'s
 internals.
