@@ -45,12 +45,17 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
     band, one line per group of `group_by` (one line in the scale's colour without grouping).
     The x axis is the infusion the score was taken before (1 = baseline), then maintenance."""
     figure = go.Figure()
+    # The axis is categorical (infusions 1..n, then maintenance), so its order is fixed from every
+    # row, suppressed ones too: without it Plotly orders categories as the traces first meet them,
+    # and a group whose 5th-infusion point is blanked puts 6 and 7 before 5.
+    order = [_point_label(label) for label in frame.sort_values("infusion")["label"].drop_duplicates()]
     frame = _shown(frame)
     groups = [(None, frame)] if not group_by else list(frame.groupby(group_by, sort=True, dropna=False))
     for index, (key, part) in enumerate(groups):
         colour = theme.scale_colour(scale) if group_by is None else theme.SERIES[index % len(theme.SERIES)]
         name = theme.scale_name(scale) if group_by is None else _readable(key)
-        x = [("before infusion " + label) if label != "maintenance" else "maintenance" for label in part["label"]]
+        part = part.sort_values("infusion")
+        x = [_point_label(label) for label in part["label"]]
         interval_band(figure, x, part["mean_low"], part["mean_high"], colour, name)
         hover = [f"{name}<br>{point}: mean {mean:.1f} ({_interval_text(low, high, 1)})<br>{n} patients"
                  for point, mean, low, high, n in zip(x, part["mean"], part["mean_low"], part["mean_high"],
@@ -60,8 +65,13 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
                                     hovertext=hover, hoverinfo="text"))
     title = f"{theme.scale_name(scale)} by infusion"
     layout(figure, title, "Score taken before infusion", "Mean score (95% interval)")
-    figure.update_xaxes(type="category")
+    figure.update_xaxes(type="category", categoryorder="array", categoryarray=order)
     return figure
+
+
+def _point_label(label: str) -> str:
+    """A trajectory point in words: "before infusion 3", or "maintenance"."""
+    return "maintenance" if label == "maintenance" else f"before infusion {label}"
 
 
 # --- Time to response --------------------------------------------------------------------------

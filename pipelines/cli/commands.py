@@ -194,6 +194,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     env = {**os.environ, "OUTCOMES_DB": args.db, **({"OUTCOMES_CONFIG": args.config} if args.config else {})}
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
-               "--server.port", str(args.port), "--server.headless", "true"]
+               "--server.port", str(args.port), "--server.headless", "true",
+               # no "Deploy" button or developer menu for clinic staff, wherever it is started from
+               "--client.toolbarMode", "viewer"]
     os.execvpe(command[0], command, env)
     return 0  # not reached
