@@ -36,6 +36,14 @@ def scale_name(scale: str) -> str:
     return SCALE_NAMES.get(scale, scale)
 
 
+def sentence(text) -> str:
+    """Text as the start of a sentence: its first letter raised, the rest as written. Not
+    str.capitalize, which lowers the rest: site and clinician names, "PHQ-9" and "BP" keep
+    their capitals."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
 def esc(value) -> str:
     """A data value as HTML text, for hovers and the printable summary: escaped (free text such
     as an adverse event, or an id, could contain markup), '' for NULL."""

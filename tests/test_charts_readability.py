@@ -50,3 +50,78 @@ def test_course_order_when_the_first_group_misses_a_point():
                           "mean_high": [20.0, None, 14.0, 19, 17, 15]})
     figure = charts.trajectory_chart(frame, "PHQ-9", "site")
     assert list(figure.layout.xaxis.categoryarray) == ["before infusion 1", "before infusion 2", "before infusion 3"]
+
+
+# --- Trend by start month: quarters when months are too small --------------------------------------
+
+def test_trend_falls_back_to_quarters_on_the_sample(snapshot):
+    """The sample starts about a dozen patients a month, so no month has 11 responders and 11
+    without a response: the trend is by quarter, and most quarters show a response rate."""
+    months = published.monthly_outcomes(snapshot, SETTINGS, "PHQ-9")
+    assert months["response_rate"].notna().sum() < len(months) / 2
+    trend = published.outcomes_by_start(snapshot, SETTINGS, "PHQ-9")
+    assert trend.attrs["period"] == "quarter" and trend["response_rate"].notna().sum() >= len(trend) / 2
+    figure = charts.monthly_trend_chart(trend, "PHQ-9", 11)
+    response = next(t for t in figure.data if t.name == "Response")
+    assert response.x[0].endswith("Q4") and "2025 Q1" in response.x
+    assert list(figure.layout.yaxis.range) == [0, 100]
+
+
+def test_a_quarter_counts_its_patients_as_a_cohort_of_that_quarter_would(snapshot):
+    """Hand-worked check by a second path: the 2025 Q1 row equals `cohort_outcomes` for the
+    patients whose first infusion was 1 Jan to 31 Mar 2025, and its rate is k / n with the
+    Wilson interval as scipy computes it (Wilson 1927)."""
+    import datetime as dt
+
+    from scipy.stats import binomtest
+
+    from pipelines.analytics.cohorts import CohortFilter
+    from pipelines.analytics.outcomes import cohort_outcomes
+    from pipelines.analytics.start_quarters import quarterly_outcomes
+
+    quarters = quarterly_outcomes(snapshot, SETTINGS, "PHQ-9").set_index("group")
+    q1 = quarters.loc["2025 Q1"]
+    direct = cohort_outcomes(snapshot, SETTINGS, "PHQ-9",
+                             cohort=CohortFilter(start_from=dt.date(2025, 1, 1), start_to=dt.date(2025, 3, 31))).iloc[0]
+    assert (q1.n_evaluable, q1.response_n, q1.remission_n) == (direct.n_evaluable, direct.response_n,
+                                                                direct.remission_n)
+    interval = binomtest(int(q1.response_n), int(q1.n_evaluable)).proportion_ci(method="wilson")
+    assert q1.response_rate == pytest.approx(q1.response_n / q1.n_evaluable)
+    assert (q1.response_low, q1.response_high) == pytest.approx((interval.low, interval.high))
+
+
+# --- Suppressed cells read "<11" ---------------------------------------------------------------------
+
+def test_suppressed_cells_read_less_than_the_cell_size_in_tables_hovers_and_csv(snapshot):
+    """"Adverse event (any): None" read as zero events. The sample has fewer than 11 infusions
+    with an adverse event: the table and its CSV say "<11" and "suppressed", the hover "<11"."""
+    from dashboard.charts import treatment
+    from dashboard.suppressed import table_cells
+    from pipelines.safe_csv import csv_bytes
+
+    rates = published.safety_rates(snapshot, SETTINGS)
+    effects = rates["effects"]
+    row = effects[effects["effect"] == "adverse event (any)"]
+    assert row["n_affected_infusions"].isna().all()  # blanked by the reports
+    shown = table_cells(effects, 11)
+    cells = shown[shown["effect"] == "adverse event (any)"].iloc[0]
+    assert cells["n_affected_infusions"] == "<11" and cells["per_100"] == "suppressed"
+    assert shown.loc[shown["effect"] == "nausea", "n_affected_infusions"].iloc[0] == 324  # shown as it is
+    text = csv_bytes(shown).decode()
+    assert "adverse event (any),1992,<11,suppressed" in text and "None" not in text
+    figure = treatment.safety_chart(effects, rates["bp"], 180, 110, 11)
+    bar = figure.data[0]
+    index = list(bar.y).index("Adverse event (any)")
+    assert bar.hovertext[index].startswith("Adverse event (any): <11 infusions")
+    assert bar.text[index] == "<11 infusions (suppressed)"
+    assert figure.layout.xaxis.rangemode == "tozero"
+
+
+def test_a_blanked_count_other_than_11_uses_the_configured_size(snapshot):
+    """`[privacy] min_cell_size` = 20: the blanked counts read "<20"."""
+    from dashboard.suppressed import table_cells
+
+    trend = published.outcomes_by_start(snapshot, SETTINGS, "PHQ-9", min_cell=20)
+    shown = table_cells(trend, 20)
+    assert set(shown.loc[trend["response_n"].isna(), "response_n"]) == {"<20"}
+    assert set(shown.loc[trend["suppressed"], "n_shown"]) <= {"<20"}

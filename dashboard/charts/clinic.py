@@ -117,7 +117,7 @@ def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: st
 
 # --- Waterfall ----------------------------------------------------------------------------------
 
-def waterfall_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
+def waterfall_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = None) -> go.Figure:
     """Percent change from baseline per patient (`clinic.waterfall`), bars sorted from the largest
     rise to the largest fall and coloured by outcome; the response threshold as a horizontal line
     and the remission threshold as a line over the bars (remission is a score cut-off, so its
@@ -131,7 +131,7 @@ def waterfall_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
             continue
         if aggregated:
             hover = [f"Patients ranked {a} to {b} ({n}): median {p:+.1f}% (from {lo:+.1f}% to {hi:+.1f}%)<br>"
-                     f"{_count(r)} responded, {_count(m)} remitted"
+                     f"{_count(r, min_cell)} responded, {_count(m, min_cell)} remitted"
                      for a, b, n, p, lo, hi, r, m in zip(part["first_rank"], part["last_rank"], part["n_patients"],
                                                           part["pct_change"], part["lowest_pct_change"],
                                                           part["highest_pct_change"], part["n_response"],
@@ -245,30 +245,40 @@ def funnel_chart(groups: pd.DataFrame, limits: pd.DataFrame, overall: pd.DataFra
 
 # --- Monthly trend -------------------------------------------------------------------------------
 
-def monthly_trend_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
-    """Response and remission rates by start month (`clinic.monthly_outcomes`), each with its
-    95% Wilson band; suppressed months (fewer than 11 patients) are left out, and a month whose
+def monthly_trend_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = None) -> go.Figure:
+    """Response and remission rates by start month or start quarter (`clinic.outcomes_by_start`,
+    whose `attrs["period"]` says which; a frame without it is by month), each with its 95%
+    Wilson band; suppressed periods (fewer than 11 patients) are left out, and a period whose
     responder (remitter) count is blanked is a gap in that line."""
-    shown = frame[~frame["suppressed"].astype(bool)].sort_values("start_month")
+    period = frame.attrs.get("period", "month")
+    column = frame.attrs.get("period_column", "start_month")
+    shown = frame[~frame["suppressed"].astype(bool)].sort_values(column)
     figure = go.Figure()
-    months = [pd.Timestamp(m).strftime("%b %Y") for m in shown["start_month"]]
+    periods = [_period_label(start, period) for start in shown[column]]
     for outcome, colour in (("response", theme.RESPONSE_LINE), ("remission", theme.REMISSION_LINE)):
         if shown[f"{outcome}_rate"].isna().all():
             continue
         name = outcome.capitalize()
-        # a month whose responder count is blanked is a gap in the line (None), not a point
-        interval_band(figure, months, [_pct(v) for v in shown[f"{outcome}_low"]],
+        # a period whose responder count is blanked is a gap in the line (None), not a point
+        interval_band(figure, periods, [_pct(v) for v in shown[f"{outcome}_low"]],
                       [_pct(v) for v in shown[f"{outcome}_high"]], colour, name)
-        hover = [f"Started {m}: {outcome} suppressed (too few with or without it), {n} patients evaluated"
+        hover = [f"Started {m}: {_count(None, min_cell)} with or without {outcome} (suppressed), {n} patients evaluated"
                  if pd.isna(r) else
                  f"Started {m}: {_pct(r):.0f}% {outcome} ({_interval_text(_pct(lo), _pct(hi))} %), "
                  f"{n} patients evaluated"
-                 for m, r, lo, hi, n in zip(months, shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
+                 for m, r, lo, hi, n in zip(periods, shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
                                             shown[f"{outcome}_high"], shown["n_evaluable"])]
-        figure.add_trace(go.Scatter(x=months, y=[None if pd.isna(v) else _pct(v) for v in shown[f"{outcome}_rate"]],
+        figure.add_trace(go.Scatter(x=periods, y=[None if pd.isna(v) else _pct(v) for v in shown[f"{outcome}_rate"]],
                                     mode="lines+markers", name=name, line={"color": colour, "width": 3},
                                     legendgroup=name, hovertext=hover, hoverinfo="text"))
-    layout(figure, f"Outcomes by start month, {theme.scale_name(scale)}", "Month of the first infusion", "Rate")
-    figure.update_xaxes(type="category")
+    layout(figure, f"Outcomes by start {period}, {theme.scale_name(scale)}", f"{period.capitalize()} of the first "
+           "infusion", "Rate")
+    figure.update_xaxes(type="category", categoryorder="array", categoryarray=periods)
     figure.update_yaxes(range=[0, 100], ticksuffix="%")
     return figure
+
+
+def _period_label(start, period: str) -> str:
+    """A start period in words: "Mar 2025" for a month, "2025 Q1" for a quarter."""
+    start = pd.Timestamp(start)
+    return f"{start.year} Q{start.quarter}" if period == "quarter" else start.strftime("%b %Y")

@@ -12,6 +12,8 @@ import math
 
 import pandas as pd
 
+from ..suppressed import count_text
+
 
 def pct(value) -> float:
     """A proportion as a percentage; NaN where it is blanked or missing."""
@@ -30,9 +32,10 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["suppressed"].astype(bool)] if "suppressed" in frame.columns else frame
 
 
-def count(value) -> str:
-    """A count for a hover: "suppressed (too few)" where it is blanked."""
-    return "suppressed (too few)" if value is None or pd.isna(value) else f"{int(value)}"
+def count(value, min_cell: int | None = None) -> str:
+    """A count for a hover: "<11" where it is blanked (`dashboard.suppressed`; "suppressed"
+    when the size is not given)."""
+    return count_text(value, min_cell)
 
 
 def readable(value) -> str:

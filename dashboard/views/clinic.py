@@ -92,7 +92,7 @@ as_of = pd.Timestamp(activity["as_of"]).date()
 unknown = activity["unknown_indication"]
 unknown_note = "" if pd.notna(unknown) and unknown == 0 else (
     f" · {count(unknown)} with the indication not recorded (counted in every outcome; see Data quality)")
-st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} treated patients{unknown_note} · as of "
+st.caption(f"{theme.sentence(describe(cohort))} · {int(activity['n_patients'])} treated patients{unknown_note} · as of "
            f"{as_of:%d %b %Y} (the latest infusion in the database) · counts under {MIN_CELL} patients are not shown")
 
 # --- KPI cards ------------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
             elif bars.empty:
                 st.info(f"No evaluable patient on {scale}: no change to show.")
             else:
-                draw("waterfall_chart", bars, scale)
+                draw("waterfall_chart", bars, scale, MIN_CELL)
                 if (bars["n_patients"] > 1).any():
                     st.caption(f"{bars.attrs['n']} patients in {len(bars)} bars: each bar is a run of consecutive "
                                "ranks at its median change.")
@@ -274,17 +274,23 @@ if tabs[3].open:  # only the tab on screen runs (lazy tabs)
         if scale is None:
             st.info("No scale has scores for this cohort.")
         else:
-            months = ask(published.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
-            if months.empty or not (~months["suppressed"]).any():
-                st.info(f"No start month has {MIN_CELL} or more evaluable patients on {scale} in this cohort.")
+            trend = ask(published.outcomes_by_start, SETTINGS, scale, cohort, timepoint)
+            period = trend.attrs.get("period", "month")
+            if period == "quarter":
+                st.caption(f"By start quarter: too few start months have {MIN_CELL} or more responders and "
+                           f"{MIN_CELL} or more without a response to show their rates (small-cell suppression).")
+            if trend.empty or not trend["response_rate"].notna().any():
+                st.info(f"No start {period} of this cohort shows a rate on {scale}: each has fewer than {MIN_CELL} "
+                        f"evaluable patients, or fewer than {MIN_CELL} with or without a response "
+                        "(small-cell suppression). Widen the filter to see a trend.")
             else:
-                draw("monthly_trend_chart", months, scale)
-            if not months.empty:
-                months = rate_columns(months, published.GROUP_OUTCOMES).assign(
-                    start_month=lambda f: pd.to_datetime(f["start_month"]).dt.strftime("%Y-%m"))
-                names = {"start_month": "Month of first infusion", "n_shown": "Patients evaluated",
+                draw("monthly_trend_chart", trend, scale, MIN_CELL)
+            if not trend.empty:
+                trend = rate_columns(trend, published.GROUP_OUTCOMES).assign(
+                    start=lambda f: f["group"] if period == "quarter" else f["start"].dt.strftime("%Y-%m"))
+                names = {"start": f"{period.capitalize()} of first infusion", "n_shown": "Patients evaluated",
                          **rate_names("response", "Response"), **rate_names("remission", "Remission")}
-                table(months, names, "outcomes_by_start_month.csv", "outcomes by start month")
+                table(trend, names, f"outcomes_by_start_{period}.csv", f"outcomes by start {period}")
 
 # --- Retention --------------------------------------------------------------------------------------
 
@@ -294,9 +300,9 @@ if tabs[4].open:  # only the tab on screen runs (lazy tabs)
         counts = ask(published.infusions_distribution, SETTINGS, cohort)
         left, right = st.columns(2)
         with left:
-            draw("retention_chart", kept.iloc[0])
+            draw("retention_chart", kept.iloc[0], MIN_CELL)
         with right:
-            draw("infusions_chart", counts, SETTINGS.induction_sessions)
+            draw("infusions_chart", counts, SETTINGS.induction_sessions, MIN_CELL)
         names = {"n_started": "Started", **rate_names("completed_induction", "Completed induction"),
                  **rate_names("any_maintenance", "Any maintenance")}
         table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
@@ -314,8 +320,9 @@ if tabs[5].open:  # only the tab on screen runs (lazy tabs)
         rates = ask(published.safety_rates, SETTINGS, cohort)
         effects, pressure = rates["effects"], rates["bp"]
         limits = SETTINGS.thresholds
-        draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic)
-        rows = effects.assign(effect=effects["effect"].str.capitalize())[
+        draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic,
+             MIN_CELL)
+        rows = effects.assign(effect=effects["effect"].map(theme.sentence))[
             ["effect", "n_affected_infusions", "n_infusions", "per_100", "per_100_low", "per_100_high"]]
         if len(pressure):
             rows = pd.concat([rows, pressure.assign(
