@@ -78,6 +78,7 @@ with st.sidebar:
                          help="Latest follow-up score, or the first score after the 6th infusion "
                               "(before the 9th).")
 
+scale_name = theme.scale_name(scale) if scale else ""  # "Pain (0-10)", never the code PAIN-NRS
 activity = ask(published.headline_activity, SETTINGS, cohort).iloc[0]
 if activity["suppressed"]:
     # every figure of a cohort this small describes fewer than MIN_CELL patients
@@ -111,7 +112,7 @@ cards[1].metric("New starts", count(activity["new_starts"]), border=True,
 cards[2].metric("Infusions delivered", f"{int(activity['infusions']):,}", border=True,
                 help="Every infusion of the cohort's patients.")
 if completion is not None:
-    cards[3].metric(f"{scale} before infusion", percent(completion["rate"]), border=True,
+    cards[3].metric(f"{scale_name} before infusion", percent(completion["rate"]), border=True,
                     delta=interval(completion["low"], completion["high"], int(completion["n_infusions"]),
                                    "infusions"), delta_color="off", delta_arrow="off",
                     help="Share of infusions with a valid score taken after the previous infusion and before "
@@ -126,7 +127,7 @@ elif overall["suppressed"]:
     for card, name in zip(cards, ("Response rate", "Remission rate", "Median change")):
         card.metric(name, "—", delta=f"{FEWER} patients in this cohort", border=True, delta_color="off",
                     delta_arrow="off")
-    st.info(f"Fewer than {MIN_CELL} patients in this cohort are evaluable on {scale} at the "
+    st.info(f"Fewer than {MIN_CELL} patients in this cohort are evaluable on {scale_name} at the "
             f"{TIMEPOINT_LABELS[timepoint]}: outcome rates are not shown for so few patients (small-cell "
             "suppression).")
 else:
@@ -152,7 +153,7 @@ else:
                     + f"n = {evaluable} patients", delta_color="off", delta_arrow="off",
                     help="Follow-up minus baseline; negative is better.")
     if evaluable == 0:
-        st.info(f"No patient of this cohort is evaluable on {scale} at the {TIMEPOINT_LABELS[timepoint]} yet "
+        st.info(f"No patient of this cohort is evaluable on {scale_name} at the {TIMEPOINT_LABELS[timepoint]} yet "
                 "(in the clinical range at baseline and with a follow-up score).")
 
 # on_change="rerun": a tab's charts are computed when it is opened, not all six on every run.
@@ -170,7 +171,7 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
                                     key="clinic_trajectory_group")
             path = ask(published.trajectory, SETTINGS, scale, cohort, (group_by,) if group_by else ())
             if path.empty:
-                st.info(f"No {scale} scores for this cohort.")
+                st.info(f"No {scale_name} scores for this cohort.")
             else:
                 draw("trajectory_chart", path, scale, group_by)
                 with st.expander("Trajectory table"):
@@ -182,11 +183,11 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
 
             km = ask(published.time_to_response, SETTINGS, scale, cohort)
             if km["summary"].empty:
-                st.info(f"No patient in the clinical range at baseline on {scale} has a follow-up yet: "
+                st.info(f"No patient in the clinical range at baseline on {scale_name} has a follow-up yet: "
                         "no time to response.")
             elif km["curve"].empty:
                 st.info(f"Fewer than {MIN_CELL} patients of this cohort can be followed for time to response on "
-                        f"{scale}: the curve is not shown (small-cell suppression).")
+                        f"{scale_name}: the curve is not shown (small-cell suppression).")
             else:
                 st.caption(f"The curve stops where fewer than {MIN_CELL} patients are still followed, and steps "
                            f"only where at least {MIN_CELL} have responded or left follow-up since the last step.")
@@ -209,10 +210,10 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
         else:
             bars = ask(published.waterfall, SETTINGS, scale, cohort, timepoint)
             if bars.attrs.get("suppressed"):
-                st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale} in this cohort: the per-patient "
+                st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale_name} in this cohort: the per-patient "
                         "chart is not drawn (small-cell suppression).")
             elif bars.empty:
-                st.info(f"No evaluable patient on {scale}: no change to show.")
+                st.info(f"No evaluable patient on {scale_name}: no change to show.")
             else:
                 draw("waterfall_chart", bars, scale, MIN_CELL)
                 if (bars["n_patients"] > 1).any():
@@ -228,9 +229,9 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
 
             moves = ask(published.severity_transitions, SETTINGS, scale, cohort)
             if not moves.attrs.get("has_patients"):
-                st.info(f"No patient of this cohort has a {scale} score after induction yet.")
+                st.info(f"No patient of this cohort has a {scale_name} score after induction yet.")
             elif moves.attrs.get("n") is None:
-                st.info(f"Fewer than {MIN_CELL} patients of this cohort have a {scale} score after induction: "
+                st.info(f"Fewer than {MIN_CELL} patients of this cohort have a {scale_name} score after induction: "
                         "severity transitions are not shown (small-cell suppression).")
             else:
                 draw("transitions_chart", moves, scale)
@@ -256,10 +257,10 @@ if tabs[2].open:  # only the tab on screen runs (lazy tabs)
                 st.subheader(f"By {by}")
                 evaluable = result["overall"]["n_evaluable"].iloc[0]
                 if pd.isna(evaluable):
-                    st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale} in this cohort: nothing to compare.")
+                    st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale_name} in this cohort: nothing to compare.")
                     continue
                 if groups.empty or int(evaluable) == 0:
-                    st.info(f"No evaluable patient on {scale} in this cohort.")
+                    st.info(f"No evaluable patient on {scale_name} in this cohort.")
                     continue
                 draw("funnel_chart", groups, result["limits"], result["overall"], by)
                 names = {"group": by.capitalize(), "n_shown": "Patients evaluated",
@@ -280,7 +281,7 @@ if tabs[3].open:  # only the tab on screen runs (lazy tabs)
                 st.caption(f"By start quarter: too few start months have {MIN_CELL} or more responders and "
                            f"{MIN_CELL} or more without a response to show their rates (small-cell suppression).")
             if trend.empty or not trend["response_rate"].notna().any():
-                st.info(f"No start {period} of this cohort shows a rate on {scale}: each has fewer than {MIN_CELL} "
+                st.info(f"No start {period} of this cohort shows a rate on {scale_name}: each has fewer than {MIN_CELL} "
                         f"evaluable patients, or fewer than {MIN_CELL} with or without a response "
                         "(small-cell suppression). Widen the filter to see a trend.")
             else:

@@ -286,7 +286,7 @@ if completion_tab.open:
         if completion["n_infusions"].sum() == 0:
             st.info("No infusions are loaded yet.")
         else:
-            st.caption(f"For each infusion number, the share of infusions given with a valid {scale} taken before it "
+            st.caption(f"For each infusion number, the share of infusions given with a valid {theme.scale_name(scale)} taken before it "
                        "and after the previous infusion started; for the first infusion, within the baseline window.")
             st.plotly_chart(completion_chart(as_numbers(shown).dropna(subset=["share"]), scale), config=CHART_CONFIG)
             st.dataframe(shown[list(COMPLETION_COLUMNS)], column_config=COMPLETION_COLUMNS, hide_index=True)

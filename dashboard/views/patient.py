@@ -25,7 +25,7 @@ from dashboard.charts.patient import item_heatmap, trajectory_figure
 from dashboard.data import ask, current_version, settings
 from dashboard.summary import (header_facts, indication, progress_summary_html, safety_flags, scales_table,
                                sessions_table)
-from dashboard.theme import md
+from dashboard.theme import md, scale_name
 from dashboard.widgets import require_database
 from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
 
@@ -151,7 +151,7 @@ else:
         "Scores": st.column_config.NumberColumn("Valid scores", help="Scores with a valid total"),
     })
     for row in scales.itertuples():
-        name = md(row.instrument)
+        name = md(scale_name(row.instrument))
         if row.status == "no valid score":
             st.info(f"{name}: given {row.n_administrations} time(s), never with enough items answered for a score.")
         elif row.status == "no baseline" and not summary["n_infusions"]:
