@@ -24,6 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pipelines.analytics.worklist import reason_phrase
+from pipelines.instruments import scale_order
 
 from . import theme
 from .theme import esc, when
@@ -40,7 +41,7 @@ STATUS_WORDS = {
     "no baseline": "No baseline",
     "no valid score": "No valid score",
 }
-SESSION_COLUMNS = ["Date", "Infusion", "Route", "Dose (mg/kg)", "BP before (mmHg)", "BP peak (mmHg)",
+SESSION_COLUMNS = ["Date", "Infusion", "Route", "Dose", "BP before (mmHg)", "BP peak (mmHg)",
                    "BP excursion", "CADSS", "Side effects", "Adverse event"]
 # Infusions listed on the printed page (the latest ones; the page says how many are left out).
 PRINT_SESSIONS = 10
@@ -65,15 +66,27 @@ def _bp(sys, dia) -> str | None:
     return f"{'?' if pd.isna(sys) else int(sys)}/{'?' if pd.isna(dia) else int(dia)}"
 
 
+def dose_text(route, dose_mg, dose_mg_per_kg) -> str:
+    """A dose as it is prescribed: intranasal (esketamine) is a fixed dose in mg ("56 mg"),
+    IV and IM are weight-based ("0.50 mg/kg"); '' when not recorded."""
+    if route == "intranasal":
+        return "" if dose_mg is None or pd.isna(dose_mg) else f"{float(dose_mg):g} mg"
+    if dose_mg_per_kg is None or pd.isna(dose_mg_per_kg):
+        return "" if dose_mg is None or pd.isna(dose_mg) else f"{float(dose_mg):g} mg (weight not recorded)"
+    return f"{float(dose_mg_per_kg):.2f} mg/kg"
+
+
 def sessions_table(sessions: pd.DataFrame) -> pd.DataFrame:
     """The infusions (patient_sessions) with clinical column names, one row per infusion:
-    date, number, route in words, dose in mg/kg, BP before and at peak as 'sys/dia', whether
-    the peak was an excursion, CADSS, side effects, adverse event."""
+    date, number, route in words, dose (`dose_text`: mg intranasal, mg/kg IV and IM), BP
+    before and at peak as 'sys/dia', whether the peak was an excursion, CADSS, side effects,
+    adverse event."""
     return pd.DataFrame({
         "Date": pd.to_datetime(sessions["started_at"]),
         "Infusion": sessions["session_number"].astype("Int64"),
         "Route": sessions["route"].map(lambda r: ROUTE_WORDS.get(r, r)).astype(object),
-        "Dose (mg/kg)": sessions["dose_mg_per_kg"].astype("Float64"),
+        "Dose": [dose_text(r, mg, per_kg) for r, mg, per_kg in zip(sessions["route"], sessions["dose_mg"],
+                                                                  sessions["dose_mg_per_kg"])],
         "BP before (mmHg)": [_bp(s, d) for s, d in zip(sessions["bp_pre_sys"], sessions["bp_pre_dia"])],
         "BP peak (mmHg)": [_bp(s, d) for s, d in zip(sessions["bp_peak_sys"], sessions["bp_peak_dia"])],
         "BP excursion": sessions["bp_excursion"].astype(bool),
@@ -110,11 +123,13 @@ def _on_track_text(row) -> str:
     return "on track" if bool(row.on_track) else "behind 3 in 4 similar patients"
 
 
-def scales_table(scales: pd.DataFrame) -> pd.DataFrame:
+def scales_table(scales: pd.DataFrame, primary_indication: str | None = None) -> pd.DataFrame:
     """Per scale (scale_status), in words: baseline -> latest with dates and bands, change,
-    status, the expected-course verdict, and the number of valid scores."""
+    status, the expected-course verdict, and the number of valid scores; the patient's
+    indication's own scale first (`instruments.scale_order`: PCL-5 for PTSD), then page order."""
+    order = {code: i for i, code in enumerate(scale_order(primary_indication))}
     rows = []
-    for row in scales.itertuples():
+    for row in sorted(scales.itertuples(), key=lambda r: (order.get(r.instrument, len(order)), r.instrument)):
         rows.append({
             "Scale": theme.scale_name(row.instrument),
             "Baseline": _score_text(row.baseline_score, row.baseline_band, row.baseline_at),
@@ -261,7 +276,7 @@ def progress_summary_html(summary: pd.Series, scales: pd.DataFrame, sessions: pd
     patient_id = summary["patient_id"]
     facts = "".join(f"<div><span>{esc(label)}</span>{esc(value)}</div>" for label, value in header_facts(summary))
     flags = "".join(f'<li class="{level}">{esc(text)}</li>' for level, text in safety_flags(summary, settings))
-    scale_html = _table_html(scales_table(scales)) if len(scales) else "<p>No scores recorded yet.</p>"
+    scale_html = _table_html(scales_table(scales, summary["primary_indication"])) if len(scales) else "<p>No scores recorded yet.</p>"
     table = sessions_table(sessions)
     shown = table.tail(PRINT_SESSIONS)
     left_out = len(table) - len(shown)

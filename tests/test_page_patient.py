@@ -209,7 +209,7 @@ def test_sessions_table_has_clinical_column_names(small_clinic):
         table = sessions_table(patient_sessions(con, Settings(), "P1"))
     finally:
         con.close()
-    assert list(table.columns) == ["Date", "Infusion", "Route", "Dose (mg/kg)", "BP before (mmHg)", "BP peak (mmHg)",
+    assert list(table.columns) == ["Date", "Infusion", "Route", "Dose", "BP before (mmHg)", "BP peak (mmHg)",
                                    "BP excursion", "CADSS", "Side effects", "Adverse event"]
     assert table["BP peak (mmHg)"].tolist() == ["140/88", "185/100", "140/88"]
     assert table["Route"].tolist() == ["IV infusion"] * 3

@@ -139,7 +139,7 @@ st.subheader("Symptom scales: baseline to latest")
 if scales.empty:
     st.info("No scores recorded yet for this patient: no scale has been given.")
 else:
-    st.dataframe(scales_table(scales), hide_index=True, column_config={
+    st.dataframe(scales_table(scales, summary["primary_indication"]), hide_index=True, column_config={
         "Status": st.column_config.TextColumn(
             "Status", help="Remission: PHQ-9 or GAD-7 below 5, PCL-5 below 33 with a 10-point drop (pain has none). "
                            "Response: a drop of at least 50% from baseline (pain 30%). Not on track: less "
@@ -199,7 +199,7 @@ if infusions_tab.open:
         else:
             st.dataframe(sessions_table(sessions), hide_index=True, column_config={
                 "Date": st.column_config.DatetimeColumn("Date", format="D MMM YYYY, HH:mm"),
-                "Dose (mg/kg)": st.column_config.NumberColumn("Dose (mg/kg)", format="%.2f"),
+                "Dose": st.column_config.TextColumn("Dose", help="Intranasal: mg (a fixed dose); IV and IM: mg/kg"),
                 "BP excursion": st.column_config.CheckboxColumn(
                     "BP excursion", help=f"Peak at or above {config.thresholds.bp_excursion_systolic}/"
                                          f"{config.thresholds.bp_excursion_diastolic} mmHg"),
