@@ -213,12 +213,7 @@ def summary_document() -> bytes:
     """The one-page summary, built only when the button is clicked (Streamlit runs this in
     another thread, so it uses only values fetched above and no Streamlit command)."""
     trail.export("patient", patient_id, "printable summary (HTML)")  # no log entry, no document
-    if scores.empty:
-        figure = None
-    else:
-        figure = trajectory_figure(scores, sessions, scales, bands, expected_or_none(data["expected"]),
-                                   x_axis="infusion", panel_height=170)
-    return progress_summary_html(summary, scales, sessions, figure, config).encode("utf-8")
+    return progress_summary_html(summary, scales, sessions, scores, bands, config).encode("utf-8")
 
 
 trail = auditor()
