@@ -54,7 +54,8 @@ def table_cells(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     for column in original.columns:
         values = original[column]
         if column in counts:
-            frame[column] = values.astype(object).where(values.notna(), mark(min_cell))
+            if values.isna().any():
+                frame[column] = _as_text(values).where(values.notna(), mark(min_cell))
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             if (values == long_text).any():
                 frame[column] = values.astype(object).where(values != long_text, mark(min_cell))
@@ -64,5 +65,16 @@ def table_cells(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
             blanked = hidden_rows | (original[count].isna() if count in counts else False)
             blanked &= values.isna()
             if blanked.any():
-                frame[column] = values.astype(object).where(~blanked, SUPPRESSED)
+                frame[column] = _as_text(values).where(~blanked, SUPPRESSED)
     return frame
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A numeric column as text, for a column that also holds "<11" or "suppressed" (a table
+    column has one type): whole numbers without decimals, others as rounded by the page
+    ("45.6"), missing values empty."""
+    def text(value) -> str:
+        if value is None or pd.isna(value):
+            return ""
+        return f"{int(value)}" if float(value).is_integer() and not isinstance(value, float) else f"{float(value):.10g}"
+    return pd.Series([text(v) for v in values], index=values.index, dtype=object)

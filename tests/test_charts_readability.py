@@ -106,7 +106,7 @@ def test_suppressed_cells_read_less_than_the_cell_size_in_tables_hovers_and_csv(
     shown = table_cells(effects, 11)
     cells = shown[shown["effect"] == "adverse event (any)"].iloc[0]
     assert cells["n_affected_infusions"] == "<11" and cells["per_100"] == "suppressed"
-    assert shown.loc[shown["effect"] == "nausea", "n_affected_infusions"].iloc[0] == 324  # shown as it is
+    assert shown.loc[shown["effect"] == "nausea", "n_affected_infusions"].iloc[0] == "324"  # as it is, as text
     text = csv_bytes(shown).decode()
     assert "adverse event (any),1992,<11,suppressed" in text and "None" not in text
     figure = treatment.safety_chart(effects, rates["bp"], 180, 110, 11)
@@ -125,3 +125,47 @@ def test_a_blanked_count_other_than_11_uses_the_configured_size(snapshot):
     shown = table_cells(trend, 20)
     assert set(shown.loc[trend["response_n"].isna(), "response_n"]) == {"<20"}
     assert set(shown.loc[trend["suppressed"], "n_shown"]) <= {"<20"}
+
+
+# --- Labels and axes -------------------------------------------------------------------------------
+
+def test_funnel_names_of_near_neighbours_do_not_share_a_side(snapshot):
+    """The sample's five clinicians have 42-59 evaluable patients at similar rates: names were
+    drawn on top of each other. Neighbours within 12% of the width and 8 points alternate above
+    and below, and the x axis leaves room right of the largest group."""
+    result = published.outcomes_by_group(snapshot, SETTINGS, "PHQ-9", "clinician")
+    figure = charts.funnel_chart(result["groups"], result["limits"], result["overall"], "clinician")
+    points = figure.data[-1]
+    positions = list(points.textposition)
+    xs, ys = list(points.x), list(points.y)
+    assert xs == sorted(xs) and len(set(positions)) == 2
+    for i in range(1, len(xs)):
+        if abs(xs[i] - xs[i - 1]) < 0.12 * max(xs) and abs(ys[i] - ys[i - 1]) < 8:
+            assert positions[i] != positions[i - 1]
+    assert figure.layout.xaxis.range[1] >= 1.15 * max(xs) and points.cliponaxis is False
+
+
+def test_every_rate_axis_starts_at_zero(snapshot):
+    """Rates (time to response, funnel, trend, safety per 100 infusions) and mean scores are
+    drawn from 0, so a difference is not magnified by a cut axis."""
+    from dashboard.charts import treatment
+
+    km = published.time_to_response(snapshot, SETTINGS, "PHQ-9")
+    groups = published.outcomes_by_group(snapshot, SETTINGS, "PHQ-9", "site")
+    rates = published.safety_rates(snapshot, SETTINGS)
+    vertical = [charts.time_to_response_chart(km["curve"], km["summary"], "PHQ-9"),
+                charts.funnel_chart(groups["groups"], groups["limits"], groups["overall"], "site"),
+                charts.monthly_trend_chart(published.outcomes_by_start(snapshot, SETTINGS, "PHQ-9"), "PHQ-9", 11)]
+    for figure in vertical:
+        assert figure.layout.yaxis.range[0] == 0, figure.layout.title.text
+    for figure in (charts.trajectory_chart(published.trajectory(snapshot, SETTINGS, "PHQ-9"), "PHQ-9"),
+                   treatment.cadss_chart(published.cadss_points(snapshot, SETTINGS))):
+        assert figure.layout.yaxis.rangemode == "tozero"
+    assert treatment.safety_chart(rates["effects"], rates["bp"], 180, 110, 11).layout.xaxis.rangemode == "tozero"
+
+
+def test_sentence_case_keeps_names_and_codes():
+    from dashboard import theme
+
+    assert theme.sentence("site: Riverside") == "Site: Riverside"
+    assert theme.sentence("bP excursion") == "BP excursion" and theme.sentence("") == ""

@@ -52,7 +52,7 @@ def page(sample_database):
 def test_page_renders_every_section(page):
     assert page.title[0].value == "Clinic outcomes"
     assert not page.error and not page.info, [i.value for i in page.info]
-    assert set(metrics(page)) == {"Active patients", "New starts", "Infusions delivered", "PHQ-9 before infusion",
+    assert set(metrics(page)) == {"Active patients", "New starts", "Infusions delivered", "PHQ-9 (depression) before infusion",
                                   "Response rate", "Remission rate", "Median change"}
     assert len(page.tabs) == 6
     assert page.selectbox(key="clinic_scale").value == "PHQ-9"
@@ -66,7 +66,7 @@ def test_kpis_are_the_analytics_numbers(page, sample):
     assert shown["Active patients"] == str(busy.active_patients)
     assert shown["New starts"] == str(busy.new_starts)
     assert shown["Infusions delivered"] == f"{busy.infusions:,}"
-    assert shown["PHQ-9 before infusion"] == percent(completion.rate)
+    assert shown["PHQ-9 (depression) before infusion"] == percent(completion.rate)
     assert shown["Response rate"] == percent(outcome.response_rate)
     assert shown["Remission rate"] == percent(outcome.remission_rate)
     assert shown["Median change"] == f"{outcome.median_change:+.1f} points"

@@ -66,6 +66,7 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
     title = f"{theme.scale_name(scale)} by infusion"
     layout(figure, title, "Score taken before infusion", "Mean score (95% interval)")
     figure.update_xaxes(type="category", categoryorder="array", categoryarray=order)
+    figure.update_yaxes(rangemode="tozero")  # a score's axis from 0 (no symptoms), so change is not magnified
     return figure
 
 
