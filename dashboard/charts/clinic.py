@@ -235,35 +235,42 @@ def funnel_chart(groups: pd.DataFrame, limits: pd.DataFrame, overall: pd.DataFra
              for g, r, lo, hi, n in zip(shown["group"], shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
                                         shown[f"{outcome}_high"], shown["n_evaluable"])]
     figure.add_trace(go.Scatter(x=[int(v) for v in shown["n_evaluable"]], y=[_pct(v) for v in shown[f"{outcome}_rate"]],
-                                mode="markers+text", text=[_readable(g) for g in shown["group"]],
-                                textposition=_label_positions(shown["n_evaluable"], shown[f"{outcome}_rate"]),
-                                cliponaxis=False, name=GROUP_LABELS.get(by, by).capitalize(),
+                                mode="markers", cliponaxis=False, name=GROUP_LABELS.get(by, by).capitalize(),
                                 marker={"color": theme.BLUE, "size": 11, "line": {"color": "white", "width": 1}},
                                 hovertext=hover, hoverinfo="text"))
     layout(figure, f"{word.capitalize()} rate by {GROUP_LABELS.get(by, by)}", "Patients evaluated",
            f"{word.capitalize()} rate")
     figure.update_yaxes(range=[0, 100], ticksuffix="%")
+    for name, size, rate, offset in zip(shown["group"], shown["n_evaluable"], shown[f"{outcome}_rate"],
+                                        label_offsets(shown["n_evaluable"])):
+        figure.add_annotation(x=int(size), y=_pct(rate), text=_readable(name), ax=0, ay=offset, showarrow=True,
+                              arrowhead=0, arrowwidth=1, arrowcolor=theme.EXPECTED_LINE, standoff=4,
+                              font={"size": theme.FONT_SIZE - 2}, bgcolor="rgba(255,255,255,0.8)")
     if len(shown):  # room right of the largest group for its name
         largest = max(float(shown["n_evaluable"].max()), float(limits["n"].max()) if len(limits) else 0.0)
         figure.update_xaxes(range=[0, largest * 1.15])
     return figure
 
 
-def _label_positions(sizes: pd.Series, rates: pd.Series) -> list[str]:
-    """Where each funnel point's name goes (points sorted by size): above, unless the previous
-    point is near (within 12% of the widest size and 8 points of rate) and its name is above,
-    then below, so that neighbours' names do not overlap (seen with five clinicians of 42-59
-    patients)."""
-    positions: list[str] = []
+# Vertical offsets (px) of the names of a run of groups of similar size: alternately above and
+# below, further out each time, so no two names of the run sit at the same height.
+LABEL_OFFSETS = (-28, 28, -52, 52, -76, 76, -100, 100)
+
+
+def label_offsets(sizes: pd.Series) -> list[int]:
+    """The vertical offset of each funnel point's name (points sorted by size). Names are about
+    a quarter of the plot wide, so points within 25% of the largest size of the previous one form a
+    run whose names take `LABEL_OFFSETS` in turn; a point far from the previous starts a new
+    run, its name above (seen: five clinicians of 42-59 patients had their names on top of
+    each other)."""
+    offsets: list[int] = []
     width = max(float(sizes.max()), 1.0) if len(sizes) else 1.0
-    previous = None
-    for size, rate in zip(sizes, rates):
-        near = previous is not None and abs(float(size) - previous[0]) < 0.12 * width \
-            and abs(100 * (float(rate) - previous[1])) < 8
-        position = ("bottom center" if positions[-1] == "top center" else "top center") if near else "top center"
-        positions.append(position)
-        previous = (float(size), float(rate))
-    return positions
+    previous, run = None, 0
+    for size in sizes:
+        run = run + 1 if previous is not None and float(size) - previous < 0.25 * width else 0
+        offsets.append(LABEL_OFFSETS[run % len(LABEL_OFFSETS)])
+        previous = float(size)
+    return offsets
 
 
 # --- Monthly trend -------------------------------------------------------------------------------
