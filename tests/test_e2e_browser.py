@@ -105,6 +105,12 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return folder
 
 
+# KPI cards' labels and second lines whose text is wider than their box (Streamlit cut them with
+# an ellipsis: "n = 1992…", "95% CI 2…", "Item 9 positive (thoughts of …"; theme.PAGE_CSS wraps them).
+CUT_TEXT = """() => [...document.querySelectorAll(
+    '[data-testid="stMetricDelta"] *, [data-testid="stMetricLabel"] *')]
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.textContent)"""
 # Streamlit's developer toolbar entries that clinic staff must not see (client.toolbarMode).
 DEPLOY_BUTTON = '[data-testid="stAppDeployButton"]'
 
@@ -138,6 +144,7 @@ def check_page(page, url: str, errors: list[str], outside: list[str]) -> None:
     # The dashboard makes no request outside its own server (fonts, icons, scripts, telemetry).
     assert not outside, f"{url}: requests outside the dashboard's server: {outside}"
     assert page.locator(DEPLOY_BUTTON).count() == 0, f"{url}: Streamlit's Deploy button is shown"
+    assert not page.evaluate(CUT_TEXT), f"{url}: text cut off with an ellipsis: {page.evaluate(CUT_TEXT)}"
 
 
 def visit(browser, url: str, key_texts: list[str], screenshot: Path, tabs: tuple[str, ...] = (),

@@ -45,7 +45,7 @@ COLUMNS = {  # display column -> header
         help="Opens the patient's page (in a new tab)"),
     "n_reasons": st.column_config.NumberColumn("Reasons", width="small", help="How many reasons apply"),
     # the latest PHQ-9 before the long "Why" text, which pushed it out of sight (seen in the browser)
-    "latest_phq9_score": st.column_config.NumberColumn("Latest PHQ-9", width="small",
+    "latest_phq9_score": st.column_config.NumberColumn("Latest PHQ-9", width="medium",
                                                        help="Latest valid PHQ-9 total (0-27)"),
     "latest_phq9_at": st.column_config.DatetimeColumn("PHQ-9 taken", format="YYYY-MM-DD"),
     "reasons_text": st.column_config.TextColumn("Why", width="large"),
