@@ -174,3 +174,21 @@ def test_sentence_case_keeps_names_and_codes():
 
     assert theme.sentence("site: Riverside") == "Site: Riverside"
     assert theme.sentence("bP excursion") == "BP excursion" and theme.sentence("") == ""
+
+
+def test_a_ptsd_patients_course_starts_with_the_pcl5_panel(snapshot):
+    """The Patient page's course follows the scales table: the indication's own scale first."""
+    from dashboard.charts.patient import trajectory_figure
+    from pipelines.analytics.patient import patient_record, scale_bands
+    from pipelines.instruments import scale_order
+
+    patient_id = snapshot.execute("""SELECT p.patient_id FROM patients p JOIN scores s USING (patient_id)
+                                     WHERE p.primary_indication = 'ptsd' AND s.total IS NOT NULL GROUP BY ALL
+                                     HAVING count(DISTINCT s.instrument) >= 2 ORDER BY 1 LIMIT 1""").fetchone()[0]
+    record = patient_record(snapshot, SETTINGS, patient_id)
+    figure = trajectory_figure(record["scores"], record["sessions"], record["scales"], scale_bands(snapshot),
+                               scale_order=scale_order("ptsd"))
+    titles = [a.text for a in figure.layout.annotations if a.text.startswith("<b>")]
+    assert titles[0] == "<b>PCL-5 (PTSD)</b>"
+    default = trajectory_figure(record["scores"], record["sessions"], record["scales"], scale_bands(snapshot))
+    assert [a.text for a in default.layout.annotations if a.text.startswith("<b>")][0] == "<b>PHQ-9 (depression)</b>"

@@ -28,6 +28,7 @@ from dashboard.summary import (header_facts, indication, progress_summary_html, 
 from dashboard.theme import md, scale_name
 from dashboard.widgets import require_database
 from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
+from pipelines.instruments import scale_order
 
 MATCHES = 20
 X_CHOICES = {"Infusion number": "infusion", "Date": "date"}
@@ -56,7 +57,8 @@ def trajectory_chart(version: str, patient_id: str, x_axis: str):
     validate it again). Nothing mutates it."""
     data = ask(patient_record, settings(), patient_id)  # answered already: a cache hit
     return trajectory_figure(data["scores"], data["sessions"], data["scales"], ask(scale_bands),
-                             expected_or_none(data["expected"]), x_axis=x_axis)
+                             expected_or_none(data["expected"]), x_axis=x_axis,
+                             scale_order=scale_order(data["summary"].iloc[0]["primary_indication"]))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
