@@ -43,7 +43,8 @@ def table_cells(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
     A count is a nullable integer column (how the reports keep counts, <NA> = blanked); a cell
     of another column is blanked with its row when the row is `suppressed`, or with its count
-    (`<name>_n` for `<name>_rate` / `_low` / `_high`, `n_affected_infusions` for `per_100*`).
+    (`<name>_n` for `<name>_rate` / `_low` / `_high`, `n_affected_infusions` for `per_100*`, any
+    blanked count of the row for `share*`).
     """
     original = frame
     frame = frame.copy()
@@ -63,6 +64,8 @@ def table_cells(frame: pd.DataFrame, min_cell: int) -> pd.DataFrame:
             match = RATE.match(column)
             count = PER_100_COUNT if column.startswith("per_100") else f"{match['name']}_n" if match else None
             blanked = hidden_rows | (original[count].isna() if count in counts else False)
+            if column.startswith("share") and counts:  # a share is blanked with the row's count
+                blanked |= original[counts].isna().any(axis=1)
             blanked &= values.isna()
             if blanked.any():
                 frame[column] = _as_text(values).where(~blanked, SUPPRESSED)
@@ -78,3 +81,18 @@ def _as_text(values: pd.Series) -> pd.Series:
             return ""
         return f"{int(value)}" if float(value).is_integer() and not isinstance(value, float) else f"{float(value):.10g}"
     return pd.Series([text(v) for v in values], index=values.index, dtype=object)
+
+
+def text_config(columns: dict, frame: pd.DataFrame) -> dict:
+    """`st.column_config` entries for `frame` after `table_cells`: a number (or progress) column that now
+    holds "<11" becomes a text column with the same label and help (a number column would show
+    the text as empty, which reads as zero)."""
+    import streamlit as st  # only pages call this; the rest of the module needs no Streamlit
+
+    shown = {}
+    for name, config in columns.items():
+        if name in frame.columns and frame[name].dtype == object and \
+                (config.get("type_config") or {}).get("type") in ("number", "progress"):
+            config = st.column_config.TextColumn(config.get("label"), help=config.get("help"))
+        shown[name] = config
+    return shown

@@ -192,3 +192,29 @@ def test_a_ptsd_patients_course_starts_with_the_pcl5_panel(snapshot):
     assert titles[0] == "<b>PCL-5 (PTSD)</b>"
     default = trajectory_figure(record["scores"], record["sessions"], record["scales"], scale_bands(snapshot))
     assert [a.text for a in default.layout.annotations if a.text.startswith("<b>")][0] == "<b>PHQ-9 (depression)</b>"
+
+
+def test_the_analysts_coverage_and_completion_tables_read_less_than_eleven(snapshot):
+    """Data quality for a role without patient-level access (`reports.quality`): blanked counts
+    "<11", a blanked share "suppressed", and a number column holding them shown as text."""
+    import streamlit as st
+
+    from dashboard.suppressed import table_cells, text_config
+    from pipelines.analytics import coverage
+    from pipelines.reports.quality import suppressed_completion, suppressed_coverage
+
+    counted = coverage.baseline_coverage(snapshot, SETTINGS)
+    shown = table_cells(suppressed_coverage(counted, 11), 11)
+    phq9 = shown[shown["instrument"] == "PHQ-9"].iloc[0]
+    assert counted.loc[counted["instrument"] == "PHQ-9", "n_without_baseline"].iloc[0] < 11  # why it is blanked
+    assert phq9["n_without_baseline"] == "<11" and phq9["none_before_start"] == 0
+    config = text_config({"n_without_baseline": st.column_config.NumberColumn("Without"),
+                          "none_before_start": st.column_config.NumberColumn("None before")}, shown)
+    assert config["n_without_baseline"]["type_config"]["type"] == "text"
+    assert config["none_before_start"]["type_config"]["type"] == "number"
+    completion = suppressed_completion(coverage.completion_by_infusion(snapshot, SETTINGS, scale="GAD-7",
+                                                                       max_infusion=12), 11)
+    cells = table_cells(completion, 11)
+    blanked = completion["n_with_score"].isna()
+    assert blanked.any() and (cells.loc[blanked, "n_with_score"] == "<11").all()
+    assert (cells.loc[blanked, "share"] == "suppressed").all()
