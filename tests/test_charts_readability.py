@@ -218,3 +218,16 @@ def test_the_analysts_coverage_and_completion_tables_read_less_than_eleven(snaps
     blanked = completion["n_with_score"].isna()
     assert blanked.any() and (cells.loc[blanked, "n_with_score"] == "<11").all()
     assert (cells.loc[blanked, "share"] == "suppressed").all()
+
+
+def test_blanked_baseline_gaps_are_not_reported_as_none(snapshot):
+    """A blanked count (<NA>) is not zero: with every gap on the sample blanked or 0, the chart
+    does not say "Every patient has a baseline"."""
+    from dashboard.charts.quality import baseline_gaps_chart
+    from pipelines.analytics import coverage
+    from pipelines.reports.quality import suppressed_coverage
+
+    shown = suppressed_coverage(coverage.baseline_coverage(snapshot, SETTINGS), 11)
+    numbers = shown.astype({c: "float64" for c in shown.columns if str(shown[c].dtype) == "Int64"})
+    text = baseline_gaps_chart(numbers).layout.annotations[0].text
+    assert "too few to show" in text and "Every patient" not in text

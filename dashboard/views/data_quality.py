@@ -230,11 +230,14 @@ if incomplete_tab.open:
                    "infusion counts as an infusion. What each gap means is listed; complete the record in the source "
                    "system and export again (docs/import-format.md, \"Required and optional values\").")
         missing = ask(completeness.missing_by_field, config)
-        shown = missing if patient_level else table_cells(suppressed_missing(missing, config.privacy.min_cell_size),
-                                                          config.privacy.min_cell_size)  # "<11", not empty
+        shown, columns = missing, MISSING_COLUMNS
+        if not patient_level:  # "<11" and "suppressed" where blanked, not empty; the share as a percentage
+            blanked = suppressed_missing(missing, config.privacy.min_cell_size)
+            shown = table_cells(blanked.assign(share=(100 * blanked["share"]).round(1)), config.privacy.min_cell_size)
+            columns = text_config({**MISSING_COLUMNS, "share": st.column_config.TextColumn("Share (%)")}, shown)
         if missing["n_missing"].sum() == 0:
             st.info("No loaded record misses a value that an analysis uses.")
-        st.dataframe(shown[list(MISSING_COLUMNS)], column_config=text_config(MISSING_COLUMNS, shown), hide_index=True)
+        st.dataframe(shown[list(MISSING_COLUMNS)], column_config=columns, hide_index=True)
         download_csv(shown, "incomplete-by-field.csv", key="download_missing")
         if missing["n_missing"].sum() > 0:
             if patient_level:
@@ -294,9 +297,12 @@ if completion_tab.open:
             st.caption(f"For each infusion number, the share of infusions given with a valid {theme.scale_name(scale)} taken before it "
                        "and after the previous infusion started; for the first infusion, within the baseline window.")
             st.plotly_chart(completion_chart(as_numbers(shown).dropna(subset=["share"]), scale), config=CHART_CONFIG)
-            cells = table_cells(shown, config.privacy.min_cell_size)  # "<11" where blanked, not empty
-            st.dataframe(cells[list(COMPLETION_COLUMNS)], column_config=text_config(COMPLETION_COLUMNS, cells),
-                         hide_index=True)
+            # "<11" where blanked, not empty; beside it the share as a percentage or "suppressed"
+            cells = shown if patient_level else table_cells(shown.assign(share=(100 * shown["share"]).round(1)),
+                                                            config.privacy.min_cell_size)
+            columns = COMPLETION_COLUMNS if patient_level else \
+                text_config({**COMPLETION_COLUMNS, "share": st.column_config.TextColumn("Share (%)")}, cells)
+            st.dataframe(cells[list(COMPLETION_COLUMNS)], column_config=columns, hide_index=True)
             download_csv(cells, f"completion-{scale}.csv", key="download_completion")
 
 if updates_tab.open:
