@@ -231,3 +231,19 @@ def test_blanked_baseline_gaps_are_not_reported_as_none(snapshot):
     numbers = shown.astype({c: "float64" for c in shown.columns if str(shown[c].dtype) == "Int64"})
     text = baseline_gaps_chart(numbers).layout.annotations[0].text
     assert "too few to show" in text and "Every patient" not in text
+
+
+def test_hovers_write_blanked_counts_as_less_than_eleven(snapshot):
+    """Severity transitions, infusions per patient and retention on the sample: where a count is
+    blanked the hover says "<11", never "None" or nothing."""
+    from dashboard.charts import treatment
+
+    moves = published.severity_transitions(snapshot, SETTINGS, "PHQ-9")
+    heat = charts.transitions_chart(moves, "PHQ-9").data[0]
+    hovers = [h for row in heat.hovertext for h in row]
+    blanked = int(moves["n_patients"].isna().sum())
+    assert blanked and sum(": <11 patients (suppressed)" in h for h in hovers) == blanked
+    counts = published.infusions_distribution(snapshot, SETTINGS)
+    bars = treatment.infusions_chart(counts, 6, 11).data[0]
+    assert sum("<11 patients (suppressed)" in h for h in bars.hovertext) == int(counts["n_patients"].isna().sum()) > 0
+    assert not any("None" in h for h in list(bars.hovertext) + hovers)

@@ -189,7 +189,9 @@ def transitions_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
     def describe(r, c) -> str:
         count = grid.loc[r, c]
         if pd.isna(count):
-            return f"Baseline {r}, after induction {c}: {text.loc[r, c]} patients (suppressed)"
+            shown = str(text.loc[r, c])
+            shown = "<" + shown.removeprefix("fewer than ") if shown.startswith("fewer") else shown
+            return f"Baseline {r}, after induction {c}: {shown} patients (suppressed)"
         share = (f" ({100 * count / totals[r]:.0f}% of baseline {r})"
                  if pd.notna(totals[r]) and totals[r] else "")
         return f"Baseline {r}, after induction {c}: {int(count)} patients{share}"
