@@ -31,8 +31,7 @@ from .theme import esc, when
 from .charts.patient import ROUTE_WORDS
 from .summary_chart import scale_charts_svg
 
-INDICATION_WORDS = {"depression": "Depression", "bipolar_depression": "Bipolar depression", "anxiety": "Anxiety",
-                    "ptsd": "PTSD", "chronic_pain": "Chronic pain", "other": "Other"}
+INDICATION_WORDS = theme.INDICATION_WORDS
 STATUS_WORDS = {
     "remitter": "Remission",
     "responder": "Response",

@@ -46,6 +46,11 @@ def scale_name(scale: str) -> str:
     return SCALE_NAMES.get(scale, scale)
 
 
+# Indication codes as words (the export's codes, docs/import-format.md): "PTSD", not "ptsd".
+INDICATION_WORDS = {"depression": "Depression", "bipolar_depression": "Bipolar depression", "anxiety": "Anxiety",
+                    "ptsd": "PTSD", "chronic_pain": "Chronic pain", "other": "Other"}
+
+
 def sentence(text) -> str:
     """Text as the start of a sentence: its first letter raised, the rest as written. Not
     str.capitalize, which lowers the rest: site and clinician names, "PHQ-9" and "BP" keep

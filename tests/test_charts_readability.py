@@ -247,3 +247,10 @@ def test_hovers_write_blanked_counts_as_less_than_eleven(snapshot):
     bars = treatment.infusions_chart(counts, 6, 11).data[0]
     assert sum("<11 patients (suppressed)" in h for h in bars.hovertext) == int(counts["n_patients"].isna().sum()) > 0
     assert not any("None" in h for h in list(bars.hovertext) + hovers)
+
+
+def test_indications_read_as_words_in_a_comparison(snapshot):
+    """Compared by indication, the legend says "PTSD" and "Bipolar depression", not "ptsd"."""
+    path = published.trajectory(snapshot, SETTINGS, "PHQ-9", group_by=("primary_indication",))
+    names = {t.name for t in charts.trajectory_chart(path, "PHQ-9", "primary_indication").data if t.mode == "lines+markers"}
+    assert {"PTSD", "Bipolar depression", "Chronic pain", "Depression"} <= names and "ptsd" not in names

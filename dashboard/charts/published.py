@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 from ..suppressed import count_text
+from ..theme import INDICATION_WORDS
 
 
 def pct(value) -> float:
@@ -40,5 +41,6 @@ def count(value, min_cell: int | None = None) -> str:
 
 def readable(value) -> str:
     """A group value in words: underscores read as spaces, a missing value "unknown"."""
-    return "unknown" if value is None or (not isinstance(value, str) and pd.isna(value)) \
-        else str(value).replace("_", " ")
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "unknown"
+    return INDICATION_WORDS.get(str(value), str(value).replace("_", " "))  # "PTSD", not "ptsd"
