@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from .data import settings
+from .suppressed import table_cells
 from .widgets import download_csv
 
 
@@ -30,8 +32,9 @@ def _dataframe(shown: pd.DataFrame) -> None:
 
 
 def table(frame: pd.DataFrame, columns: dict[str, str], filename: str, label: str) -> None:
-    """Show `frame` with clinical column names and offer the same table as CSV."""
-    shown = frame[list(columns)].rename(columns=columns)
+    """Show `frame` with clinical column names and offer the same table as CSV; suppressed cells
+    read "<11" (counts) and "suppressed" (their rates) in both (`suppressed.table_cells`)."""
+    shown = table_cells(frame, settings().privacy.min_cell_size)[list(columns)].rename(columns=columns)
     _dataframe(shown)  # drawn from the cache when unchanged, like the charts
     download_csv(shown, filename, f"Download {label} (CSV)", key=f"download_{filename}")
 

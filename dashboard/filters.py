@@ -12,7 +12,7 @@ import streamlit as st
 from pipelines.analytics.cohorts import CohortFilter, cohort_options
 
 from .data import ask
-from .theme import md
+from .theme import INDICATION_WORDS, md
 
 LABELS = {
     "sites": "Site", "clinicians": "Clinician", "indications": "Primary indication", "routes": "Route",
@@ -21,7 +21,7 @@ LABELS = {
 
 
 def _readable(value: str) -> str:
-    return value.replace("_", " ")
+    return INDICATION_WORDS.get(value, value.replace("_", " "))  # "PTSD", not "ptsd"
 
 
 def cohort_filter(fields: tuple[str, ...] = tuple(LABELS)) -> CohortFilter:

@@ -9,11 +9,12 @@ and `@media print` rules that fit it on one A4 / Letter page.
 Two choices and why:
 - Every data value goes through `html.escape`: patient ids, clinicians' names, side effects
   and adverse events are free text that could contain markup.
-- Plotly's JavaScript is embedded inline (`include_plotlyjs=True`, ~4.5 MB), not loaded from a
-  CDN: the file must open the same way years later, offline, or inside an EHR viewer or a
-  clinic network that blocks outside scripts; a summary that silently loses its chart is worse
-  than a larger file. The figure's data is JSON-encoded by Plotly (which escapes `<` and `/`),
-  and its hover text is escaped by the chart builder.
+- The course is drawn as small inline SVG charts (`summary_chart`), one per scale, not the
+  page's Plotly figure: the file must open the same way years later, offline, or inside an EHR
+  viewer or a clinic network that blocks outside scripts, and Plotly's JavaScript inline made
+  it 4.8 MB (and offered hovering, which paper has not). The SVGs are a few kilobytes, need no
+  script and make no request. With four scales, ten infusions and the notes it prints on one
+  A4 or Letter page (tests/test_summary_print.py prints it in Chromium and counts the pages).
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from pipelines.analytics.worklist import reason_phrase
+from pipelines.instruments import scale_order
 
 from . import theme
 from .theme import esc, when
 from .charts.patient import ROUTE_WORDS
+from .summary_chart import scale_charts_svg
 
-INDICATION_WORDS = {"depression": "Depression", "bipolar_depression": "Bipolar depression", "anxiety": "Anxiety",
-                    "ptsd": "PTSD", "chronic_pain": "Chronic pain", "other": "Other"}
+INDICATION_WORDS = theme.INDICATION_WORDS
 STATUS_WORDS = {
     "remitter": "Remission",
     "responder": "Response",
@@ -40,7 +41,7 @@ STATUS_WORDS = {
     "no baseline": "No baseline",
     "no valid score": "No valid score",
 }
-SESSION_COLUMNS = ["Date", "Infusion", "Route", "Dose (mg/kg)", "BP before (mmHg)", "BP peak (mmHg)",
+SESSION_COLUMNS = ["Date", "Infusion", "Route", "Dose", "BP before (mmHg)", "BP peak (mmHg)",
                    "BP excursion", "CADSS", "Side effects", "Adverse event"]
 # Infusions listed on the printed page (the latest ones; the page says how many are left out).
 PRINT_SESSIONS = 10
@@ -65,15 +66,27 @@ def _bp(sys, dia) -> str | None:
     return f"{'?' if pd.isna(sys) else int(sys)}/{'?' if pd.isna(dia) else int(dia)}"
 
 
+def dose_text(route, dose_mg, dose_mg_per_kg) -> str:
+    """A dose as it is prescribed: intranasal (esketamine) is a fixed dose in mg ("56 mg"),
+    IV and IM are weight-based ("0.50 mg/kg"); '' when not recorded."""
+    if route == "intranasal":
+        return "" if dose_mg is None or pd.isna(dose_mg) else f"{float(dose_mg):g} mg"
+    if dose_mg_per_kg is None or pd.isna(dose_mg_per_kg):
+        return "" if dose_mg is None or pd.isna(dose_mg) else f"{float(dose_mg):g} mg (weight not recorded)"
+    return f"{float(dose_mg_per_kg):.2f} mg/kg"
+
+
 def sessions_table(sessions: pd.DataFrame) -> pd.DataFrame:
     """The infusions (patient_sessions) with clinical column names, one row per infusion:
-    date, number, route in words, dose in mg/kg, BP before and at peak as 'sys/dia', whether
-    the peak was an excursion, CADSS, side effects, adverse event."""
+    date, number, route in words, dose (`dose_text`: mg intranasal, mg/kg IV and IM), BP
+    before and at peak as 'sys/dia', whether the peak was an excursion, CADSS, side effects,
+    adverse event."""
     return pd.DataFrame({
         "Date": pd.to_datetime(sessions["started_at"]),
         "Infusion": sessions["session_number"].astype("Int64"),
         "Route": sessions["route"].map(lambda r: ROUTE_WORDS.get(r, r)).astype(object),
-        "Dose (mg/kg)": sessions["dose_mg_per_kg"].astype("Float64"),
+        "Dose": [dose_text(r, mg, per_kg) for r, mg, per_kg in zip(sessions["route"], sessions["dose_mg"],
+                                                                  sessions["dose_mg_per_kg"])],
         "BP before (mmHg)": [_bp(s, d) for s, d in zip(sessions["bp_pre_sys"], sessions["bp_pre_dia"])],
         "BP peak (mmHg)": [_bp(s, d) for s, d in zip(sessions["bp_peak_sys"], sessions["bp_peak_dia"])],
         "BP excursion": sessions["bp_excursion"].astype(bool),
@@ -110,11 +123,13 @@ def _on_track_text(row) -> str:
     return "on track" if bool(row.on_track) else "behind 3 in 4 similar patients"
 
 
-def scales_table(scales: pd.DataFrame) -> pd.DataFrame:
+def scales_table(scales: pd.DataFrame, primary_indication: str | None = None) -> pd.DataFrame:
     """Per scale (scale_status), in words: baseline -> latest with dates and bands, change,
-    status, the expected-course verdict, and the number of valid scores."""
+    status, the expected-course verdict, and the number of valid scores; the patient's
+    indication's own scale first (`instruments.scale_order`: PCL-5 for PTSD), then page order."""
+    order = {code: i for i, code in enumerate(scale_order(primary_indication))}
     rows = []
-    for row in scales.itertuples():
+    for row in sorted(scales.itertuples(), key=lambda r: (order.get(r.instrument, len(order)), r.instrument)):
         rows.append({
             "Scale": theme.scale_name(row.instrument),
             "Baseline": _score_text(row.baseline_score, row.baseline_band, row.baseline_at),
@@ -220,14 +235,18 @@ ul.flags li.alert { border-color: #D55E00; font-weight: 600; }
 ul.flags li.unknown { border-color: #E69F00; }
 ul.flags li.ok { border-color: #009E73; }
 .note { color: #555; font-size: 11px; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 24px; }
+.charts svg { display: block; max-height: 190px; }
 @page { size: A4 portrait; margin: 10mm; }
 @media print {
   body { font-size: 8.5pt; margin: 0; max-width: none; padding: 0; }
   h1 { font-size: 13pt; } h2 { font-size: 10pt; margin: 6px 0 2px; }
-  th, td { padding: 1px 4px; }
-  .figure { height: 82mm; overflow: hidden; }
-  .figure .plotly-graph-div { height: 82mm !important; }
-  section, table, .figure { break-inside: avoid; page-break-inside: avoid; }
+  th, td { padding: 1px 4px; font-size: 7.5pt; }
+  td { white-space: nowrap; }  /* one line per infusion; only free text wraps */
+  td:nth-last-child(-n+2) { white-space: normal; }
+  .charts { gap: 1mm 6mm; }
+  .charts svg { max-height: 40mm; }
+  section, table, .charts { break-inside: avoid; page-break-inside: avoid; }
   .screen-only { display: none; }
 }
 """
@@ -251,17 +270,18 @@ def _cell(value) -> str:
 
 
 def progress_summary_html(summary: pd.Series, scales: pd.DataFrame, sessions: pd.DataFrame,
-                          figure: go.Figure | None, settings, generated_at: dt.datetime | None = None) -> str:
+                          scores: pd.DataFrame, bands: pd.DataFrame, settings,
+                          generated_at: dt.datetime | None = None) -> str:
     """The self-contained one-page summary (module docstring) as an HTML document.
 
     `summary` is patient_summary's row, `scales` scale_status, `sessions` patient_sessions,
-    `figure` the trajectory (charts.patient.trajectory_figure; None = no chart).
+    `scores` patient_scores (the charts; empty = none), `bands` scale_bands.
     """
     generated_at = generated_at or dt.datetime.now()
     patient_id = summary["patient_id"]
     facts = "".join(f"<div><span>{esc(label)}</span>{esc(value)}</div>" for label, value in header_facts(summary))
     flags = "".join(f'<li class="{level}">{esc(text)}</li>' for level, text in safety_flags(summary, settings))
-    scale_html = _table_html(scales_table(scales)) if len(scales) else "<p>No scores recorded yet.</p>"
+    scale_html = _table_html(scales_table(scales, summary["primary_indication"])) if len(scales) else "<p>No scores recorded yet.</p>"
     table = sessions_table(sessions)
     shown = table.tail(PRINT_SESSIONS)
     left_out = len(table) - len(shown)
@@ -269,10 +289,12 @@ def progress_summary_html(summary: pd.Series, scales: pd.DataFrame, sessions: pd
     if left_out:
         sessions_html += f'<p class="note">The latest {len(shown)} of {len(table)} infusions; {left_out} earlier not listed.</p>'
     figure_html = ""
-    if figure is not None:
-        figure_html = '<section class="figure">' + figure.to_html(
-            full_html=False, include_plotlyjs=True, config={"displayModeBar": False, "responsive": True},
-            default_width="100%") + "</section>"
+    charts = scale_charts_svg(scores, scales, bands, scale_order(summary["primary_indication"])) \
+        if len(scores) else []
+    if charts:
+        figure_html = ('<section><h2>Course by infusion</h2><div class="charts">' + "".join(charts) +
+                       '</div><p class="note">Diamond: baseline. Dashed green: response (baseline less '
+                       '50%, pain 30%); dashed blue: remission cut-off. Shaded rows: severity bands.</p></section>')
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

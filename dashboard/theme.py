@@ -27,6 +27,16 @@ OK = GREEN
 
 FONT_SIZE = 14
 
+# Streamlit cuts a metric's delta and label to one line with an ellipsis, which hid the n and the
+# interval of a KPI card ("95% CI 2…", "n = 1992…", seen in the browser): they wrap instead.
+PAGE_CSS = """<style>
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] *, [data-testid="stMetricLabel"] *,
+[data-testid="stMetricDelta"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important; max-height: none !important; }
+[data-testid="stMetricDelta"] { height: auto !important; }
+</style>"""
+
 
 def scale_colour(scale: str) -> str:
     return SCALE_COLOURS.get(scale, BLACK)
@@ -34,6 +44,19 @@ def scale_colour(scale: str) -> str:
 
 def scale_name(scale: str) -> str:
     return SCALE_NAMES.get(scale, scale)
+
+
+# Indication codes as words (the export's codes, docs/import-format.md): "PTSD", not "ptsd".
+INDICATION_WORDS = {"depression": "Depression", "bipolar_depression": "Bipolar depression", "anxiety": "Anxiety",
+                    "ptsd": "PTSD", "chronic_pain": "Chronic pain", "other": "Other"}
+
+
+def sentence(text) -> str:
+    """Text as the start of a sentence: its first letter raised, the rest as written. Not
+    str.capitalize, which lowers the rest: site and clinician names, "PHQ-9" and "BP" keep
+    their capitals."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
 
 
 def esc(value) -> str:

@@ -202,3 +202,19 @@ def alias_table() -> dict[str, str]:
         for alias in (instrument.code, *instrument.aliases):
             table[normalise_alias(alias)] = instrument.code
     return table
+
+
+# The scale that measures each indication's own symptoms, shown first on a patient's page: a
+# PTSD patient is followed on the PCL-5, an anxiety patient on the GAD-7, chronic pain on the
+# pain scale, depression (unipolar or bipolar) on the PHQ-9 (each instrument's own scope, as
+# in its source above). An indication not listed ("other") keeps the page order.
+PRIMARY_SCALE = {"depression": "PHQ-9", "bipolar_depression": "PHQ-9", "anxiety": "GAD-7", "ptsd": "PCL-5",
+                 "chronic_pain": "PAIN-NRS"}
+
+
+def scale_order(indication: str | None = None) -> tuple[str, ...]:
+    """The registry's scales in the order a patient's page lists them: the indication's own
+    scale (`PRIMARY_SCALE`) first, then the others by `page_order`."""
+    ordered = sorted(REGISTRY, key=lambda code: REGISTRY[code].page_order)
+    primary = PRIMARY_SCALE.get(indication or "")
+    return tuple(([primary] if primary in REGISTRY else []) + [code for code in ordered if code != primary])

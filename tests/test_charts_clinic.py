@@ -107,7 +107,8 @@ def test_funnel_leaves_out_suppressed_groups():
     overall = pd.DataFrame({"n_evaluable": [170], "response_n": [68], "response_rate": [0.4]})
     figure = charts.funnel_chart(groups, limits, overall, "clinician")
     points = figure.data[-1]
-    assert list(points.text) == ["Dr. A", "Dr. B"] and list(points.x) == [40, 120] and list(points.y) == [50.0, 30.0]
+    assert list(points.x) == [40, 120] and list(points.y) == [50.0, 30.0]
+    assert [a.text for a in figure.layout.annotations] == ["Dr. A", "Dr. B"]  # names as annotations
     limit_lines = [t for t in figure.data if t.legendgroup in ("95% limits", "99.8% limits")]
     assert len(limit_lines) == 4 and list(limit_lines[-1].y) == [70.0, 52.0, 49.0]
     centre = [t for t in figure.data if (t.name or "").startswith("Clinic-wide")]

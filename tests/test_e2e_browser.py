@@ -105,34 +105,81 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def visit(browser, url: str, key_texts: list[str], screenshot: Path) -> None:
+# KPI cards' labels and second lines whose text is wider than their box (Streamlit cut them with
+# an ellipsis: "n = 1992…", "95% CI 2…", "Item 9 positive (thoughts of …"; theme.PAGE_CSS wraps them).
+CUT_TEXT = """() => [...document.querySelectorAll(
+    '[data-testid="stMetricDelta"] *, [data-testid="stMetricLabel"] *')]
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.textContent)"""
+# Streamlit's developer toolbar entries that clinic staff must not see (client.toolbarMode).
+DEPLOY_BUTTON = '[data-testid="stAppDeployButton"]'
+
+
+def outside_requests(context, origin: str) -> list[str]:
+    """Every request the browser context makes (pages, frames, workers, fonts, images) to
+    anything but `origin`, recorded from now on: the list fills as the pages load."""
+    outside: list[str] = []
+
+    def check(request) -> None:
+        url = request.url
+        if not (url == origin or url.startswith(origin + "/") or url.startswith(("data:", "blob:", "about:"))):
+            outside.append(url)
+
+    context.on("request", check)
+    return outside
+
+
+def settle(page) -> None:
+    """The script has finished and everything is drawn when Streamlit shows neither its
+    "running" indicator nor placeholder skeletons, twice in a row half a second apart."""
+    for _ in range(2):
+        page.wait_for_function(SETTLED, timeout=90_000)
+        page.wait_for_timeout(500)
+
+
+def check_page(page, url: str, errors: list[str], outside: list[str]) -> None:
+    assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
+    assert page.get_by_text(NOT_FOUND).count() == 0, f"{url}: Streamlit says {NOT_FOUND}"
+    assert not errors, errors
+    # The dashboard makes no request outside its own server (fonts, icons, scripts, telemetry).
+    assert not outside, f"{url}: requests outside the dashboard's server: {outside}"
+    assert page.locator(DEPLOY_BUTTON).count() == 0, f"{url}: Streamlit's Deploy button is shown"
+    assert not page.evaluate(CUT_TEXT), f"{url}: text cut off with an ellipsis: {page.evaluate(CUT_TEXT)}"
+
+
+def visit(browser, url: str, key_texts: list[str], screenshot: Path, tabs: tuple[str, ...] = (),
+          tab_folder: Path | None = None) -> None:
     """Open `url`, wait until the script has finished and the key texts are shown, check that no
-    error box is on the page, and save a full-page screenshot."""
-    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    error box is on the page, that no request left the dashboard's server and that no Deploy
+    button is shown, and save a full-page screenshot; then open each of `tabs` in turn (they
+    run only when opened, and may load more) and check again, with a screenshot of each in
+    `tab_folder` (the screenshot's own folder by default)."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    origin = "/".join(url.split("/", 3)[:3])
+    outside = outside_requests(context, origin)
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    # The dashboard makes no request outside its own server (fonts, scripts, telemetry).
-    origin = url.split("/", 3)[:3]
-    outside: list[str] = []
-    page.on("request", lambda request: None if request.url.split("/", 3)[:3] == origin
-            or request.url.startswith(("data:", "blob:")) else outside.append(request.url))
     try:
         page.goto(url)
         for text in key_texts:
             # visible matches only: data grids keep hidden copies of their headers
             page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=90_000)
-        # The script has finished and everything is drawn when Streamlit shows neither its
-        # "running" indicator nor placeholder skeletons, twice in a row half a second apart.
-        for _ in range(2):
-            page.wait_for_function(SETTLED, timeout=90_000)
-            page.wait_for_timeout(500)
-        assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
-        assert page.get_by_text(NOT_FOUND).count() == 0, f"{url}: Streamlit says {NOT_FOUND}"
-        assert not errors, errors
-        assert not outside, f"requests outside the dashboard's server: {outside}"
+        settle(page)
+        check_page(page, url, errors, outside)
         page.screenshot(path=str(screenshot), full_page=True)
+        for tab in tabs:
+            page.get_by_role("tab", name=tab, exact=True).click()
+            settle(page)
+            check_page(page, f"{url} ({tab})", errors, outside)
+            shot = (tab_folder or screenshot.parent) / f"{screenshot.stem}-{slug(tab)}.png"
+            page.screenshot(path=str(shot), full_page=True)
     finally:
-        page.close()
+        context.close()
+
+
+def slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
 def a_patient_on_the_worklist(database: Path) -> str:
@@ -145,20 +192,57 @@ def a_patient_on_the_worklist(database: Path) -> str:
 
 
 PAGES = {
-    # url path: (query, key texts, screenshot name); the Worklist is the default page, at the root
-    "": ("", ["Worklist", "Patients shown", "Local single-user mode"], "worklist.png"),
+    # url path: (query, key texts, screenshot name, tabs opened in turn); the Worklist is the
+    # default page, at the root
+    "": ("", ["Worklist", "Patients shown", "Local single-user mode"], "worklist.png", ()),
     # a bookmark of the default page's own address opens it too (not "Page not found")
-    "worklist": ("", ["Worklist", "Patients shown"], "worklist-bookmarked.png"),
-    "patient": ("?patient={patient}", ["Patient {patient}", "Infusions so far", "Course"], "patient.png"),
-    "clinic": ("", ["Clinic outcomes", "Response rate", "Remission rate"], "clinic-outcomes.png"),
-    "data-quality": ("", ["Data quality", "Latest run", "Inserted", "What the database holds"], "data-quality.png"),
-    "audit": ("", ["Audit log", "Every view of a patient's record"], "audit-log.png"),
+    "worklist": ("", ["Worklist", "Patients shown"], "worklist-bookmarked.png", ()),
+    "patient": ("?patient={patient}", ["Patient {patient}", "Infusions so far", "Course"], "patient.png",
+                ("PHQ-9 items over time", "Infusions")),
+    "clinic": ("", ["Clinic outcomes", "Response rate", "Remission rate"], "clinic-outcomes.png",
+               ("Change per patient", "Clinicians and sites", "Trend by start month", "Retention", "Safety")),
+    "data-quality": ("", ["Data quality", "Latest run", "Inserted", "What the database holds"], "data-quality.png",
+                     ("Quarantine", "Incomplete records", "Baselines", "Completion by infusion",
+                      "Duplicates and updates")),
+    "audit": ("", ["Audit log", "Every view of a patient's record"], "audit-log.png", ()),
 }
 
 
 @pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "root")
 def test_every_page_runs_in_a_real_browser(server, browser, database, tmp_path, path):
-    query, texts, name = PAGES[path]
+    query, texts, name, tabs = PAGES[path]
     patient = a_patient_on_the_worklist(database)
     url = f"{server}/{path}{query.format(patient=patient)}"
-    visit(browser, url, [t.format(patient=patient) for t in texts], screenshot_dir(tmp_path) / name)
+    # the README shows each page as it opens; its tabs' screenshots stay with the test
+    visit(browser, url, [t.format(patient=patient) for t in texts], screenshot_dir(tmp_path) / name, tabs,
+          tab_folder=Path(os.environ.get("OUTCOMES_TAB_SCREENSHOTS") or tmp_path))
+
+
+def test_the_dashboard_command_hides_the_deploy_button(database, browser, tmp_path):
+    """`outcomes dashboard` passes `--client.toolbarMode viewer` and `--browser.gatherUsageStats
+    false` itself: started from a folder without the project's .streamlit/config.toml, the page
+    still shows no Deploy button and makes no outside request (it sent usage statistics to
+    data.streamlit.io before)."""
+    port = free_port()
+    log = tmp_path / "cli.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "dashboard", "--db", str(database),
+                                    "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"outcomes dashboard did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+        visit(browser, f"http://127.0.0.1:{port}/clinic", ["Clinic outcomes", "Response rate"],
+              tmp_path / "cli-clinic.png")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -52,7 +52,7 @@ def page(sample_database):
 def test_page_renders_every_section(page):
     assert page.title[0].value == "Clinic outcomes"
     assert not page.error and not page.info, [i.value for i in page.info]
-    assert set(metrics(page)) == {"Active patients", "New starts", "Infusions delivered", "PHQ-9 before infusion",
+    assert set(metrics(page)) == {"Active patients", "New starts", "Infusions delivered", "PHQ-9 (depression) before infusion",
                                   "Response rate", "Remission rate", "Median change",
                                   # the rates on two bases and durability (tests/test_page_clinic_bases.py)
                                   "Response (Completers)", "Remission (Completers)", "Response (ITT)",
@@ -69,7 +69,7 @@ def test_kpis_are_the_analytics_numbers(page, sample):
     assert shown["Active patients"] == str(busy.active_patients)
     assert shown["New starts"] == str(busy.new_starts)
     assert shown["Infusions delivered"] == f"{busy.infusions:,}"
-    assert shown["PHQ-9 before infusion"] == percent(completion.rate)
+    assert shown["PHQ-9 (depression) before infusion"] == percent(completion.rate)
     assert shown["Response rate"] == percent(outcome.response_rate)
     assert shown["Remission rate"] == percent(outcome.remission_rate)
     assert shown["Median change"] == f"{outcome.median_change:+.1f} points"
@@ -93,7 +93,8 @@ def test_every_table_can_be_downloaded(page):
         buttons += sum(1 for b in page.download_button if not b.label.startswith("One-page report"))  # not tables
     page.session_state["clinic_tab"] = TABS[0]
     page.run()
-    for table in ("outcomes by clinician", "outcomes by site", "outcomes by start month", "waterfall",
+    # the sample's months are too small to show a rate: the trend is by start quarter
+    for table in ("outcomes by clinician", "outcomes by site", "outcomes by start quarter", "waterfall",
                   "severity transitions", "trajectory", "time to response", "retention", "infusions per patient",
                   "safety", "CADSS by infusion"):
         assert f"Download {table} (CSV)" in labels
@@ -115,10 +116,10 @@ def test_site_filter_changes_the_numbers_as_cohort_outcomes_says(sample_database
     app.session_state["clinic_tab"] = "Clinicians and sites"
     rerun(app)
     table = next(d.value for d in app.dataframe if "Clinician" in d.value.columns)
-    small = table[table["Patients evaluated"] == "fewer than 11"]
+    small = table[table["Patients evaluated"] == "<11"]
     assert set(small["Clinician"]) == {"Dr. Amara Okafor", "Dr. Daniel Reyes", "Dr. Priya Natarajan"}
-    assert small["Response rate (%)"].isna().all() and small["Response (patients)"].isna().all()
-    shown = table[table["Patients evaluated"] != "fewer than 11"]
+    assert (small["Response rate (%)"] == "suppressed").all() and (small["Response (patients)"] == "<11").all()
+    shown = table[table["Patients evaluated"] != "<11"]
     assert len(shown) == 2 and (shown["Response rate (%)"].notna()).all()
 
 

@@ -13,7 +13,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from conftest import Clinic, assessment, open_page, patient, phq9_items, session
 from dashboard.summary import indication, progress_summary_html, safety_flags, sessions_table
-from pipelines.analytics.patient import patient_sessions, patient_summary
+from pipelines.analytics.patient import patient_scores, patient_sessions, patient_summary, scale_bands
 from pipelines.analytics.progress import scale_status
 from pipelines.settings import Settings
 from test_analytics_patient import build_clinic
@@ -181,11 +181,13 @@ def test_summary_document_escapes_every_data_value(small_clinic):
     try:
         summary = patient_summary(con, settings, "P1").iloc[0].copy()
         scales, sessions = scale_status(con, settings, "P1"), patient_sessions(con, settings, "P1")
+        scores, bands = patient_scores(con, "P1"), scale_bands(con)
     finally:
         con.close()
     summary["clinician"] = "Dr. <script>alert(1)</script>"
     sessions.loc[2, "adverse_event"] = "<img src=x onerror=alert(1)>"
-    document = progress_summary_html(summary, scales, sessions, None, settings, dt.datetime(2026, 4, 11, 9, 0))
+    document = progress_summary_html(summary, scales, sessions, scores, bands, settings,
+                                     dt.datetime(2026, 4, 11, 9, 0))
     assert "<script>" not in document and "<img" not in document
     assert "Dr. &lt;script&gt;alert(1)&lt;/script&gt;" in document
     assert "&lt;img src=x onerror=alert(1)&gt;" in document
@@ -214,7 +216,7 @@ def test_sessions_table_has_clinical_column_names(small_clinic):
         table = sessions_table(patient_sessions(con, Settings(), "P1"))
     finally:
         con.close()
-    assert list(table.columns) == ["Date", "Infusion", "Route", "Dose (mg/kg)", "BP before (mmHg)", "BP peak (mmHg)",
+    assert list(table.columns) == ["Date", "Infusion", "Route", "Dose", "BP before (mmHg)", "BP peak (mmHg)",
                                    "BP excursion", "CADSS", "Side effects", "Adverse event"]
     assert table["BP peak (mmHg)"].tolist() == ["140/88", "185/100", "140/88"]
     assert table["Route"].tolist() == ["IV infusion"] * 3

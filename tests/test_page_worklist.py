@@ -75,7 +75,7 @@ def test_headers_are_clinical_words_not_column_names(page):
     config = {name: column for name, column in column_config(app).items() if name != "_index"}
     assert list(config) == shown(app).columns.tolist()  # every column shown has a header
     labels = [column["label"] for column in config.values()]
-    assert labels[:3] == ["Patient", "Reasons", "Why"] and "Latest PHQ-9" in labels
+    assert labels[:5] == ["Patient", "Reasons", "Latest PHQ-9", "PHQ-9 taken", "Why"]  # the score before the long text
     assert not any("_" in label for label in labels)
 
 

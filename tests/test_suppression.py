@@ -549,18 +549,20 @@ def test_page_csv_downloads_hold_no_suppressed_number(built, monkeypatch, downlo
     app.run()
     assert not app.exception
     csv = pd.read_csv(io.StringIO(downloads["outcomes_by_clinician.csv"])).set_index("Clinician")
+    # a blanked count reads "<11" and its rate "suppressed" (dashboard/suppressed.py), never empty
     for name in ("Dr. Brown", "Dr. Diaz"):
         row = csv.loc[name]
-        assert row["Patients evaluated"] == "fewer than 11"
-        assert row.drop("Patients evaluated").isna().all(), row
-    assert pd.isna(csv.loc["Dr. Chen", "Response (patients)"]) and pd.isna(csv.loc["Dr. Chen", "Response rate (%)"])
-    assert pd.isna(csv.loc["Dr. Adams", "Remission (patients)"])
+        assert row["Patients evaluated"] == "<11"
+        assert set(row.drop("Patients evaluated")) <= {"<11", "suppressed"}, row
+    assert csv.loc["Dr. Chen", "Response (patients)"] == "<11" and csv.loc["Dr. Chen", "Response rate (%)"] == "suppressed"
+    assert csv.loc["Dr. Adams", "Remission (patients)"] == "<11"
     counts = csv[["Response (patients)", "Remission (patients)"]].stack()
-    assert not ((counts >= 1) & (counts < MIN_CELL)).any()
+    numbers = pd.to_numeric(counts, errors="coerce")
+    assert not ((numbers >= 1) & (numbers < MIN_CELL)).any() and (counts[numbers.isna()] == "<11").all()
     # the table on screen is the same frame
     table = next(d.value for d in app.dataframe if "Clinician" in d.value.columns).set_index("Clinician")
-    assert table.loc["Dr. Diaz", "Patients evaluated"] == "fewer than 11"
-    assert pd.isna(table.loc["Dr. Diaz", "Response rate (%)"])
+    assert table.loc["Dr. Diaz", "Patients evaluated"] == "<11"
+    assert table.loc["Dr. Diaz", "Response rate (%)"] == "suppressed"
 
     app.session_state["clinic_tab"] = "Change per patient"
     app.run()
@@ -568,6 +570,7 @@ def test_page_csv_downloads_hold_no_suppressed_number(built, monkeypatch, downlo
     moves = pd.read_csv(io.StringIO(downloads["severity_transitions.csv"]))
     numbers = pd.to_numeric(moves["Patients"], errors="coerce")
     assert ((numbers == 0) | (numbers >= MIN_CELL) | numbers.isna()).all()
-    assert (moves.loc[numbers.isna(), "Patients"] == "fewer than 11").all()
+    assert (moves.loc[numbers.isna(), "Patients"] == "<11").all()
     totals = moves[["Patients at this baseline severity", "Patients at this severity after induction"]].stack()
-    assert not ((totals >= 1) & (totals < MIN_CELL)).any()
+    values = pd.to_numeric(totals, errors="coerce")
+    assert not ((values >= 1) & (values < MIN_CELL)).any() and (totals[values.isna()] == "<11").all()

@@ -45,12 +45,17 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
     band, one line per group of `group_by` (one line in the scale's colour without grouping).
     The x axis is the infusion the score was taken before (1 = baseline), then maintenance."""
     figure = go.Figure()
+    # The axis is categorical (infusions 1..n, then maintenance), so its order is fixed from every
+    # row, suppressed ones too: without it Plotly orders categories as the traces first meet them,
+    # and a group whose 5th-infusion point is blanked puts 6 and 7 before 5.
+    order = [_point_label(label) for label in frame.sort_values("infusion")["label"].drop_duplicates()]
     frame = _shown(frame)
     groups = [(None, frame)] if not group_by else list(frame.groupby(group_by, sort=True, dropna=False))
     for index, (key, part) in enumerate(groups):
         colour = theme.scale_colour(scale) if group_by is None else theme.SERIES[index % len(theme.SERIES)]
         name = theme.scale_name(scale) if group_by is None else _readable(key)
-        x = [("before infusion " + label) if label != "maintenance" else "maintenance" for label in part["label"]]
+        part = part.sort_values("infusion")
+        x = [_point_label(label) for label in part["label"]]
         interval_band(figure, x, part["mean_low"], part["mean_high"], colour, name)
         hover = [f"{name}<br>{point}: mean {mean:.1f} ({_interval_text(low, high, 1)})<br>{n} patients"
                  for point, mean, low, high, n in zip(x, part["mean"], part["mean_low"], part["mean_high"],
@@ -60,8 +65,14 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
                                     hovertext=hover, hoverinfo="text"))
     title = f"{theme.scale_name(scale)} by infusion"
     layout(figure, title, "Score taken before infusion", "Mean score (95% interval)")
-    figure.update_xaxes(type="category")
+    figure.update_xaxes(type="category", categoryorder="array", categoryarray=order)
+    figure.update_yaxes(rangemode="tozero")  # a score's axis from 0 (no symptoms), so change is not magnified
     return figure
+
+
+def _point_label(label: str) -> str:
+    """A trajectory point in words: "before infusion 3", or "maintenance"."""
+    return "maintenance" if label == "maintenance" else f"before infusion {label}"
 
 
 # --- Time to response --------------------------------------------------------------------------
@@ -107,7 +118,7 @@ def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: st
 
 # --- Waterfall ----------------------------------------------------------------------------------
 
-def waterfall_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
+def waterfall_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = None) -> go.Figure:
     """Percent change from baseline per patient (`clinic.waterfall`), bars sorted from the largest
     rise to the largest fall and coloured by outcome; the response threshold as a horizontal line
     and the remission threshold as a line over the bars (remission is a score cut-off, so its
@@ -121,7 +132,7 @@ def waterfall_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
             continue
         if aggregated:
             hover = [f"Patients ranked {a} to {b} ({n}): median {p:+.1f}% (from {lo:+.1f}% to {hi:+.1f}%)<br>"
-                     f"{_count(r)} responded, {_count(m)} remitted"
+                     f"{_count(r, min_cell)} responded, {_count(m, min_cell)} remitted"
                      for a, b, n, p, lo, hi, r, m in zip(part["first_rank"], part["last_rank"], part["n_patients"],
                                                           part["pct_change"], part["lowest_pct_change"],
                                                           part["highest_pct_change"], part["n_response"],
@@ -178,7 +189,9 @@ def transitions_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
     def describe(r, c) -> str:
         count = grid.loc[r, c]
         if pd.isna(count):
-            return f"Baseline {r}, after induction {c}: {text.loc[r, c]} patients (suppressed)"
+            shown = str(text.loc[r, c])
+            shown = "<" + shown.removeprefix("fewer than ") if shown.startswith("fewer") else shown
+            return f"Baseline {r}, after induction {c}: {shown} patients (suppressed)"
         share = (f" ({100 * count / totals[r]:.0f}% of baseline {r})"
                  if pd.notna(totals[r]) and totals[r] else "")
         return f"Baseline {r}, after induction {c}: {int(count)} patients{share}"
@@ -219,46 +232,85 @@ def funnel_chart(groups: pd.DataFrame, limits: pd.DataFrame, overall: pd.DataFra
                                     name=f"Clinic-wide {word} rate ({rate:.0f}%)", hoverinfo="skip"))
     shown = groups[~groups["suppressed"].astype(bool)]
     shown = shown[shown[f"{outcome}_rate"].notna()]  # a blanked responder count has no rate to draw
+    shown = shown.sort_values("n_evaluable")
     hover = [f"{_readable(g)}: {_pct(r):.0f}% {word} ({_interval_text(_pct(lo), _pct(hi))} %)<br>{n} patients evaluated"
              for g, r, lo, hi, n in zip(shown["group"], shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
                                         shown[f"{outcome}_high"], shown["n_evaluable"])]
     figure.add_trace(go.Scatter(x=[int(v) for v in shown["n_evaluable"]], y=[_pct(v) for v in shown[f"{outcome}_rate"]],
-                                mode="markers+text", text=[_readable(g) for g in shown["group"]],
-                                textposition="top center", name=GROUP_LABELS.get(by, by).capitalize(),
+                                mode="markers", cliponaxis=False, name=GROUP_LABELS.get(by, by).capitalize(),
                                 marker={"color": theme.BLUE, "size": 11, "line": {"color": "white", "width": 1}},
                                 hovertext=hover, hoverinfo="text"))
     layout(figure, f"{word.capitalize()} rate by {GROUP_LABELS.get(by, by)}", "Patients evaluated",
            f"{word.capitalize()} rate")
     figure.update_yaxes(range=[0, 100], ticksuffix="%")
+    for name, size, rate, offset in zip(shown["group"], shown["n_evaluable"], shown[f"{outcome}_rate"],
+                                        label_offsets(shown["n_evaluable"])):
+        figure.add_annotation(x=int(size), y=_pct(rate), text=_readable(name), ax=0, ay=offset, showarrow=True,
+                              arrowhead=0, arrowwidth=1, arrowcolor=theme.EXPECTED_LINE, standoff=4,
+                              font={"size": theme.FONT_SIZE - 2}, bgcolor="rgba(255,255,255,0.8)")
+    if len(shown):  # room right of the largest group for its name
+        largest = max(float(shown["n_evaluable"].max()), float(limits["n"].max()) if len(limits) else 0.0)
+        figure.update_xaxes(range=[0, largest * 1.15])
     return figure
+
+
+# Vertical offsets (px) of the names of a run of groups of similar size: alternately above and
+# below, further out each time, so no two names of the run sit at the same height.
+LABEL_OFFSETS = (-28, 28, -52, 52, -76, 76, -100, 100)
+
+
+def label_offsets(sizes: pd.Series) -> list[int]:
+    """The vertical offset of each funnel point's name (points sorted by size). Names are about
+    a quarter of the plot wide, so points within 25% of the largest size of the previous one form a
+    run whose names take `LABEL_OFFSETS` in turn; a point far from the previous starts a new
+    run, its name above (seen: five clinicians of 42-59 patients had their names on top of
+    each other)."""
+    offsets: list[int] = []
+    width = max(float(sizes.max()), 1.0) if len(sizes) else 1.0
+    previous, run = None, 0
+    for size in sizes:
+        run = run + 1 if previous is not None and float(size) - previous < 0.25 * width else 0
+        offsets.append(LABEL_OFFSETS[run % len(LABEL_OFFSETS)])
+        previous = float(size)
+    return offsets
 
 
 # --- Monthly trend -------------------------------------------------------------------------------
 
-def monthly_trend_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
-    """Response and remission rates by start month (`clinic.monthly_outcomes`), each with its
-    95% Wilson band; suppressed months (fewer than 11 patients) are left out, and a month whose
+def monthly_trend_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = None) -> go.Figure:
+    """Response and remission rates by start month or start quarter (`clinic.outcomes_by_start`,
+    whose `attrs["period"]` says which; a frame without it is by month), each with its 95%
+    Wilson band; suppressed periods (fewer than 11 patients) are left out, and a period whose
     responder (remitter) count is blanked is a gap in that line."""
-    shown = frame[~frame["suppressed"].astype(bool)].sort_values("start_month")
+    period = frame.attrs.get("period", "month")
+    column = frame.attrs.get("period_column", "start_month")
+    shown = frame[~frame["suppressed"].astype(bool)].sort_values(column)
     figure = go.Figure()
-    months = [pd.Timestamp(m).strftime("%b %Y") for m in shown["start_month"]]
+    periods = [_period_label(start, period) for start in shown[column]]
     for outcome, colour in (("response", theme.RESPONSE_LINE), ("remission", theme.REMISSION_LINE)):
         if shown[f"{outcome}_rate"].isna().all():
             continue
         name = outcome.capitalize()
-        # a month whose responder count is blanked is a gap in the line (None), not a point
-        interval_band(figure, months, [_pct(v) for v in shown[f"{outcome}_low"]],
+        # a period whose responder count is blanked is a gap in the line (None), not a point
+        interval_band(figure, periods, [_pct(v) for v in shown[f"{outcome}_low"]],
                       [_pct(v) for v in shown[f"{outcome}_high"]], colour, name)
-        hover = [f"Started {m}: {outcome} suppressed (too few with or without it), {n} patients evaluated"
+        hover = [f"Started {m}: {_count(None, min_cell)} with or without {outcome} (suppressed), {n} patients evaluated"
                  if pd.isna(r) else
                  f"Started {m}: {_pct(r):.0f}% {outcome} ({_interval_text(_pct(lo), _pct(hi))} %), "
                  f"{n} patients evaluated"
-                 for m, r, lo, hi, n in zip(months, shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
+                 for m, r, lo, hi, n in zip(periods, shown[f"{outcome}_rate"], shown[f"{outcome}_low"],
                                             shown[f"{outcome}_high"], shown["n_evaluable"])]
-        figure.add_trace(go.Scatter(x=months, y=[None if pd.isna(v) else _pct(v) for v in shown[f"{outcome}_rate"]],
+        figure.add_trace(go.Scatter(x=periods, y=[None if pd.isna(v) else _pct(v) for v in shown[f"{outcome}_rate"]],
                                     mode="lines+markers", name=name, line={"color": colour, "width": 3},
                                     legendgroup=name, hovertext=hover, hoverinfo="text"))
-    layout(figure, f"Outcomes by start month, {theme.scale_name(scale)}", "Month of the first infusion", "Rate")
-    figure.update_xaxes(type="category")
+    layout(figure, f"Outcomes by start {period}, {theme.scale_name(scale)}", f"{period.capitalize()} of the first "
+           "infusion", "Rate")
+    figure.update_xaxes(type="category", categoryorder="array", categoryarray=periods)
     figure.update_yaxes(range=[0, 100], ticksuffix="%")
     return figure
+
+
+def _period_label(start, period: str) -> str:
+    """A start period in words: "Mar 2025" for a month, "2025 Q1" for a quarter."""
+    start = pd.Timestamp(start)
+    return f"{start.year} Q{start.quarter}" if period == "quarter" else start.strftime("%b %Y")

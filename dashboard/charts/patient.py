@@ -91,10 +91,11 @@ def infusion_hover(sessions: pd.DataFrame) -> list[str]:
     return texts
 
 
-def _scale_rows(scales: pd.DataFrame) -> list:
-    """The scales with at least one valid score, in panel order."""
+def _scale_rows(scales: pd.DataFrame, scale_order: tuple[str, ...] = SCALE_ORDER) -> list:
+    """The scales with at least one valid score, in panel order (`scale_order`: the patient's,
+    `instruments.scale_order`, else the registry's page order)."""
     with_scores = scales[scales["n_scores"] > 0]
-    order = {code: i for i, code in enumerate(SCALE_ORDER)}
+    order = {code: i for i, code in enumerate(scale_order)}
     return sorted(with_scores.itertuples(), key=lambda row: (order.get(row.instrument, len(order)), row.instrument))
 
 
@@ -108,7 +109,7 @@ def _expected_x(expected: pd.DataFrame, sessions: pd.DataFrame, x_axis: str) -> 
 
 def trajectory_figure(scores: pd.DataFrame, sessions: pd.DataFrame, scales: pd.DataFrame, bands: pd.DataFrame,
                       expected: pd.DataFrame | None = None, x_axis: str = "infusion",
-                      panel_height: int = 300) -> go.Figure:
+                      panel_height: int = 300, scale_order: tuple[str, ...] = SCALE_ORDER) -> go.Figure:
     """One panel per scale with scores (module docstring), x by infusion number or date.
 
     Inputs: `scores` = patient_scores, `sessions` = patient_sessions, `scales` = scale_status
@@ -123,7 +124,7 @@ def trajectory_figure(scores: pd.DataFrame, sessions: pd.DataFrame, scales: pd.D
     """
     if x_axis not in X_AXES:
         raise ValueError(f"x_axis must be one of {X_AXES}, not {x_axis!r}")
-    panels = _scale_rows(scales)
+    panels = _scale_rows(scales, scale_order)
     if not panels or scores.empty:
         return message_figure("No scores recorded yet.")
     if expected is None:

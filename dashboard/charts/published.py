@@ -12,6 +12,9 @@ import math
 
 import pandas as pd
 
+from ..suppressed import count_text
+from ..theme import INDICATION_WORDS
+
 
 def pct(value) -> float:
     """A proportion as a percentage; NaN where it is blanked or missing."""
@@ -30,12 +33,14 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["suppressed"].astype(bool)] if "suppressed" in frame.columns else frame
 
 
-def count(value) -> str:
-    """A count for a hover: "suppressed (too few)" where it is blanked."""
-    return "suppressed (too few)" if value is None or pd.isna(value) else f"{int(value)}"
+def count(value, min_cell: int | None = None) -> str:
+    """A count for a hover: "<11" where it is blanked (`dashboard.suppressed`; "suppressed"
+    when the size is not given)."""
+    return count_text(value, min_cell)
 
 
 def readable(value) -> str:
     """A group value in words: underscores read as spaces, a missing value "unknown"."""
-    return "unknown" if value is None or (not isinstance(value, str) and pd.isna(value)) \
-        else str(value).replace("_", " ")
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "unknown"
+    return INDICATION_WORDS.get(str(value), str(value).replace("_", " "))  # "PTSD", not "ptsd"

@@ -183,6 +183,10 @@ def baseline_gaps_chart(coverage: pd.DataFrame, height: int = 300) -> go.Figure:
         One bar per scale split by GAP_LABELS, the hover giving the share of the scale's
         patients; a message when everybody has a baseline.
     """
+    without = coverage["n_without_baseline"] if not coverage.empty else pd.Series(dtype=float)
+    if without.isna().any() and without.fillna(0).sum() == 0:  # blanked counts are not zeros
+        return message_figure("On each scale, no patient or too few to show lack a baseline (small-cell "
+                              "suppression): see the table.")
     if coverage.empty or coverage["n_without_baseline"].sum() == 0:
         return message_figure("Every patient has a baseline on every scale they were given.")
     scales = [theme.scale_name(code) for code in coverage["instrument"]]

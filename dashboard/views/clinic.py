@@ -80,6 +80,7 @@ with st.sidebar:
                          help="Latest follow-up score, or the first score after the 6th infusion "
                               "(before the 9th).")
 
+scale_name = theme.scale_name(scale) if scale else ""  # "Pain (0-10)", never the code PAIN-NRS
 activity = ask(published.headline_activity, SETTINGS, cohort).iloc[0]
 if activity["suppressed"]:
     # every figure of a cohort this small describes fewer than MIN_CELL patients
@@ -94,7 +95,7 @@ as_of = pd.Timestamp(activity["as_of"]).date()
 unknown = activity["unknown_indication"]
 unknown_note = "" if pd.notna(unknown) and unknown == 0 else (
     f" · {count(unknown)} with the indication not recorded (counted in every outcome; see Data quality)")
-st.caption(f"{describe(cohort).capitalize()} · {int(activity['n_patients'])} treated patients{unknown_note} · as of "
+st.caption(f"{theme.sentence(describe(cohort))} · {int(activity['n_patients'])} treated patients{unknown_note} · as of "
            f"{as_of:%d %b %Y} (the latest infusion in the database) · counts under {MIN_CELL} patients are not shown")
 report_downloads(cohort)  # the director's one-page report, PDF and HTML (dashboard/views/clinic_report.py)
 
@@ -114,7 +115,7 @@ cards[1].metric("New starts", count(activity["new_starts"]), border=True,
 cards[2].metric("Infusions delivered", f"{int(activity['infusions']):,}", border=True,
                 help="Every infusion of the cohort's patients.")
 if completion is not None:
-    cards[3].metric(f"{scale} before infusion", percent(completion["rate"]), border=True,
+    cards[3].metric(f"{scale_name} before infusion", percent(completion["rate"]), border=True,
                     delta=interval(completion["low"], completion["high"], int(completion["n_infusions"]),
                                    "infusions"), delta_color="off", delta_arrow="off",
                     help="Share of infusions with a valid score taken after the previous infusion and before "
@@ -129,7 +130,7 @@ elif overall["suppressed"]:
     for card, name in zip(cards, ("Response rate", "Remission rate", "Median change")):
         card.metric(name, "—", delta=f"{FEWER} patients in this cohort", border=True, delta_color="off",
                     delta_arrow="off")
-    st.info(f"Fewer than {MIN_CELL} patients in this cohort are evaluable on {scale} at the "
+    st.info(f"Fewer than {MIN_CELL} patients in this cohort are evaluable on {scale_name} at the "
             f"{TIMEPOINT_LABELS[timepoint]}: outcome rates are not shown for so few patients (small-cell "
             "suppression).")
 else:
@@ -155,7 +156,7 @@ else:
                     + f"n = {evaluable} patients", delta_color="off", delta_arrow="off",
                     help="Follow-up minus baseline; negative is better.")
     if evaluable == 0:
-        st.info(f"No patient of this cohort is evaluable on {scale} at the {TIMEPOINT_LABELS[timepoint]} yet "
+        st.info(f"No patient of this cohort is evaluable on {scale_name} at the {TIMEPOINT_LABELS[timepoint]} yet "
                 "(in the clinical range at baseline and with a follow-up score).")
 
 if overall is not None and not overall["suppressed"]:  # the same rates over each denominator (issue 16)
@@ -178,7 +179,7 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
                                     key="clinic_trajectory_group")
             path = ask(published.trajectory, SETTINGS, scale, cohort, (group_by,) if group_by else ())
             if path.empty:
-                st.info(f"No {scale} scores for this cohort.")
+                st.info(f"No {scale_name} scores for this cohort.")
             else:
                 draw("trajectory_chart", path, scale, group_by)
                 with st.expander("Trajectory table"):
@@ -190,11 +191,11 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
 
             km = ask(published.time_to_response, SETTINGS, scale, cohort)
             if km["summary"].empty:
-                st.info(f"No patient in the clinical range at baseline on {scale} has a follow-up yet: "
+                st.info(f"No patient in the clinical range at baseline on {scale_name} has a follow-up yet: "
                         "no time to response.")
             elif km["curve"].empty:
                 st.info(f"Fewer than {MIN_CELL} patients of this cohort can be followed for time to response on "
-                        f"{scale}: the curve is not shown (small-cell suppression).")
+                        f"{scale_name}: the curve is not shown (small-cell suppression).")
             else:
                 st.caption(f"The curve stops where fewer than {MIN_CELL} patients are still followed, and steps "
                            f"only where at least {MIN_CELL} have responded or left follow-up since the last step.")
@@ -219,12 +220,12 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
         else:
             bars = ask(published.waterfall, SETTINGS, scale, cohort, timepoint)
             if bars.attrs.get("suppressed"):
-                st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale} in this cohort: the per-patient "
+                st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale_name} in this cohort: the per-patient "
                         "chart is not drawn (small-cell suppression).")
             elif bars.empty:
-                st.info(f"No evaluable patient on {scale}: no change to show.")
+                st.info(f"No evaluable patient on {scale_name}: no change to show.")
             else:
-                draw("waterfall_chart", bars, scale)
+                draw("waterfall_chart", bars, scale, MIN_CELL)
                 if (bars["n_patients"] > 1).any():
                     st.caption(f"{bars.attrs['n']} patients in {len(bars)} bars: each bar is a run of consecutive "
                                "ranks at its median change.")
@@ -238,9 +239,9 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
 
             moves = ask(published.severity_transitions, SETTINGS, scale, cohort)
             if not moves.attrs.get("has_patients"):
-                st.info(f"No patient of this cohort has a {scale} score after induction yet.")
+                st.info(f"No patient of this cohort has a {scale_name} score after induction yet.")
             elif moves.attrs.get("n") is None:
-                st.info(f"Fewer than {MIN_CELL} patients of this cohort have a {scale} score after induction: "
+                st.info(f"Fewer than {MIN_CELL} patients of this cohort have a {scale_name} score after induction: "
                         "severity transitions are not shown (small-cell suppression).")
             else:
                 draw("transitions_chart", moves, scale)
@@ -266,10 +267,10 @@ if tabs[2].open:  # only the tab on screen runs (lazy tabs)
                 st.subheader(f"By {by}")
                 evaluable = result["overall"]["n_evaluable"].iloc[0]
                 if pd.isna(evaluable):
-                    st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale} in this cohort: nothing to compare.")
+                    st.info(f"Fewer than {MIN_CELL} evaluable patients on {scale_name} in this cohort: nothing to compare.")
                     continue
                 if groups.empty or int(evaluable) == 0:
-                    st.info(f"No evaluable patient on {scale} in this cohort.")
+                    st.info(f"No evaluable patient on {scale_name} in this cohort.")
                     continue
                 draw("funnel_chart", groups, result["limits"], result["overall"], by)
                 names = {"group": by.capitalize(), "n_shown": "Patients evaluated",
@@ -284,17 +285,23 @@ if tabs[3].open:  # only the tab on screen runs (lazy tabs)
         if scale is None:
             st.info("No scale has scores for this cohort.")
         else:
-            months = ask(published.monthly_outcomes, SETTINGS, scale, cohort, timepoint)
-            if months.empty or not (~months["suppressed"]).any():
-                st.info(f"No start month has {MIN_CELL} or more evaluable patients on {scale} in this cohort.")
+            trend = ask(published.outcomes_by_start, SETTINGS, scale, cohort, timepoint)
+            period = trend.attrs.get("period", "month")
+            if period == "quarter":
+                st.caption(f"By start quarter: too few start months have {MIN_CELL} or more responders and "
+                           f"{MIN_CELL} or more without a response to show their rates (small-cell suppression).")
+            if trend.empty or not trend["response_rate"].notna().any():
+                st.info(f"No start {period} of this cohort shows a rate on {scale_name}: each has fewer than {MIN_CELL} "
+                        f"evaluable patients, or fewer than {MIN_CELL} with or without a response "
+                        "(small-cell suppression). Widen the filter to see a trend.")
             else:
-                draw("monthly_trend_chart", months, scale)
-            if not months.empty:
-                months = rate_columns(months, published.GROUP_OUTCOMES).assign(
-                    start_month=lambda f: pd.to_datetime(f["start_month"]).dt.strftime("%Y-%m"))
-                names = {"start_month": "Month of first infusion", "n_shown": "Patients evaluated",
+                draw("monthly_trend_chart", trend, scale, MIN_CELL)
+            if not trend.empty:
+                trend = rate_columns(trend, published.GROUP_OUTCOMES).assign(
+                    start=lambda f: f["group"] if period == "quarter" else f["start"].dt.strftime("%Y-%m"))
+                names = {"start": f"{period.capitalize()} of first infusion", "n_shown": "Patients evaluated",
                          **rate_names("response", "Response"), **rate_names("remission", "Remission")}
-                table(months, names, "outcomes_by_start_month.csv", "outcomes by start month")
+                table(trend, names, f"outcomes_by_start_{period}.csv", f"outcomes by start {period}")
 
 # --- Retention --------------------------------------------------------------------------------------
 
@@ -304,9 +311,9 @@ if tabs[4].open:  # only the tab on screen runs (lazy tabs)
         counts = ask(published.infusions_distribution, SETTINGS, cohort)
         left, right = st.columns(2)
         with left:
-            draw("retention_chart", kept.iloc[0])
+            draw("retention_chart", kept.iloc[0], MIN_CELL)
         with right:
-            draw("infusions_chart", counts, SETTINGS.induction_sessions)
+            draw("infusions_chart", counts, SETTINGS.induction_sessions, MIN_CELL)
         names = {"n_started": "Started", **rate_names("completed_induction", "Completed induction"),
                  **rate_names("any_maintenance", "Any maintenance")}
         table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
@@ -324,8 +331,9 @@ if tabs[5].open:  # only the tab on screen runs (lazy tabs)
         rates = ask(published.safety_rates, SETTINGS, cohort)
         effects, pressure = rates["effects"], rates["bp"]
         limits = SETTINGS.thresholds
-        draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic)
-        rows = effects.assign(effect=effects["effect"].str.capitalize())[
+        draw("safety_chart", effects, pressure, limits.bp_excursion_systolic, limits.bp_excursion_diastolic,
+             MIN_CELL)
+        rows = effects.assign(effect=effects["effect"].map(theme.sentence))[
             ["effect", "n_affected_infusions", "n_infusions", "per_100", "per_100_low", "per_100_high"]]
         if len(pressure):
             rows = pd.concat([rows, pressure.assign(

@@ -19,6 +19,7 @@ from dashboard.access import current_viewer, sees_patient_level
 from dashboard.charts.quality import (GAP_LABELS, baseline_gaps_chart, completion_chart, ingest_runs_chart,
                                       quarantine_rules_chart)
 from dashboard.data import ask, settings
+from dashboard.suppressed import table_cells, text_config
 from dashboard.widgets import download_csv, require_database
 from pipelines.analytics import completeness, coverage, ingest_log
 from pipelines.reports.quality import suppressed_completion, suppressed_coverage, suppressed_missing
@@ -229,10 +230,14 @@ if incomplete_tab.open:
                    "infusion counts as an infusion. What each gap means is listed; complete the record in the source "
                    "system and export again (docs/import-format.md, \"Required and optional values\").")
         missing = ask(completeness.missing_by_field, config)
-        shown = missing if patient_level else suppressed_missing(missing, config.privacy.min_cell_size)
+        shown, columns = missing, MISSING_COLUMNS
+        if not patient_level:  # "<11" and "suppressed" where blanked, not empty; the share as a percentage
+            blanked = suppressed_missing(missing, config.privacy.min_cell_size)
+            shown = table_cells(blanked.assign(share=(100 * blanked["share"]).round(1)), config.privacy.min_cell_size)
+            columns = text_config({**MISSING_COLUMNS, "share": st.column_config.TextColumn("Share (%)")}, shown)
         if missing["n_missing"].sum() == 0:
             st.info("No loaded record misses a value that an analysis uses.")
-        st.dataframe(shown[list(MISSING_COLUMNS)], column_config=MISSING_COLUMNS, hide_index=True)
+        st.dataframe(shown[list(MISSING_COLUMNS)], column_config=columns, hide_index=True)
         download_csv(shown, "incomplete-by-field.csv", key="download_missing")
         if missing["n_missing"].sum() > 0:
             if patient_level:
@@ -254,16 +259,19 @@ if baseline_tab.open:
                    "first infusion up to its start (clinical reference). Without one, a patient is left out of "
                    "that scale's outcome rates. PHQ-9 is expected of every treated patient, other scales of "
                    "those who were given them.")
-        table = shown.assign(scale=shown["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)]
+        table = table_cells(shown, config.privacy.min_cell_size).assign(  # "<11" where blanked, not empty
+            scale=shown["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)]
+        coverage_config = text_config(COVERAGE_COLUMNS, table)
         if counted.empty:
             st.info("No treated patient yet: nobody to have a baseline.")
         elif counted["n_without_baseline"].sum() == 0:
             st.info("Every treated patient has a baseline on every scale they were given.")
-            st.dataframe(table, column_config=COVERAGE_COLUMNS, hide_index=True)
+            st.dataframe(table, column_config=coverage_config, hide_index=True)
         else:
             st.plotly_chart(baseline_gaps_chart(as_numbers(shown)), config=CHART_CONFIG)
-            st.dataframe(table, column_config=COVERAGE_COLUMNS, hide_index=True)
-            download_csv(shown, "baseline-coverage.csv", key="download_coverage")
+            st.dataframe(table, column_config=coverage_config, hide_index=True)
+            download_csv(table_cells(shown, config.privacy.min_cell_size), "baseline-coverage.csv",
+                         key="download_coverage")
             if patient_level:
                 scales = counted.loc[counted["n_without_baseline"] > 0, "instrument"].tolist()
                 scale = st.selectbox("Scale", ["", *scales],
@@ -286,11 +294,16 @@ if completion_tab.open:
         if completion["n_infusions"].sum() == 0:
             st.info("No infusions are loaded yet.")
         else:
-            st.caption(f"For each infusion number, the share of infusions given with a valid {scale} taken before it "
+            st.caption(f"For each infusion number, the share of infusions given with a valid {theme.scale_name(scale)} taken before it "
                        "and after the previous infusion started; for the first infusion, within the baseline window.")
             st.plotly_chart(completion_chart(as_numbers(shown).dropna(subset=["share"]), scale), config=CHART_CONFIG)
-            st.dataframe(shown[list(COMPLETION_COLUMNS)], column_config=COMPLETION_COLUMNS, hide_index=True)
-            download_csv(shown, f"completion-{scale}.csv", key="download_completion")
+            # "<11" where blanked, not empty; beside it the share as a percentage or "suppressed"
+            cells = shown if patient_level else table_cells(shown.assign(share=(100 * shown["share"]).round(1)),
+                                                            config.privacy.min_cell_size)
+            columns = COMPLETION_COLUMNS if patient_level else \
+                text_config({**COMPLETION_COLUMNS, "share": st.column_config.TextColumn("Share (%)")}, cells)
+            st.dataframe(cells[list(COMPLETION_COLUMNS)], column_config=columns, hide_index=True)
+            download_csv(cells, f"completion-{scale}.csv", key="download_completion")
 
 if updates_tab.open:
     with updates_tab:

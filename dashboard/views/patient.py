@@ -27,9 +27,10 @@ from dashboard.charts.patient import item_heatmap, trajectory_figure
 from dashboard.data import ask, current_version, settings
 from dashboard.summary import (header_facts, indication, progress_summary_html, safety_flags, scales_table,
                                sessions_table)
-from dashboard.theme import md
+from dashboard.theme import md, scale_name
 from dashboard.widgets import require_database
 from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
+from pipelines.instruments import scale_order
 
 MATCHES = 20
 X_CHOICES = {"Infusion number": "infusion", "Date": "date"}
@@ -58,7 +59,8 @@ def trajectory_chart(version: str, patient_id: str, x_axis: str):
     validate it again). Nothing mutates it."""
     data = ask(patient_record, settings(), patient_id)  # answered already: a cache hit
     return trajectory_figure(data["scores"], data["sessions"], data["scales"], ask(scale_bands),
-                             expected_or_none(data["expected"]), x_axis=x_axis)
+                             expected_or_none(data["expected"]), x_axis=x_axis,
+                             scale_order=scale_order(data["summary"].iloc[0]["primary_indication"]))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -143,7 +145,7 @@ st.subheader("Symptom scales: baseline to latest")
 if scales.empty:
     st.info("No scores recorded yet for this patient: no scale has been given.")
 else:
-    st.dataframe(scales_table(scales), hide_index=True, column_config={
+    st.dataframe(scales_table(scales, summary["primary_indication"]), hide_index=True, column_config={
         "Status": st.column_config.TextColumn(
             "Status", help="Remission: PHQ-9 or GAD-7 below 5, PCL-5 below 33 with a 10-point drop (pain has none). "
                            "Response: a drop of at least 50% from baseline (pain 30%). Not on track: less "
@@ -155,7 +157,7 @@ else:
         "Scores": st.column_config.NumberColumn("Valid scores", help="Scores with a valid total"),
     })
     for row in scales.itertuples():
-        name = md(row.instrument)
+        name = md(scale_name(row.instrument))
         if row.status == "no valid score":
             st.info(f"{name}: given {row.n_administrations} time(s), never with enough items answered for a score.")
         elif row.status == "no baseline" and not summary["n_infusions"]:
@@ -203,7 +205,7 @@ if infusions_tab.open:
         else:
             st.dataframe(sessions_table(sessions), hide_index=True, column_config={
                 "Date": st.column_config.DatetimeColumn("Date", format="D MMM YYYY, HH:mm"),
-                "Dose (mg/kg)": st.column_config.NumberColumn("Dose (mg/kg)", format="%.2f"),
+                "Dose": st.column_config.TextColumn("Dose", help="Intranasal: mg (a fixed dose); IV and IM: mg/kg"),
                 "BP excursion": st.column_config.CheckboxColumn(
                     "BP excursion", help=f"Peak at or above {config.thresholds.bp_excursion_systolic}/"
                                          f"{config.thresholds.bp_excursion_diastolic} mmHg"),
@@ -219,12 +221,7 @@ def summary_document() -> bytes:
     """The one-page summary, built only when the button is clicked (Streamlit runs this in
     another thread, so it uses only values fetched above and no Streamlit command)."""
     trail.export("patient", patient_id, "printable summary (HTML)")  # no log entry, no document
-    if scores.empty:
-        figure = None
-    else:
-        figure = trajectory_figure(scores, sessions, scales, bands, expected_or_none(data["expected"]),
-                                   x_axis="infusion", panel_height=170)
-    return progress_summary_html(summary, scales, sessions, figure, config).encode("utf-8")
+    return progress_summary_html(summary, scales, sessions, scores, bands, config).encode("utf-8")
 
 
 trail = auditor()

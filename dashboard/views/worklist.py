@@ -48,15 +48,16 @@ COLUMNS = {  # display column -> header
         "Patient", display_text=r"patient=(.*)$", width="small", pinned=True,
         help="Opens the patient's page (in a new tab)"),
     "n_reasons": st.column_config.NumberColumn("Reasons", width="small", help="How many reasons apply"),
+    # the latest PHQ-9 before the long "Why" text, which pushed it out of sight (seen in the browser)
+    "latest_phq9_score": st.column_config.NumberColumn("Latest PHQ-9", width="medium",
+                                                       help="Latest valid PHQ-9 total (0-27)"),
+    "latest_phq9_at": st.column_config.DatetimeColumn("PHQ-9 taken", format="YYYY-MM-DD"),
     "reasons_text": st.column_config.TextColumn("Why", width="large"),
     "site": st.column_config.TextColumn("Site"),
     "clinician": st.column_config.TextColumn("Clinician"),
     "primary_indication": st.column_config.TextColumn("Indication"),
     "last_infusion_at": st.column_config.DatetimeColumn("Last infusion", format="YYYY-MM-DD HH:mm"),
     "n_infusions": st.column_config.NumberColumn("Infusions", width="small"),
-    "latest_phq9_score": st.column_config.NumberColumn("Latest PHQ-9", width="small",
-                                                       help="Latest valid PHQ-9 total (0-27)"),
-    "latest_phq9_at": st.column_config.DatetimeColumn("PHQ-9 taken", format="YYYY-MM-DD"),
 }
 
 

@@ -210,6 +210,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     env = {**os.environ, "OUTCOMES_DB": args.db, **({"OUTCOMES_CONFIG": args.config} if args.config else {})}
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
-               "--server.port", str(args.port), "--server.headless", "true"]
+               "--server.port", str(args.port), "--server.headless", "true",
+               # wherever it is started from (the project's .streamlit/config.toml is read only from
+               # the current folder): no "Deploy" button or developer menu for clinic staff, and no
+               # usage statistics sent to Streamlit (seen: data.streamlit.io/metrics.json)
+               "--client.toolbarMode", "viewer", "--browser.gatherUsageStats", "false"]
     os.execvpe(command[0], command, env)
     return 0  # not reached

@@ -33,12 +33,13 @@ from .change import severity_transitions, waterfall
 from .course import (cadss_points, infusions_distribution, retention_summary, safety_rates, time_to_response,
                      trajectory)
 from .groups import monthly_outcomes, outcomes_by_group
+from .start_trend import outcomes_by_start, quarterly_outcomes
 from .suppression import CHANGE_STATISTICS, cell_size, suppress_counts
 
 __all__ = ["NEW_START_DAYS", "GROUP_OUTCOMES", "scales_with_data", "headline_activity", "assessment_completion",
            "headline_outcomes", "trajectory", "time_to_response", "retention_summary", "infusions_distribution",
            "safety_rates", "cadss_points", "waterfall", "severity_transitions", "outcomes_by_group",
-           "monthly_outcomes"]
+           "monthly_outcomes", "quarterly_outcomes", "outcomes_by_start"]
 
 
 def scales_with_data(con: duckdb.DuckDBPyConnection, settings: Settings,
