@@ -34,7 +34,7 @@ class ExportKind:
 PATIENTS = ExportKind(
     name="patients",
     required=("patient_id", "birth_year", "sex", "primary_indication", "site", "clinician", "intake_date"),
-    optional=("contraindications",),
+    optional=("contraindications", "discharge_date"),
     signature="birth_year",
 )
 

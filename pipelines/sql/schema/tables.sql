@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS patients (
     clinician           VARCHAR,
     intake_date         DATE,
     contraindications   VARCHAR[],
+    discharge_date      DATE,      -- optional: the course ended (blank = not discharged); docs/analytics.md, "Treatment status"
     source_file         VARCHAR,
     source_row          BIGINT,
     run_id              BIGINT

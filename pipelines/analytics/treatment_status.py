@@ -1,0 +1,83 @@
+"""Treatment status: where each patient is in their course on a given day.
+
+Why: a clinic's export holds everyone ever treated. A worklist of all of them buries the few
+patients coming in this week under hundreds who stopped months ago. The status sorts them:
+in induction, in maintenance (both "in treatment"), paused, ended. The rule is one SQL macro
+(`sql/views/treatment_status.sql`), so the Patient page, every page's cohort filter and the
+worklist judge a course alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+
+from .cohorts import CohortFilter, cohort_query
+from .frames import patient_rows
+
+# The statuses, in the order of a course.
+STATUSES = ("in induction", "in maintenance", "paused", "ended")
+# Patients a clinician expects to see: the worklist's default.
+IN_TREATMENT = ("in induction", "in maintenance")
+
+
+def status_days(settings) -> tuple[int, int, int]:
+    """The rule's numbers from the settings: induction sessions, paused after, ended after (days)."""
+    return (settings.induction_sessions, settings.treatment.paused_after_days, settings.treatment.ended_after_days)
+
+
+def status_filter(cohort: CohortFilter, settings, as_of: dt.date, statuses: tuple[str, ...]) -> CohortFilter:
+    """`cohort` narrowed to patients whose treatment status on `as_of` is one of `statuses`
+    (no narrowing when `statuses` is empty). Unknown statuses are refused."""
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise ValueError(f"unknown treatment status {unknown}; choose from {STATUSES}")
+    if not statuses:
+        return cohort
+    return replace(cohort, statuses=tuple(statuses), status_as_of=as_of, status_days=status_days(settings))
+
+
+def treatment_status(con, settings, as_of: dt.date, cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
+    """Each treated patient of the cohort with their treatment status on `as_of`.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The outcomes database or an analytics snapshot.
+    settings : Settings
+        `induction_sessions` (6), `treatment.paused_after_days` (42), `treatment.ended_after_days` (90).
+    as_of : datetime.date
+        The day the status is for (the pages use today in the clinic's time zone).
+    cohort : CohortFilter
+        Which treated patients (all by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient: `patient_id`, `status` (STATUSES), `n_infusions`,
+        `last_infusion_at`, `days_since_last_infusion` (calendar days from the last infusion's
+        date to `as_of`), `discharge_date` (from the export; NaT when not discharged), `as_of`.
+
+    Notes
+    -----
+    With L the calendar days from the last infusion to `as_of`, in this order:
+
+    - **ended**: a discharge date on or before `as_of`, or L >= ended_after_days;
+    - **paused**: L >= paused_after_days (beyond the longest usual maintenance interval, six
+      weeks);
+    - **in induction**: fewer than `induction_sessions` infusions loaded;
+    - **in maintenance**: otherwise.
+
+    Infusions are counted over all data loaded, so `as_of` is meant to be on or after the
+    data's last day (a day before it counts later infusions as already given).
+
+    References
+    ----------
+    Clinical reference (docs/scoring.md): induction is six infusions over two to three weeks,
+    maintenance infusions follow every two to six weeks; docs/analytics.md, "Treatment status".
+    """
+    query, params = cohort_query("analytics/treatment_status/treatment_status", cohort, rows="pc")
+    return patient_rows(con, query, [*params, as_of, *status_days(settings)])
+
