@@ -126,7 +126,7 @@ def test_a_discharge_date_that_is_not_a_date_or_before_intake_is_quarantined(cli
                        {**patient("C", intake="2026-01-05"), "discharge_date": "2026-02-01"}]
     clinic.load()
     problems = {row.patient_id: row.message for row in clinic.rows(
-        "SELECT regexp_extract(raw, '^(\\w+)', 1) AS patient_id, reason AS message FROM quarantine ORDER BY source_row")}
+        "SELECT record_key AS patient_id, reason AS message FROM quarantine ORDER BY source_row")}
     assert "discharge_date \"soon\"" in problems["A"]
     assert "before intake_date" in problems["B"]
     assert clinic.one("SELECT discharge_date FROM patients WHERE patient_id = 'C'").discharge_date == dt.date(2026, 2, 1)
