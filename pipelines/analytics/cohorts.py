@@ -8,7 +8,7 @@ dose band. Grouping is by any of the same attributes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from .. import sql
 
@@ -61,6 +61,28 @@ class CohortFilter:
                            f"?, ?, ?) IN ({', '.join('?' * len(self.statuses))})")
             params.extend([self.status_as_of, *self.status_days, *self.statuses])
         return " AND ".join(clauses), params
+
+
+# Treatment statuses (docs/analytics.md, "Treatment status"; treatment_status.py), in the order of a course.
+STATUSES = ("in induction", "in maintenance", "paused", "ended")
+# Patients a clinician expects to see: the worklist's default.
+IN_TREATMENT = ("in induction", "in maintenance")
+
+
+def status_days(settings) -> tuple[int, int, int]:
+    """The rule's numbers from the settings: induction sessions, paused after, ended after (days)."""
+    return (settings.induction_sessions, settings.treatment.paused_after_days, settings.treatment.ended_after_days)
+
+
+def status_filter(cohort: CohortFilter, settings, as_of: dt.date, statuses: tuple[str, ...]) -> CohortFilter:
+    """`cohort` narrowed to patients whose treatment status on `as_of` is one of `statuses`
+    (no narrowing when `statuses` is empty). Unknown statuses are refused."""
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise ValueError(f"unknown treatment status {unknown}; choose from {STATUSES}")
+    if not statuses:
+        return cohort
+    return replace(cohort, statuses=tuple(statuses), status_as_of=as_of, status_days=status_days(settings))
 
 
 def check_group_by(group_by: tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -10,33 +10,15 @@ worklist judge a course alike.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import pandas as pd
 
-from .cohorts import CohortFilter, cohort_query
+# The statuses and the cohort filter on them live with the other cohort definitions (the
+# Clinic outcomes page reads cohorts, not this module); re-exported here for callers.
+from .cohorts import IN_TREATMENT, STATUSES, CohortFilter, cohort_query, status_days, status_filter
 from .frames import patient_rows
 
-# The statuses, in the order of a course.
-STATUSES = ("in induction", "in maintenance", "paused", "ended")
-# Patients a clinician expects to see: the worklist's default.
-IN_TREATMENT = ("in induction", "in maintenance")
-
-
-def status_days(settings) -> tuple[int, int, int]:
-    """The rule's numbers from the settings: induction sessions, paused after, ended after (days)."""
-    return (settings.induction_sessions, settings.treatment.paused_after_days, settings.treatment.ended_after_days)
-
-
-def status_filter(cohort: CohortFilter, settings, as_of: dt.date, statuses: tuple[str, ...]) -> CohortFilter:
-    """`cohort` narrowed to patients whose treatment status on `as_of` is one of `statuses`
-    (no narrowing when `statuses` is empty). Unknown statuses are refused."""
-    unknown = [s for s in statuses if s not in STATUSES]
-    if unknown:
-        raise ValueError(f"unknown treatment status {unknown}; choose from {STATUSES}")
-    if not statuses:
-        return cohort
-    return replace(cohort, statuses=tuple(statuses), status_as_of=as_of, status_days=status_days(settings))
+__all__ = ["IN_TREATMENT", "STATUSES", "status_days", "status_filter", "treatment_status"]
 
 
 def treatment_status(con, settings, as_of: dt.date, cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
