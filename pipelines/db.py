@@ -16,7 +16,7 @@ from . import sql
 from .instruments import REGISTRY, alias_table
 from .settings import Settings, SettingsError
 
-DATA_TABLES = ("patients", "sessions", "assessments")
+DATA_TABLES = ("patients", "sessions", "assessments", "appointments")
 # Columns added after databases already existed: CREATE TABLE IF NOT EXISTS adds none to a
 # table that is there, so init_db adds them (at the end, where schema/tables.sql has them).
 # A default fills the rows of older runs: nothing was deleted before full exports existed.

@@ -86,6 +86,20 @@ CREATE TABLE IF NOT EXISTS assessments (
     run_id           BIGINT
 );
 
+-- Planned infusions (appointments.csv, FHIR Appointment): never read by the outcome views, so a
+-- booking cannot count as an infusion. docs/import-format.md, "appointments.csv".
+CREATE TABLE IF NOT EXISTS appointments (
+    appointment_id VARCHAR,
+    patient_id     VARCHAR,
+    planned_at     TIMESTAMP,      -- clinic local time
+    status         VARCHAR,        -- booked | pending | proposed | arrived | fulfilled | cancelled | noshow
+    site           VARCHAR,
+    clinician      VARCHAR,
+    source_file    VARCHAR,
+    source_row     BIGINT,
+    run_id         BIGINT
+);
+
 CREATE TABLE IF NOT EXISTS quarantine (
     run_id       BIGINT,           -- the run that first met this row
     source_file  VARCHAR,
