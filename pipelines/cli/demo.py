@@ -30,8 +30,9 @@ from ..ingest import ingest
 from ..settings import load_settings
 
 # The date and date-time columns of the CSV exports, by normalised header name.
-DATE_COLUMNS = ("intake_date", "discharge_date", "started_at", "administered_at")
-# Columns whose latest value is where the sample "ends" (the last infusion or score).
+DATE_COLUMNS = ("intake_date", "discharge_date", "started_at", "administered_at", "planned_at")
+# Columns whose latest value is where the sample "ends" (the last infusion or score; not the
+# bookings, which are after it: moved with the rest, they fall on today and the days after).
 EVENT_COLUMNS = ("started_at", "administered_at")
 
 
