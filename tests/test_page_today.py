@@ -71,3 +71,36 @@ def test_the_clinic_page_filters_by_treatment_status(sample_database, sample, mo
     caption = next(c.value for c in app.caption if "treated patients" in c.value)
     assert "treatment status on 2026-10-31: ended" in caption.lower()
     assert re.search(rf"\b{ended} treated patients", caption), caption
+
+
+# --- the Worklist's Today view -----------------------------------------------------------
+
+
+def test_the_today_view_lists_who_is_booked_with_scales_and_alerts(demo_database, monkeypatch):
+    # The demo (sample moved 37 days) on 7 Dec: the sample's seven bookings of 31 Oct fall on today.
+    from pipelines.analytics.bookings import booked_on
+    import duckdb
+
+    con = duckdb.connect(str(demo_database), read_only=True)
+    try:
+        expected = booked_on(con, SETTINGS, dt.date(2026, 12, 7))
+    finally:
+        con.close()
+    assert len(expected) == 7
+    app = open_page(demo_database, "views/worklist.py", monkeypatch, today="2026-12-07")
+    app.radio(key="worklist_view").set_value("Today").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert table["patient"].tolist() == [f"patient?patient={pid}" for pid in expected["patient_id"]]
+    assert table["time"].tolist() == [f"{t:%H:%M}" for t in expected["planned_at"]]
+    assert all(text.startswith("PHQ-9 missing") for text in table["scales"])  # nobody has filled them in yet
+    assert table["alerts"].tolist() == ["; ".join(r) if r else "none" for r in expected["reasons"]]
+    assert app.metric[0].value == "7"
+    assert any("Booked for **Monday 7 December 2026**" in c.value for c in app.caption)
+
+
+def test_the_today_view_says_when_nobody_is_booked(sample_database, monkeypatch):
+    app = open_page(sample_database, "views/worklist.py", monkeypatch, today="2026-11-01")  # a Sunday, no bookings
+    app.radio(key="worklist_view").set_value("Today").run()
+    assert not app.dataframe
+    assert any("Nobody is booked today" in i.value for i in app.info)

@@ -32,6 +32,7 @@ from dashboard.filters import cohort_filter, describe
 from dashboard.today import today as clinic_day
 from dashboard.widgets import require_database
 from dashboard.worklist_status import in_treatment_switch, who_is_listed
+from dashboard.worklist_today import show_today, view_switch
 from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, cohort_options, status_filter
 from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS, worklist
 from pipelines.safe_csv import csv_bytes
@@ -111,6 +112,9 @@ if ask(cohort_options)["first_start"] is None:  # no treated patient: nothing to
     st.stop()
 
 cohort = cohort_filter(("sites", "clinicians"), statuses=False)
+if view_switch() == "Today":  # who is booked today (dashboard/worklist_today.py)
+    show_today(clinic_day(), cohort)
+    st.stop()
 with st.sidebar:
     everyone = in_treatment_switch()
     reasons = st.multiselect("Reason", list(REASON_COLUMNS), format_func=REASON_LABELS.get, key="worklist_reasons",
