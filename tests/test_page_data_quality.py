@@ -75,6 +75,7 @@ def test_the_latest_runs_counts_are_those_recorded_in_ingest_runs(sample_page, s
 def test_the_table_counts_show_what_the_database_holds(sample_page):
     counts = dict(table_with(open_tab(sample_page, "Ingest runs"), "what")[["what", "rows"]].values)
     assert counts["Patients"] == 300
+    assert counts["Planned infusions (bookings)"] == 11  # data/sample/appointments.csv
     assert counts["Quarantined rows"] == 0
     assert counts["Ingest runs"] == 1
 
