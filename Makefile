@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run   - set everything up, build data/outcomes.duckdb from data/sample/ if missing, start the dashboard
+#   make run   - set everything up, build the demo database data/outcomes.duckdb from data/sample/ (dates
+#                moved so it ends yesterday; rebuilt on a new day, never over a clinic's own data), start the dashboard
 #   make test  - set everything up and run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,10 +20,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(DB): | setup
-	$(BIN)/outcomes ingest data/sample --db $(DB)
-
-run: setup $(DB)
+run: setup
+	$(BIN)/outcomes demo --db $(DB)
 	$(BIN)/outcomes dashboard --db $(DB) --port $(PORT)
 
 test: setup

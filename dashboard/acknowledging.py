@@ -16,6 +16,8 @@ open and says so.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -23,6 +25,7 @@ from dashboard.access import current_viewer
 from dashboard.auditing import audit_log_path
 from dashboard.data import ask, db_path, settings
 from dashboard.theme import md
+from dashboard.today import today
 from pipelines.analytics.alerts import UNKEYED, acknowledged_alerts, alert_events, open_worklist, raised_alerts
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.worklist import REASON_LABELS, worklist
@@ -40,25 +43,27 @@ def store_version() -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _clinic_alerts(database: str, version: str, store: str, cohort: CohortFilter) -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = ask(worklist, settings(), cohort=cohort)
+def _clinic_alerts(database: str, version: str, store: str, cohort: CohortFilter,
+                   as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = ask(worklist, settings(), as_of=as_of, cohort=cohort)
     alerts = acknowledged_alerts(raised_alerts(frame, ask(alert_events, settings())),
                                  acknowledgements.latest(database))
     return open_worklist(frame, alerts), alerts
 
 
-def worklist_with_acknowledgements(version: str, store: str,
-                                   cohort: CohortFilter = CohortFilter()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def worklist_with_acknowledgements(version: str, store: str, cohort: CohortFilter = CohortFilter(),
+                                   as_of: dt.date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The worklist of `cohort` without its acknowledged alerts (`alerts.open_worklist`), and
     every raised alert with its latest acknowledgement (`alerts.acknowledged_alerts`). A shared
-    resource per database version, store version and cohort: never modified by a page."""
-    return _clinic_alerts(db_path(), version, store, cohort)
+    resource per database version, store version, cohort and day (`as_of`: today at the clinic
+    when None): never modified by a page."""
+    return _clinic_alerts(db_path(), version, store, cohort, as_of or today())
 
 
 def patient_alerts(patient_id: str, history: pd.DataFrame | None = None) -> pd.DataFrame:
     """One patient's raised alerts with their latest acknowledgement, read from the store now
     (`history`: the patient's acknowledgements, newest first, when already read)."""
-    frame = ask(worklist, settings(), cohort=CohortFilter())  # the Worklist page's own answer, unfiltered
+    frame = ask(worklist, settings(), as_of=today(), cohort=CohortFilter())  # the Worklist page's own answer, unfiltered
     row = frame[frame["patient_id"] == patient_id]
     events = ask(alert_events, settings())
     raised = raised_alerts(row, events[events["patient_id"] == patient_id])

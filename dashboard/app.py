@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard import access, checkin_route, theme
 from dashboard.data import settings
+from dashboard.today import show_data_notices
 
 # A local icon: a :material/...: page icon makes the browser fetch the favicon from Google Fonts, and
 # the dashboard makes no request outside its own server.
@@ -58,6 +59,7 @@ hidden.append(start)
 list(menu.values())[-1].extend(hidden)  # hidden pages show in no section
 current = st.navigation(menu)
 if url_paths[id(current)] in allowed:
+    show_data_notices()  # the demo note and the stale-data warning, on every page (dashboard/today.py)
     current.run()
 else:
     access.refuse(url_paths[id(current)], viewer)

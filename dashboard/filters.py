@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipelines.analytics.cohorts import CohortFilter, cohort_options
+from pipelines.analytics.cohorts import STATUSES, CohortFilter, cohort_options, status_filter
 
-from .data import ask
+from .data import ask, settings
 from .theme import INDICATION_WORDS, md
+from .today import today
 
 LABELS = {
     "sites": "Site", "clinicians": "Clinician", "indications": "Primary indication", "routes": "Route",
@@ -24,9 +25,9 @@ def _readable(value: str) -> str:
     return INDICATION_WORDS.get(value, value.replace("_", " "))  # "PTSD", not "ptsd"
 
 
-def cohort_filter(fields: tuple[str, ...] = tuple(LABELS)) -> CohortFilter:
-    """Sidebar widgets for the first-infusion date range and each of `fields`; the CohortFilter
-    they describe (nothing chosen = no restriction)."""
+def cohort_filter(fields: tuple[str, ...] = tuple(LABELS), statuses: bool = True) -> CohortFilter:
+    """Sidebar widgets for the first-infusion date range, each of `fields` and (with `statuses`)
+    the treatment status today; the CohortFilter they describe (nothing chosen = no restriction)."""
     options = ask(cohort_options)
     chosen = {}
     with st.sidebar:
@@ -43,9 +44,16 @@ def cohort_filter(fields: tuple[str, ...] = tuple(LABELS)) -> CohortFilter:
                 picked = st.multiselect(LABELS[field], values, key=f"filter_{field}", format_func=_readable,
                                         placeholder="All")
                 chosen[field] = tuple(picked)
+        status = ()
+        if statuses and first is not None:
+            status = tuple(st.multiselect(
+                "Treatment status", STATUSES, key="filter_statuses", placeholder="All",
+                help="Where each patient is in treatment today: in induction (fewer infusions than the induction "
+                     "series), in maintenance, paused (no infusion for a while) or ended (discharged, or no "
+                     "infusion for longer)."))
     if first is not None and chosen.get("start_from") == first and chosen.get("start_to") == last:
         chosen.pop("start_from"), chosen.pop("start_to")  # the whole range: no restriction
-    return CohortFilter(**chosen)
+    return status_filter(CohortFilter(**chosen), settings(), today(), status)
 
 
 def describe(cohort: CohortFilter) -> str:
@@ -58,4 +66,6 @@ def describe(cohort: CohortFilter) -> str:
         values = getattr(cohort, field)
         if values:
             parts.append(f"{label.lower()}: {', '.join(md(_readable(v)) for v in values)}")
+    if cohort.statuses:
+        parts.append(f"treatment status on {cohort.status_as_of}: {', '.join(cohort.statuses)}")
     return "; ".join(parts) if parts else "all patients"

@@ -16,13 +16,15 @@ from . import sql
 from .instruments import REGISTRY, alias_table
 from .settings import Settings, SettingsError
 
-DATA_TABLES = ("patients", "sessions", "assessments")
+DATA_TABLES = ("patients", "sessions", "assessments", "appointments")
 # Columns added after databases already existed: CREATE TABLE IF NOT EXISTS adds none to a
 # table that is there, so init_db adds them (at the end, where schema/tables.sql has them).
 # A default fills the rows of older runs: nothing was deleted before full exports existed.
 ADDED_COLUMNS = (
     ("ingest_runs", "deleted", "BIGINT DEFAULT 0"),
     ("ingest_runs", "full_export", "VARCHAR[]"),
+    ("patients", "discharge_date", "DATE"),
+    ("patients_history", "discharge_date", "DATE"),
     *((f"{table}_history", "deleted", "BOOLEAN DEFAULT false") for table in DATA_TABLES),
 )
 # Columns of the reference tables added since the first version (written by every ingest).
@@ -32,7 +34,7 @@ ADDED_REFERENCE_COLUMNS = (
 )
 # The outcome views (the analyst contract, sql/views/outcomes.sql) and the macro they judge
 # outcomes with; then the views the analytics build on them, in dependency order.
-OUTCOME_VIEW_FILES = ("views/outcome_flags", "views/outcomes")
+OUTCOME_VIEW_FILES = ("views/outcome_flags", "views/treatment_status", "views/outcomes")
 ANALYTICS_VIEW_FILES = ("views/scores_by_infusion", "views/nhs_paired_outcomes", "views/safety",
                         "views/followup_responses")
 

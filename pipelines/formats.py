@@ -34,7 +34,7 @@ class ExportKind:
 PATIENTS = ExportKind(
     name="patients",
     required=("patient_id", "birth_year", "sex", "primary_indication", "site", "clinician", "intake_date"),
-    optional=("contraindications",),
+    optional=("contraindications", "discharge_date"),
     signature="birth_year",
 )
 
@@ -59,10 +59,19 @@ ASSESSMENTS = ExportKind(
     numeric=("total", *ITEM_COLUMNS),
 )
 
+# Planned infusions (the scheduler's bookings): kept apart from `sessions`, so a booking never
+# counts as an infusion in any outcome, dose or retention figure (docs/import-format.md).
+APPOINTMENTS = ExportKind(
+    name="appointments",
+    required=("appointment_id", "patient_id", "planned_at"),
+    optional=("status", "site", "clinician"),
+    signature="planned_at",
+)
+
 # Order matters twice: detection tries assessments first (its header may also hold
 # session_id), and loading goes patients -> sessions -> assessments so references resolve.
-KINDS: tuple[ExportKind, ...] = (PATIENTS, SESSIONS, ASSESSMENTS)
-DETECTION_ORDER: tuple[ExportKind, ...] = (ASSESSMENTS, SESSIONS, PATIENTS)
+KINDS: tuple[ExportKind, ...] = (PATIENTS, SESSIONS, ASSESSMENTS, APPOINTMENTS)
+DETECTION_ORDER: tuple[ExportKind, ...] = (APPOINTMENTS, ASSESSMENTS, SESSIONS, PATIENTS)
 
 
 class ImportFormatError(Exception):

@@ -29,7 +29,8 @@ from .formats import ExportKind
 from .instruments import alias_table
 from .readers.rows import StagedFile
 
-KEYS = {"patients": "patient_id", "sessions": "session_id", "assessments": "assessment_key"}
+KEYS = {"patients": "patient_id", "sessions": "session_id", "assessments": "assessment_key",
+        "appointments": "appointment_id"}
 PROVENANCE = ("source_file", "source_row", "run_id")
 # Reader rejects that identify nothing to keep: the resource itself says it does not count
 # (FHIR entered-in-error, an infusion not given). Its stored version, if any, is deleted by a
@@ -39,7 +40,7 @@ PROVENANCE = ("source_file", "source_row", "run_id")
 RETRACTIONS = ("entered_in_error", "not_given")
 # Deletion order: what refers to a record is deleted before it, so "still referenced" is
 # judged on what the run keeps (assessments name sessions; both name patients).
-DELETION_ORDER = ("assessments", "sessions", "patients")
+DELETION_ORDER = ("appointments", "assessments", "sessions", "patients")
 
 
 @dataclass

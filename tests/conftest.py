@@ -170,13 +170,20 @@ def sample(sample_database):
 APP = REPO / "dashboard" / "app.py"
 
 
-def open_page(db: Path, page: str | None, monkeypatch, query: dict | None = None, timeout: float = 60):
+# The morning after the committed sample ends (its last infusion is on 30 Oct 2026): the day the
+# pages are opened on in the tests, so what they show does not change with the calendar.
+SAMPLE_TODAY = "2026-10-31"
+
+
+def open_page(db: Path, page: str | None, monkeypatch, query: dict | None = None, timeout: float = 60,
+              today: str = SAMPLE_TODAY):
     """The real dashboard (streamlit AppTest) serving `db`, run once on `page`
-    ("views/patient.py"; None = the default page), with `query` as URL query parameters.
-    Fails the test on an exception in the script."""
+    ("views/patient.py"; None = the default page), with `query` as URL query parameters, on
+    `today` at the clinic ($OUTCOMES_TODAY). Fails the test on an exception in the script."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("OUTCOMES_DB", str(db))
+    monkeypatch.setenv("OUTCOMES_TODAY", today)
     app = AppTest.from_file(str(APP), default_timeout=timeout)
     for key, value in (query or {}).items():
         app.query_params[key] = value

@@ -200,9 +200,10 @@ def test_not_on_track_reason_comes_from_the_expected_module(con, behind):
 
 # --- as_of and cohorts -------------------------------------------------------------------
 
-def test_as_of_defaults_to_the_latest_infusion_date(con, behind):
+def test_as_of_defaults_to_today_in_the_clinic_time_zone(con, behind, monkeypatch):
+    monkeypatch.setenv("OUTCOMES_TODAY", AS_OF.isoformat())  # pins the clinic's today (freshness.clinic_today)
     default = worklist(con, SETTINGS)
-    assert default.attrs["as_of"] == AS_OF  # MID's infusion on 29 May is the latest
+    assert default.attrs["as_of"] == AS_OF
     assert default.drop(columns="reasons").equals(worklist(con, SETTINGS, as_of=AS_OF).drop(columns="reasons"))
 
 
@@ -260,8 +261,8 @@ def test_not_on_track_matches_the_expected_module(sample):
 
 
 def test_sample_worklist_properties(sample):
-    frame = worklist(sample, SETTINGS)
     (latest,) = sample.execute("SELECT max(started_at)::DATE FROM sessions").fetchone()
+    frame = worklist(sample, SETTINGS, as_of=latest)
     assert frame.attrs["as_of"] == latest
     assert frame.patient_id.is_unique and len(frame) > 0
     assert (frame.n_reasons >= 1).all()

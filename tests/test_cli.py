@@ -28,7 +28,7 @@ def sample_db(tmp_path_factory):
 
 def test_ingest_prints_progress_and_a_summary_table(tmp_path):
     result = outcomes("ingest", SAMPLE, "--db", tmp_path / "o.duckdb")
-    assert "[3/3]" in result.stderr and "validating" in result.stderr
+    assert "[4/4]" in result.stderr and "validating" in result.stderr
     assert "rows in" in result.stdout and "TOTAL" in result.stdout and "quarantined" in result.stdout
 
 
@@ -62,9 +62,10 @@ def test_bad_file_exits_non_zero_naming_file_and_columns(tmp_path):
     assert "Nothing was loaded" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_synth_writes_the_three_exports(tmp_path):
+def test_synth_writes_the_four_exports(tmp_path):
     outcomes("synth", "--patients", 20, "--seed", 1, "--out", tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"patients.csv", "sessions.csv", "assessments.csv"}
+    assert {p.name for p in tmp_path.iterdir()} == {"patients.csv", "sessions.csv", "assessments.csv",
+                                                    "appointments.csv"}
 
 
 def test_init_creates_the_views(tmp_path):

@@ -116,7 +116,7 @@ def _is_number(cell: str) -> bool:
 
 
 def test_the_worklist_csv_writes_a_formula_name_as_text(hostile_clinic, monkeypatch, downloads):
-    open_page(hostile_clinic.db, None, monkeypatch)  # the Worklist is the default page
+    open_page(hostile_clinic.db, None, monkeypatch, today="2025-01-17")  # the Worklist (default page), in treatment
     files = downloads()
     (worklist,) = [text for name, text in files.items() if name.startswith("worklist")]
     assert "'" + EVIL_CLINICIAN.replace('"', '""') in worklist and "'" + EVIL_SITE in worklist

@@ -21,8 +21,7 @@ import duckdb
 import pytest
 
 from conftest import APP, REPO, SAMPLE
-from pipelines.ingest import ingest
-from pipelines.settings import Settings
+from pipelines.cli import main as outcomes_cli
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make setup")
 
@@ -48,8 +47,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory) -> Path:
+    """The demo database, as `make run` builds it: the sample moved so it ends yesterday, so the
+    pages look the same whatever the day (patients in treatment, bookings today)."""
     db = tmp_path_factory.mktemp("e2e") / "outcomes.duckdb"
-    ingest(db, [SAMPLE], Settings())
+    assert outcomes_cli(["demo", "--db", str(db), "--sample", str(SAMPLE)]) == 0
     return db
 
 
@@ -194,7 +195,8 @@ def a_patient_on_the_worklist(database: Path) -> str:
 PAGES = {
     # url path: (query, key texts, screenshot name, tabs opened in turn); the Worklist is the
     # default page, at the root
-    "": ("", ["Worklist", "Patients shown", "Local single-user mode"], "worklist.png", ()),
+    "": ("", ["Worklist", "Patients shown", "Local single-user mode", "Demo data: dates moved forward"],
+         "worklist.png", ()),
     # a bookmark of the default page's own address opens it too (not "Page not found")
     "worklist": ("", ["Worklist", "Patients shown"], "worklist-bookmarked.png", ()),
     "patient": ("?patient={patient}", ["Patient {patient}", "Infusions so far", "Course"], "patient.png",
@@ -246,3 +248,25 @@ def test_the_dashboard_command_hides_the_deploy_button(database, browser, tmp_pa
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_today_view_in_a_real_browser(server, browser, tmp_path):
+    """The Worklist's Today view: who is booked today (the sample's bookings, moved onto today
+    by the demo), their pre-infusion scales and open alerts."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{server}/worklist")
+        page.get_by_text("Patients shown", exact=False).filter(visible=True).first.wait_for(timeout=90_000)
+        page.get_by_text("Today", exact=True).filter(visible=True).first.click()
+        for text in ("Booked today", "PHQ-9 missing", "Pre-infusion scales"):
+            page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=90_000)
+        for _ in range(2):
+            page.wait_for_function(SETTLED, timeout=90_000)
+            page.wait_for_timeout(500)
+        assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
+        assert not errors, errors
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "worklist-today.png"), full_page=True)
+    finally:
+        page.close()

@@ -160,9 +160,10 @@ def test_a_bundle_is_staged_as_the_csv_exports_rows(tmp_path):
 
     patients, rejects = found["patients"]
     assert patients == [
-        # source_row, patient_id, birth_year, sex, primary_indication, site, clinician, intake_date, contraindications
-        (2, "001", "1980", "female", "ptsd", "Northside", "Dr. Okafor", "2025-01-02", None),
-        (5, "002", "1990", "male", None, None, None, None, None),
+        # source_row, patient_id, birth_year, sex, primary_indication, site, clinician, intake_date, contraindications,
+        # discharge_date (the EpisodeOfCare is active: not discharged)
+        (2, "001", "1980", "female", "ptsd", "Northside", "Dr. Okafor", "2025-01-02", None, None),
+        (5, "002", "1990", "male", None, None, None, None, None, None),
     ]
     assert rejects == [(6, "invalid_fhir",
                         "Patient/003 is not valid FHIR R4: birthDate: Date value string does not match spec regex.")]

@@ -77,6 +77,7 @@ def run_page(hostile_db, tmp_path, monkeypatch):
     monkeypatch.setenv("OUTCOMES_DB", str(hostile_db))
     monkeypatch.setenv("OUTCOMES_AUDIT_LOG", str(tmp_path / "audit.log"))
     monkeypatch.delenv("OUTCOMES_CONFIG", raising=False)
+    monkeypatch.setenv("OUTCOMES_TODAY", "2025-02-21")  # the day after the last infusion: patients in treatment
 
     def run(page: str, query: dict | None = None, tab: tuple[str, str] | None = None) -> AppTest:
         app = AppTest.from_file(str(APP), default_timeout=60)

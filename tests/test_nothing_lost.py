@@ -289,7 +289,7 @@ def test_a_redcap_export_with_mixed_endings_an_empty_line_and_a_long_row_loads_t
 # (`Dr Bob 5" tall`) is part of its text. Before, the scan took every quote for one that opens
 # or closes a value, so one such quote made the rest of the file one 4 MB "row", replaced and
 # quarantined: rows in 1, quarantined 1, inserted 0, and the run still balanced.
-PATIENT_ROW = b"{id},1980,female,depression,Northside,{clinician},2025-01-02,asthma"
+PATIENT_ROW = b"{id},1980,female,depression,Northside,{clinician},2025-01-02,asthma,"  # discharge_date blank
 
 
 def patients_file(path: Path, rows: list[bytes]) -> Path:

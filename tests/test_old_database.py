@@ -41,7 +41,7 @@ def test_the_analytics_answer_on_a_database_of_the_previous_version(old_database
 
 def test_outcomes_runs_answers_on_a_database_of_the_previous_version(old_database, capsys):
     assert main(["runs", "--db", str(old_database)]) == 0
-    assert "6337" in capsys.readouterr().out.replace(",", "")
+    assert "6348" in capsys.readouterr().out.replace(",", "")
 
 
 def test_the_data_quality_page_opens_on_a_database_of_the_previous_version(old_database, monkeypatch):

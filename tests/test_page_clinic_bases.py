@@ -5,6 +5,7 @@ Kaplan-Meier, and durability, each equal to what pipelines.reports returns."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from conftest import only_row

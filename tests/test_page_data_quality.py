@@ -69,12 +69,13 @@ def test_the_latest_runs_counts_are_those_recorded_in_ingest_runs(sample_page, s
     shown = metrics(open_tab(sample_page, "Ingest runs"))
     assert (shown["Rows in"], shown["Inserted"], shown["Updated"], shown["Unchanged"], shown["Quarantined"]) == (
         f"{rows_in:,}", f"{inserted:,}", f"{updated:,}", f"{unchanged:,}", f"{quarantined:,}")
-    assert rows_in == 6337  # the sample's three files, every row new
+    assert rows_in == 6348  # the sample's four files (11 bookings), every row new
 
 
 def test_the_table_counts_show_what_the_database_holds(sample_page):
     counts = dict(table_with(open_tab(sample_page, "Ingest runs"), "what")[["what", "rows"]].values)
     assert counts["Patients"] == 300
+    assert counts["Planned infusions (bookings)"] == 11  # data/sample/appointments.csv
     assert counts["Quarantined rows"] == 0
     assert counts["Ingest runs"] == 1
 

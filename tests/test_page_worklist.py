@@ -4,6 +4,7 @@ narrows by reason and site, says what "as of" means, and says so when nobody mat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -11,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from conftest import open_page, patient, session
+from conftest import SAMPLE_TODAY, open_page, patient, session
 from pipelines.analytics.alerts import acknowledged_alerts, alert_events, open_worklist, raised_alerts
-from pipelines.analytics.cohorts import CohortFilter
+from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, status_filter
 from pipelines.analytics.worklist import REASON_COLUMNS, worklist
 from pipelines.settings import Settings
 
@@ -27,11 +28,17 @@ def as_ordered(sample, frame):
     """The worklist as the page orders it with no alert acknowledged (item 9 first:
     pipelines.analytics.alerts.open_worklist; acknowledging is tests/test_page_acknowledge.py's)."""
     return open_worklist(frame, acknowledged_alerts(raised_alerts(frame, alert_events(sample, SETTINGS)), NO_ACKS))
+TODAY = dt.date.fromisoformat(SAMPLE_TODAY)  # the pages are opened the morning after the sample ends
+
+
+def in_treatment(cohort: CohortFilter = CohortFilter()) -> CohortFilter:
+    """The page's default: patients in induction or maintenance today."""
+    return status_filter(cohort, SETTINGS, TODAY, IN_TREATMENT)
 
 
 @pytest.fixture(scope="module")
 def expected(sample):
-    return as_ordered(sample, worklist(sample, SETTINGS))
+    return as_ordered(sample, worklist(sample, SETTINGS, as_of=TODAY, cohort=in_treatment()))
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +91,7 @@ def test_the_as_of_date_is_shown_with_what_it_means(page, expected):
     app = page
     caption = next(c.value for c in app.caption if "as of" in c.value.lower() or f"{as_of.year}" in c.value)
     assert f"{as_of:%A} {as_of.day} {as_of:%B %Y}" in caption
-    assert "latest infusion in the database" in caption and "PHQ-9 overdue" in caption
+    assert "today at the clinic" in caption and "PHQ-9 overdue" in caption
 
 
 def test_the_reason_filter_narrows_to_patients_with_any_chosen_reason(sample_database, monkeypatch, expected):
@@ -93,13 +100,15 @@ def test_the_reason_filter_narrows_to_patients_with_any_chosen_reason(sample_dat
     table = shown(app)
     assert len(table) == int(expected["item9_positive"].sum()) > 0
     assert all(text.startswith("item 9 positive") for text in table["reasons_text"])
-    app.multiselect(key="worklist_reasons").select("bp_excursion_last_infusion").run()
-    either = expected["item9_positive"] | expected["bp_excursion_last_infusion"]
+    # a second reason that adds patients (among those in treatment the morning after the sample ends)
+    second = next(r for r in REASON_COLUMNS[1:] if (expected[r] & ~expected["item9_positive"]).any())
+    app.multiselect(key="worklist_reasons").select(second).run()
+    either = expected["item9_positive"] | expected[second]
     assert len(shown(app)) == int(either.sum()) > int(expected["item9_positive"].sum())
 
 
 def test_the_site_filter_gives_that_sites_worklist(sample_database, monkeypatch, sample):
-    riverside = as_ordered(sample, worklist(sample, SETTINGS, cohort=CohortFilter(sites=("Riverside",))))
+    riverside = as_ordered(sample, worklist(sample, SETTINGS, as_of=TODAY, cohort=in_treatment(CohortFilter(sites=("Riverside",)))))
     app = open_page(sample_database, PAGE, monkeypatch)
     app.multiselect(key="filter_sites").select("Riverside").run()
     table = shown(app)
@@ -141,7 +150,25 @@ def test_ids_that_need_it_are_url_encoded_in_the_link(clinic, monkeypatch):
     clinic.patients = [patient(odd)]
     clinic.sessions = [session("S1", "2025-03-03T09:00:00", pid=odd)]
     clinic.load()
-    app = open_page(clinic.db, PAGE, monkeypatch)
+    app = open_page(clinic.db, PAGE, monkeypatch, today="2025-03-04")  # in induction the day after
     [link] = shown(app)["patient"].tolist()
     assert link == "patient?patient=07%2FA%26B%201"
     assert parse_qs(urlsplit(link).query) == {"patient": [odd]}
+
+
+# --- who is listed: patients in treatment by default, everyone with the switch -------------
+
+
+def test_the_list_holds_patients_in_treatment_by_default_and_says_so(page, sample):
+    everyone = worklist(sample, SETTINGS, as_of=TODAY)
+    assert len(shown(page)) < len(everyone)  # the sample holds many patients whose treatment ended
+    assert any("patients in treatment" in c.value for c in page.caption)
+    assert page.toggle(key="worklist_everyone").value is False
+
+
+def test_the_switch_shows_everyone_and_says_so(sample_database, monkeypatch, sample):
+    everyone = worklist(sample, SETTINGS, as_of=TODAY)
+    app = open_page(sample_database, PAGE, monkeypatch)
+    app.toggle(key="worklist_everyone").set_value(True).run()
+    assert shown(app)["patient"].tolist() == [f"patient?patient={pid}" for pid in everyone["patient_id"]]
+    assert any("everyone ever treated" in c.value for c in app.caption)

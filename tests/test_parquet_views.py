@@ -47,10 +47,15 @@ LAKE_COPY = {
         )
         TO '{folder}' (FORMAT parquet, PARTITION_BY (site, month))
     """,
+    "appointments": """
+        COPY (SELECT *, strftime(planned_at, '%Y-%m') AS month FROM appointments)
+        TO '{folder}' (FORMAT parquet, PARTITION_BY (month))
+    """,
 }
 # Each table's partition keys. Their values are folder names, i.e. text, and are read back as
 # text (a site called "007" stays "007" rather than becoming the number 7).
-PARTITION_KEYS = {"patients": ("site",), "sessions": ("site", "month"), "assessments": ("site", "month")}
+PARTITION_KEYS = {"patients": ("site",), "sessions": ("site", "month"), "assessments": ("site", "month"),
+                  "appointments": ("month",)}
 # Views compared between the database and the lake: the outcome contract and the analytics built on it.
 COMPARED_VIEWS = ("session_numbers", "scores", "patient_outcomes", "patient_cohorts",
                   "scores_by_infusion", "followup_responses", "phq9_safety", "nhs_paired_outcomes")

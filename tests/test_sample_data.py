@@ -40,7 +40,7 @@ def messy(tmp_path_factory):
 
 def test_clean_sample_loads_without_quarantine(tmp_path):
     run = ingest(tmp_path / "o.duckdb", [SAMPLE], Settings())
-    assert [f.kind for f in run.files] == ["patients", "sessions", "assessments"]  # messy/ not read
+    assert [f.kind for f in run.files] == ["patients", "sessions", "assessments", "appointments"]  # messy/ not read
     assert run.totals.quarantined == 0
     assert run.totals.inserted == run.totals.rows_in > 5000
 

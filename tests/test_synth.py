@@ -152,7 +152,7 @@ def test_different_seed_gives_different_files(tmp_path):
 def test_returned_counts_are_the_data_rows_written(tmp_path):
     """Callers report the counts, so they must match the files (header excluded)."""
     counts = generate_clinic(tmp_path, 120, seed=1, messy=True)
-    assert set(counts) == {*FILES, "messy_manifest.tsv"}
+    assert set(counts) == {*FILES, "appointments.csv", "messy_manifest.tsv"}
     for f, n in counts.items():
         with open(tmp_path / f, newline="", encoding="utf-8") as fh:
             assert sum(1 for _ in csv.reader(fh)) - 1 == n, f
@@ -700,3 +700,20 @@ def test_small_clinic_is_fast(tmp_path):
     started = time.perf_counter()
     generate_clinic(tmp_path, 300, seed=2, messy=True)
     assert time.perf_counter() - started < 2.0
+
+
+def test_bookings_are_the_next_planned_infusions_and_leave_every_other_row_alone(tmp_path):
+    """pipelines/synth/bookings.py: the week's bookings after the end date, drawn from no random
+    stream, so the committed sample's other files are what they were before bookings existed."""
+    counts = generate_clinic(tmp_path, 300, seed=42)
+    for f in FILES:  # byte for byte the committed sample (made by `make sample`)
+        assert (tmp_path / f).read_bytes() == (Path(__file__).resolve().parents[1] / "data" / "sample" / f).read_bytes(), f
+    bookings = pd.read_csv(tmp_path / "appointments.csv", dtype=str)
+    sessions = pd.read_csv(tmp_path / "sessions.csv", dtype=str)
+    assert counts["appointments.csv"] == len(bookings) > 0
+    last_day = sessions["started_at"].str[:10].max()  # 2026-10-30
+    days = bookings["planned_at"].str[:10]
+    assert (days > last_day).all() and (days <= "2026-11-07").all()
+    # the first clinic day's patients are booked the day right after the data ends (the demo's today)
+    assert (days == "2026-10-31").sum() >= 5
+    assert bookings["patient_id"].is_unique and set(bookings["status"]) == {"booked"}

@@ -28,6 +28,7 @@ from dashboard.data import ask, current_version, settings
 from dashboard.summary import (header_facts, indication, progress_summary_html, safety_flags, scales_table,
                                sessions_table)
 from dashboard.theme import md, scale_name
+from dashboard.today import status_line
 from dashboard.widgets import require_database
 from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
 from pipelines.instruments import scale_order
@@ -122,6 +123,8 @@ record_view("patient", patient_id)
 
 # --- header -------------------------------------------------------------------------------
 st.header(f"Patient {md(patient_id)}")
+if (status := status_line(patient_id)) is not None:
+    st.markdown(f"**Treatment status today:** {status}")
 facts = dict(header_facts(summary))
 # Plain text, not Markdown: names are typed by people, and never become links or markup.
 st.text(" · ".join(f"{label}: {facts[label] or 'not recorded'}"

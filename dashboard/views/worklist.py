@@ -33,8 +33,11 @@ from dashboard.auditing import auditor
 from dashboard.charts.quality import reason_counts, worklist_reasons_chart
 from dashboard.data import ask, current_version, db_path, settings
 from dashboard.filters import cohort_filter, describe
+from dashboard.today import today as clinic_day
 from dashboard.widgets import require_database
-from pipelines.analytics.cohorts import CohortFilter, cohort_options
+from dashboard.worklist_status import in_treatment_switch, who_is_listed
+from dashboard.worklist_today import show_today, view_switch
+from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, cohort_options, status_filter
 from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS
 from pipelines.safe_csv import csv_bytes
 
@@ -72,14 +75,15 @@ def patient_links(ids: pd.Series) -> pa.Array:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def table(database: str, version: str, cohort: CohortFilter,
-          reasons: tuple[str, ...], store: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
+def table(database: str, version: str, cohort: CohortFilter, reasons: tuple[str, ...],
+          as_of: dt.date, store: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
     """The worklist of `cohort` narrowed to patients with any of `reasons` (all when empty), as
     shown (link, reasons in words, clinical columns, then the id and a column per reason for
-    the CSV), its reason counts before narrowing, and its as-of date. `database` and its
-    `version` key the cache, so an ingest is picked up; `store`, the acknowledgements' version,
-    so an acknowledged alert leaves the list at once (dashboard/acknowledging.py)."""
-    frame = worklist_with_acknowledgements(version, store, cohort)[0]
+    the CSV), its reason counts before narrowing, and its as-of date (today at the clinic:
+    a new day is a new list). `database` and its `version` key the cache, so an ingest is picked
+    up; `store`, the acknowledgements' version, so an acknowledged alert leaves the list at once
+    (dashboard/acknowledging.py)."""
+    frame = worklist_with_acknowledgements(version, store, cohort, as_of)[0]
     counts = reason_counts(frame)
     if reasons:
         frame = frame[frame[list(reasons)].any(axis=1)]
@@ -115,22 +119,30 @@ if ask(cohort_options)["first_start"] is None:  # no treated patient: nothing to
             "`outcomes ingest`.")
     st.stop()
 
-cohort = cohort_filter(("sites", "clinicians"))
+cohort = cohort_filter(("sites", "clinicians"), statuses=False)
+if view_switch() == "Today":  # who is booked today (dashboard/worklist_today.py)
+    show_today(clinic_day(), cohort)
+    st.stop()
 with st.sidebar:
+    everyone = in_treatment_switch()
     reasons = st.multiselect("Reason", list(REASON_COLUMNS), format_func=REASON_LABELS.get, key="worklist_reasons",
                              placeholder="Any reason", help="Show patients with any of the chosen reasons")
 
+today = clinic_day()
+if not everyone:
+    cohort = status_filter(cohort, settings(), today, IN_TREATMENT)
 store = store_version()
-shown, counts, as_of = table(db_path(), current_version(), cohort, tuple(reasons), store)
+shown, counts, as_of = table(db_path(), current_version(), cohort, tuple(reasons), today, store)
 if as_of is None:
     st.info("No infusions are loaded yet, so nobody is on the worklist. Load the clinic's exports with "
             "`outcomes ingest`.")
     st.stop()
 
 thresholds = settings().thresholds
+st.caption(who_is_listed(everyone))
 st.caption(
-    f"As of **{as_of:%A} {as_of.day} {as_of:%B %Y}**, the date of the latest infusion in the database (the list "
-    f"as it stood when the data ends). From that day it counts back the windows of two reasons: *PHQ-9 overdue* (in "
+    f"As of **{as_of:%A} {as_of.day} {as_of:%B %Y}**, today at the clinic. From today it counts back the windows "
+    f"of two reasons: *PHQ-9 overdue* (in "
     f"treatment, an infusion in the last {thresholds.active_treatment_days} days, and no PHQ-9 in the last "
     f"{thresholds.phq9_overdue_days}) and *no PHQ-9 since last infusion* (fewer than "
     f"{settings().induction_sessions} infusions, the last within {UPCOMING_INFUSION_DAYS} days). "

@@ -8,7 +8,7 @@ dose band. Grouping is by any of the same attributes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from .. import sql
 
@@ -29,6 +29,12 @@ class CohortFilter:
     sexes: tuple[str, ...] = ()
     age_bands: tuple[str, ...] = ()
     dose_bands: tuple[str, ...] = ()
+    # Treatment status on `status_as_of` (docs/analytics.md, "Treatment status"; the rule is the
+    # SQL macro `treatment_status`, its numbers `status_days`: induction sessions, paused after,
+    # ended after). Build these with `treatment_status.status_filter`, which reads the settings.
+    statuses: tuple[str, ...] = ()
+    status_as_of: dt.date | None = None
+    status_days: tuple[int, int, int] = (6, 42, 90)
 
     def where(self, alias: str = "c") -> tuple[str, list]:
         """A SQL condition over `patient_cohorts AS {alias}` and its parameters."""
@@ -45,7 +51,38 @@ class CohortFilter:
             if field.name in columns and values:
                 clauses.append(f"{alias}.{columns[field.name]} IN ({', '.join('?' * len(values))})")
                 params.extend(values)
+        if self.statuses:
+            if self.status_as_of is None:
+                raise ValueError("a treatment-status filter needs the day it is judged on (status_as_of)")
+            # One expression over the cohort row; the discharge date is read from `patients`
+            # (a database written by an older version has it as NULL: db.shadow_missing_columns).
+            discharge = f"(SELECT p.discharge_date FROM patients AS p WHERE p.patient_id = {alias}.patient_id)"
+            clauses.append(f"treatment_status({alias}.n_sessions, {alias}.last_session_at, {discharge}, ?::DATE, "
+                           f"?, ?, ?) IN ({', '.join('?' * len(self.statuses))})")
+            params.extend([self.status_as_of, *self.status_days, *self.statuses])
         return " AND ".join(clauses), params
+
+
+# Treatment statuses (docs/analytics.md, "Treatment status"; treatment_status.py), in the order of a course.
+STATUSES = ("in induction", "in maintenance", "paused", "ended")
+# Patients a clinician expects to see: the worklist's default.
+IN_TREATMENT = ("in induction", "in maintenance")
+
+
+def status_days(settings) -> tuple[int, int, int]:
+    """The rule's numbers from the settings: induction sessions, paused after, ended after (days)."""
+    return (settings.induction_sessions, settings.treatment.paused_after_days, settings.treatment.ended_after_days)
+
+
+def status_filter(cohort: CohortFilter, settings, as_of: dt.date, statuses: tuple[str, ...]) -> CohortFilter:
+    """`cohort` narrowed to patients whose treatment status on `as_of` is one of `statuses`
+    (no narrowing when `statuses` is empty). Unknown statuses are refused."""
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise ValueError(f"unknown treatment status {unknown}; choose from {STATUSES}")
+    if not statuses:
+        return cohort
+    return replace(cohort, statuses=tuple(statuses), status_as_of=as_of, status_days=status_days(settings))
 
 
 def check_group_by(group_by: tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -55,6 +55,7 @@ RULE_DESCRIPTIONS = {
 TABLE_LABELS = {
     "patients": "Patients",
     "sessions": "Infusion sessions",
+    "appointments": "Planned infusions (bookings)",
     "assessments": "Assessments (all, incl. incomplete)",
     "scores": "Scored assessments",
     "patient_outcomes": "Patients x scales with a baseline",

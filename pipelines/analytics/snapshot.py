@@ -102,7 +102,8 @@ def open_snapshot(path: str | Path, store: str | Path | None = None,
                        "CREATE TEMP VIEW {view} AS SELECT * FROM snapshot.main.{view}")
     shadow_missing_columns(con)  # a database last loaded by an older version still answers
     # This version's definitions of the outcome flags, whatever version last loaded the file.
-    con.execute(sql.read("views/outcome_flags").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+    for macro in ("views/outcome_flags", "views/treatment_status"):
+        con.execute(sql.read(macro).replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
     for view in SNAPSHOT_VIEWS:
         con.execute(materialise.format(view=view, source=f"main.{view}"))
     for name in ANALYTICS_VIEW_FILES:

@@ -26,6 +26,7 @@ import pandas as pd
 from .cohorts import CohortFilter, cohort_query
 from .expected import patients_not_on_track
 from .frames import patient_rows
+from .freshness import clinic_today
 
 # "Mid-induction" needs a recent infusion: the induction schedule is two or three infusions a
 # week, so a patient whose last infusion is more than a week old is not about to have the next.
@@ -101,21 +102,25 @@ def reason_phrase(column: str, *details) -> str:
 _BY_COLUMN = {reason.column: reason for reason in REASONS}
 
 
-def _default_as_of(con) -> dt.date | None:
-    """The day the worklist is for by default: the date of the latest infusion in the database.
+def _default_as_of(con, settings) -> dt.date | None:
+    """The day the worklist is for by default: today in the clinic's time zone
+    (`freshness.clinic_today`), not the last infusion in the data, so an old export reads as
+    old (the pages warn when it is: `freshness.data_freshness`).
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
         The outcomes database or an analytics snapshot.
+    settings : Settings
+        `clinic_timezone`.
 
     Returns
     -------
     datetime.date or None
-        None without infusions.
+        None without infusions (nobody can be on the list).
     """
     [(latest,)] = con.execute("SELECT max(started_at)::DATE FROM sessions").fetchall()
-    return latest
+    return None if latest is None else clinic_today(settings)
 
 
 def _not_on_track_ids(con, settings) -> pd.DataFrame:
@@ -138,12 +143,12 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
         `settings.thresholds` (BP limits, `active_treatment_days`, `phq9_overdue_days`, the
         expected-course settings) and `settings.induction_sessions`.
     as_of : datetime.date, optional
-        The day the list is for. Defaults to the date of the latest infusion in the database
-        (`_default_as_of`) rather than today, so a database loaded from an export (such as the
-        synthetic sample, which ends in October 2026) gives the list as it stood when the data
-        ends. It only sets the windows of reasons 6 and 7, counted in calendar days; data dated
-        after `as_of` is not excluded (the ingest keeps future rows out, so with the default
-        there is none). Reasons 1-5 use all data.
+        The day the list is for. Defaults to today in the clinic's time zone
+        (`_default_as_of`; $OUTCOMES_TODAY pins it), so an old export gives an old-looking list
+        rather than one that seems current. It only sets the windows of reasons 6 and 7,
+        counted in calendar days; data dated after `as_of` is not excluded. Reasons 1-5 use all
+        data. Who is listed at all (in treatment or not) is the cohort's treatment-status
+        filter (`treatment_status.status_filter`).
     cohort : CohortFilter
         Which treated patients (all by default).
 
@@ -194,7 +199,7 @@ def worklist(con, settings, as_of: dt.date | None = None, cohort: CohortFilter =
     Jacobson NS, Truax P (1991), J Consult Clin Psychol 59(1) (reliable change); Lambert MJ et
     al. (2001), Psychotherapy Research 11(1) (not-on-track feedback); docs/scoring.md.
     """
-    as_of = as_of if as_of is not None else _default_as_of(con)
+    as_of = as_of if as_of is not None else _default_as_of(con, settings)
     thresholds = settings.thresholds
     caller = f"_{threading.get_ident()}"
     query, cohort_params = cohort_query("analytics/worklist/worklist", cohort, rows="pc", caller=caller)

@@ -10,6 +10,7 @@ from ..settings import DEFAULT_DB
 from .report_file import FORMATS, iso_date
 from .commands import (cmd_audit, cmd_dashboard, cmd_export, cmd_ingest, cmd_init, cmd_quarantine, cmd_report,
                        cmd_runs, cmd_synth)
+from .demo import cmd_demo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--messy", action="store_true",
                        help="add realistic bad rows of every quarantine class, listed in messy_manifest.tsv")
     synth.set_defaults(handler=cmd_synth)
+
+    demo = with_db(commands.add_parser(
+        "demo", help="build the demo database: the sample with its dates moved to end yesterday",
+        description="Load the synthetic sample with every date moved forward by the same number of days, so the "
+        "data ends yesterday and the Worklist shows a realistic morning; the pages say the dates were moved. "
+        "Rebuilt only when it no longer ends yesterday; a database holding a clinic's own data is never touched."))
+    demo.add_argument("--sample", default="data/sample", help="the sample's folder of CSV exports (default data/sample)")
+    demo.set_defaults(handler=cmd_demo)
 
     runs = with_db(commands.add_parser(
         "runs", help="list recent ingest runs and their counts",

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import dates
 from .assessments import make_assessments
+from .bookings import FILE_NAME as BOOKINGS_FILE, booking_rows, write_bookings
 from .course import plan_courses
 from .messy import add_bad_rows
 from .patients import make_cohort, patients_table
@@ -32,9 +33,11 @@ def generate_clinic(
     end: datetime.date = datetime.date(2026, 10, 31),
     years: float = 2.0,
 ) -> dict[str, int]:
-    """Write patients.csv, sessions.csv and assessments.csv (and messy_manifest.tsv when messy).
+    """Write patients.csv, sessions.csv, assessments.csv, appointments.csv (the bookings of the
+    week after `end`: bookings.py) and messy_manifest.tsv when messy.
 
-    The data cover `years` years ending at `end` (inclusive); nothing is dated after `end`.
+    The data cover `years` years ending at `end` (inclusive); nothing but the bookings is dated
+    after `end`.
     Returns the number of data rows written per file name.
     """
     if n_patients < 0:
@@ -60,6 +63,7 @@ def generate_clinic(
         extra, manifest = add_bad_rows(rng["messy"], tables, cohort, end)
 
     counts = {t.file_name: write_table(out_dir, t, extra[t.file_name]) for t in tables}
+    counts[BOOKINGS_FILE] = write_bookings(out_dir, booking_rows(cohort, schedule, end_day))
     if manifest is not None:
         counts[manifest.file_name] = write_table(out_dir, manifest, delimiter="\t")
     return counts

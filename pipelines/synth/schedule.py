@@ -46,6 +46,10 @@ class Schedule:
     day: np.ndarray  # day number
     minute: np.ndarray  # start, minutes after local midnight
     days_since_prev: np.ndarray  # 0 for a patient's first infusion
+    # Per patient: the day of the next infusion their course plans after the end date (-1 when
+    # the course ends by then); where the synthetic bookings come from (bookings.py). No random
+    # draw: the days are those the loop above already drew.
+    next_day: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -82,6 +86,10 @@ def build_schedule(rng: np.random.Generator, cohort: pt.Cohort, course: Course, 
     day = days[pidx, col]
     since = np.where(col > 0, day - days[pidx, np.maximum(col - 1, 0)], 0)
 
+    upcoming = (np.arange(width)[None, :] < planned[:, None]) & (days > end_day)
+    next_day = np.where(upcoming.any(axis=1), days[np.arange(n), upcoming.argmax(axis=1)], -1) if n else \
+        np.empty(0, dtype=np.int64)
+
     minute = _start_minutes(rng, cohort.route, pidx)
     order = np.lexsort((col, pidx, minute, day))
     return Schedule(
@@ -90,6 +98,7 @@ def build_schedule(rng: np.random.Generator, cohort: pt.Cohort, course: Course, 
         day=day[order].astype(np.int32),
         minute=minute[order],
         days_since_prev=since[order].astype(np.int16),
+        next_day=next_day.astype(np.int32),
     )
 
 

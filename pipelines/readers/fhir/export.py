@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ...formats import ExportKind
+from ...formats import APPOINTMENTS, ExportKind
+from .appointments import appointment_outcomes
 from .assessments import assessment_outcomes
 from .forms import FORM_TYPES, Forms
 from .codes import ENTERED_IN_ERROR, NOT_COMPLETED, NOT_DONE
@@ -43,6 +44,10 @@ class FhirExport:
         index = Index(usable)
         forms = Forms([e for d in self.documents for e in d.entries if e.type in FORM_TYPES])
         results.extend(patient_outcomes(usable, index))
+        # Planned infusions (Appointment, Procedure in preparation) are bookings, kept out of sessions.
+        planned = [e for e in usable if kind_of(e) is APPOINTMENTS]
+        results.extend(appointment_outcomes(planned, index))
+        usable = [e for e in usable if kind_of(e) is not APPOINTMENTS]
         medications = Index([e for d in self.documents for e in d.entries if e.type == "Medication"])
         results.extend(session_outcomes(usable, index, medications))
         not_loaded = [r for r in results if r.entry.type == "QuestionnaireResponse"]

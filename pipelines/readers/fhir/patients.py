@@ -39,7 +39,7 @@ def patient_outcomes(usable: list[Entry], index: Index) -> list[Row]:
         birth = patient.get("birthDate")
         values = {"patient_id": entry.id, "birth_year": birth[:4] if isinstance(birth, str) else None,
                   "sex": patient.get("gender"), "primary_indication": None, "site": None, "clinician": None,
-                  "intake_date": None, "contraindications": None}
+                  "intake_date": None, "contraindications": None, "discharge_date": None}
         episodes = courses.get(entry.id or "", [])
         if episodes:
             course = min(episodes, key=_start_order).resource
@@ -49,11 +49,28 @@ def patient_outcomes(usable: list[Entry], index: Index) -> list[Row]:
                 site=display(course.get("managingOrganization")),
                 clinician=display(course.get("careManager")),
                 primary_indication=_indication(course, index),
+                discharge_date=_discharge_date(episodes),
             )
         if values["primary_indication"] is None:
             values["primary_indication"] = _condition_indication(diagnosed.get(entry.id or "", []))
         rows.append(Row(PATIENTS, entry, values))
     return rows
+
+
+def _discharge_date(episodes: list[Entry]) -> str | None:
+    """The end of the course when every EpisodeOfCare of the patient is `finished` (FHIR R4
+    EpisodeOfCare.status, https://hl7.org/fhir/R4/episodeofcare.html: "finished" = the care
+    has ended): the latest period.end, as a date. An open episode, or a finished one without
+    an end date, means not discharged (docs/analytics.md, "Treatment status")."""
+    ends = []
+    for episode in episodes:
+        if episode.resource.get("status") != "finished":
+            return None
+        end = (episode.resource.get("period") or {}).get("end")
+        if not isinstance(end, str):
+            return None
+        ends.append(end[:10])
+    return max(ends) if ends else None
 
 
 def _start_order(entry: Entry):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...formats import ASSESSMENTS, PATIENTS, SESSIONS, ExportKind
+from ...formats import APPOINTMENTS, ASSESSMENTS, PATIENTS, SESSIONS, ExportKind
 from ...instruments import REGISTRY
 from .codes import (GENERIC_WORDS, INFUSION_CODES, INFUSION_WORDS, KETAMINE_CODES, KETAMINE_WORDS, LOINC,
                     VITAL_CODES)
@@ -20,8 +20,13 @@ TOTAL_CODES: dict[str, str] = {i.loinc_total: i.code for i in REGISTRY.values() 
 KIND_OF_TYPE: dict[str, ExportKind] = {
     "Patient": PATIENTS, "EpisodeOfCare": PATIENTS, "Condition": PATIENTS,
     "Procedure": SESSIONS, "MedicationAdministration": SESSIONS,
-    "QuestionnaireResponse": ASSESSMENTS,
+    "QuestionnaireResponse": ASSESSMENTS, "Appointment": APPOINTMENTS,
 }
+# A Procedure with this status is planned, not given (FHIR R4 EventStatus): a booking, never an
+# infusion (appointments.py).
+PREPARATION = "preparation"
+# The elements of an Appointment that may say what it is for.
+APPOINTMENT_PURPOSE = ("serviceType", "appointmentType", "reasonCode", "serviceCategory")
 
 
 @dataclass
@@ -59,6 +64,10 @@ def kind_of(entry: Entry) -> ExportKind | None:
         return SESSIONS if codes & VITAL_CODES else None
     if entry.type == "Procedure" and not is_infusion(entry.resource.get("code")):
         return None  # another procedure of the patient's record: skipped, named in the progress line
+    if entry.type == "Procedure" and entry.resource.get("status") == PREPARATION:
+        return APPOINTMENTS  # an infusion being prepared: planned, not given
+    if entry.type == "Appointment" and not is_infusion_appointment(entry.resource):
+        return None  # a consultation or another service: not a planned infusion
     if entry.type == "MedicationAdministration" and names_ketamine(medication_of(entry.resource)) is False:
         return None  # another drug (an antiemetic given during the infusion): skipped, named likewise
     return KIND_OF_TYPE.get(entry.type)
@@ -128,6 +137,24 @@ def is_infusion(code: dict | None) -> bool:
     generic = any(word in words for word in INFUSION_WORDS) or any(c.get("code") in INFUSION_CODES
                                                                    for c in _codings(code))
     return generic and all(w in GENERIC_WORDS for w in re.findall(r"[a-z]+", words))
+
+
+def is_infusion_appointment(resource: dict) -> bool:
+    """Whether an Appointment is for a ketamine infusion: its serviceType, appointmentType,
+    reasonCode, serviceCategory or description names ketamine or an infusion (as `is_infusion`
+    reads a Procedure's code), or none of them says anything (a scheduler that exports bare
+    bookings)."""
+    concepts = []
+    for name in APPOINTMENT_PURPOSE:
+        value = resource.get(name)
+        concepts.extend(value if isinstance(value, list) else [value])
+    concepts = [c for c in concepts if isinstance(c, dict) and not says_nothing(c)]
+    description = resource.get("description")
+    if isinstance(description, str) and description.strip():
+        concepts.append({"text": description})
+    if not concepts:
+        return True
+    return any(names_ketamine(c) or any(word in _words(c) for word in INFUSION_WORDS) for c in concepts)
 
 
 def display(reference: dict | None) -> str | None:

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS patients (
     clinician           VARCHAR,
     intake_date         DATE,
     contraindications   VARCHAR[],
+    discharge_date      DATE,      -- optional: the course ended (blank = not discharged); docs/analytics.md, "Treatment status"
     source_file         VARCHAR,
     source_row          BIGINT,
     run_id              BIGINT
@@ -83,6 +84,20 @@ CREATE TABLE IF NOT EXISTS assessments (
     source_file      VARCHAR,
     source_row       BIGINT,
     run_id           BIGINT
+);
+
+-- Planned infusions (appointments.csv, FHIR Appointment): never read by the outcome views, so a
+-- booking cannot count as an infusion. docs/import-format.md, "appointments.csv".
+CREATE TABLE IF NOT EXISTS appointments (
+    appointment_id VARCHAR,
+    patient_id     VARCHAR,
+    planned_at     TIMESTAMP,      -- clinic local time
+    status         VARCHAR,        -- booked | pending | proposed | arrived | fulfilled | cancelled | noshow
+    site           VARCHAR,
+    clinician      VARCHAR,
+    source_file    VARCHAR,
+    source_row     BIGINT,
+    run_id         BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS quarantine (

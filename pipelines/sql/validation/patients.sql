@@ -21,7 +21,9 @@ WITH typed AS (
         s.intake_date                                  AS intake_text,
         TRY_CAST(s.intake_date AS DATE)                AS intake_date,
         list_filter(list_transform(string_split(coalesce(s.contraindications, ''), ';'), lambda c: trim(c)),
-                    lambda c: c <> '')                       AS contraindications
+                    lambda c: c <> '')                       AS contraindications,
+        s.discharge_date                               AS discharge_text,
+        TRY_CAST(s.discharge_date AS DATE)             AS discharge_date
     FROM staged AS s
 ),
 checked AS (
@@ -48,7 +50,17 @@ checked AS (
                         'bipolar_depression, anxiety, ptsd, chronic_pain, other', indication_text))
             END,
             CASE WHEN intake_text IS NOT NULL
-                THEN date_problem('intake_date', intake_text, intake_date, $now_local, birth_year_number) END
+                THEN date_problem('intake_date', intake_text, intake_date, $now_local, birth_year_number) END,
+            -- Discharge is optional (blank = still in the clinic's care); a date must be real,
+            -- not in the future, and not before intake (docs/import-format.md).
+            CASE
+                WHEN discharge_text IS NULL THEN NULL
+                WHEN discharge_date IS NULL OR discharge_date > $now_local
+                    THEN date_problem('discharge_date', discharge_text, discharge_date, $now_local, birth_year_number)
+                WHEN discharge_date < intake_date
+                    THEN problem('impossible_value', format('discharge_date {} is before intake_date {}',
+                                                           discharge_date, intake_date))
+            END
         ], lambda p: p IS NOT NULL) AS problems
     FROM typed
 ),
@@ -65,7 +77,8 @@ final AS (
         site,
         clinician,
         intake_date,
-        contraindications
+        contraindications,
+        discharge_date
     FROM checked
 )
 SELECT * FROM final

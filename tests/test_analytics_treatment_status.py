@@ -1,0 +1,132 @@
+"""Treatment status (pipelines/analytics/treatment_status.py, macro sql/views/treatment_status.sql)
+on a hand-made clinic, at the boundaries of each rule, and the cohort filter built on it.
+
+Seen as of Monday 1 June 2026, with the defaults: induction = 6 infusions, paused after 42 days
+without one, ended after 90 (settings.treatment; docs/analytics.md, "Treatment status").
+Days are calendar days from the last infusion's date to 1 June, worked by hand:
+
+| patient | infusions (09:00)                      | discharge  | days since last | status          |
+|---------|----------------------------------------|------------|-----------------|-----------------|
+| IND5    | 5, on 25-29 May                        |            | 3 (29 May)      | in induction    |
+| MAINT6  | 6, on 22-27 May                        |            | 5 (27 May)      | in maintenance  |
+| P41     | 6, the last on 21 Apr                  |            | 41              | in maintenance  |
+| P42     | 6, the last on 20 Apr                  |            | 42              | paused          |
+| IND42   | 2, the last on 20 Apr                  |            | 42              | paused (not induction) |
+| E89     | 6, the last on 4 Mar                   |            | 89              | paused          |
+| E90     | 6, the last on 3 Mar                   |            | 90              | ended           |
+| DIS     | 6, on 22-27 May                        | 28 May     | 5               | ended (discharged) |
+| DISLATER| 6, on 22-27 May                        | 1 June     | 5               | ended (discharged that day) |
+
+1 June minus 3 March = 28 (rest of March) + 30 (April) + 31 (May) + 1 = 90 days, so the patient
+last infused on 3 March is 90 days out: ended; one last infused on 4 March is 89: paused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import patient, session
+from pipelines.analytics.cohorts import CohortFilter
+from pipelines.analytics.treatment_status import IN_TREATMENT, STATUSES, status_filter, treatment_status
+from pipelines.analytics.worklist import worklist
+from pipelines.settings import Settings
+
+SETTINGS = Settings()
+AS_OF = dt.date(2026, 6, 1)
+
+
+def infusions(pid, days):
+    return [session(f"{pid}-{n}", f"{day}T09:00:00", pid=pid) for n, day in enumerate(days, start=1)]
+
+
+def six_ending(last: str) -> list[str]:
+    """Six infusion days, two days apart, the last on `last`."""
+    end = dt.date.fromisoformat(last)
+    return [(end - dt.timedelta(days=2 * k)).isoformat() for k in range(5, -1, -1)]
+
+
+COURSES = {
+    "IND5": ["2026-05-25", "2026-05-26", "2026-05-27", "2026-05-28", "2026-05-29"],
+    "MAINT6": ["2026-05-22", "2026-05-23", "2026-05-24", "2026-05-25", "2026-05-26", "2026-05-27"],
+    "P41": six_ending("2026-04-21"),
+    "P42": six_ending("2026-04-20"),
+    "IND42": ["2026-04-18", "2026-04-20"],
+    "E89": six_ending("2026-03-04"),
+    "E90": six_ending("2026-03-03"),
+    "DIS": ["2026-05-22", "2026-05-23", "2026-05-24", "2026-05-25", "2026-05-26", "2026-05-27"],
+    "DISLATER": ["2026-05-22", "2026-05-23", "2026-05-24", "2026-05-25", "2026-05-26", "2026-05-27"],
+}
+DISCHARGED = {"DIS": "2026-05-28", "DISLATER": "2026-06-01"}
+EXPECTED = {
+    "IND5": ("in induction", 3), "MAINT6": ("in maintenance", 5), "P41": ("in maintenance", 41),
+    "P42": ("paused", 42), "IND42": ("paused", 42), "E89": ("paused", 89), "E90": ("ended", 90),
+    "DIS": ("ended", 5), "DISLATER": ("ended", 5),
+}
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    from conftest import Clinic
+
+    clinic = Clinic(tmp_path_factory.mktemp("status"))
+    clinic.patients = [{**patient(pid, intake="2026-01-05"), "discharge_date": DISCHARGED.get(pid, "")}
+                       for pid in COURSES]
+    clinic.sessions = [row for pid, days in COURSES.items() for row in infusions(pid, days)]
+    clinic.load()
+    connection = clinic.connect()
+    yield connection
+    connection.close()
+
+
+def test_each_status_at_its_boundary(con):
+    frame = treatment_status(con, SETTINGS, AS_OF)
+    got = {row.patient_id: (row.status, row.days_since_last_infusion) for row in frame.itertuples()}
+    assert got == EXPECTED
+
+
+def test_the_day_moves_the_status(con):
+    # On 31 May P42 is 41 days out (in maintenance) and DISLATER not yet discharged.
+    frame = treatment_status(con, SETTINGS, dt.date(2026, 5, 31)).set_index("patient_id")
+    assert frame.loc["P42", "status"] == "in maintenance"
+    assert frame.loc["DISLATER", "status"] == "in maintenance"
+    assert frame.loc["DIS", "status"] == "ended"
+
+
+def test_the_settings_move_the_boundaries(con):
+    tighter = Settings(treatment=type(SETTINGS.treatment)(paused_after_days=41, ended_after_days=89))
+    frame = treatment_status(con, tighter, AS_OF).set_index("patient_id")
+    assert frame.loc["P41", "status"] == "paused"
+    assert frame.loc["E89", "status"] == "ended"
+
+
+def test_the_cohort_filter_keeps_only_the_chosen_statuses(con):
+    in_treatment = status_filter(CohortFilter(), SETTINGS, AS_OF, IN_TREATMENT)
+    assert set(treatment_status(con, SETTINGS, AS_OF, in_treatment).patient_id) == {"IND5", "MAINT6", "P41"}
+    ended = status_filter(CohortFilter(), SETTINGS, AS_OF, ("ended",))
+    assert set(treatment_status(con, SETTINGS, AS_OF, ended).patient_id) == {"E90", "DIS", "DISLATER"}
+    # The worklist honours it too: only in-treatment patients can be listed.
+    listed = set(worklist(con, SETTINGS, as_of=AS_OF, cohort=in_treatment).patient_id)
+    assert listed <= {"IND5", "MAINT6", "P41"} and listed
+
+
+def test_no_status_chosen_means_no_restriction_and_unknown_ones_are_refused():
+    assert status_filter(CohortFilter(), SETTINGS, AS_OF, ()) == CohortFilter()
+    with pytest.raises(ValueError, match="unknown treatment status"):
+        status_filter(CohortFilter(), SETTINGS, AS_OF, ("resting",))
+    with pytest.raises(ValueError, match="status_as_of"):
+        CohortFilter(statuses=("paused",)).where()
+    assert STATUSES[:2] == IN_TREATMENT
+
+
+def test_a_discharge_date_that_is_not_a_date_or_before_intake_is_quarantined(clinic):
+    clinic.patients = [{**patient("A", intake="2026-01-05"), "discharge_date": "soon"},
+                       {**patient("B", intake="2026-01-05"), "discharge_date": "2025-12-31"},
+                       {**patient("C", intake="2026-01-05"), "discharge_date": "2026-02-01"}]
+    clinic.load()
+    problems = {row.patient_id: row.message for row in clinic.rows(
+        "SELECT record_key AS patient_id, reason AS message FROM quarantine ORDER BY source_row")}
+    assert "discharge_date \"soon\"" in problems["A"]
+    assert "before intake_date" in problems["B"]
+    assert clinic.one("SELECT discharge_date FROM patients WHERE patient_id = 'C'").discharge_date == dt.date(2026, 2, 1)
