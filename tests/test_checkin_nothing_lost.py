@@ -16,7 +16,7 @@ from pipelines.ingest import ingest
 from pipelines.settings import Settings
 from pipelines.store.checkins import read_answers
 from pipelines.store.connection import store_path
-from tests.conftest import REPO, patient
+from conftest import REPO, patient
 
 WRITERS, EACH = 4, 15
 

@@ -19,7 +19,7 @@ from pipelines.settings import Settings
 from pipelines.store.checkins import (CodeRefused, ScaleAnswers, check_code, new_code, read_answers,
                                       save_checkin)
 from pipelines.store.connection import store_path
-from tests.conftest import NOW, REPO, assessment
+from conftest import NOW, REPO, assessment
 
 # The check-ins are answered an hour before the tests' clock (NOW is clinic-naive; UTC here).
 ANSWERED = dt.datetime(2026, 5, 31, 15, 0, tzinfo=dt.timezone.utc)

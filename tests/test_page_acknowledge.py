@@ -12,9 +12,10 @@ import shutil
 import duckdb
 import pytest
 
-from conftest import ASSESSMENT_HEADER, assessment, open_page, phq9_items, write_csv
+from conftest import ASSESSMENT_HEADER, SAMPLE_TODAY, assessment, open_page, phq9_items, write_csv
 from pipelines import audit
 from pipelines.analytics.alerts import acknowledged_alerts, alert_events, open_worklist, raised_alerts
+from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, status_filter
 from pipelines.analytics.worklist import worklist
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
@@ -22,6 +23,7 @@ from pipelines.store import acknowledgements
 
 SETTINGS = Settings()
 PATIENT, WORKLIST = "views/patient.py", "views/worklist.py"
+TODAY = dt.date.fromisoformat(SAMPLE_TODAY)  # the pages open the morning after the sample ends
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,8 @@ def clinic_copy(sample_database, tmp_path_factory):
 def open_alerts(db):
     con = duckdb.connect(str(db), read_only=True)
     try:
-        frame = worklist(con, SETTINGS)
+        # as the Worklist shows it by default: today, patients in treatment
+        frame = worklist(con, SETTINGS, as_of=TODAY, cohort=status_filter(CohortFilter(), SETTINGS, TODAY, IN_TREATMENT))
         alerts = acknowledged_alerts(raised_alerts(frame, alert_events(con, SETTINGS)), acknowledgements.latest(db))
         latest_phq9 = con.execute("SELECT patient_id, max(administered_at) FROM assessments WHERE instrument = 'PHQ-9' "
                                   "GROUP BY ALL").fetchall()

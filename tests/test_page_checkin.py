@@ -15,7 +15,7 @@ from pipelines import audit
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
 from pipelines.store.checkins import ScaleAnswers, new_code, read_answers, save_checkin
-from tests.conftest import open_page, patient, session
+from conftest import open_page, patient, session
 
 ANSWERS = {"PHQ-9": (1, 2, 1, 1, 0, 1, 1, 0, 1, 1), "GAD-7": (2, 1, 1, 1, 0, 1, 1)}  # PHQ-9 9 items: 8; GAD-7: 7
 
@@ -160,7 +160,7 @@ SIGN_IN_SECRETS = {"redirect_uri": "http://localhost:8501/oauth2callback", "cook
 def run_app(db, monkeypatch, query, secrets=None, user=None):
     from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import APP
+    from conftest import APP
 
     monkeypatch.setenv("OUTCOMES_DB", str(db))
     app = AppTest.from_file(str(APP), default_timeout=60)

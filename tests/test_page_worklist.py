@@ -160,14 +160,14 @@ def test_ids_that_need_it_are_url_encoded_in_the_link(clinic, monkeypatch):
 
 
 def test_the_list_holds_patients_in_treatment_by_default_and_says_so(page, sample):
-    everyone = worklist(sample, SETTINGS, as_of=TODAY)
+    everyone = as_ordered(sample, worklist(sample, SETTINGS, as_of=TODAY))
     assert len(shown(page)) < len(everyone)  # the sample holds many patients whose treatment ended
     assert any("patients in treatment" in c.value for c in page.caption)
     assert page.toggle(key="worklist_everyone").value is False
 
 
 def test_the_switch_shows_everyone_and_says_so(sample_database, monkeypatch, sample):
-    everyone = worklist(sample, SETTINGS, as_of=TODAY)
+    everyone = as_ordered(sample, worklist(sample, SETTINGS, as_of=TODAY))
     app = open_page(sample_database, PAGE, monkeypatch)
     app.toggle(key="worklist_everyone").set_value(True).run()
     assert shown(app)["patient"].tolist() == [f"patient?patient={pid}" for pid in everyone["patient_id"]]
