@@ -16,14 +16,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import access, checkin_route, theme
+from dashboard import access, checkin_route, styles
 from dashboard.data import settings
 from dashboard.today import show_data_notices
 
 # A local icon: a :material/...: page icon makes the browser fetch the favicon from Google Fonts, and
 # the dashboard makes no request outside its own server.
 st.set_page_config(page_title="Infusion Outcomes", page_icon=str(Path(__file__).parent / "icon.png"), layout="wide")
-st.html(theme.PAGE_CSS)  # KPI cards wrap their text instead of cutting it
+styles.apply("page")  # KPI cards wrap their text instead of cutting it
 
 # url path -> (script, icon), grouped by the audience each page is for.
 SECTIONS = {

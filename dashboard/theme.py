@@ -27,15 +27,6 @@ OK = GREEN
 
 FONT_SIZE = 14
 
-# Streamlit cuts a metric's delta and label to one line with an ellipsis, which hid the n and the
-# interval of a KPI card ("95% CI 2…", "n = 1992…", seen in the browser): they wrap instead.
-PAGE_CSS = """<style>
-[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] *, [data-testid="stMetricLabel"] *,
-[data-testid="stMetricDelta"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] .stMarkdownEllipsis {
-  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
-  height: auto !important; max-height: none !important; }
-[data-testid="stMetricDelta"] { height: auto !important; }
-</style>"""
 
 
 def scale_colour(scale: str) -> str:

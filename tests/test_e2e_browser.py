@@ -107,7 +107,7 @@ def screenshot_dir(tmp_path: Path) -> Path:
 
 
 # KPI cards' labels and second lines whose text is wider than their box (Streamlit cut them with
-# an ellipsis: "n = 1992…", "95% CI 2…", "Item 9 positive (thoughts of …"; theme.PAGE_CSS wraps them).
+# an ellipsis: "n = 1992…", "95% CI 2…", "Item 9 positive (thoughts of …"; dashboard/styles.py wraps them).
 CUT_TEXT = """() => [...document.querySelectorAll(
     '[data-testid="stMetricDelta"] *, [data-testid="stMetricLabel"] *')]
     .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)

@@ -16,6 +16,7 @@ import re
 
 import streamlit as st
 
+from dashboard import styles
 from dashboard.checkin_route import CODE_PARAMETER
 from dashboard.data import ask, db_path, settings
 from dashboard.questionnaires import Questionnaire, scales_for
@@ -28,11 +29,6 @@ SKIP = "skip"
 VISITOR, ROLE, PAGE = "check-in visitor", "patient", "checkin"
 # Big, full-width answer buttons: a finger on a 768 px tablet, not a mouse pointer.
 # The app's toolbar menu (rerun, settings, print) is no business of a patient's, so it is hidden.
-TOUCH_CSS = """<style>
-[data-testid="stButtonGroup"] button { min-height: 3.4rem; font-size: 1.05rem; padding: 0.4rem 0.9rem; }
-[data-testid="stButtonGroup"] [data-testid="stWidgetLabel"] p { font-size: 1.15rem; line-height: 1.4; }
-[data-testid="stToolbar"] { display: none; }
-</style>"""
 MESSAGES = {
     "unknown": "This check-in link is not valid. Please ask the front desk for a new one.",
     "expired": "This check-in link has expired. Please ask the front desk for a new one.",
@@ -110,7 +106,7 @@ def done(result: dict) -> None:
                  f"In an emergency, call your local emergency number.", icon=":material/emergency:")
 
 
-st.html(TOUCH_CSS)
+styles.apply("touch")  # large touch targets, no toolbar
 st.title("Check-in")
 code = str(st.query_params.get(CODE_PARAMETER, ""))
 if not code:  # this tab was handed to a patient and has been navigated away from the check-in
