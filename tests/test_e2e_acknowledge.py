@@ -6,15 +6,17 @@ Screenshots go where tests/test_e2e_browser.py puts its own."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 
 import duckdb
 import pytest
 
-from conftest import SAMPLE
+from conftest import SAMPLE, SAMPLE_TODAY
 from pipelines import audit
 from pipelines.analytics.alerts import acknowledged_alerts, alert_events, open_worklist, raised_alerts
+from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, status_filter
 from pipelines.analytics.worklist import worklist
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
@@ -28,17 +30,19 @@ if CHROMIUM is None and not os.environ.get("CI"):
 from test_e2e_browser import ERROR_BOXES, SETTLED, free_port, screenshot_dir, streamlit_server  # noqa: E402
 
 SETTINGS = Settings()
+TODAY = dt.date.fromisoformat(SAMPLE_TODAY)  # the server's today ($OUTCOMES_TODAY): the morning after the sample ends
 
 
-def top_of_the_worklist(db) -> tuple[str, str]:
+def top_of_the_worklist(db, item9: bool = True) -> tuple[str, str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        frame = worklist(con, SETTINGS)
+        # as the Worklist shows it by default: today, patients in treatment
+        frame = worklist(con, SETTINGS, as_of=TODAY, cohort=status_filter(CohortFilter(), SETTINGS, TODAY, IN_TREATMENT))
         alerts = acknowledged_alerts(raised_alerts(frame, alert_events(con, SETTINGS)), acknowledgements.latest(db))
     finally:
         con.close()
     first = open_worklist(frame, alerts).iloc[0]
-    assert first["item9_positive"]
+    assert first["item9_positive"] or not item9
     return first["patient_id"], first["reasons"][0]
 
 
@@ -53,7 +57,7 @@ def test_a_clinician_acknowledges_an_item9_alert(tmp_path_factory, tmp_path):
     ingest(db, [SAMPLE], SETTINGS)
     patient_id, _ = top_of_the_worklist(db)
     port = free_port()
-    with streamlit_server(port, {**os.environ, "OUTCOMES_DB": str(db)}, tmp_path / "streamlit.log"), \
+    with streamlit_server(port, {**os.environ, "OUTCOMES_DB": str(db), "OUTCOMES_TODAY": SAMPLE_TODAY}, tmp_path / "streamlit.log"), \
             sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 2000})
@@ -97,4 +101,4 @@ def test_a_clinician_acknowledges_an_item9_alert(tmp_path_factory, tmp_path):
     assert verification.ok and [e.patient_id for e in entries if e.action == "acknowledge"] == [patient_id, second]
     [later] = acknowledgements.for_patient(db, second).to_dict("records")
     assert (later["reason"], later["action"]) == ("item9_positive", "safety assessment done")
-    assert top_of_the_worklist(db)[0] not in (patient_id, second)
+    assert top_of_the_worklist(db, item9=False)[0] not in (patient_id, second)
