@@ -1,0 +1,135 @@
+"""Run the outcome definitions on Spark SQL over the partitioned Parquet lake.
+
+The steps mirror `pipelines.db.init_db` on another engine: the lake's three base tables are
+registered as temporary views (partitioned reading, the schema's columns in order), the
+reference tables are written by the same `write_reference_tables` into an in-memory DuckDB and
+handed to Spark as they are, then the view files of `pipelines/sql/views/` are translated
+(`pipelines.spark.translate`) and created in `pipelines.db`'s dependency order. Each output
+view is written as Parquet (`<out>/<view>/`) and the temporary view is then pointed at the
+written files, so the views built on it (trajectory and time-to-response inputs on
+`patient_outcomes` and `scores`) read the computed rows instead of recomputing them.
+
+pyspark is an optional extra (`pip install -e .[spark]`, and Java 17): it is imported when a
+session is started, not when this module is.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from ..db import ANALYTICS_VIEW_FILES, DATA_TABLES, OUTCOME_VIEW_FILES, write_reference_tables
+from ..lake import contract_columns
+from ..settings import Settings
+from .translate import translate
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pyspark.sql import SparkSession
+
+REFERENCE_TABLES = ("instruments", "instrument_bands", "instrument_aliases", "outcome_settings")
+# The view files Spark runs: the outcome contract and the analytics views of the trajectory
+# (scores_by_infusion) and time-to-response (followup_responses) inputs. views/safety.sql
+# (arg_max_null) and views/nhs_paired_outcomes.sql are not translated yet.
+SPARK_VIEW_FILES = (*OUTCOME_VIEW_FILES, "views/scores_by_infusion", "views/followup_responses")
+# The views written as Parquet, in dependency order.
+OUTPUTS = ("scores", "patient_outcomes", "patient_cohorts", "scores_by_infusion", "followup_responses")
+assert set(SPARK_VIEW_FILES) <= {*OUTCOME_VIEW_FILES, *ANALYTICS_VIEW_FILES}
+
+# Settings that keep a small job small: few shuffle partitions (the default 200 would make
+# 200 tasks of a few rows each), no web UI, and partition folder names kept as text.
+COMMON_CONF = {
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+LOCAL_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"}
+
+
+def spark_session(master: str = "local[*]", conf: dict[str, str] | None = None) -> SparkSession:
+    """A Spark session on `master` (`local[*]`, `local[2]`, `spark://host:7077`, ...)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName("infusion-outcomes")
+    settings = {**COMMON_CONF, **(LOCAL_CONF if master.startswith("local") else {}), **(conf or {})}
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def register_lake(spark: SparkSession, lake: Path | str) -> None:
+    """The lake's base tables as temporary views: every `lake/<table>/` folder read with
+    partition discovery (site, month as text), the schema's columns in order (`SELECT *` in
+    the views sees what it sees in the database; the partition-only keys stay out)."""
+    lake = Path(lake)
+    for table, columns in contract_columns().items():
+        folder = lake / table
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: no `{table}` folder in the lake (expected {', '.join(DATA_TABLES)})")
+        frame = spark.read.option("basePath", str(folder)).parquet(str(folder))
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{folder}: the lake's {table} lack the columns {missing}")
+        frame.select(*columns).createOrReplaceTempView(table)
+
+
+def register_reference_tables(spark: SparkSession, settings: Settings) -> None:
+    """The instrument registry and outcome settings, written by `db.write_reference_tables`
+    (the single source the DuckDB views read) and passed to Spark as Arrow tables."""
+    con = duckdb.connect()
+    try:
+        write_reference_tables(con, settings)
+        for table in REFERENCE_TABLES:
+            spark.createDataFrame(con.table(table).to_arrow_table()).createOrReplaceTempView(table)
+    finally:
+        con.close()
+
+
+def create_views(spark: SparkSession) -> list[str]:
+    """The translated outcome views as temporary views, in file order; their names."""
+    names = []
+    for name, query in translate(SPARK_VIEW_FILES):
+        spark.sql(query).createOrReplaceTempView(name)
+        names.append(name)
+    return names
+
+
+def write_outputs(spark: SparkSession, out: Path | str) -> dict[str, dict]:
+    """Each of OUTPUTS written as Parquet under `out/<view>/`; DECIMAL columns (Spark's type of
+    `100.0 * x / y`) as DOUBLE, DuckDB's type. Returns rows and seconds per view."""
+    from pyspark.sql.types import DecimalType
+
+    out = Path(out)
+    written = {}
+    for view in OUTPUTS:
+        start = time.perf_counter()
+        frame = spark.table(view)
+        frame = frame.select(*(frame[f.name].cast("double").alias(f.name) if isinstance(f.dataType, DecimalType)
+                               else frame[f.name] for f in frame.schema.fields))
+        frame.write.mode("overwrite").parquet(str(out / view))
+        stored = spark.read.parquet(str(out / view))
+        stored.createOrReplaceTempView(view)  # later views read the computed rows
+        written[view] = {"rows": stored.count(), "seconds": time.perf_counter() - start}
+    return written
+
+
+def run(lake: Path | str, out: Path | str, settings: Settings, master: str = "local[*]",
+        conf: dict[str, str] | None = None, spark: SparkSession | None = None) -> dict[str, dict]:
+    """Compute the outcome views of `lake` on Spark and write them under `out`: the whole path
+    of `outcomes spark`. A given `spark` session is used (and left open); else one is started
+    on `master` and stopped at the end."""
+    own = spark is None
+    spark = spark or spark_session(master, conf)
+    try:
+        register_lake(spark, lake)
+        register_reference_tables(spark, settings)
+        create_views(spark)
+        return write_outputs(spark, out)
+    finally:
+        if own:
+            spark.stop()
