@@ -34,7 +34,7 @@ REFERENCE_TABLES = ("instruments", "instrument_bands", "instrument_aliases", "ou
 # (scores_by_infusion) and time-to-response (followup_responses) inputs. views/safety.sql
 # (arg_max_null) and views/nhs_paired_outcomes.sql are not translated yet.
 SPARK_VIEW_FILES = (*OUTCOME_VIEW_FILES, "views/scores_by_infusion", "views/followup_responses")
-# The views written as Parquet, in dependency order.
+# The views written as Parquet (the others, e.g. session_numbers, are steps on the way).
 OUTPUTS = ("scores", "patient_outcomes", "patient_cohorts", "scores_by_infusion", "followup_responses")
 assert set(SPARK_VIEW_FILES) <= {*OUTCOME_VIEW_FILES, *ANALYTICS_VIEW_FILES}
 
@@ -47,6 +47,12 @@ COMMON_CONF = {
     "spark.ui.showConsoleProgress": "false",
 }
 LOCAL_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"}
+# For a small lake (the test's sample): one shuffle partition, the lake's many small files
+# read as one task, and expressions interpreted rather than compiled to Java (compiling costs
+# more than running on a few thousand rows).
+SMALL_CONF = {"spark.sql.shuffle.partitions": "1", "spark.sql.files.openCostInBytes": "1024",
+              "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+              "spark.sql.adaptive.enabled": "false"}
 
 
 def spark_session(master: str = "local[*]", conf: dict[str, str] | None = None) -> SparkSession:
@@ -90,31 +96,29 @@ def register_reference_tables(spark: SparkSession, settings: Settings) -> None:
         con.close()
 
 
-def create_views(spark: SparkSession) -> list[str]:
-    """The translated outcome views as temporary views, in file order; their names."""
-    names = []
-    for name, query in translate(SPARK_VIEW_FILES):
-        spark.sql(query).createOrReplaceTempView(name)
-        names.append(name)
-    return names
-
-
-def write_outputs(spark: SparkSession, out: Path | str) -> dict[str, dict]:
-    """Each of OUTPUTS written as Parquet under `out/<view>/`; DECIMAL columns (Spark's type of
-    `100.0 * x / y`) as DOUBLE, DuckDB's type. Returns rows and seconds per view."""
+def compute(spark: SparkSession, out: Path | str) -> dict[str, dict]:
+    """Create the translated views in file order, writing each of OUTPUTS as Parquet under
+    `out/<view>/` as soon as it is defined, then pointing its name at the written files: Spark
+    binds a temporary view to the plans of the views it names when it is created, so a view
+    created after that reads the computed rows instead of recomputing them. DECIMAL columns
+    (Spark's type of `100.0 * x / y`) are written as DOUBLE, DuckDB's type. Returns rows and
+    seconds per written view."""
     from pyspark.sql.types import DecimalType
 
     out = Path(out)
     written = {}
-    for view in OUTPUTS:
+    for name, query in translate(SPARK_VIEW_FILES):
         start = time.perf_counter()
-        frame = spark.table(view)
+        frame = spark.sql(query)
+        if name not in OUTPUTS:
+            frame.createOrReplaceTempView(name)
+            continue
         frame = frame.select(*(frame[f.name].cast("double").alias(f.name) if isinstance(f.dataType, DecimalType)
                                else frame[f.name] for f in frame.schema.fields))
-        frame.write.mode("overwrite").parquet(str(out / view))
-        stored = spark.read.parquet(str(out / view))
-        stored.createOrReplaceTempView(view)  # later views read the computed rows
-        written[view] = {"rows": stored.count(), "seconds": time.perf_counter() - start}
+        frame.write.mode("overwrite").parquet(str(out / name))
+        stored = spark.read.parquet(str(out / name))
+        stored.createOrReplaceTempView(name)
+        written[name] = {"rows": stored.count(), "seconds": time.perf_counter() - start}
     return written
 
 
@@ -128,8 +132,7 @@ def run(lake: Path | str, out: Path | str, settings: Settings, master: str = "lo
     try:
         register_lake(spark, lake)
         register_reference_tables(spark, settings)
-        create_views(spark)
-        return write_outputs(spark, out)
+        return compute(spark, out)
     finally:
         if own:
             spark.stop()
