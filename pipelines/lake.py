@@ -35,7 +35,7 @@ def write_lake(db: Path | str, lake: Path | str) -> None:
     con = duckdb.connect(str(db), read_only=True)
     try:
         for table in DATA_TABLES:
-            con.execute(sql.render(f"lake/{table}", folder=quoted(lake / table)))
+            con.execute(sql.render(f"lake/{table}", folder=str(lake / table).replace("'", "''")))
     finally:
         con.close()
 

@@ -97,7 +97,7 @@ def register_reference_tables(spark: SparkSession, settings: Settings) -> None:
 
 
 def compute(spark: SparkSession, out: Path | str) -> dict[str, dict]:
-    """Create the translated views in file order, writing each of OUTPUTS as Parquet under
+    """The translated views, created in file order, each of OUTPUTS written as Parquet under
     `out/<view>/` as soon as it is defined, then pointing its name at the written files: Spark
     binds a temporary view to the plans of the views it names when it is created, so a view
     created after that reads the computed rows instead of recomputing them. DECIMAL columns

@@ -8,4 +8,4 @@ COPY (
     )
     SELECT * FROM final ORDER BY patient_id
 )
-TO {{folder}} (FORMAT parquet, PARTITION_BY (site, month));
+TO '{{folder}}' (FORMAT parquet, PARTITION_BY (site, month));
