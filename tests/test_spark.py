@@ -24,8 +24,9 @@ import shutil
 import duckdb
 import pytest
 
+from pipelines.export import export_deidentified
 from pipelines.lake import quoted, write_lake
-from pipelines.settings import Settings
+from pipelines.settings import ExportSettings, Settings
 from pipelines.spark import engine
 from pipelines.spark.translate import translate, translate_sql
 
@@ -49,12 +50,19 @@ def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def spark_out(sample_database, tmp_path_factory):
-    """The sample's lake computed on Spark (local[2], the small-job settings): the output folder
-    and what `run` reported."""
+def spark():
+    """One local Spark session for the module (local[2], the small-job settings)."""
+    session = engine.spark_session("local[2]", engine.SMALL_CONF)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark_out(spark, sample_database, tmp_path_factory):
+    """The sample's lake computed on Spark: the output folder and what `run` reported."""
     work = tmp_path_factory.mktemp("spark")
     write_lake(sample_database, work / "lake")
-    report = engine.run(work / "lake", work / "out", Settings(), master="local[2]", conf=engine.SMALL_CONF)
+    report = engine.run(work / "lake", work / "out", Settings(), spark=spark)
     return work / "out", report
 
 
@@ -68,6 +76,31 @@ def test_spark_gives_the_database_rows(spark_out, sample, view):
     assert report[view]["rows"] == len(spark_rows)
     assert columns(sample, f"read_parquet({files})") == columns(sample, view)
     assert spark_rows == rows(sample, view)
+
+
+@needs_spark
+def test_pooled_extracts_on_spark_answer_like_the_database(spark, sample_database, sample, tmp_path):
+    """A network of de-identified extracts, one folder per clinic (`outcomes export`): Spark
+    computes the trajectory and time-to-response inputs over them. Ids are hashed and dates
+    shifted, so rows cannot be matched one by one; the aggregates must be the database's, and
+    every patient is named `<clinic>/<hash>`."""
+    network = tmp_path / "network"
+    export_deidentified(sample_database, network / "clinic=sample", ExportSettings(key="network-test-key-3c9e71a0"),
+                        fmt="parquet", environ={})
+    report = engine.run(network, tmp_path / "out", Settings(), spark=spark, extracts=True)
+    assert set(report) == set(engine.EXTRACT_OUTPUTS)
+    aggregates = {
+        "scores_by_infusion": "SELECT instrument, k, count(*), sum(score), sum(change), count(DISTINCT patient_id) "
+                              "FROM {} GROUP BY ALL ORDER BY ALL",
+        "followup_responses": "SELECT instrument, sessions_before, days, count(*), count(*) FILTER (WHERE responded) "
+                              "FROM {} GROUP BY ALL ORDER BY ALL",
+    }
+    for view, query in aggregates.items():
+        files = f"read_parquet({quoted(tmp_path / 'out' / view / '*.parquet')})"
+        ours = sample.execute(query.format(files)).fetchall()
+        assert ours and ours == sample.execute(query.format(view)).fetchall(), view
+        prefixes = sample.execute(f"SELECT DISTINCT split_part(patient_id, '/', 1) FROM {files}").fetchall()
+        assert prefixes == [("sample",)]
 
 
 def test_the_rewritten_views_mean_the_same_on_duckdb(sample):

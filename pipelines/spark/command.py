@@ -29,6 +29,10 @@ def add_spark_command(commands) -> argparse.ArgumentParser:
     spark.add_argument("--master", default="local[*]",
                        help="Spark master: local[*] (default, every core of this machine), local[2], spark://host:7077, ...")
     spark.add_argument("--out", help="folder for the outputs, one Parquet folder per view (default <lake>-outcomes)")
+    spark.add_argument("--extracts", action="store_true",
+                       help="the lake is a network of de-identified extracts, one folder per clinic "
+                       "(clinic=<name>/scores.parquet, patient_outcomes.parquet from outcomes export): compute the "
+                       "trajectory and time-to-response inputs over all clinics")
     spark.add_argument("--from-db", metavar="DB",
                        help="first write the lake from this outcomes database (replacing the lake folder's tables)")
     spark.set_defaults(handler=cmd_spark)
@@ -45,6 +49,9 @@ def cmd_spark(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     lake = Path(args.lake)
     out = Path(args.out) if args.out else lake.with_name(f"{lake.name}-outcomes")
+    if args.from_db and args.extracts:
+        print("error: --from-db writes a lake of base tables; extracts come from outcomes export", file=sys.stderr)
+        return 2
     if args.from_db:
         if not Path(args.from_db).is_file():
             print(f"error: {args.from_db}: no such database", file=sys.stderr)
@@ -54,7 +61,7 @@ def cmd_spark(args: argparse.Namespace) -> int:
         print(f"Lake written from {args.from_db} to {lake} in {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
     try:
-        report = engine.run(lake, out, settings, master=args.master)
+        report = engine.run(lake, out, settings, master=args.master, extracts=args.extracts)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -36,6 +36,11 @@ REFERENCE_TABLES = ("instruments", "instrument_bands", "instrument_aliases", "ou
 SPARK_VIEW_FILES = (*OUTCOME_VIEW_FILES, "views/scores_by_infusion", "views/followup_responses")
 # The views written as Parquet (the others, e.g. session_numbers, are steps on the way).
 OUTPUTS = ("scores", "patient_outcomes", "patient_cohorts", "scores_by_infusion", "followup_responses")
+# Over pooled de-identified extracts (docs/export.md: `scores` and `patient_outcomes` already
+# computed, one folder per clinic) only the views built on those two run.
+EXTRACT_TABLES = ("scores", "patient_outcomes")
+EXTRACT_VIEW_FILES = ("views/scores_by_infusion", "views/followup_responses")
+EXTRACT_OUTPUTS = ("scores_by_infusion", "followup_responses")
 assert set(SPARK_VIEW_FILES) <= {*OUTCOME_VIEW_FILES, *ANALYTICS_VIEW_FILES}
 
 # Settings that keep a small job small: few shuffle partitions (the default 200 would make
@@ -84,6 +89,24 @@ def register_lake(spark: SparkSession, lake: Path | str) -> None:
         frame.select(*columns).createOrReplaceTempView(table)
 
 
+def register_extracts(spark: SparkSession, network: Path | str) -> None:
+    """Pooled de-identified extracts, `network/clinic=<name>/{scores,patient_outcomes}.parquet`
+    (each clinic's `outcomes export --deidentified --format parquet`), as the temporary views
+    `scores` and `patient_outcomes`: every clinic's rows, read with partition discovery, the
+    patient written `<clinic>/<patient_id>` (ids are unique only within a clinic, and every
+    join in the views is on `patient_id`; docs/scaling.md, "Partitioning for a network")."""
+    from pyspark.sql import functions
+
+    network = Path(network)
+    for table in EXTRACT_TABLES:
+        files = sorted(network.glob(f"clinic=*/{table}.parquet"))
+        if not files:
+            raise FileNotFoundError(f"{network}: no clinic=<name>/{table}.parquet (expected one folder per clinic's extract)")
+        frame = spark.read.option("basePath", str(network)).parquet(*(str(f) for f in files))
+        frame = frame.withColumn("patient_id", functions.concat_ws("/", "clinic", "patient_id")).drop("clinic")
+        frame.createOrReplaceTempView(table)
+
+
 def register_reference_tables(spark: SparkSession, settings: Settings) -> None:
     """The instrument registry and outcome settings, written by `db.write_reference_tables`
     (the single source the DuckDB views read) and passed to Spark as Arrow tables."""
@@ -96,7 +119,8 @@ def register_reference_tables(spark: SparkSession, settings: Settings) -> None:
         con.close()
 
 
-def compute(spark: SparkSession, out: Path | str) -> dict[str, dict]:
+def compute(spark: SparkSession, out: Path | str, files: tuple[str, ...] = SPARK_VIEW_FILES,
+            outputs: tuple[str, ...] = OUTPUTS) -> dict[str, dict]:
     """The translated views, created in file order, each of OUTPUTS written as Parquet under
     `out/<view>/` as soon as it is defined, then pointing its name at the written files: Spark
     binds a temporary view to the plans of the views it names when it is created, so a view
@@ -107,10 +131,10 @@ def compute(spark: SparkSession, out: Path | str) -> dict[str, dict]:
 
     out = Path(out)
     written = {}
-    for name, query in translate(SPARK_VIEW_FILES):
+    for name, query in translate(files):
         start = time.perf_counter()
         frame = spark.sql(query)
-        if name not in OUTPUTS:
+        if name not in outputs:
             frame.createOrReplaceTempView(name)
             continue
         frame = frame.select(*(frame[f.name].cast("double").alias(f.name) if isinstance(f.dataType, DecimalType)
@@ -123,15 +147,20 @@ def compute(spark: SparkSession, out: Path | str) -> dict[str, dict]:
 
 
 def run(lake: Path | str, out: Path | str, settings: Settings, master: str = "local[*]",
-        conf: dict[str, str] | None = None, spark: SparkSession | None = None) -> dict[str, dict]:
+        conf: dict[str, str] | None = None, spark: SparkSession | None = None,
+        extracts: bool = False) -> dict[str, dict]:
     """Compute the outcome views of `lake` on Spark and write them under `out`: the whole path
-    of `outcomes spark`. A given `spark` session is used (and left open); else one is started
-    on `master` and stopped at the end."""
+    of `outcomes spark`. With `extracts`, `lake` is a network of de-identified extracts
+    (`register_extracts`) and the trajectory and time-to-response inputs are computed. A given
+    `spark` session is used (and left open); else one is started on `master` and stopped."""
     own = spark is None
     spark = spark or spark_session(master, conf)
     try:
-        register_lake(spark, lake)
         register_reference_tables(spark, settings)
+        if extracts:
+            register_extracts(spark, lake)
+            return compute(spark, out, EXTRACT_VIEW_FILES, EXTRACT_OUTPUTS)
+        register_lake(spark, lake)
         return compute(spark, out)
     finally:
         if own:
