@@ -22,7 +22,7 @@ Rewrite rules (DuckDB constructs sqlglot does not carry over to Spark):
    asof_bound FROM R AS r) AS r ON <cond> AND (r.asof_bound IS NULL OR l.t <= r.asof_bound)`
    (`>=` pairs with `<`; `<`/`<=`, the nearest later row, use `lag` and `>=`/`>`). An equi-join
    on the keys plus a filter, which Spark runs far faster than a lateral `ORDER BY ... LIMIT 1`
-   (about 6 times on the sample). Rows of R with equal `u` (two infusions started at the same
+   (about three times on the sample). Rows of R with equal `u` (two infusions started at the same
    minute) make the last in that order the match, where DuckDB picks one of them; `r.*` would
    also show the extra `asof_bound` column (the views select named columns of R only).
 3. **`d - to_days(n)` becomes `date_sub(d, CAST(n AS INT))`** (views/outcomes.sql, the baseline
