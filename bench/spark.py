@@ -10,7 +10,8 @@ followup_responses) from the same view files and writes them as Parquet:
   spark    `pipelines.spark.engine.run` on local[*] (the view files translated by sqlglot),
            JVM start included, and again without it (a second run in the same session)
 
-Then the two engines' outputs are compared row for row (EXCEPT ALL both ways, in DuckDB).
+Then the two engines' outputs are compared row for row (EXCEPT ALL both ways, in DuckDB); the
+one rounded mean of doubles (patient_cohorts.mean_dose_mg_per_kg) within 0.001 (ROUNDED_MEANS).
 DuckDB on one machine is expected to win; Spark's job is to scale out and to agree.
 Usage: python bench/spark.py [--patients N] [--seed S] [--workdir DIR] [--master M] [--driver-memory 4g]
 """
@@ -45,8 +46,15 @@ def duckdb_outputs(lake: Path, out: Path, settings: Settings) -> float:
     return time.perf_counter() - start
 
 
+# A mean of doubles rounded to 3 decimals: where the exact mean sits on a rounding half (0.8875),
+# the two engines' sums in different orders can land either side of it, so the rounded value
+# may differ by 0.001 (seen once in 50,000 patients). Compared within that, the rest exactly.
+ROUNDED_MEANS = {"patient_cohorts": ("patient_id", "mean_dose_mg_per_kg", 0.0011)}
+
+
 def disagreements(duck: Path, spark: Path) -> dict[str, int]:
-    """Rows in one engine's output and not the other's (with multiplicity), per view."""
+    """Rows in one engine's output and not the other's (with multiplicity), per view; a rounded
+    mean of ROUNDED_MEANS counts only when the two differ by more than its tolerance."""
     import duckdb
 
     con = duckdb.connect()
@@ -54,9 +62,34 @@ def disagreements(duck: Path, spark: Path) -> dict[str, int]:
         found = {}
         for view in engine.OUTPUTS:
             ours, theirs = f"read_parquet({quoted(duck / f'{view}.parquet')})", f"read_parquet({quoted(spark / view / '*.parquet')})"
-            found[view] = sum(con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})")
+            exact, tolerant = "*", None
+            if view in ROUNDED_MEANS:
+                key, column, tolerance = ROUNDED_MEANS[view]
+                exact = f"* EXCLUDE ({column})"
+                tolerant = (f"SELECT count(*) FROM {ours} AS a FULL JOIN {theirs} AS b USING ({key}) "
+                            f"WHERE NOT (abs(a.{column} - b.{column}) <= {tolerance} "
+                            f"OR (a.{column} IS NULL AND b.{column} IS NULL))")
+            found[view] = sum(con.execute(f"SELECT count(*) FROM (SELECT {exact} FROM {a} EXCEPT ALL SELECT {exact} FROM {b})")
                               .fetchone()[0] for a, b in ((ours, theirs), (theirs, ours)))
+            if tolerant:
+                found[view] += con.execute(tolerant).fetchone()[0]
         return found
+    finally:
+        con.close()
+
+
+def rounded_means_apart(duck: Path, spark: Path) -> int:
+    """Patients whose rounded mean differs at all between the engines (reported, within tolerance)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        total = 0
+        for view, (key, column, _) in ROUNDED_MEANS.items():
+            ours, theirs = f"read_parquet({quoted(duck / f'{view}.parquet')})", f"read_parquet({quoted(spark / view / '*.parquet')})"
+            total += con.execute(f"SELECT count(*) FROM {ours} AS a JOIN {theirs} AS b USING ({key}) "
+                                 f"WHERE a.{column} IS DISTINCT FROM b.{column}").fetchone()[0]
+        return total
     finally:
         con.close()
 
@@ -98,6 +131,7 @@ def main() -> None:
         spark.stop()
 
     differing = disagreements(work / "duckdb-out", work / "spark-out-1")
+    apart = rounded_means_apart(work / "duckdb-out", work / "spark-out-1")
     print(f"\n{args.patients:,} patients, lake {lake}")
     print(f"{'view':<20} {'rows':>12} {'spark s (2nd run)':>18} {'rows differing':>15}")
     for view in engine.OUTPUTS:
@@ -106,7 +140,8 @@ def main() -> None:
     print(f"Spark {args.master} (translated views), JVM start       {started_s:8.1f} s")
     print(f"Spark, first run / second run in the same session     {runs[0]:8.1f} s / {runs[1]:.1f} s")
     print(f"Spark / DuckDB (second run)                            {runs[1] / duck_s:8.1f}x")
-    print(f"agreement: {'every output row for row' if not any(differing.values()) else 'DIFFERENT: ' + str(differing)}")
+    print(f"agreement: {'every output row for row' if not any(differing.values()) else 'DIFFERENT: ' + str(differing)}"
+          f" ({apart} patients' mean dose per kg 0.001 apart: a rounding half summed in another order)")
     if any(differing.values()):
         raise SystemExit(1)
 
