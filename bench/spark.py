@@ -14,6 +14,7 @@ Then the two engines' outputs are compared row for row (EXCEPT ALL both ways, in
 one rounded mean of doubles (patient_cohorts.mean_dose_mg_per_kg) within 0.001 (ROUNDED_MEANS).
 DuckDB on one machine is expected to win; Spark's job is to scale out and to agree.
 Usage: python bench/spark.py [--patients N] [--seed S] [--workdir DIR] [--master M] [--driver-memory 4g]
+       [--shuffle-partitions 16]
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--workdir", default=".bench")
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--driver-memory", default="4g", help="Spark driver's memory (local mode: all of Spark)")
+    parser.add_argument("--shuffle-partitions", default="16", help="spark.sql.shuffle.partitions (default 16)")
     args = parser.parse_args()
     settings = Settings()
 
@@ -117,7 +119,8 @@ def main() -> None:
     print(f"duckdb: {duck_s:.1f} s", flush=True)
 
     start = time.perf_counter()
-    spark = engine.spark_session(args.master, {"spark.driver.memory": args.driver_memory})
+    spark = engine.spark_session(args.master, {"spark.driver.memory": args.driver_memory,
+                                               "spark.sql.shuffle.partitions": args.shuffle_partitions})
     started_s = time.perf_counter() - start
     try:
         report = None
