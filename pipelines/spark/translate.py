@@ -10,9 +10,9 @@ NULL ordering made explicit, ...).
 Rewrite rules (DuckDB constructs sqlglot does not carry over to Spark):
 
 1. **Macros are inlined.** `CREATE MACRO judge_outcome(...) AS {...}` (views/outcome_flags.sql)
-   has no Spark SQL counterpart (no SQL UDFs in open-source Spark); every call
-   `judge_outcome(a, b, ...)` in a later file is replaced by the macro's body with each
-   parameter replaced by its argument (in parentheses). The body is the struct of the six
+   has no Spark SQL counterpart (Spark has no macros; a SQL function would need a catalog to
+   live in, inlining needs nothing); every call `judge_outcome(a, b, ...)` in a later file is
+   replaced by the macro's body with each parameter replaced by its argument (in parentheses). The body is the struct of the six
    flags, so `flags.response` reads the same field on both engines.
 2. **`ASOF LEFT JOIN` becomes a range join.** DuckDB's ASOF match of a row of L is the row of R
    with the greatest `u` meeting `<equalities> AND l.t > r.u` (views/outcomes.sql, `scores`:
@@ -35,7 +35,8 @@ Rewrite rules (DuckDB constructs sqlglot does not carry over to Spark):
 
 Types: Spark reads the lake's `TIMESTAMP` columns (clinic local time, no zone) as
 `TIMESTAMP_NTZ`, so no clinical window shifts with the session's time zone. `100.0 * x / y` is
-a DECIMAL in Spark (a DOUBLE in DuckDB); `pipelines.spark.run` writes such columns as DOUBLE.
+a DECIMAL in Spark (a DOUBLE in DuckDB); `pipelines.spark.engine.compute` writes such columns
+as DOUBLE.
 """
 
 from __future__ import annotations
