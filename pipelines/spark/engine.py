@@ -43,14 +43,16 @@ EXTRACT_VIEW_FILES = ("views/scores_by_infusion", "views/followup_responses")
 EXTRACT_OUTPUTS = ("scores_by_infusion", "followup_responses")
 assert set(SPARK_VIEW_FILES) <= {*OUTCOME_VIEW_FILES, *ANALYTICS_VIEW_FILES}
 
-# Settings that keep a small job small: few shuffle partitions (the default 200 would make
-# 200 tasks of a few rows each), no web UI, and partition folder names kept as text.
+# Every session: partition folder names kept as text (a site "007" stays "007"), the lake's
+# zone-less timestamps read as TIMESTAMP_NTZ (clinic local time, never shifted), no progress bar.
 COMMON_CONF = {
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
 }
+# Local mode: a few shuffle partitions (the default 200 makes 200 tasks of a few rows each on
+# one machine) and no web UI.
 LOCAL_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"}
 # For a small lake (the test's sample): one shuffle partition, the lake's many small files
 # read as one task, and expressions interpreted rather than compiled to Java (compiling costs
