@@ -19,7 +19,9 @@ from .settings import Settings
 
 # Each table's partition keys. Their values are folder names, i.e. text, and are read back as
 # text (a site called "007" stays "007" rather than becoming the number 7).
-PARTITION_KEYS = {"patients": ("site",), "sessions": ("site", "month"), "assessments": ("site", "month")}
+# (`appointments` is there for databases that have that table: every table of db.DATA_TABLES is written.)
+PARTITION_KEYS = {"patients": ("site",), "sessions": ("site", "month"), "assessments": ("site", "month"),
+                  "appointments": ("month",)}
 
 
 def quoted(path: Path | str) -> str:

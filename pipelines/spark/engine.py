@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from ..db import ANALYTICS_VIEW_FILES, DATA_TABLES, OUTCOME_VIEW_FILES, write_reference_tables
+from ..db import ANALYTICS_VIEW_FILES, OUTCOME_VIEW_FILES, write_reference_tables
 from ..lake import contract_columns
 from ..settings import Settings
 from .translate import translate
@@ -29,6 +29,8 @@ from .translate import translate
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyspark.sql import SparkSession
 
+# The base tables the outcome views read: a lake must have these (other tables are registered if present).
+VIEW_BASE_TABLES = ("patients", "sessions", "assessments")
 REFERENCE_TABLES = ("instruments", "instrument_bands", "instrument_aliases", "outcome_settings")
 # The view files Spark runs: the outcome contract and the analytics views of the trajectory
 # (scores_by_infusion) and time-to-response (followup_responses) inputs. views/safety.sql
@@ -83,7 +85,9 @@ def register_lake(spark: SparkSession, lake: Path | str) -> None:
     for table, columns in contract_columns().items():
         folder = lake / table
         if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: no `{table}` folder in the lake (expected {', '.join(DATA_TABLES)})")
+            if table not in VIEW_BASE_TABLES:
+                continue
+            raise FileNotFoundError(f"{folder}: no `{table}` folder in the lake (expected {', '.join(VIEW_BASE_TABLES)})")
         frame = spark.read.option("basePath", str(folder)).parquet(str(folder))
         missing = [c for c in columns if c not in frame.columns]
         if missing:
