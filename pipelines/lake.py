@@ -1,7 +1,7 @@
 """The partitioned Parquet lake: an outcomes database's base tables as files (docs/scaling.md,
 "Beyond one machine").
 
-Past one machine the three base tables live as Parquet, `lake/<table>/site=<site>/[month=<YYYY-MM>/]`,
+Past one machine the base tables live as Parquet, `lake/<table>/[site=<site>/][month=<YYYY-MM>/]`,
 and any engine runs the project's own view SQL on top: DuckDB (`open_lake`, unchanged files) or
 Spark SQL (`pipelines.spark`, the same files translated). Both the lake test and the Spark test
 and benchmark write it with `write_lake`, so every engine reads the same layout.
@@ -19,7 +19,7 @@ from .settings import Settings
 
 # Each table's partition keys. Their values are folder names, i.e. text, and are read back as
 # text (a site called "007" stays "007" rather than becoming the number 7).
-# (`appointments` is there for databases that have that table: every table of db.DATA_TABLES is written.)
+# Every table of db.DATA_TABLES is written; the outcome views read the first three.
 PARTITION_KEYS = {"patients": ("site",), "sessions": ("site", "month"), "assessments": ("site", "month"),
                   "appointments": ("month",)}
 

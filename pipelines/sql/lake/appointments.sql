@@ -1,5 +1,5 @@
--- The lake's planned infusions (the `appointments` table, once the database has it): by calendar
--- month of the plan. The outcome views never read them; the lake keeps every base table.
+-- The lake's planned infusions (appointments): by calendar month of the plan. The outcome views
+-- never read them; the lake keeps every base table.
 COPY (
     WITH final AS (
         SELECT *, strftime(planned_at, '%Y-%m') AS month FROM appointments
