@@ -4,7 +4,7 @@ On the synthetic clinic of N patients (default 1,000,000; generated and ingested
 bench/clinic.py if missing), written as the partitioned lake of docs/scaling.md
 (`pipelines.lake.write_lake`), each engine reads the lake, computes the outputs of
 `outcomes spark` (scores, patient_outcomes, patient_cohorts, scores_by_infusion,
-followup_responses) from the same view files and writes them as Parquet:
+nhs_paired_outcomes, followup_responses) from the same view files and writes them as Parquet:
 
   duckdb   `pipelines.lake.open_lake` (the view files unchanged) and one COPY per output
   spark    `pipelines.spark.engine.run` on local[*] (the view files translated by sqlglot),

@@ -4,8 +4,8 @@ The committed sample clinic is ingested into a DuckDB file (the `sample_database
 written as the partitioned Parquet lake (`pipelines.lake.write_lake`, the layout of
 docs/scaling.md), and computed on Spark in local mode by `pipelines.spark.engine.run` (the path
 of `outcomes spark`): the view files translated by sqlglot, nothing re-written by hand. Every
-output Spark writes (`scores`, `patient_outcomes`, `patient_cohorts`, the trajectory inputs
-`scores_by_infusion` and the time-to-response inputs `followup_responses`) must hold exactly
+output Spark writes (`scores`, `patient_outcomes`, `patient_cohorts`, `nhs_paired_outcomes`, the
+trajectory inputs `scores_by_infusion` and the time-to-response inputs `followup_responses`) must hold exactly
 the database's rows, column for column.
 
 The rewrite rules of `pipelines.spark.translate` are also checked on DuckDB itself: the

@@ -23,8 +23,8 @@ def add_spark_command(commands) -> argparse.ArgumentParser:
         description="Run the outcome definitions (the view files of pipelines/sql/views, translated to Spark SQL "
         "with sqlglot) over the partitioned Parquet lake of docs/scaling.md (lake/patients, lake/sessions, "
         "lake/assessments, one folder per site), on Spark in local mode or on a cluster, and write scores, "
-        "patient_outcomes, patient_cohorts and the trajectory (scores_by_infusion) and time-to-response "
-        "(followup_responses) inputs as Parquet. Needs Java 17 and the spark extra (pip install -e '.[spark]').")
+        "patient_outcomes, patient_cohorts, nhs_paired_outcomes and the trajectory (scores_by_infusion) and "
+        "time-to-response (followup_responses) inputs as Parquet. Needs Java 17 and the spark extra (pip install -e '.[spark]').")
     spark.add_argument("--lake", required=True, help="the lake folder (patients/, sessions/, assessments/)")
     spark.add_argument("--master", default="local[*]",
                        help="Spark master: local[*] (default, every core of this machine), local[2], spark://host:7077, ...")

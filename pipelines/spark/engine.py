@@ -32,12 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 # The base tables the outcome views read: a lake must have these (other tables are registered if present).
 VIEW_BASE_TABLES = ("patients", "sessions", "assessments")
 REFERENCE_TABLES = ("instruments", "instrument_bands", "instrument_aliases", "outcome_settings")
-# The view files Spark runs: the outcome contract and the analytics views of the trajectory
-# (scores_by_infusion) and time-to-response (followup_responses) inputs. views/safety.sql
-# (arg_max_null) and views/nhs_paired_outcomes.sql are not translated yet.
-SPARK_VIEW_FILES = (*OUTCOME_VIEW_FILES, "views/scores_by_infusion", "views/followup_responses")
+# The view files Spark runs: the outcome contract, the analytics views of the trajectory
+# (scores_by_infusion) and time-to-response (followup_responses) inputs, and the NHS paired
+# outcome. views/safety.sql (arg_max_null, epoch_us) is not translated yet.
+SPARK_VIEW_FILES = (*OUTCOME_VIEW_FILES, "views/scores_by_infusion", "views/nhs_paired_outcomes",
+                    "views/followup_responses")
 # The views written as Parquet (the others, e.g. session_numbers, are steps on the way).
-OUTPUTS = ("scores", "patient_outcomes", "patient_cohorts", "scores_by_infusion", "followup_responses")
+OUTPUTS = ("scores", "patient_outcomes", "patient_cohorts", "scores_by_infusion", "nhs_paired_outcomes",
+           "followup_responses")
 # Over pooled de-identified extracts (docs/export.md: `scores` and `patient_outcomes` already
 # computed, one folder per clinic) only the views built on those two run.
 EXTRACT_TABLES = ("scores", "patient_outcomes")
