@@ -8,9 +8,17 @@ BIN     = $(VENV)/bin
 DB     ?= data/outcomes.duckdb
 PORT   ?= 8501
 
-.PHONY: setup run test bench screenshots sample clean
+.PHONY: setup setup-spark run test bench screenshots sample clean
 
 setup: $(VENV)/.installed
+
+# The `spark` extra (pyspark, sqlglot; Java 17 from the system), for `make test` and `make bench`
+# only: `make run` stays without it.
+setup-spark: $(VENV)/.spark-installed
+
+$(VENV)/.spark-installed: requirements-spark.lock $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-spark.lock
+	touch $@
 
 # Rebuilt when the pinned set or the package metadata changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -24,15 +32,16 @@ run: setup
 	$(BIN)/outcomes demo --db $(DB)
 	$(BIN)/outcomes dashboard --db $(DB) --port $(PORT)
 
-test: setup
+test: setup setup-spark
 	$(BIN)/pytest
 
-bench: setup
+bench: setup setup-spark
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/large_csv.py --size-mb 250 1024
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/spark.py
 
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup

@@ -22,85 +22,14 @@ import duckdb
 import pytest
 
 from pipelines import sql
-from pipelines.db import DATA_TABLES, create_views, write_reference_tables
+from pipelines.db import DATA_TABLES, write_reference_tables
 from pipelines.export import export_deidentified
+from pipelines.lake import open_lake, write_lake
 from pipelines.settings import ExportSettings, Settings
 
-# How each base table is partitioned in the lake: by clinic site (one folder per site, so a
-# site's files can be added, replaced or withheld on their own) and by calendar month of the
-# event (a month's new rows go into new files; queries on a period skip the other months).
-# Assessments carry no site of their own, so they take their patient's.
-LAKE_COPY = {
-    "patients": """
-        COPY (SELECT * FROM patients)
-        TO '{folder}' (FORMAT parquet, PARTITION_BY (site))
-    """,
-    "sessions": """
-        COPY (SELECT *, strftime(started_at, '%Y-%m') AS month FROM sessions)
-        TO '{folder}' (FORMAT parquet, PARTITION_BY (site, month))
-    """,
-    "assessments": """
-        COPY (
-            SELECT a.*, p.site, strftime(a.administered_at, '%Y-%m') AS month
-            FROM assessments AS a
-            LEFT JOIN patients AS p USING (patient_id)
-        )
-        TO '{folder}' (FORMAT parquet, PARTITION_BY (site, month))
-    """,
-    "appointments": """
-        COPY (SELECT *, strftime(planned_at, '%Y-%m') AS month FROM appointments)
-        TO '{folder}' (FORMAT parquet, PARTITION_BY (month))
-    """,
-}
-# Each table's partition keys. Their values are folder names, i.e. text, and are read back as
-# text (a site called "007" stays "007" rather than becoming the number 7).
-PARTITION_KEYS = {"patients": ("site",), "sessions": ("site", "month"), "assessments": ("site", "month"),
-                  "appointments": ("month",)}
 # Views compared between the database and the lake: the outcome contract and the analytics built on it.
 COMPARED_VIEWS = ("session_numbers", "scores", "patient_outcomes", "patient_cohorts",
                   "scores_by_infusion", "followup_responses", "phq9_safety", "nhs_paired_outcomes")
-
-
-def write_lake(db: Path, lake: Path) -> None:
-    """The base tables of the database `db` as partitioned Parquet under `lake/<table>/`."""
-    lake.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        for table, copy in LAKE_COPY.items():
-            con.execute(copy.format(folder=lake / table))
-    finally:
-        con.close()
-
-
-def contract_columns() -> dict[str, list[str]]:
-    """Each base table's columns in schema.sql's order, which views selecting `*` keep."""
-    con = duckdb.connect()
-    try:
-        con.execute(sql.read("schema/tables"))
-        return {t: [c for (c,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-            [t]).fetchall()] for t in DATA_TABLES}
-    finally:
-        con.close()
-
-
-def open_lake(lake: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB whose base tables are views over the lake, with the project's
-    reference tables, macro and views (the same calls and files as init_db) on top."""
-    con = duckdb.connect()
-    for table, columns in contract_columns().items():
-        files = str(lake / table / "**" / "*.parquet").replace("'", "''")
-        hive_types = ", ".join(f"'{key}': VARCHAR" for key in PARTITION_KEYS[table])
-        # The contract's columns, in order: a key added only for partitioning (month, the
-        # assessments' site) stays out, so `SELECT *` in the views sees what it sees in the database.
-        con.execute(f"""
-            CREATE VIEW {table} AS
-            SELECT {', '.join(columns)}
-            FROM read_parquet('{files}', hive_partitioning = true, hive_types = {{{hive_types}}})
-        """)
-    write_reference_tables(con, settings)
-    create_views(con)
-    return con
 
 
 def rows(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple]:

@@ -7,10 +7,11 @@ import argparse
 
 from ..analytics.cohorts import GROUPABLE
 from ..settings import DEFAULT_DB
-from .report_file import FORMATS, iso_date
+from ..spark.command import add_spark_command
 from .commands import (cmd_audit, cmd_dashboard, cmd_export, cmd_ingest, cmd_init, cmd_quarantine, cmd_report,
                        cmd_runs, cmd_synth)
 from .demo import cmd_demo
+from .report_file import FORMATS, iso_date
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--all-scores", action="store_true", help="with --fhir: every valid score, not only those "
                         "patients entered at check-in")
     export.set_defaults(handler=cmd_export)
+    add_spark_command(commands)  # outcomes spark (pipelines/spark/command.py)
 
     audit = with_db(commands.add_parser(
         "audit", help="list the audit log: who viewed or exported which patient's record",
