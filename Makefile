@@ -34,6 +34,7 @@ bench: setup
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/large_csv.py --size-mb 250 1024
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/browser.py
 
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup
