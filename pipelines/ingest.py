@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from . import sql
+import duckdb
+
+from . import precomputed, sql
 from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
@@ -176,6 +178,7 @@ def ingest(
                             warnings={str(p): list(readers[p].warnings) for p in listed if readers[p].warnings})
             _record_run(con, run)
             con.execute("COMMIT")
+            store_outcome_tables(con, run_id, progress)
             return run
         except BaseException:
             try:
@@ -197,6 +200,23 @@ def ingest(
             return run
         finally:
             discard(work)
+
+
+def store_outcome_tables(con, run_id: int, progress: Progress) -> None:
+    """Compute the outcome tables into the working copy before it is swapped in
+    (pipelines/precomputed.py), so no reader waits for them. Their own transaction, after the
+    load's: if they cannot be computed (e.g. out of memory on a very large clinic), the run
+    still publishes, the stale tables of an earlier run are not used (they name another run),
+    and readers compute the tables on opening as before."""
+    progress("computing the outcome tables for the dashboard")
+    try:
+        con.execute("BEGIN TRANSACTION")
+        precomputed.write(con, run_id)
+        con.execute("COMMIT")
+    except duckdb.Error as error:
+        con.execute("ROLLBACK")
+        progress(f"the outcome tables were not stored ({str(error).splitlines()[0]}); "
+                 f"readers will compute them when they open this version")
 
 
 def _record_run(con, run: RunResult) -> None:
