@@ -81,7 +81,8 @@ def snapshot(db: Path) -> dict[str, tuple[int, int]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = [name for (name,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
+            "SELECT CASE table_schema WHEN 'main' THEN table_name ELSE table_schema || '.' || table_name END "
+            "FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
         ).fetchall()]
         return {
             name: tuple(con.execute(f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "{name}" AS t')
