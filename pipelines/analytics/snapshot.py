@@ -7,7 +7,13 @@ into a table of the same name. DuckDB looks up unqualified names in the temporar
 first, so every query and every view built on these (cohort outcomes, the NHS pair, the
 expected trajectory) reads the snapshot without changing its SQL.
 
-Where the snapshot lives is the caller's choice:
+Usually nothing is computed here: every ingest computes these tables once and stores them in
+the database file (pipelines/precomputed.py, schema `precomputed`), and `open_snapshot` names
+them (with a store) or copies them into memory (without one) when they belong to the file's
+latest run and this version's SQL. It computes them as described below only for a database that
+lacks current ones (loaded by an older version, or an upgrade changed the views).
+
+Where a computed snapshot lives is the caller's choice:
 
 - in memory (the default): temporary tables, the fastest to query; about 1 GB for
   200,000 patients. Right for a notebook, the CLI and the benchmarks.
