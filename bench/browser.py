@@ -7,8 +7,11 @@ real server (`streamlit run dashboard/app.py`, loopback, headless) over the N-pa
 clinic (`outcomes synth`, cached in --workdir like the other benchmarks), with Playwright and
 the system Chromium:
 
-  new session   a new browser context opening the page by its address (a bookmark, a link in
-                a new tab): Streamlit's session start included. Target <= 2 s.
+  new session   a new tab opening the page by its address (a bookmark, a link in a new tab):
+                Streamlit's session start included. The tabs share one browser profile, as a
+                user's do, so Streamlit's scripts come from the browser's cache after the first
+                visit. Target <= 2 s. Also the Worklist in a browser's first visit (an empty
+                cache: every script downloaded).
   in session    moving to the page from another page of the same session by the sidebar's
                 link. Target <= 1 s.
   patient       on the Patient page, choosing another patient with the search box and its
@@ -61,7 +64,7 @@ FROM = {"Worklist": "Data quality", "Patient": "Worklist", "Clinic outcomes": "W
 
 
 class Browser:
-    """One headless Chromium; a new context per "new session"."""
+    """One headless Chromium with one profile; a new tab per session."""
 
     def __init__(self, url: str, patients: list[str], timeout_s: float):
         from playwright.sync_api import sync_playwright
@@ -69,8 +72,13 @@ class Browser:
         self.url, self.patients, self.timeout_ms = url, list(patients), timeout_s * 1000
         self._playwright = sync_playwright().start()
         self.browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # One browser profile for the whole run, as a user's browser: its HTTP cache holds
+        # Streamlit's scripts after the first visit. Each session is a new tab (a new Streamlit
+        # session: its own websocket); `empty_cache` sessions get a new profile instead.
+        self.profile = self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
 
     def close(self) -> None:
+        self.profile.close()
         self.browser.close()
         self._playwright.stop()
 
@@ -92,24 +100,34 @@ class Browser:
             raise RuntimeError(f"error box on the page: {errors.first.inner_text()[:300]}")
         return seconds
 
-    def new_session(self, name: str) -> float:
+    def tab(self, empty_cache: bool = False):
+        """A new tab: of the run's browser profile, or of a new one with an empty cache."""
+        if empty_cache:
+            return self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}).new_page()
+        return self.profile.new_page()
+
+    @staticmethod
+    def done(page, empty_cache: bool = False) -> None:
+        page.close()
+        if empty_cache:
+            page.context.close()
+
+    def new_session(self, name: str, empty_cache: bool = False) -> float:
         patient = self.next_patient() if name == "Patient" else None
         path, texts = self._texts(name, patient)
-        context = self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        page = self.tab(empty_cache)
         try:
-            page = context.new_page()
             start = time.perf_counter()
             page.goto(f"{self.url}/{path}", timeout=self.timeout_ms)
             return self.drawn(page, texts, start)
         finally:
-            context.close()
+            self.done(page, empty_cache)
 
     def in_session(self, name: str) -> float:
         """Open FROM[name] by address (untimed), then the page by the sidebar's link (timed)."""
         first = FROM[name]
-        context = self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        page = self.tab()
         try:
-            page = context.new_page()
             patient = self.next_patient() if "Patient" in (name, first) else None
             path, texts = self._texts(first, patient)
             page.goto(f"{self.url}/{path}", timeout=self.timeout_ms)
@@ -122,15 +140,14 @@ class Browser:
             link.click(timeout=self.timeout_ms)
             return self.drawn(page, texts, start)
         finally:
-            context.close()
+            self.done(page)
 
     def patient_change(self) -> float:
         """On a patient's page, search for another patient and choose them from the list (timed
         from the choice)."""
         first, second = self.next_patient(), self.next_patient()
-        context = self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        page = self.tab()
         try:
-            page = context.new_page()
             path, texts = self._texts("Patient", first)
             page.goto(f"{self.url}/{path}", timeout=self.timeout_ms)
             self.drawn(page, texts, time.perf_counter())
@@ -146,7 +163,7 @@ class Browser:
             option.click(timeout=self.timeout_ms)
             return self.drawn(page, texts, start)
         finally:
-            context.close()
+            self.done(page)
 
 
 def ingest_again(export: Path, db: Path) -> float:
@@ -209,6 +226,7 @@ def main() -> None:
                 results.setdefault(("new session", name), []).append(browser.new_session(name))
                 results.setdefault(("in session", name), []).append(browser.in_session(name))
             results.setdefault(("patient", "Patient"), []).append(browser.patient_change())
+            results.setdefault(("empty cache", "Worklist"), []).append(browser.new_session("Worklist", empty_cache=True))
             loads.append(os.getloadavg()[0])
         if not args.no_ingest:
             for name in PAGES:
@@ -231,6 +249,7 @@ def main() -> None:
         for name in PAGES:
             print(line(f"{name}, {how}", results[(how, name)], TARGETS[how]))
     print(line("Patient, another patient", results[("patient", "Patient")], TARGETS["patient"]))
+    print(line("Worklist, a browser's first visit", results[("empty cache", "Worklist")], TARGETS["new session"]))
     if not args.no_ingest:
         for name in PAGES:  # one run each: every page is the first of a new version
             seconds = results[("after ingest", name)][0]
