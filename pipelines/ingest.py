@@ -210,11 +210,18 @@ def store_outcome_tables(con, run_id: int, progress: Progress) -> None:
     and readers compute the tables on opening as before."""
     progress("computing the outcome tables for the dashboard")
     try:
+        # The previous run's tables go first, and a checkpoint frees their blocks, so the new
+        # ones reuse them: the file does not grow by a set of tables per run.
+        precomputed.drop(con)
+        con.execute("CHECKPOINT")
         con.execute("BEGIN TRANSACTION")
         precomputed.write(con, run_id)
         con.execute("COMMIT")
     except duckdb.Error as error:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # failed outside the transaction (the drop or the checkpoint): nothing to undo
         progress(f"the outcome tables were not stored ({str(error).splitlines()[0]}); "
                  f"readers will compute them when they open this version")
 

@@ -72,11 +72,16 @@ def materialise(con: duckdb.DuckDBPyConnection, template: str, stored_in: str | 
                                 source=source(PATIENT_ASSESSMENTS, f"({sql.read(PATIENT_ASSESSMENTS_QUERY)})")))
 
 
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the stored tables (an ingest, before it stores the next run's)."""
+    con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+
+
 def write(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """Store the tables in the connection's database (schema `precomputed`), replacing those of
     an earlier run, with `about` naming `run_id` and the definitions. Call in the ingest's
     transaction, on its working copy, after the run is recorded."""
-    con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    drop(con)
     con.execute(f"CREATE SCHEMA {SCHEMA}")
     materialise(con, f"CREATE TABLE {SCHEMA}.{{view}} AS SELECT * FROM {{source}} ORDER BY patient_id;"
                      f"CREATE OR REPLACE TEMP VIEW {{view}} AS SELECT * FROM {SCHEMA}.{{view}}")
