@@ -59,8 +59,12 @@ def materialise(con: duckdb.DuckDBPyConnection, template: str, stored_in: str | 
     def source(view: str, computed: str) -> str:
         return f"{stored_in}.{view}" if stored_in else computed
 
-    # This version's definitions of the outcome flags, whatever version last loaded the file.
-    con.execute(sql.read("views/outcome_flags").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+    # This version's macros the views use (the outcome flags, ...: the files of
+    # OUTCOME_VIEW_FILES that define macros, not views), whatever version last loaded the file.
+    for name in OUTCOME_VIEW_FILES:
+        text = sql.read(name)
+        if "CREATE OR REPLACE MACRO" in text and "CREATE OR REPLACE VIEW" not in text:
+            con.execute(text.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
     for view in SNAPSHOT_VIEWS:
         con.execute(template.format(view=view, source=source(view, f"main.{view}")))
     for name in ANALYTICS_VIEW_FILES:
