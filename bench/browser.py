@@ -155,9 +155,17 @@ class Browser:
             search.fill(second)
             search.press("Enter")
             page.wait_for_function(SETTLED, timeout=self.timeout_ms, polling=50)
-            page.locator('[data-testid="stSelectbox"]').first.click(timeout=self.timeout_ms)
             option = page.get_by_role("option").filter(has_text=f"{second} ·").first
-            option.wait_for(timeout=self.timeout_ms)
+            for attempt in range(5):  # the list may open before the search's rerun has filled it
+                page.locator('[data-testid="stSelectbox"]').first.click(timeout=self.timeout_ms)
+                try:
+                    option.wait_for(timeout=10_000)
+                    break
+                except Exception:
+                    page.keyboard.press("Escape")
+                    page.wait_for_function(SETTLED, timeout=self.timeout_ms, polling=50)
+            else:
+                raise RuntimeError(f"patient {second} never appeared in the search's list")
             _, texts = self._texts("Patient", second)
             start = time.perf_counter()
             option.click(timeout=self.timeout_ms)
