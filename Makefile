@@ -42,6 +42,7 @@ bench: setup setup-spark
 	$(BIN)/python bench/large_csv.py --size-mb 250 1024
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/spark.py
+	$(BIN)/python bench/browser.py
 
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup

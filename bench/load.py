@@ -215,12 +215,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, work: Path) -> tuple[subprocess.Popen, str]:
+def start_server(db: Path, work: Path, name: str = "load") -> tuple[subprocess.Popen, str]:
+    """`streamlit run dashboard/app.py` serving `db` on a free loopback port; its log, audit log and
+    config folder in `work`, named after the benchmark (`name`)."""
     port = free_port()
-    env = {**os.environ, "OUTCOMES_DB": str(db), "OUTCOMES_AUDIT_LOG": str(work / "load-audit.log"),
-           "XDG_CONFIG_HOME": str(work / "load-config")}
+    env = {**os.environ, "OUTCOMES_DB": str(db), "OUTCOMES_AUDIT_LOG": str(work / f"{name}-audit.log"),
+           "XDG_CONFIG_HOME": str(work / f"{name}-config")}
     env.pop("OUTCOMES_CONFIG", None)
-    log = open(work / "load-streamlit.log", "w")
+    log = open(work / f"{name}-streamlit.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -236,7 +238,7 @@ def start_server(db: Path, work: Path) -> tuple[subprocess.Popen, str]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise SystemExit(f"streamlit did not start:\n{(work / 'load-streamlit.log').read_text()}")
+            raise SystemExit(f"streamlit did not start:\n{(work / f'{name}-streamlit.log').read_text()}")
         time.sleep(0.5)
 
 

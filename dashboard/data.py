@@ -6,9 +6,11 @@ Pages never hold a connection or SQL. They call `ask(function, *args)` with a fu
 
 - The snapshot (`open_snapshot`: the outcome views computed once) is a `st.cache_resource` keyed
   on the database file and its version, so a new ingest is picked up on the next rerun without
-  a restart, and the old snapshot is dropped. A server runs for months, so the snapshot lives
-  in a temporary file and DuckDB works within $OUTCOMES_MEMORY_LIMIT (`memory_limit`) rather
-  than holding a gigabyte of tables in memory for a large clinic.
+  a restart, and the old snapshot is dropped. Opening a version computes nothing heavy: the
+  ingest stored the outcome tables in the file before the swap (pipelines/precomputed.py) and
+  the snapshot names them in place. Only a database without current stored tables (loaded by
+  an older version) has them computed here, into a temporary file, because a server runs for
+  months; DuckDB works within $OUTCOMES_MEMORY_LIMIT (`memory_limit`) either way.
 - Answers are `st.cache_data` keyed on the same version and the function's arguments: a director
   flicking between filters pays for each filter once, and nothing stale survives an ingest.
 - One DuckDB connection is not safe for concurrent queries from several threads (Streamlit runs

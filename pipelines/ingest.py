@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from . import sql
+import duckdb
+
+from . import precomputed, sql
 from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
@@ -176,6 +178,7 @@ def ingest(
                             warnings={str(p): list(readers[p].warnings) for p in listed if readers[p].warnings})
             _record_run(con, run)
             con.execute("COMMIT")
+            store_outcome_tables(con, run_id, progress)
             return run
         except BaseException:
             try:
@@ -219,6 +222,30 @@ def ingest(
 class NothingToPublish(ImportFormatError):
     """A run without files (`outcomes ingest --store-only`) found no check-in waiting: nothing
     was done (another run has published them, or none was saved)."""
+
+
+def store_outcome_tables(con, run_id: int, progress: Progress) -> None:
+    """Compute the outcome tables into the working copy before it is swapped in
+    (pipelines/precomputed.py), so no reader waits for them. Their own transaction, after the
+    load's: if they cannot be computed (e.g. out of memory on a very large clinic), the run
+    still publishes, the stale tables of an earlier run are not used (they name another run),
+    and readers compute the tables on opening as before."""
+    progress("computing the outcome tables for the dashboard")
+    try:
+        # The previous run's tables go first, and a checkpoint frees their blocks, so the new
+        # ones reuse them: the file does not grow by a set of tables per run.
+        precomputed.drop(con)
+        con.execute("CHECKPOINT")
+        con.execute("BEGIN TRANSACTION")
+        precomputed.write(con, run_id)
+        con.execute("COMMIT")
+    except duckdb.Error as error:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # failed outside the transaction (the drop or the checkpoint): nothing to undo
+        progress(f"the outcome tables were not stored ({str(error).splitlines()[0]}); "
+                 f"readers will compute them when they open this version")
 
 
 def _record_run(con, run: RunResult) -> None:

@@ -80,13 +80,14 @@ def snapshot(db: Path) -> dict[str, tuple[int, int]]:
         return {}
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = [name for (name,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
-        ).fetchall()]
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "ORDER BY 1, 2").fetchall()
         return {
-            name: tuple(con.execute(f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "{name}" AS t')
-                        .fetchone())
-            for name in tables
+            name if schema == "main" else f"{schema}.{name}":
+                tuple(con.execute(f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "{schema}"."{name}" AS t')
+                      .fetchone())
+            for schema, name in tables
         }
     finally:
         con.close()

@@ -30,7 +30,8 @@ import streamlit as st
 from dashboard.acknowledging import store_version, worklist_section, worklist_with_acknowledgements
 from dashboard import checkin_staff
 from dashboard.auditing import auditor
-from dashboard.charts.quality import reason_counts, worklist_reasons_chart
+from dashboard.bars import count_bars
+from dashboard.charts.quality import reason_counts
 from dashboard.data import ask, current_version, db_path, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.today import today as clinic_day
@@ -38,7 +39,7 @@ from dashboard.widgets import require_database
 from dashboard.worklist_status import in_treatment_switch, who_is_listed
 from dashboard.worklist_today import show_today, view_switch
 from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, cohort_options, status_filter
-from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, UPCOMING_INFUSION_DAYS
+from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, SAFETY_REASONS, UPCOMING_INFUSION_DAYS
 from pipelines.safe_csv import csv_bytes
 
 PATIENT_PAGE = "patient"
@@ -157,7 +158,8 @@ with left:
     for cell, reason in zip(cells[1:], ("item9_positive", "reliable_deterioration", "bp_excursion_last_infusion")):
         cell.metric(REASON_LABELS[reason], f"{int(counts.loc[counts['reason'] == reason, 'patients'].iloc[0]):,}")
 with right:
-    st.plotly_chart(worklist_reasons_chart(counts, height=260), config={"displayModeBar": False})
+    # Bars without Plotly: this page's only chart, and Plotly's bundle costs a new session ~1 s (dashboard/bars.py).
+    count_bars(counts, flagged=SAFETY_REASONS, empty="Nobody needs attention for any reason.")
     st.caption("Patients per reason, before the reason filter; a patient with several reasons counts under each.")
 
 if shown.empty:

@@ -7,7 +7,13 @@ into a table of the same name. DuckDB looks up unqualified names in the temporar
 first, so every query and every view built on these (cohort outcomes, the NHS pair, the
 expected trajectory) reads the snapshot without changing its SQL.
 
-Where the snapshot lives is the caller's choice:
+Usually nothing is computed here: every ingest computes these tables once and stores them in
+the database file (pipelines/precomputed.py, schema `precomputed`), and `open_snapshot` names
+them (with a store) or copies them into memory (without one) when they belong to the file's
+latest run and this version's SQL. It computes them as described below only for a database that
+lacks current ones (loaded by an older version, or an upgrade changed the views).
+
+Where a computed snapshot lives is the caller's choice:
 
 - in memory (the default): temporary tables, the fastest to query; about 1 GB for
   200,000 patients. Right for a notebook, the CLI and the benchmarks.
@@ -40,21 +46,20 @@ from pathlib import Path
 
 import duckdb
 
-from .. import sql
-from ..db import ANALYTICS_VIEW_FILES, connect, shadow_missing_columns
+from .. import precomputed
+from ..db import connect, shadow_missing_columns
+from ..precomputed import PATIENT_ASSESSMENTS, SNAPSHOT_ANALYTICS_VIEWS, SNAPSHOT_VIEWS
 
-# In dependency order: each may read the ones before it.
-SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
-# Analytics views that several questions read (trajectories and the expected trajectory; the
-# safety page and the worklist; the two time-to-response questions).
-SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "last_infusions", "followup_responses")
-# The columns of `assessments` one patient's record reads that the views leave out (incomplete
-# administrations, PHQ-9 item answers), copied sorted by patient (sql/analytics/snapshot/).
-PATIENT_ASSESSMENTS = "patient_assessments"
+__all__ = ["PATIENT_ASSESSMENTS", "SNAPSHOT_ANALYTICS_VIEWS", "SNAPSHOT_VIEWS", "ensure_patient_lookup",
+           "lookup_prefix", "open_snapshot", "opened_from"]
+
+# connection -> "stored" (the ingest's precomputed tables) or "computed" (weak: a closed
+# connection drops out)
+_opened_from: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def open_snapshot(path: str | Path, store: str | Path | None = None,
-                  memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+                  memory_limit: str | None = None, use_stored: bool = True) -> duckdb.DuckDBPyConnection:
     """Open an outcomes database read-only with the outcome views computed once.
 
     Parameters
@@ -62,59 +67,75 @@ def open_snapshot(path: str | Path, store: str | Path | None = None,
     path : str or Path
         The outcomes database (opened read-only; it must exist).
     store : str or Path, optional
-        A file to hold the snapshot's tables (replaced if it exists, deleted when the
-        connection is garbage-collected); None keeps them in memory.
+        A file to hold the snapshot's tables when they must be computed (replaced if it
+        exists, deleted when the connection is garbage-collected); None keeps them in memory.
     memory_limit : str, optional
         DuckDB's memory cap, in DuckDB syntax (e.g. "500MB").
+    use_stored : bool
+        Use the tables the latest ingest stored in the file (`pipelines.precomputed`) when they
+        are there and current (default); False computes them whatever the file holds.
 
     Returns
     -------
     duckdb.DuckDBPyConnection
         A connection on which `scores`, `patient_outcomes`, ... (SNAPSHOT_VIEWS,
         SNAPSHOT_ANALYTICS_VIEWS) and `patient_assessments` are tables sorted by patient.
+        `opened_from(con)` says whether they were stored or computed.
 
     Notes
     -----
-    The analytics views (sql/views/, after the outcome views) are created as temporary views
-    from this version's SQL, so a database last loaded by an older version still answers every
-    question.
+    Stored tables are read in place with a `store` (temporary views naming them: nothing is
+    computed or written, so opening takes milliseconds), and copied into memory without one
+    (a copy, no computation: the fastest to query, as before). Without current stored tables
+    (a database loaded by an older version, or definitions changed since) they are computed
+    here as before. The analytics views (sql/views/, after the outcome views) are created as
+    temporary views from this version's SQL, so a database last loaded by an older version
+    still answers every question.
     """
+    if not Path(path).exists():  # a read-only open or an ATTACH would fail less clearly, or create it
+        raise duckdb.IOException(f'Cannot open database "{path}" in read-only mode: database does not exist')
     if store is None:
         con = connect(path, read_only=True)
         _limit(con, memory_limit)
-        materialise = "CREATE TEMP TABLE {view} AS SELECT * FROM {source} ORDER BY patient_id"
     else:
-        if not Path(path).exists():  # ATTACH would create it
-            raise duckdb.IOException(f'Cannot open database "{path}" in read-only mode: database does not exist')
-        store = Path(store)
-        for leftover in (store, Path(f"{store}.wal")):
-            leftover.unlink(missing_ok=True)
         # An in-memory connection that reads the database read-only and writes only the store.
         con = connect(":memory:")
         _limit(con, memory_limit)
-        # Spill beside the store, not into DuckDB's default ./.tmp of whatever folder the server runs in.
-        con.execute(f"SET temp_directory = '{_spill(store)}'")
         con.execute("ATTACH ? AS outcomes (READ_ONLY)", [str(path)])
         con.execute("USE outcomes")
-        con.execute("ATTACH ? AS snapshot", [str(store)])
+        store = Path(store)
+        for leftover in (store, Path(f"{store}.wal")):
+            leftover.unlink(missing_ok=True)
+        # Spill beside the store, not into DuckDB's default ./.tmp of whatever folder the server runs in.
+        con.execute(f"SET temp_directory = '{_spill(store)}'")
         weakref.finalize(con, _remove, store)
-        materialise = ("CREATE TABLE snapshot.main.{view} AS SELECT * FROM {source} ORDER BY patient_id;"
-                       "CREATE TEMP VIEW {view} AS SELECT * FROM snapshot.main.{view}")
     shadow_missing_columns(con)  # a database last loaded by an older version still answers
-    # This version's definitions of the outcome flags, whatever version last loaded the file.
-    for macro in ("views/outcome_flags", "views/treatment_status"):
-        con.execute(sql.read(macro).replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
-    for view in SNAPSHOT_VIEWS:
-        con.execute(materialise.format(view=view, source=f"main.{view}"))
-    for name in ANALYTICS_VIEW_FILES:
-        con.execute(sql.read(name).replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
-    for view in SNAPSHOT_ANALYTICS_VIEWS:  # computed once too, under the same name
-        con.execute(f"ALTER VIEW temp.main.{view} RENAME TO {view}_definition")
-        con.execute(materialise.format(view=view, source=f"{view}_definition"))
-    con.execute(materialise.format(view=PATIENT_ASSESSMENTS, source=f"({sql.read('analytics/snapshot/patient_assessments')})"))
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    if use_stored and precomputed.current(con, catalog):
+        stored_in = f'"{catalog}".{precomputed.SCHEMA}'
+        # Already sorted by patient: copied as they are (DuckDB keeps insertion order), or named.
+        template = ("CREATE TEMP TABLE {view} AS SELECT * FROM {source}" if store is None else
+                    "CREATE TEMP VIEW {view} AS SELECT * FROM {source}")
+        precomputed.materialise(con, template, stored_in=stored_in)
+        _opened_from[con] = "stored"
+        return con
+    if store is None:
+        template = "CREATE TEMP TABLE {view} AS SELECT * FROM {source} ORDER BY patient_id"
+    else:
+        con.execute("ATTACH ? AS snapshot", [str(store)])
+        template = ("CREATE TABLE snapshot.main.{view} AS SELECT * FROM {source} ORDER BY patient_id;"
+                    "CREATE TEMP VIEW {view} AS SELECT * FROM snapshot.main.{view}")
+    precomputed.materialise(con, template)
     if store is not None:
         con.execute("CHECKPOINT snapshot")
+    _opened_from[con] = "computed"
     return con
+
+
+def opened_from(con: duckdb.DuckDBPyConnection) -> str | None:
+    """How `open_snapshot` made the connection's tables: "stored" (read from the tables the
+    latest ingest stored in the file: nothing computed), "computed", or None (not a snapshot)."""
+    return _opened_from.get(con)
 
 
 # connection -> the relation to read assessments from (weak: a closed connection drops out)

@@ -1,0 +1,273 @@
+"""Browser benchmark: each page's time to fully drawn, as a user sees it, in headless Chromium.
+
+The server-side benchmark (bench/dashboard.py, AppTest) times the page scripts; a user also
+waits for Streamlit's session to start, the websocket to carry the page's elements, and the
+browser to draw them (data grids, Plotly figures). This script measures that whole wait on the
+real server (`streamlit run dashboard/app.py`, loopback, headless) over the N-patient synthetic
+clinic (`outcomes synth`, cached in --workdir like the other benchmarks), with Playwright and
+the system Chromium:
+
+  new session   a new tab opening the page by its address (a bookmark, a link in a new tab):
+                Streamlit's session start included. The tabs share one browser profile, as a
+                user's do, so Streamlit's scripts come from the browser's cache after the first
+                visit. Target <= 2 s. Also the Worklist in a browser's first visit (an empty
+                cache: every script downloaded).
+  in session    moving to the page from another page of the same session by the sidebar's
+                link. Target <= 1 s.
+  patient       on the Patient page, choosing another patient with the search box and its
+                list (the time from the choice). Target <= 1 s.
+  after ingest  the first visitor after an ingest (a new session): `outcomes ingest` of one
+                small export into the served database (copy-and-swap) before each page, so
+                each is the first page of a new database version. Target <= 2 s: nobody
+                waits for a database version to open.
+
+A page is fully drawn when its key texts are visible and Streamlit shows neither its running
+indicator nor skeletons nor stale elements (the check of tests/test_e2e_browser.py); the time
+is from `goto` (or the click) to the first check that passes. Each figure is the median of
+--runs runs (Patient pages open a different patient each run, so their answers are not cached
+yet), printed beside its target. One warm-up visit of every page comes first (a server in
+service has its database version open).
+
+The browser runs on the same machine as the server and shares its cores: on a busy machine
+compare figures within one run. The machine's load average is printed.
+
+Usage: python bench/browser.py [--patients N] [--seed S] [--workdir DIR] [--runs R] [--timeout T]
+                               [--no-ingest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Python puts this script's folder first on the path, where this file would shadow the
+# `dashboard` package: put the repository there instead.
+REPO = Path(__file__).resolve().parent.parent
+sys.path[0] = str(REPO)
+
+import duckdb  # noqa: E402
+
+from bench.clinic import clinic_database  # noqa: E402
+from bench.load import CHROMIUM, PAGES, SETTLED, next_day_export, peak_rss_gb, start_server  # noqa: E402
+
+WIDTH, HEIGHT = 1280, 1000
+TARGETS = {"new session": 2.0, "in session": 1.0, "patient": 1.0, "after ingest": 2.0}
+# Where a within-session visit starts from: another page (the Worklist, or the Patient page for
+# the Worklist).
+FROM = {"Worklist": "Data quality", "Patient": "Worklist", "Clinic outcomes": "Worklist", "Data quality": "Worklist"}
+
+
+class Browser:
+    """One headless Chromium with one profile; a new tab per session."""
+
+    def __init__(self, url: str, patients: list[str], timeout_s: float):
+        from playwright.sync_api import sync_playwright
+
+        self.url, self.patients, self.timeout_ms = url, list(patients), timeout_s * 1000
+        self._playwright = sync_playwright().start()
+        self.browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # One browser profile for the whole run, as a user's browser: its HTTP cache holds
+        # Streamlit's scripts after the first visit. Each session is a new tab (a new Streamlit
+        # session: its own websocket); `empty_cache` sessions get a new profile instead.
+        self.profile = self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+
+    def close(self) -> None:
+        self.profile.close()
+        self.browser.close()
+        self._playwright.stop()
+
+    def next_patient(self) -> str:
+        return self.patients.pop(0)
+
+    def _texts(self, name: str, patient: str | None) -> tuple[str, list[str]]:
+        path, texts = PAGES[name]
+        return path.format(patient=patient), [t.format(patient=patient) for t in texts]
+
+    def drawn(self, page, texts: list[str], start: float) -> float:
+        """Seconds from `start` until `texts` are visible and the page is settled."""
+        for text in texts:
+            page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=self.timeout_ms)
+        page.wait_for_function(SETTLED, timeout=self.timeout_ms, polling=50)
+        seconds = time.perf_counter() - start
+        errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+        if errors.count():
+            raise RuntimeError(f"error box on the page: {errors.first.inner_text()[:300]}")
+        return seconds
+
+    def tab(self, empty_cache: bool = False):
+        """A new tab: of the run's browser profile, or of a new one with an empty cache."""
+        if empty_cache:
+            return self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}).new_page()
+        return self.profile.new_page()
+
+    @staticmethod
+    def done(page, empty_cache: bool = False) -> None:
+        page.close()
+        if empty_cache:
+            page.context.close()
+
+    def new_session(self, name: str, empty_cache: bool = False) -> float:
+        patient = self.next_patient() if name == "Patient" else None
+        path, texts = self._texts(name, patient)
+        page = self.tab(empty_cache)
+        try:
+            start = time.perf_counter()
+            page.goto(f"{self.url}/{path}", timeout=self.timeout_ms)
+            return self.drawn(page, texts, start)
+        finally:
+            self.done(page, empty_cache)
+
+    def in_session(self, name: str) -> float:
+        """Open FROM[name] by address (untimed), then the page by the sidebar's link (timed)."""
+        first = FROM[name]
+        page = self.tab()
+        try:
+            patient = self.next_patient() if "Patient" in (name, first) else None
+            path, texts = self._texts(first, patient)
+            page.goto(f"{self.url}/{path}", timeout=self.timeout_ms)
+            self.drawn(page, texts, time.perf_counter())
+            path, texts = self._texts(name, patient)
+            if name == "Patient":  # the sidebar's link opens the page without a patient
+                texts = ["Find a patient by id"]
+            link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path.split("?")[0]}"]').first
+            start = time.perf_counter()
+            link.click(timeout=self.timeout_ms)
+            return self.drawn(page, texts, start)
+        finally:
+            self.done(page)
+
+    def patient_change(self) -> float:
+        """On a patient's page, search for another patient and choose them from the list (timed
+        from the choice)."""
+        first, second = self.next_patient(), self.next_patient()
+        page = self.tab()
+        try:
+            path, texts = self._texts("Patient", first)
+            page.goto(f"{self.url}/{path}", timeout=self.timeout_ms)
+            self.drawn(page, texts, time.perf_counter())
+            search = page.get_by_label("Find a patient by id")
+            search.fill(second)
+            search.press("Enter")
+            page.wait_for_function(SETTLED, timeout=self.timeout_ms, polling=50)
+            option = page.get_by_role("option").filter(has_text=f"{second} ·").first
+            for attempt in range(5):  # the list may open before the search's rerun has filled it
+                page.locator('[data-testid="stSelectbox"]').first.click(timeout=self.timeout_ms)
+                try:
+                    option.wait_for(timeout=10_000)
+                    break
+                except Exception:
+                    page.keyboard.press("Escape")
+                    page.wait_for_function(SETTLED, timeout=self.timeout_ms, polling=50)
+            else:
+                raise RuntimeError(f"patient {second} never appeared in the search's list")
+            _, texts = self._texts("Patient", second)
+            start = time.perf_counter()
+            option.click(timeout=self.timeout_ms)
+            return self.drawn(page, texts, start)
+        finally:
+            self.done(page)
+
+
+def ingest_again(export: Path, db: Path) -> float:
+    """`outcomes ingest` of `export` into the served database: a new database version."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", str(export), "--db", str(db), "--quiet"],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def line(label: str, times: list[float], target: float) -> str:
+    median = statistics.median(times)
+    verdict = "met" if median <= target else "NOT met"
+    return (f"{label:<34} {median:7.2f} s   (target <= {target:.0f} s: {verdict}; "
+            f"{len(times)} runs, {min(times):.2f}-{max(times):.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", default=".bench")
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (the median is reported)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds a page may take before it fails")
+    parser.add_argument("--no-ingest", action="store_true", help="skip the first-visitor-after-an-ingest figures")
+    args = parser.parse_args()
+    if CHROMIUM is None:
+        raise SystemExit("no Chromium (apt-get install chromium)")
+
+    work = Path(args.workdir)
+    source = clinic_database(args.patients, args.seed, work)
+    # The benchmark ingests into the database it serves: it works on a copy.
+    db = work / f"browser-{args.patients}-{args.seed}.duckdb"
+    for leftover in work.glob(f"{db.name}*"):
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    shutil.copyfile(source, db)
+    export = work / f"browser-next-day-{args.patients}-{args.seed}"
+    shutil.rmtree(export, ignore_errors=True)
+    next_day_export(work / f"clinic-{args.patients}-{args.seed}", export, 200)
+    con = duckdb.connect(str(db), read_only=True)
+    try:  # patients with a course to draw, a different one per Patient page opened
+        patients = [p for (p,) in con.execute(
+            "SELECT patient_id FROM sessions GROUP BY patient_id HAVING count(*) >= 3 "
+            "ORDER BY hash(patient_id || 'browser') LIMIT ?", [8 * args.runs + 8]).fetchall()]
+    finally:
+        con.close()
+
+    server, url = start_server(db, work, name="browser")
+    browser = Browser(url, patients, args.timeout)
+    results: dict[tuple[str, str], list[float]] = {}
+    loads = [os.getloadavg()[0]]
+    try:
+        clock = time.perf_counter()
+        for name in PAGES:  # warm-up: the database version opened, each page's answers cached
+            browser.new_session(name)
+        print(f"warm-up (opening the database version, every page once): {time.perf_counter() - clock:.1f} s",
+              flush=True)
+        for run in range(args.runs):
+            for name in PAGES:
+                results.setdefault(("new session", name), []).append(browser.new_session(name))
+                results.setdefault(("in session", name), []).append(browser.in_session(name))
+            results.setdefault(("patient", "Patient"), []).append(browser.patient_change())
+            results.setdefault(("empty cache", "Worklist"), []).append(browser.new_session("Worklist", empty_cache=True))
+            loads.append(os.getloadavg()[0])
+        if not args.no_ingest:
+            for name in PAGES:
+                ingest_s = ingest_again(export, db)
+                results.setdefault(("after ingest", name), []).append(browser.new_session(name))
+                results.setdefault(("ingest", "ingest"), []).append(ingest_s)
+                loads.append(os.getloadavg()[0])
+        peak = peak_rss_gb(server.pid)
+    finally:
+        browser.close()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    print()
+    print(f"{args.patients:,} patients; medians of {args.runs} runs; time to fully drawn in Chromium")
+    for how in ("new session", "in session"):
+        for name in PAGES:
+            print(line(f"{name}, {how}", results[(how, name)], TARGETS[how]))
+    print(line("Patient, another patient", results[("patient", "Patient")], TARGETS["patient"]))
+    print(line("Worklist, a browser's first visit", results[("empty cache", "Worklist")], TARGETS["new session"]))
+    if not args.no_ingest:
+        for name in PAGES:  # one run each: every page is the first of a new version
+            seconds = results[("after ingest", name)][0]
+            verdict = "met" if seconds <= TARGETS["after ingest"] else "NOT met"
+            print(f"{name + ', first after an ingest':<34} {seconds:7.2f} s   "
+                  f"(target <= {TARGETS['after ingest']:.0f} s: {verdict}; one run)")
+        print(f"{'the ingest itself (200 patients)':<34} {statistics.median(results[('ingest', 'ingest')]):7.2f} s")
+    print(f"server peak memory {peak:.2f} GB; load average (1 min) {statistics.mean(loads):.1f} mean, "
+          f"{max(loads):.1f} max on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
