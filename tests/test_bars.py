@@ -3,8 +3,11 @@ Plotly figure: every reason with its count, the longest bar the largest count.""
 
 from __future__ import annotations
 
-from conftest import open_page
+import datetime as dt
+
+from conftest import SAMPLE_TODAY, open_page
 from dashboard.charts.quality import reason_counts
+from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, status_filter
 from pipelines.analytics.snapshot import open_snapshot
 from pipelines.analytics.worklist import SAFETY_REASONS, worklist
 from pipelines.settings import Settings
@@ -13,7 +16,10 @@ from pipelines.settings import Settings
 def test_the_worklist_shows_every_reason_count_as_a_bar(sample_database, monkeypatch):
     app = open_page(sample_database, "views/worklist.py", monkeypatch)
     bars = [(element.proto.text, element.proto.value) for element in app.get("progress")]
-    counts = reason_counts(worklist(open_snapshot(sample_database), Settings()))
+    today = dt.date.fromisoformat(SAMPLE_TODAY)  # the page's today, and its default: patients in treatment
+    settings = Settings()
+    in_treatment = status_filter(CohortFilter(), settings, today, IN_TREATMENT)
+    counts = reason_counts(worklist(open_snapshot(sample_database), settings, as_of=today, cohort=in_treatment))
     assert counts["patients"].sum() > 0  # the sample has patients on the list: the check means something
     assert [text.split(": **")[0].replace(":material/warning: ", "") for text, _ in bars] == counts["label"].tolist()
     assert [int(text.split("**")[1].replace(",", "")) for text, _ in bars] == counts["patients"].tolist()
