@@ -18,7 +18,7 @@ import re
 
 import pandas as pd
 
-from pipelines.reports.suppression import SUPPRESSED, legend
+from pipelines.reports.marks import SUPPRESSED, legend
 
 __all__ = ["SUPPRESSED", "legend", "mark", "hover_text", "count_text", "table_cells", "text_config", "has_mark",
            "show_legend"]

@@ -14,7 +14,7 @@ from dashboard.suppressed import has_mark, hover_text, table_cells
 from pipelines.analytics.outcomes import outcomes_by_group
 from pipelines.analytics.snapshot import open_snapshot
 from pipelines.reports import clinic as published
-from pipelines.reports.suppression import legend
+from pipelines.reports.marks import legend
 from pipelines.settings import Settings
 
 SETTINGS = Settings()

@@ -13,7 +13,7 @@ import dataclasses
 
 from ..instruments import REGISTRY
 from ..settings import Settings
-from .suppression import SUPPRESSED, legend
+from .marks import SUPPRESSED, legend
 
 __all__ = ["with_text", "describe_cohort", "comparison_sentence", "chart_rows", "methods_lines", "period_text",
            "NOT_SHOWN", "suppressed_mark", "pct", "rate_text", "count_text", "line_cells", "durability_sentence",

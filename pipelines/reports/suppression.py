@@ -22,14 +22,10 @@ import pandas as pd
 
 from ..analytics.stats import CHANGE_COLUMNS
 from .complementary import DEFAULT_MIN_CELL, Table, small
+from .marks import SUPPRESSED, legend
 
 __all__ = ["DEFAULT_MIN_CELL", "CHANGE_STATISTICS", "SUPPRESSED", "cell_size", "label", "legend", "small", "blank", "shown_counts",
            "suppress_counts", "suppress_small_groups", "thin_risk_table"]
-
-# What a blanked cell prints, whatever blanked it. One neutral word: a count blanked as a complement
-# can be large (108 patients), so "fewer than 11" would be false for it, and a mark kept for the small
-# cells alone would tell readers which cells those are.
-SUPPRESSED = "suppressed"
 
 # The statistics of a row's patients (change from baseline), blanked when the row is.
 CHANGE_STATISTICS = tuple(CHANGE_COLUMNS)
@@ -57,12 +53,6 @@ def label(min_cell: int) -> str:
     complementary one alike (`legend` says what it means). `min_cell` is kept so callers need
     not change when the wording does."""
     return SUPPRESSED
-
-
-def legend(min_cell: int) -> str:
-    """The one-line explanation shown once beside a table, chart or report with suppressed cells."""
-    return (f"{SUPPRESSED}: fewer than {int(min_cell)} patients ([privacy] min_cell_size), or a number that "
-            "would give such a count back")
 
 
 def shown_counts(counts, hidden, min_cell: int) -> np.ndarray:
