@@ -74,3 +74,17 @@ def test_the_clinic_page_shows_the_legend_under_a_table_with_suppressed_cells(sa
     assert has_mark(clinicians) and not has_mark(sites)
     with_mark = sum(has_mark(d.value) for d in app.dataframe)
     assert with_mark >= 1 and sum(c.value == legend(11) for c in app.caption) == with_mark
+
+
+def test_a_blanked_denominator_or_count_under_the_rate_cards_reads_suppressed():
+    """The rates on bases: a row blanked whole, or its responders blanked, says "suppressed" with
+    the legend's reasons - "fewer than 11" would be false where the blank is a complement."""
+    from dashboard.views.clinic_bases import denominator_text
+
+    row = {"basis": "itt", "note": "", "n": pd.NA, "responders": pd.NA, "denominator_label": "who started"}
+    assert denominator_text(row, "responders", 11) == (
+        "ITT: suppressed (fewer than 11 patients, or a number that would give such a count back) who started")
+    row = {**row, "n": 276}
+    assert denominator_text(row, "responders", 11).startswith("ITT: suppressed (fewer than 11 patients, or a")
+    assert denominator_text(row, "responders", 11).endswith(" of 276 who started")
+    assert "fewer than 11 (or" not in denominator_text(row, "responders", 11)

@@ -17,7 +17,7 @@ import streamlit as st
 from dashboard.charts import competing as competing_charts
 from dashboard.data import ask
 from dashboard.display import percent, rate_columns, table
-from dashboard.suppressed import SUPPRESSED, legend
+from dashboard.suppressed import hover_text
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.reports import headline, response_course
 
@@ -40,9 +40,9 @@ WHY_THEY_DIFFER = (
 def _count_text(count, n, min_cell: int) -> str:
     # "suppressed", never "fewer than 11": a count blanked as a complement can be large
     if pd.isna(n):
-        return f"{SUPPRESSED} ({legend(min_cell).removeprefix(SUPPRESSED + ': ')})"
+        return hover_text(min_cell)
     if pd.isna(count):
-        return f"{SUPPRESSED} of {int(n)} ({legend(min_cell).removeprefix(SUPPRESSED + ': ')})"
+        return f"{hover_text(min_cell)} of {int(n)}"
     return f"{int(count)} of {int(n)}"
 
 
