@@ -24,8 +24,8 @@ from ..analytics.stats import CHANGE_COLUMNS
 from .complementary import DEFAULT_MIN_CELL, Table, small
 from .marks import SUPPRESSED, legend
 
-__all__ = ["DEFAULT_MIN_CELL", "CHANGE_STATISTICS", "SUPPRESSED", "cell_size", "label", "legend", "small", "blank", "shown_counts",
-           "suppress_counts", "suppress_small_groups", "thin_risk_table"]
+__all__ = ["DEFAULT_MIN_CELL", "CHANGE_STATISTICS", "SUPPRESSED", "cell_size", "label", "legend", "small", "blank",
+           "shown_counts", "suppress_counts", "suppress_small_groups", "thin_risk_table"]
 
 # The statistics of a row's patients (change from baseline), blanked when the row is.
 CHANGE_STATISTICS = tuple(CHANGE_COLUMNS)
