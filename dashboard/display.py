@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from .data import settings
-from .suppressed import table_cells
+from .suppressed import show_legend, table_cells
 from .widgets import download_csv
 
 
@@ -33,9 +33,12 @@ def _dataframe(shown: pd.DataFrame) -> None:
 
 def table(frame: pd.DataFrame, columns: dict[str, str], filename: str, label: str) -> None:
     """Show `frame` with clinical column names and offer the same table as CSV; suppressed cells
-    read "<11" (counts) and "suppressed" (their rates) in both (`suppressed.table_cells`)."""
-    shown = table_cells(frame, settings().privacy.min_cell_size)[list(columns)].rename(columns=columns)
+    (counts and their rates) read "suppressed" in both (`suppressed.table_cells`), and the table
+    says once under it what that means (`suppressed.legend`)."""
+    min_cell = settings().privacy.min_cell_size
+    shown = table_cells(frame, min_cell)[list(columns)].rename(columns=columns)
     _dataframe(shown)  # drawn from the cache when unchanged, like the charts
+    show_legend(shown, min_cell)
     download_csv(shown, filename, f"Download {label} (CSV)", key=f"download_{filename}")
 
 

@@ -251,7 +251,7 @@ def test_outcomes_by_clinician_suppresses_small_groups(con):
     assert pd.isna(okafor.remission_n) and math.isnan(okafor.remission_rate)
     for name in ("Dr. Reyes", "Dr. Whitfield"):
         row = groups.loc[name]
-        assert row.suppressed and row.n_shown == "fewer than 2"
+        assert row.suppressed and row.n_shown == "suppressed"
         assert pd.isna(row.n_patients) and pd.isna(row.n_evaluable) and pd.isna(row.response_n)
         assert math.isnan(row.response_rate) and math.isnan(row.remission_low)
     assert list(result["groups"].group) == ["Dr. Okafor", "Dr. Reyes", "Dr. Whitfield"]  # shown first
@@ -266,7 +266,7 @@ def test_outcomes_by_clinician_suppresses_small_groups(con):
 
 def test_default_cell_size_is_eleven(con):
     groups = outcomes_by_group(con, SETTINGS, by="site")["groups"]
-    assert groups.suppressed.all() and set(groups.n_shown) == {"fewer than 11"}
+    assert groups.suppressed.all() and set(groups.n_shown) == {"suppressed"}
     assert groups.response_rate.isna().all()
 
 
@@ -319,7 +319,7 @@ def test_suppress_small_groups_blanks_every_number():
     assert list(shown.columns[:3]) == ["group", "suppressed", "n_shown"]
     # small (10) is suppressed; the total minus the rest would give it back, so the next
     # smallest group (big, 20) goes too; bigger stays
-    assert list(shown.n_shown) == ["fewer than 11", "30", "fewer than 11"]
+    assert list(shown.n_shown) == ["suppressed", "30", "suppressed"]
     for index in (0, 2):
         row = shown.iloc[index]
         assert pd.isna(row.n_patients) and pd.isna(row.n_evaluable) and pd.isna(row.response_n)

@@ -1,7 +1,7 @@
 """Defects seen in the browser (issue 16), each checked on the figure a page draws from the
 sample clinic's published answers (`pipelines.reports.clinic` on a snapshot of the real
 ingest): the x axis of a grouped course in infusion order, rate axes from zero, suppressed
-cells written as "<11" in hovers."""
+cells written as "suppressed" in hovers, with their legend."""
 
 from __future__ import annotations
 
@@ -90,11 +90,11 @@ def test_a_quarter_counts_its_patients_as_a_cohort_of_that_quarter_would(snapsho
     assert (q1.response_low, q1.response_high) == pytest.approx((interval.low, interval.high))
 
 
-# --- Suppressed cells read "<11" ---------------------------------------------------------------------
+# --- Suppressed cells read "suppressed" ----------------------------------------------------------------
 
 def test_suppressed_cells_read_less_than_the_cell_size_in_tables_hovers_and_csv(snapshot):
     """"Adverse event (any): None" read as zero events. The sample has fewer than 11 infusions
-    with an adverse event: the table and its CSV say "<11" and "suppressed", the hover "<11"."""
+    with an adverse event: the table, its CSV and the hover say "suppressed"."""
     from dashboard.charts import treatment
     from dashboard.suppressed import table_cells
     from pipelines.safe_csv import csv_bytes
@@ -105,26 +105,27 @@ def test_suppressed_cells_read_less_than_the_cell_size_in_tables_hovers_and_csv(
     assert row["n_affected_infusions"].isna().all()  # blanked by the reports
     shown = table_cells(effects, 11)
     cells = shown[shown["effect"] == "adverse event (any)"].iloc[0]
-    assert cells["n_affected_infusions"] == "<11" and cells["per_100"] == "suppressed"
+    assert cells["n_affected_infusions"] == "suppressed" and cells["per_100"] == "suppressed"
     assert shown.loc[shown["effect"] == "nausea", "n_affected_infusions"].iloc[0] == "324"  # as it is, as text
     text = csv_bytes(shown).decode()
-    assert "adverse event (any),1992,<11,suppressed" in text and "None" not in text
+    assert "adverse event (any),1992,suppressed,suppressed" in text and "None" not in text
     figure = treatment.safety_chart(effects, rates["bp"], 180, 110, 11)
     bar = figure.data[0]
     index = list(bar.y).index("Adverse event (any)")
-    assert bar.hovertext[index].startswith("Adverse event (any): <11 infusions")
-    assert bar.text[index] == "<11 infusions (suppressed)"
+    assert bar.hovertext[index].startswith("Adverse event (any): infusions suppressed (fewer than 11 patients, or a number")
+    assert bar.text[index] == "infusions suppressed"
     assert figure.layout.xaxis.rangemode == "tozero"
 
 
 def test_a_blanked_count_other_than_11_uses_the_configured_size(snapshot):
-    """`[privacy] min_cell_size` = 20: the blanked counts read "<20"."""
-    from dashboard.suppressed import table_cells
+    """`[privacy] min_cell_size` = 20: the blanked counts read "suppressed" and the legend names 20."""
+    from dashboard.suppressed import has_mark, legend, table_cells
 
     trend = published.outcomes_by_start(snapshot, SETTINGS, "PHQ-9", min_cell=20)
     shown = table_cells(trend, 20)
-    assert set(shown.loc[trend["response_n"].isna(), "response_n"]) == {"<20"}
-    assert set(shown.loc[trend["suppressed"], "n_shown"]) <= {"<20"}
+    assert set(shown.loc[trend["response_n"].isna(), "response_n"]) == {"suppressed"}
+    assert set(shown.loc[trend["suppressed"], "n_shown"]) <= {"suppressed"}
+    assert has_mark(shown) and legend(20).startswith("suppressed: fewer than 20 patients ([privacy] min_cell_size)")
 
 
 # --- Labels and axes -------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def test_a_ptsd_patients_course_starts_with_the_pcl5_panel(snapshot):
 
 def test_the_analysts_coverage_and_completion_tables_read_less_than_eleven(snapshot):
     """Data quality for a role without patient-level access (`reports.quality`): blanked counts
-    "<11", a blanked share "suppressed", and a number column holding them shown as text."""
+    "suppressed", a blanked share "suppressed", and a number column holding them shown as text."""
     import streamlit as st
 
     from dashboard.suppressed import table_cells, text_config
@@ -207,7 +208,7 @@ def test_the_analysts_coverage_and_completion_tables_read_less_than_eleven(snaps
     shown = table_cells(suppressed_coverage(counted, 11), 11)
     phq9 = shown[shown["instrument"] == "PHQ-9"].iloc[0]
     assert counted.loc[counted["instrument"] == "PHQ-9", "n_without_baseline"].iloc[0] < 11  # why it is blanked
-    assert phq9["n_without_baseline"] == "<11" and phq9["none_before_start"] == 0
+    assert phq9["n_without_baseline"] == "suppressed" and phq9["none_before_start"] == 0
     config = text_config({"n_without_baseline": st.column_config.NumberColumn("Without"),
                           "none_before_start": st.column_config.NumberColumn("None before")}, shown)
     assert config["n_without_baseline"]["type_config"]["type"] == "text"
@@ -216,7 +217,7 @@ def test_the_analysts_coverage_and_completion_tables_read_less_than_eleven(snaps
                                                                        max_infusion=12), 11)
     cells = table_cells(completion, 11)
     blanked = completion["n_with_score"].isna()
-    assert blanked.any() and (cells.loc[blanked, "n_with_score"] == "<11").all()
+    assert blanked.any() and (cells.loc[blanked, "n_with_score"] == "suppressed").all()
     assert (cells.loc[blanked, "share"] == "suppressed").all()
 
 
@@ -233,19 +234,19 @@ def test_blanked_baseline_gaps_are_not_reported_as_none(snapshot):
     assert "too few to show" in text and "Every patient" not in text
 
 
-def test_hovers_write_blanked_counts_as_less_than_eleven(snapshot):
+def test_hovers_write_blanked_counts_as_suppressed(snapshot):
     """Severity transitions, infusions per patient and retention on the sample: where a count is
-    blanked the hover says "<11", never "None" or nothing."""
+    blanked the hover says "suppressed" with its legend, never "None" or nothing."""
     from dashboard.charts import treatment
 
     moves = published.severity_transitions(snapshot, SETTINGS, "PHQ-9")
-    heat = charts.transitions_chart(moves, "PHQ-9").data[0]
+    heat = charts.transitions_chart(moves, "PHQ-9", 11).data[0]
     hovers = [h for row in heat.hovertext for h in row]
     blanked = int(moves["n_patients"].isna().sum())
-    assert blanked and sum(": <11 patients (suppressed)" in h for h in hovers) == blanked
+    assert blanked and sum(": patients suppressed (fewer than 11 patients, or a number" in h for h in hovers) == blanked
     counts = published.infusions_distribution(snapshot, SETTINGS)
     bars = treatment.infusions_chart(counts, 6, 11).data[0]
-    assert sum("<11 patients (suppressed)" in h for h in bars.hovertext) == int(counts["n_patients"].isna().sum()) > 0
+    assert sum("patients suppressed (fewer than 11 patients" in h for h in bars.hovertext) == int(counts["n_patients"].isna().sum()) > 0
     assert not any("None" in h for h in list(bars.hovertext) + hovers)
 
 

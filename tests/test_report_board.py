@@ -1,7 +1,7 @@
 """The director's one-page outcomes report (pipelines/reports/board*.py, pipelines/cli/report_file.py):
 the published benchmarks file and its checks, retention by infusion worked by hand, the PDF
 (one page; its numbers are the reports API's for the same cohorts, completers and intention to
-treat; suppressed cells print as <11 or the configured size), the HTML (self-contained, escaped),
+treat; suppressed cells print "suppressed", explained in the methods box), the HTML (self-contained, escaped),
 and the CLI writing both. All on the real sample clinic through the real ingest."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def expected_line(con, scale, cohort, basis) -> str:
             continue
         cells.append(f"{int(row['n'])}")
         for rate in ("response", "remission"):
-            cells.append("<11" if pd.isna(row[f"{rate}_rate"]) else
+            cells.append("suppressed" if pd.isna(row[f"{rate}_rate"]) else
                          cell(row[f"{rate}_rate"], row[f"{rate}_low"], row[f"{rate}_high"]))
     return " ".join(cells)
 
@@ -159,7 +159,7 @@ def test_retention_by_infusion_is_derived_only_from_counts_shown():
         ("Infusion 6 (induction complete)", 53), ("Maintenance", 13)]
     assert rows[1][2] == pytest.approx(0.88) and rows[2][3] is False
     hidden = retention_by_infusion(distribution, 100, None, 13, 6)
-    assert hidden[5][1:] == (None, None, True)  # a suppressed completed count prints as <11, not '-'
+    assert hidden[5][1:] == (None, None, True)  # a suppressed completed count prints as 'suppressed', not '-'
 
 
 # --- the PDF ------------------------------------------------------------------------------------
@@ -196,19 +196,25 @@ def test_pdf_is_one_page_and_its_numbers_are_the_reports_apis(con, board):
             ) in " ".join(text.split())
 
 
-def test_suppressed_cells_print_as_the_configured_size(con):
+def test_suppressed_cells_print_one_neutral_mark_explained_in_the_methods(con):
+    """A blanked cell reads "suppressed" (small or complementary alike: "<11" would be false for a
+    large complementary count), and the methods box says what it means with the configured size."""
     small = build_board(con, SETTINGS, SMALL)
     rates = headline_by_indication(con, SETTINGS, "PHQ-9", SMALL, "after_induction", "completers").iloc[0]
     assert rates["indication_group"] == "Unipolar depression"
     assert pd.isna(rates["responders"])  # the sample's small cohort: a suppressed responder count
     _, text = pdf_text(board_pdf(small))
-    assert f"PHQ-9 Unipolar depression Completers {rates['n']} <11 <11" in text
-    assert "Adverse event (any) <11 <11" in text and not re.search(r"\b(None|nan|NaN)\b", text)
+    assert f"PHQ-9 Unipolar depression Completers {rates['n']} suppressed suppressed" in text
+    assert "Adverse event (any) suppressed suppressed" in text and not re.search(r"\b(None|nan|NaN)\b", text)
+    assert "<11" not in text
+    legend = "suppressed: fewer than 11 patients ([privacy] min_cell_size), or a number that would give such a count back"
+    assert legend in " ".join(text.split())
     html = board_html(small)
-    assert "&lt;11" in html and not re.search(r"\b(None|nan|NaN)\b", html)
+    assert ">suppressed<" in html and "&lt;11" not in html and legend in " ".join(html.split())
+    assert not re.search(r"\b(None|nan|NaN)\b", html)
     twenty = dataclasses.replace(SETTINGS, privacy=PrivacySettings(min_cell_size=20))
     _, text = pdf_text(board_pdf(build_board(con, twenty, SMALL)))
-    assert "<20" in text and "<11" not in text and "counts of 1 to 19 patients" in text
+    assert "fewer than 20 patients ([privacy] min_cell_size)" in " ".join(text.split()) and "<20" not in text
 
 
 def test_a_cohort_under_the_cell_size_shows_no_figure(con):

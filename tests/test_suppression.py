@@ -331,7 +331,7 @@ def test_outcomes_by_clinician_by_hand(con):
     assert pd.isna(chen.response_n) and math.isnan(chen.response_rate) and math.isnan(chen.response_high)
     for name in ("Dr. Brown", "Dr. Diaz"):
         row = groups.loc[name]
-        assert row.suppressed and row.n_shown == "fewer than 11"
+        assert row.suppressed and row.n_shown == "suppressed"
         assert row[["n_patients", "n_evaluable", "response_n", "remission_n"]].isna().all()
     overall = only_row(result["overall"])
     assert (overall.n_evaluable, overall.response_n) == (101, 62)
@@ -367,7 +367,7 @@ def test_no_suppressed_count_of_the_group_tables_can_be_recovered(con, table):
 def test_headline_of_a_small_cohort_says_fewer_than(con):
     diaz = published.headline_outcomes(con, SETTINGS, cohort=CohortFilter(clinicians=("Dr. Diaz",)))
     row = only_row(diaz)
-    assert row.suppressed and row.n_shown == "fewer than 11"
+    assert row.suppressed and row.n_shown == "suppressed"
     assert row[["n_patients", "n_evaluable", "response_n", "remission_n"]].isna().all()
     assert math.isnan(row.response_rate) and math.isnan(row.median_change)
     # Chen alone: 40 evaluable, 32 responders leave 8: the response count and rate are blanked
@@ -549,19 +549,19 @@ def test_page_csv_downloads_hold_no_suppressed_number(built, monkeypatch, downlo
     app.run()
     assert not app.exception
     csv = pd.read_csv(io.StringIO(downloads["outcomes_by_clinician.csv"])).set_index("Clinician")
-    # a blanked count reads "<11" and its rate "suppressed" (dashboard/suppressed.py), never empty
+    # a blanked count and its rate read "suppressed" (dashboard/suppressed.py), never empty
     for name in ("Dr. Brown", "Dr. Diaz"):
         row = csv.loc[name]
-        assert row["Patients evaluated"] == "<11"
-        assert set(row.drop("Patients evaluated")) <= {"<11", "suppressed"}, row
-    assert csv.loc["Dr. Chen", "Response (patients)"] == "<11" and csv.loc["Dr. Chen", "Response rate (%)"] == "suppressed"
-    assert csv.loc["Dr. Adams", "Remission (patients)"] == "<11"
+        assert row["Patients evaluated"] == "suppressed"
+        assert set(row.drop("Patients evaluated")) <= {"suppressed"}, row
+    assert csv.loc["Dr. Chen", "Response (patients)"] == "suppressed" and csv.loc["Dr. Chen", "Response rate (%)"] == "suppressed"
+    assert csv.loc["Dr. Adams", "Remission (patients)"] == "suppressed"
     counts = csv[["Response (patients)", "Remission (patients)"]].stack()
     numbers = pd.to_numeric(counts, errors="coerce")
-    assert not ((numbers >= 1) & (numbers < MIN_CELL)).any() and (counts[numbers.isna()] == "<11").all()
+    assert not ((numbers >= 1) & (numbers < MIN_CELL)).any() and (counts[numbers.isna()] == "suppressed").all()
     # the table on screen is the same frame
     table = next(d.value for d in app.dataframe if "Clinician" in d.value.columns).set_index("Clinician")
-    assert table.loc["Dr. Diaz", "Patients evaluated"] == "<11"
+    assert table.loc["Dr. Diaz", "Patients evaluated"] == "suppressed"
     assert table.loc["Dr. Diaz", "Response rate (%)"] == "suppressed"
 
     app.session_state["clinic_tab"] = "Change per patient"
@@ -570,7 +570,7 @@ def test_page_csv_downloads_hold_no_suppressed_number(built, monkeypatch, downlo
     moves = pd.read_csv(io.StringIO(downloads["severity_transitions.csv"]))
     numbers = pd.to_numeric(moves["Patients"], errors="coerce")
     assert ((numbers == 0) | (numbers >= MIN_CELL) | numbers.isna()).all()
-    assert (moves.loc[numbers.isna(), "Patients"] == "<11").all()
+    assert (moves.loc[numbers.isna(), "Patients"] == "suppressed").all()
     totals = moves[["Patients at this baseline severity", "Patients at this severity after induction"]].stack()
     values = pd.to_numeric(totals, errors="coerce")
-    assert not ((values >= 1) & (values < MIN_CELL)).any() and (totals[values.isna()] == "<11").all()
+    assert not ((values >= 1) & (values < MIN_CELL)).any() and (totals[values.isna()] == "suppressed").all()

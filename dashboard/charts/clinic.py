@@ -23,6 +23,7 @@ from .. import theme
 from pipelines.palette import transparent
 
 from .base import interval_band, layout
+from ..suppressed import hover_text
 from .published import count as _count
 from .published import interval_text as _interval_text
 from .published import pct as _pct
@@ -132,7 +133,7 @@ def waterfall_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = None
             continue
         if aggregated:
             hover = [f"Patients ranked {a} to {b} ({n}): median {p:+.1f}% (from {lo:+.1f}% to {hi:+.1f}%)<br>"
-                     f"{_count(r, min_cell)} responded, {_count(m, min_cell)} remitted"
+                     f"responded: {_count(r, min_cell)}, remitted: {_count(m, min_cell)}"
                      for a, b, n, p, lo, hi, r, m in zip(part["first_rank"], part["last_rank"], part["n_patients"],
                                                           part["pct_change"], part["lowest_pct_change"],
                                                           part["highest_pct_change"], part["n_response"],
@@ -167,10 +168,10 @@ def waterfall_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = None
 
 # --- Severity transitions -----------------------------------------------------------------------
 
-def transitions_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
+def transitions_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = None) -> go.Figure:
     """Heatmap of patients by severity band at baseline (rows) and after induction (columns)
-    from `clinic.severity_transitions`, each cell labelled with its count ("<11" and blank where
-    suppressed); the hover adds the share of the baseline band where that band's total is shown."""
+    from `clinic.severity_transitions`, each cell labelled with its count ("suppressed" where
+    blanked); the hover adds the share of the baseline band where that band's total is shown."""
     rows = frame.drop_duplicates("baseline_order").sort_values("baseline_order")["baseline_band"].tolist()
     columns = frame.drop_duplicates("after_order").sort_values("after_order")["after_band"].tolist()
     if "suppressed" not in frame.columns:  # an unsuppressed frame: every count and total is known
@@ -189,16 +190,13 @@ def transitions_chart(frame: pd.DataFrame, scale: str) -> go.Figure:
     def describe(r, c) -> str:
         count = grid.loc[r, c]
         if pd.isna(count):
-            shown = str(text.loc[r, c])
-            shown = "<" + shown.removeprefix("fewer than ") if shown.startswith("fewer") else shown
-            return f"Baseline {r}, after induction {c}: {shown} patients (suppressed)"
+            return f"Baseline {r}, after induction {c}: patients {hover_text(min_cell)}"
         share = (f" ({100 * count / totals[r]:.0f}% of baseline {r})"
                  if pd.notna(totals[r]) and totals[r] else "")
         return f"Baseline {r}, after induction {c}: {int(count)} patients{share}"
 
     hover = [[describe(r, c) for c in columns] for r in rows]
-    labels = [["<" + t.removeprefix("fewer than ") if t.startswith("fewer") else t for t in row]
-              for row in text.to_numpy().tolist()]
+    labels = [[str(t) for t in row] for row in text.to_numpy().tolist()]
     figure = go.Figure(go.Heatmap(z=grid.to_numpy(), x=columns, y=rows, text=labels, texttemplate="%{text}",
                                   hovertext=hover, hoverinfo="text", colorscale="Blues", showscale=False,
                                   xgap=2, ygap=2))
@@ -294,7 +292,7 @@ def monthly_trend_chart(frame: pd.DataFrame, scale: str, min_cell: int | None = 
         # a period whose responder count is blanked is a gap in the line (None), not a point
         interval_band(figure, periods, [_pct(v) for v in shown[f"{outcome}_low"]],
                       [_pct(v) for v in shown[f"{outcome}_high"]], colour, name)
-        hover = [f"Started {m}: {_count(None, min_cell)} with or without {outcome} (suppressed), {n} patients evaluated"
+        hover = [f"Started {m}: {outcome} {hover_text(min_cell)}, {n} patients evaluated"
                  if pd.isna(r) else
                  f"Started {m}: {_pct(r):.0f}% {outcome} ({_interval_text(_pct(lo), _pct(hi))} %), "
                  f"{n} patients evaluated"

@@ -34,8 +34,7 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def count(value, min_cell: int | None = None) -> str:
-    """A count for a hover: "<11" where it is blanked (`dashboard.suppressed`; "suppressed"
-    when the size is not given)."""
+    """A count for a hover: "suppressed" where it is blanked (`dashboard.suppressed`)."""
     return count_text(value, min_cell)
 
 

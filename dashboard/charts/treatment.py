@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from .. import theme
 from .base import interval_band, layout
+from ..suppressed import hover_text
 from .published import count as _count
 from .published import interval_text as _interval_text
 from .published import pct as _pct
@@ -27,14 +28,14 @@ from .published import shown as _shown
 def retention_chart(row: pd.Series, min_cell: int | None = None) -> go.Figure:
     """Started -> completed induction -> any maintenance (`retention.retention`, one row), with
     each stage's share of the started patients and its 95% Wilson interval; a blanked stage
-    reads "<min_cell" (`dashboard.suppressed`)."""
+    reads "suppressed" (`dashboard.suppressed`)."""
     stages = ["Started", "Completed induction", "Any maintenance"]
     raw = [row["n_started"], row["completed_induction_n"], row["any_maintenance_n"]]
     counts = [None if pd.isna(c) else int(c) for c in raw]
     text = [f"{_count(counts[0], min_cell)} patients"]
     for name in ("completed_induction", "any_maintenance"):
         if pd.isna(row[f"{name}_n"]):
-            text.append(f"{_count(None, min_cell)} (suppressed: too few, or too few without it)")
+            text.append(hover_text(min_cell))
             continue
         text.append(f"{int(row[f'{name}_n'])} ({_pct(row[f'{name}_rate']):.0f}%, "
                     f"{_interval_text(_pct(row[f'{name}_low']), _pct(row[f'{name}_high']))}%)")
@@ -48,8 +49,8 @@ def retention_chart(row: pd.Series, min_cell: int | None = None) -> go.Figure:
 def infusions_chart(frame: pd.DataFrame, induction_sessions: int | None = None,
                     min_cell: int | None = None) -> go.Figure:
     """Patients by number of infusions so far (`retention.infusions_per_patient`), with the end
-    of induction marked; a blanked count reads "<min_cell" in the hover."""
-    hover = [f"{n} infusions: {_count(None, min_cell)} patients (suppressed)" if pd.isna(p) else
+    of induction marked; a blanked count reads "suppressed" in the hover, with its legend."""
+    hover = [f"{n} infusions: patients {hover_text(min_cell)}" if pd.isna(p) else
              f"{n} infusions: {p} patients ({100 * s:.0f}%)"
              for n, p, s in zip(frame["n_infusions"], frame["n_patients"], frame["share"])]
     figure = go.Figure(go.Bar(x=list(frame["n_infusions"]), y=[None if pd.isna(p) else p for p in frame["n_patients"]],
@@ -67,7 +68,7 @@ def safety_chart(side_effects: pd.DataFrame, bp: pd.DataFrame, systolic: int, di
                  min_cell: int | None = None) -> go.Figure:
     """Side effects, adverse events (`safety.side_effect_rates`) and blood-pressure excursions
     (`safety.bp_excursions`) per 100 infusions, as horizontal bars with 95% Wilson error bars,
-    from 0; a blanked row has no bar but its count, "<min_cell infusions", written at 0."""
+    from 0; a blanked row has no bar but its count, "infusions suppressed", written at 0."""
     rows = [(theme.sentence(e), r.per_100, r.per_100_low, r.per_100_high, r.n_affected_infusions, r.n_infusions)
             for e, r in zip(side_effects["effect"], side_effects.itertuples(index=False))]
     if len(bp):
@@ -77,13 +78,13 @@ def safety_chart(side_effects: pd.DataFrame, bp: pd.DataFrame, systolic: int, di
     rows.sort(key=lambda r: (-1 if pd.isna(r[1]) else r[1]))
     labels = [r[0] for r in rows]
     values = [None if pd.isna(r[1]) else r[1] for r in rows]
-    hover = [f"{label}: {_count(None, min_cell)} infusions (suppressed: on too few infusions, or missing on too few)"
+    hover = [f"{label}: infusions {hover_text(min_cell)}"
              if pd.isna(k) else
              f"{label}: {v:.1f} per 100 infusions ({_interval_text(lo, hi, 1)})<br>{int(k)} of {int(n)} infusions"
              for label, v, lo, hi, k, n in rows]
     figure = go.Figure(go.Bar(
         y=labels, x=[0 if v is None else v for v in values], orientation="h", marker={"color": theme.ORANGE},
-        text=[f"{_count(None, min_cell)} infusions (suppressed)" if v is None else "" for v in values],
+        text=[f"infusions {_count(None, min_cell)}" if v is None else "" for v in values],
         textposition="outside", cliponaxis=False,
         error_x={"type": "data", "symmetric": False, "array": [hi - v for _, v, _, hi, _, _ in rows],
                  "arrayminus": [v - lo for _, v, lo, _, _, _ in rows], "color": theme.BLACK},  # NaN: no bar

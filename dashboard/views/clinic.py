@@ -26,6 +26,7 @@ from dashboard.filters import cohort_filter, describe
 from dashboard.views import clinic_bases
 from dashboard.views.clinic_report import report_downloads
 from dashboard.widgets import require_database
+from dashboard.suppressed import SUPPRESSED
 from pipelines.analytics.cohorts import GROUPABLE
 from pipelines.reports import clinic as published
 
@@ -37,14 +38,14 @@ SETTINGS = settings()
 # (pipelines.reports) that has already blanked counts under this size and the cells that would
 # give them back.
 MIN_CELL = SETTINGS.privacy.min_cell_size
-FEWER = f"fewer than {MIN_CELL}"
+FEWER = f"fewer than {MIN_CELL}"  # only where it is true: the whole cohort under the size
 TIMEPOINT_LABELS = {"latest": "latest score", "after_induction": "after induction"}
 GROUP_CHOICES = {None: "no comparison", **{g: charts.GROUP_LABELS[g].capitalize() for g in GROUPABLE}}
 
 
 def count(value) -> str:
-    """A patient count for a KPI card: suppressed counts arrive as <NA>."""
-    return FEWER if pd.isna(value) else f"{int(value)}"
+    """A patient count for a KPI card: suppressed counts arrive as <NA> and read "suppressed"."""
+    return SUPPRESSED if pd.isna(value) else f"{int(value)}"
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -244,7 +245,7 @@ if tabs[1].open:  # only the tab on screen runs (lazy tabs)
                 st.info(f"Fewer than {MIN_CELL} patients of this cohort have a {scale_name} score after induction: "
                         "severity transitions are not shown (small-cell suppression).")
             else:
-                draw("transitions_chart", moves, scale)
+                draw("transitions_chart", moves, scale, MIN_CELL)
                 with st.expander("Severity transitions table"):
                     names = {"baseline_band": "Severity at baseline", "after_band": "Severity after induction",
                              "n_shown": "Patients", "baseline_total": "Patients at this baseline severity",
@@ -319,7 +320,7 @@ if tabs[4].open:  # only the tab on screen runs (lazy tabs)
         table(rate_columns(kept, ("completed_induction", "any_maintenance")), names, "retention.csv", "retention")
         table(counts.assign(share=(100 * counts["share"]).round(1), share_low=(100 * counts["share_low"]).round(1),
                             share_high=(100 * counts["share_high"]).round(1),
-                            n_patients=counts["n_patients"].astype("string").fillna(FEWER)),
+                            n_patients=counts["n_patients"].astype("string").fillna(SUPPRESSED)),
               {"n_infusions": "Infusions so far", "n_patients": "Patients", "share": "Share of patients (%)",
                "share_low": "95% CI low (%)", "share_high": "95% CI high (%)"},
               "infusions_per_patient.csv", "infusions per patient")

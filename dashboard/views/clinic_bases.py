@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard.charts import competing as competing_charts
 from dashboard.data import ask
 from dashboard.display import percent, rate_columns, table
+from dashboard.suppressed import hover_text
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.reports import headline, response_course
 
@@ -37,10 +38,11 @@ WHY_THEY_DIFFER = (
 
 
 def _count_text(count, n, min_cell: int) -> str:
+    # "suppressed", never "fewer than 11": a count blanked as a complement can be large
     if pd.isna(n):
-        return f"fewer than {min_cell} patients"
+        return hover_text(min_cell)
     if pd.isna(count):
-        return f"fewer than {min_cell} (or all but fewer than {min_cell}) of {int(n)}"
+        return f"{hover_text(min_cell)} of {int(n)}"
     return f"{int(count)} of {int(n)}"
 
 

@@ -19,7 +19,7 @@ from dashboard.access import current_viewer, sees_patient_level
 from dashboard.charts.quality import (GAP_LABELS, baseline_gaps_chart, completion_chart, ingest_runs_chart,
                                       quarantine_rules_chart)
 from dashboard.data import ask, settings
-from dashboard.suppressed import table_cells, text_config
+from dashboard.suppressed import show_legend, table_cells, text_config
 from dashboard.widgets import download_csv, require_database
 from pipelines.analytics import completeness, coverage, ingest_log
 from pipelines.reports.quality import suppressed_completion, suppressed_coverage, suppressed_missing
@@ -231,13 +231,14 @@ if incomplete_tab.open:
                    "system and export again (docs/import-format.md, \"Required and optional values\").")
         missing = ask(completeness.missing_by_field, config)
         shown, columns = missing, MISSING_COLUMNS
-        if not patient_level:  # "<11" and "suppressed" where blanked, not empty; the share as a percentage
+        if not patient_level:  # "suppressed" where blanked, not empty; the share as a percentage
             blanked = suppressed_missing(missing, config.privacy.min_cell_size)
             shown = table_cells(blanked.assign(share=(100 * blanked["share"]).round(1)), config.privacy.min_cell_size)
             columns = text_config({**MISSING_COLUMNS, "share": st.column_config.TextColumn("Share (%)")}, shown)
         if missing["n_missing"].sum() == 0:
             st.info("No loaded record misses a value that an analysis uses.")
         st.dataframe(shown[list(MISSING_COLUMNS)], column_config=columns, hide_index=True)
+        show_legend(shown, config.privacy.min_cell_size)
         download_csv(shown, "incomplete-by-field.csv", key="download_missing")
         if missing["n_missing"].sum() > 0:
             if patient_level:
@@ -259,7 +260,7 @@ if baseline_tab.open:
                    "first infusion up to its start (clinical reference). Without one, a patient is left out of "
                    "that scale's outcome rates. PHQ-9 is expected of every treated patient, other scales of "
                    "those who were given them.")
-        table = table_cells(shown, config.privacy.min_cell_size).assign(  # "<11" where blanked, not empty
+        table = table_cells(shown, config.privacy.min_cell_size).assign(  # "suppressed" where blanked, not empty
             scale=shown["instrument"].map(theme.scale_name))[list(COVERAGE_COLUMNS)]
         coverage_config = text_config(COVERAGE_COLUMNS, table)
         if counted.empty:
@@ -270,6 +271,7 @@ if baseline_tab.open:
         else:
             st.plotly_chart(baseline_gaps_chart(as_numbers(shown)), config=CHART_CONFIG)
             st.dataframe(table, column_config=coverage_config, hide_index=True)
+            show_legend(table, config.privacy.min_cell_size)
             download_csv(table_cells(shown, config.privacy.min_cell_size), "baseline-coverage.csv",
                          key="download_coverage")
             if patient_level:
@@ -297,12 +299,13 @@ if completion_tab.open:
             st.caption(f"For each infusion number, the share of infusions given with a valid {theme.scale_name(scale)} taken before it "
                        "and after the previous infusion started; for the first infusion, within the baseline window.")
             st.plotly_chart(completion_chart(as_numbers(shown).dropna(subset=["share"]), scale), config=CHART_CONFIG)
-            # "<11" where blanked, not empty; beside it the share as a percentage or "suppressed"
+            # "suppressed" where blanked, not empty; beside it the share as a percentage
             cells = shown if patient_level else table_cells(shown.assign(share=(100 * shown["share"]).round(1)),
                                                             config.privacy.min_cell_size)
             columns = COMPLETION_COLUMNS if patient_level else \
                 text_config({**COMPLETION_COLUMNS, "share": st.column_config.TextColumn("Share (%)")}, cells)
             st.dataframe(cells[list(COMPLETION_COLUMNS)], column_config=columns, hide_index=True)
+            show_legend(cells, config.privacy.min_cell_size)
             download_csv(cells, f"completion-{scale}.csv", key="download_completion")
 
 if updates_tab.open:

@@ -7,6 +7,7 @@ which applies the small-cell rule once, the same way everywhere:
 - `suppression`: the rule applied to frames (what a small cell is, blanking, tables of counts
   with rates, Kaplan-Meier risk tables);
 - `complementary`: which further cells to blank so that no small cell can be worked out;
+- `marks`: how a suppressed cell is written ("suppressed") and the legend that explains it;
 - `clinic`: every table of the Clinic outcomes page as it may be published (with `course`: the
   trajectory, time to response, retention and safety tables, `change`: the waterfall and
   severity transitions, and `groups`: outcomes by clinician, site and month);

@@ -13,6 +13,7 @@ import dataclasses
 
 from ..instruments import REGISTRY
 from ..settings import Settings
+from .marks import SUPPRESSED, legend
 
 __all__ = ["with_text", "describe_cohort", "comparison_sentence", "chart_rows", "methods_lines", "period_text",
            "NOT_SHOWN", "suppressed_mark", "pct", "rate_text", "count_text", "line_cells", "durability_sentence",
@@ -25,8 +26,9 @@ NOT_SHOWN = "n.s."
 
 
 def suppressed_mark(min_cell: int) -> str:
-    """What a suppressed cell prints: "<11" for the default cell size."""
-    return f"<{min_cell}"
+    """What a suppressed cell prints: "suppressed", for a small cell and a complementary one
+    alike (the methods box says what it means; `suppression.legend`)."""
+    return SUPPRESSED
 
 
 def describe_cohort(cohort) -> str:
@@ -164,11 +166,11 @@ def methods_lines(board, settings: Settings) -> list[str]:
         "Intervals: 95% Wilson score intervals. Safety: events recorded at the infusion, per 100 infusions; "
         f"BP at peak: a peak of {settings.thresholds.bp_excursion_systolic} systolic or "
         f"{settings.thresholds.bp_excursion_diastolic} diastolic mmHg or more.",
-        f"Small cells: counts of 1 to {board.min_cell - 1} patients (or infusions), and any rate or count that "
-        f"would give one back, are shown as {mark} (cell size {board.min_cell}, [privacy] min_cell_size; a rate "
-        f"is also hidden when fewer than {board.min_cell} are without the outcome). {NOT_SHOWN} = not shown: "
-        f"beside the completers' row it would tell that fewer than {board.min_cell} patients have no score at "
-        "that time point. '-' = not derivable from the counts shown, or no patients.",
+        f"Small cells: {legend(board.min_cell)}; counts of infusions likewise. A rate or interval that would "
+        f"give one back reads {mark} too (a rate is also hidden when fewer than {board.min_cell} are without "
+        f"the outcome). {NOT_SHOWN} = not shown: beside the completers' row it would tell that fewer than "
+        f"{board.min_cell} patients have no score at that time point. '-' = not derivable from the counts "
+        "shown, or no patients.",
         f"Published figures: {board.benchmarks_source} ([report] benchmarks_file), with their citations below.",
     ]
 

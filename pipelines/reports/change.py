@@ -82,7 +82,7 @@ def severity_transitions(con: duckdb.DuckDBPyConnection, settings: Settings, sca
     pandas.DataFrame
         One row per pair of bands: `baseline_band`, `baseline_order`, `after_band`,
         `after_order`, `n_patients` (<NA> when suppressed), then `suppressed`, `n_shown` (the
-        count as text, or "fewer than 11"), `baseline_total` and `after_total` (the patients of
+        count as text, or "suppressed"), `baseline_total` and `after_total` (the patients of
         the row's baseline band and of the column's band after induction, the cross-tab's
         margins, <NA> when suppressed). Attribute `n`: every patient of the grid (None when
         suppressed), `has_patients`: whether anyone is in it, to tell "nobody yet" from "too few

@@ -60,7 +60,7 @@ def outcomes_by_group(con: duckdb.DuckDBPyConnection, settings: Settings, scale:
     -----
     Small cells (CMS cell-size policy): a group with 1 to min_cell - 1 evaluable or treated
     patients is suppressed whole - its counts <NA>, its rates NaN, `suppressed` True, `n_shown`
-    "fewer than 11" - and so is a second group when one alone would be given back by the
+    "suppressed" - and so is a second group when one alone would be given back by the
     cohort's total (the headline shows it). In a group that is shown, a responder (remitter)
     count of 1 to min_cell - 1, or one leaving that many non-responders, is blanked with its
     rate and interval, and again a second group's count with it when the column would give it

@@ -22,9 +22,10 @@ import pandas as pd
 
 from ..analytics.stats import CHANGE_COLUMNS
 from .complementary import DEFAULT_MIN_CELL, Table, small
+from .marks import SUPPRESSED, legend
 
-__all__ = ["DEFAULT_MIN_CELL", "CHANGE_STATISTICS", "cell_size", "label", "small", "blank", "shown_counts",
-           "suppress_counts", "suppress_small_groups", "thin_risk_table"]
+__all__ = ["DEFAULT_MIN_CELL", "CHANGE_STATISTICS", "SUPPRESSED", "cell_size", "label", "legend", "small", "blank",
+           "shown_counts", "suppress_counts", "suppress_small_groups", "thin_risk_table"]
 
 # The statistics of a row's patients (change from baseline), blanked when the row is.
 CHANGE_STATISTICS = tuple(CHANGE_COLUMNS)
@@ -48,8 +49,10 @@ def cell_size(settings, min_cell: int | None = None) -> int:
 
 
 def label(min_cell: int) -> str:
-    """What a table prints in place of a suppressed count: "fewer than <min_cell>"."""
-    return f"fewer than {min_cell}"
+    """What a table prints in place of a suppressed count: "suppressed", for a small cell and a
+    complementary one alike (`legend` says what it means). `min_cell` is kept so callers need
+    not change when the wording does."""
+    return SUPPRESSED
 
 
 def shown_counts(counts, hidden, min_cell: int) -> np.ndarray:
@@ -147,7 +150,7 @@ def suppress_counts(frame: pd.DataFrame, min_cell: int, denominator: str, events
     -------
     tuple
         `(frame, hidden_totals)`: the frame with `suppressed` and `n_shown` (the denominator as
-        text, or "fewer than 11") added after `group` (first without it), and {total column:
+        text, or "suppressed") added after `group` (first without it), and {total column:
         whether the whole's total is blanked}.
 
     Notes
@@ -224,7 +227,7 @@ def suppress_small_groups(frame: pd.DataFrame, min_cell: int = DEFAULT_MIN_CELL,
     Returns
     -------
     pandas.DataFrame or tuple
-        The frame with `suppressed` and `n_shown` (the n as text, or "fewer than 11") after
+        The frame with `suppressed` and `n_shown` (the n as text, or "suppressed") after
         `group`; with `with_totals`, `(frame, {column: whether the whole's total is blanked})`.
         The group's label stays, so the table can say a group exists without saying how big it
         is.
