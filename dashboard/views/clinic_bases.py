@@ -49,8 +49,10 @@ def denominator_text(row, count_column: str, min_cell: int) -> str:
     why the row is not shown)."""
     if row.get("note"):
         return f"{SHORT_LABELS[row['basis']]}: {row['note']}"
+    due = row.get("not_yet_due")
+    later = f"; {int(due)} not yet due (still in induction)" if not pd.isna(due) and due > 0 else ""
     return f"{SHORT_LABELS[row['basis']]}: {_count_text(row[count_column], row['n'], min_cell)} " \
-           f"{row['denominator_label']}"
+           f"{row['denominator_label']}{later}"
 
 
 def headline_on_bases(settings, scale: str, cohort: CohortFilter, timepoint: str) -> None:

@@ -60,7 +60,8 @@ def outcome_rates(
         One row per group: `group` ("all" when ungrouped), the group columns, `n_patients`
         (treated patients of the group), `n_baseline` (of them with a baseline on `scale`),
         `n` (the basis' denominator), `responders`, `remitters` (Int64; <NA> for a scale
-        without remission: pain).
+        without remission: pain), `not_yet_due` (patients left out of every basis' n at
+        "after_induction" because they cannot yet have reached it; 0 at "latest").
 
     Notes
     -----
@@ -76,6 +77,14 @@ def outcome_rates(
       any score so far when there was none), else the baseline itself (no change: neither
       response nor remission). At "latest" the latest score is already the last observation,
       so LOCF equals intention to treat there.
+
+    Not yet due (after induction only): a patient still in induction at the data's end (the
+    latest infusion in the database) -- fewer infusions than `after_induction_before_session`
+    - 1 (8) and neither paused nor ended there (the `treatment_status` macro with
+    `treatment.paused_after_days` and `ended_after_days`) -- and without a score after
+    induction cannot yet have reached the time point. They are left out of every basis' n and
+    counted in `not_yet_due`, so a page can say "n not yet due" instead of counting them as
+    failures.
 
     Response is a drop of at least 50% (pain 30%), remission a score below 5 (PCL-5 below 33
     with a drop of 10 or more), exactly as in `patient_outcomes`. rate = responders / n; the
@@ -96,9 +105,10 @@ def outcome_rates(
     group_by = check_group_by(group_by)
     has_remission = scale_has_remission(con, scale)
     sql, params = cohort_query("analytics/intention/rates", cohort, group_by)
-    counts = con.execute(sql, [*params, scale, timepoint, basis]).df()
+    counts = con.execute(sql, [*params, scale, timepoint, basis, settings.treatment.paused_after_days,
+                                  settings.treatment.ended_after_days]).df()
     frame = with_group_label(counts, group_by)
-    for column in ("n_patients", "n_baseline", "n", "responders", "remitters"):
+    for column in ("n_patients", "n_baseline", "n", "responders", "remitters", "not_yet_due"):
         frame[column] = frame[column].astype("Int64")
     if not has_remission:
         frame.loc[:, "remitters"] = pd.NA
