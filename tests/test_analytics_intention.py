@@ -174,13 +174,13 @@ def test_completers_equal_the_existing_headline_on_the_sample(sample, timepoint)
 
 
 def test_intention_to_treat_counts_everyone_in_the_clinical_range_on_the_sample(sample):
-    # ITT's n is the headline's n_caseness (276 on the sample) less those not yet due (16 still
-    # in induction at the data's end without a score after induction): 260; its responders are
+    # ITT's n is the headline's n_caseness (276 on the sample) less those not yet due (20 still
+    # in induction at the data's end without a score after induction): 256; its responders are
     # the completers'.
     existing = only_row(cohort_outcomes(sample, SETTINGS, timepoint="after_induction"))
     row = only_row(headline_rates(sample, SETTINGS, timepoint="after_induction", basis="itt"))
     assert (row.n + row.not_yet_due, row.responders) == (existing.n_caseness, existing.response_n)
-    assert row.not_yet_due == 16
+    assert row.not_yet_due == 20
 
 
 # --- Like with like: unipolar depression apart from the other indications ----------------------
@@ -227,7 +227,7 @@ def test_itt_is_hidden_when_few_patients_lack_a_score(con):
 # --- Not yet due: patients still in induction at the data's end --------------------------------
 # A second clinic (PHQ-9 baseline 20 for everyone, 08:30 on the first infusion's day). The data's
 # end is U's last infusion, Mon 3 Mar 2025. Still in induction there = fewer than 8 infusions
-# (`after_induction_before_session` 9, minus 1) and neither paused (42 days) nor ended (90 days,
+# (`after_induction_before_session` 9, minus 1) and neither paused (63 days) nor ended (90 days,
 # or discharged); such a patient without a score after induction cannot have reached the time
 # point, so ITT and LOCF leave them out and count them as not yet due.
 #   U: 9 infusions 6-24 Jan and one 3 Mar, 8 on 17 Jan 10:00: completer, responder;

@@ -29,14 +29,15 @@ started AS (
 judged AS (
     -- stopped: discharged on or before the data's end, or no infusion in the last
     -- `ended_after_days` days before it; stopped_on: the earlier of the discharge date and the
-    -- last infusion's date
+    -- last infusion's date, which is the last infusion's, since a discharge dated before a
+    -- later infusion is a re-admission and does not count (as in the `treatment_status` macro)
     SELECT
         s.patient_id,
         s.first_on,
-        least(s.last_on, s.discharge_date) AS stopped_on,
+        s.last_on AS stopped_on,
         coalesce(t.responded, false) AS responded,
         t.days AS followup_days,
-        coalesce(s.discharge_date <= d.data_end_on, false)
+        coalesce(s.discharge_date <= d.data_end_on AND s.discharge_date >= s.last_on, false)
             OR date_diff('day', s.last_on, d.data_end_on) >= ? AS stopped
     FROM started AS s
     CROSS JOIN data_end AS d
