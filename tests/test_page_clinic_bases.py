@@ -81,7 +81,8 @@ def test_cumulative_incidence_and_durability_in_the_course_tab(page, sample):
     assert any("Cumulative incidence" in m.value and "Kaplan-Meier" in m.value for m in page.markdown)
     four = only_row(durability(sample, SETTINGS).query("weeks == 4"))
     card = metric(page, "Still responding at 4 weeks")
-    assert card.value == f"{100 * four.still_responding:.0f}%"
+    # blanked ("—") when fewer than 11 responders are followed to 4 weeks or lost by then
+    assert card.value == ("—" if pd.isna(four.still_responding) else f"{100 * four.still_responding:.0f}%")
     assert f"n = {four.responders} responders" in card.proto.delta
 
 

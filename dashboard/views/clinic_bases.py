@@ -144,12 +144,13 @@ def competing_risks(settings, scale: str, cohort: CohortFilter, km_curve: pd.Dat
 
 
 def durability(settings, scale: str, cohort: CohortFilter) -> None:
-    """Of responders, the share still responding 4 and 8 weeks after their first response."""
+    """Of responders after induction, the share still responding 4 and 8 weeks later."""
     min_cell = settings.privacy.min_cell_size
     summary = ask(response_course.durability, settings, scale, cohort)
-    st.markdown("**Durability of response**: of the patients who responded, the share still responding "
-                "4 and 8 weeks after their first response (Kaplan-Meier; response is lost at the first later "
-                "score that no longer meets the response criterion).")
+    st.markdown("**Durability of response**: of the patients responding after induction, the share still "
+                "responding 4 and 8 weeks later (Kaplan-Meier; response is lost at the first later score that no "
+                "longer meets the response criterion; follow-up ends at the first maintenance infusion, as the "
+                "published patients had none).")
     if summary.empty:
         st.info(f"No patient of this cohort has responded on {scale} yet.")
         return

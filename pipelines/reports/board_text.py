@@ -97,8 +97,9 @@ def durability_sentence(board) -> str:
                           for b in board.benchmarks if b.durability_4_weeks is not None)
     return (f"Durability: of {count_text(board.durability_responders, board.min_cell)} unipolar-depression PHQ-9 "
             f"responders, still responding {' and '.join(shares)} (Kaplan-Meier, 95% CI)"
-            + (f"; published: {published} (responders without maintenance, whereas the clinic's may have had "
-               "maintenance infusions)." if published else "."))
+            + (f"; published: {published} (responders to the induction series, from after induction, without "
+               "maintenance; the clinic's are followed from their after-induction score to their first "
+               "maintenance infusion)." if published else "."))
 
 
 def missing_mark(label: str, kind: str, min_cell: int) -> str:
