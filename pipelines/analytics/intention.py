@@ -3,8 +3,9 @@ observation carried forward.
 
 Why this module: a rate over the patients who happened to be scored at a time point (the
 completers) leaves out everyone who stopped or missed the questionnaire, and those patients
-did worse on average; published real-world ketamine cohorts report both, so a clinic's figure
-is comparable only when its denominator is named. `outcomes.cohort_outcomes` keeps the
+did worse on average; the published real-world ketamine cohorts report completers (McInnes
+2022: 537 completers of 9,016 treated), so a clinic's figure is comparable only when its
+denominator is named. `outcomes.cohort_outcomes` keeps the
 completers' rates with their change statistics; this module counts the same response and
 remission (the `judge_outcome` macro, one definition) over the three denominators, in DuckDB
 (sql/analytics/intention/rates.sql). Counts are raw; `pipelines.reports.headline` publishes
@@ -94,9 +95,10 @@ def outcome_rates(
     ----------
     Clinical reference, "Outcome definitions" and "Caseness"; Gupta SK (2011), "Intention-to-
     treat concept: a review", Perspect Clin Res 2:109-112 (ITT and LOCF); McInnes LA et al.
-    (2022), "Clinical outcomes of ketamine infusion in a real-world setting", J Affect Disord
-    (completers and all-starters reported side by side); docs/analytics.md, "Three bases for
-    a headline rate".
+    (2022), "A retrospective analysis of ketamine intravenous therapy for depression in
+    real-world care settings", J Affect Disord 301:486-495, and Oliver PA et al. (2022),
+    J Clin Psychiatry 83(6):21m14336: both report completers' rates only; docs/analytics.md,
+    "Three bases for a headline rate".
     """
     if timepoint not in TIMEPOINTS:
         raise ValueError(f"unknown timepoint {timepoint!r}; choose from {TIMEPOINTS}")
