@@ -217,12 +217,13 @@ class PrivacySettings:
 class TreatmentSettings:
     """Where each patient is in treatment, read from the infusions (docs/analytics.md,
     "Treatment status"): in induction until `Settings.induction_sessions` infusions, then in
-    maintenance; paused after `paused_after_days` without an infusion (beyond the usual
-    maintenance interval of 2 to 6 weeks); ended when discharged in the export or after
-    `ended_after_days` without one. The data is stale, and every page says so, when the latest
+    maintenance; paused after `paused_after_days` without an infusion (63: beyond the longest
+    usual maintenance interval, every 2 to 8 weeks in the clinical reference, "Treatment
+    course"); ended when discharged in the export (on or after the last infusion: an infusion
+    after the discharge date is a re-admission) or after `ended_after_days` without one. The data is stale, and every page says so, when the latest
     ingest is older than `stale_ingest_days` or the latest infusion older than `stale_infusion_days`."""
 
-    paused_after_days: int = 42
+    paused_after_days: int = 63
     ended_after_days: int = 90
     stale_ingest_days: int = 2
     stale_infusion_days: int = 14

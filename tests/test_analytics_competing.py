@@ -13,6 +13,7 @@ import pytest
 from statsmodels.duration.survfunc import CumIncidenceRight
 
 from conftest import Clinic, assessment, patient, session
+from pipelines.analytics.cohorts import CohortFilter
 from pipelines.analytics.competing import aalen_johansen, cumulative_incidence, event_counts, share_by_day
 from pipelines.analytics.survival import kaplan_meier
 from pipelines.settings import Settings
@@ -145,18 +146,24 @@ def test_cumulative_incidence_stays_below_kaplan_meier_on_the_sample(sample):
 # | C       | 20       | 6 Jan, 30 Apr, 1 May      | 15 on 30 Apr 08:30         | censored, day 114 |
 # | Q       | 20       | 6 Jan, 1 May              | none                       | censored, day 0 |
 # | N       | 8        | 6, 8, 10 Jan              | 2 on 10 Jan                | below the clinical range: left out |
+# | D       | 20       | 6 Jan, 14 Apr; discharged 16 Apr | 15 on 14 Apr 08:30  | stopped by the discharge (17 days is no gap), at the last infusion (earlier than the discharge), day 98 |
+# | L       | 20       | 6 Jan, 28 Apr; discharged 5 May  | 15 on 28 Apr 08:30  | discharged after the data's end: censored, day 112 |
+# | A       | 20       | 6 Jan, 20 Apr; discharged 1 Mar  | 15 on 20 Apr 08:30  | re-admitted after the discharge: censored, day 104 |
 COURSES = {"R": ["01-06", "01-08", "01-10"], "S": ["01-06", "01-08", "01-10"], "B90": ["01-06", "01-31"],
            "B89": ["01-06", "02-01"], "C": ["01-06", "04-30", "05-01"], "Q": ["01-06", "05-01"],
-           "N": ["01-06", "01-08", "01-10"]}
+           "N": ["01-06", "01-08", "01-10"], "D": ["01-06", "04-14"], "L": ["01-06", "04-28"],
+           "A": ["01-06", "04-20"]}
 FOLLOWUPS = {"R": ("01-10", 8), "S": ("01-10", 15), "B90": ("01-31", 15), "B89": ("02-01", 15),
-             "C": ("04-30", 15), "N": ("01-10", 2)}
+             "C": ("04-30", 15), "N": ("01-10", 2), "D": ("04-14", 15), "L": ("04-28", 15),
+             "A": ("04-20", 15)}
+DISCHARGES = {"D": "2025-04-16", "L": "2025-05-05", "A": "2025-03-01"}
 
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     clinic = Clinic(tmp_path_factory.mktemp("competing"))
-    clinic.patients = [patient(pid, site="Northside" if pid in ("R", "S", "B90") else "Riverside")
-                       for pid in COURSES]
+    clinic.patients = [{**patient(pid, site="Northside" if pid in ("R", "S", "B90") else "Riverside"),
+                        "discharge_date": DISCHARGES.get(pid, "")} for pid in COURSES]
     clinic.sessions = [session(f"{pid}-{day}", f"2025-{day}T09:00:00", pid=pid)
                        for pid, days in COURSES.items() for day in days]
     clinic.assessments = [assessment(f"{pid}-base", "2025-01-06T08:30:00", "PHQ-9", [], 8 if pid == "N" else 20,
@@ -172,8 +179,19 @@ def con(tmp_path_factory):
 def test_event_times_follow_the_definitions(con):
     counts = event_counts(con, SETTINGS)
     got = sorted(zip(counts["days"], counts["event"], counts["patients"]))
-    # R responded day 4; S stopped day 4; B90 stopped day 25; B89 censored 26; C 114; Q 0.
-    assert got == [(0, 0, 1), (4, 1, 1), (4, 2, 1), (25, 2, 1), (26, 0, 1), (114, 0, 1)]
+    # R responded day 4; S stopped day 4; B90 stopped day 25; B89 censored 26; C 114; Q 0;
+    # D stopped (discharged) day 98; L censored 112; A (re-admitted) censored 104.
+    assert got == [(0, 0, 1), (4, 1, 1), (4, 2, 1), (25, 2, 1), (26, 0, 1), (98, 2, 1), (104, 0, 1),
+                   (112, 0, 1), (114, 0, 1)]
+
+
+def test_a_discharge_stops_treatment_at_the_earlier_of_discharge_and_last_infusion(con):
+    # Riverside: D, discharged 16 Apr 2 days after its last infusion (14 Apr), far short of the
+    # 90-day gap: stopped at 14 Apr, day 98; L, discharged 5 May, after the data's end (1 May),
+    # is still in treatment; A, discharged 1 Mar but infused again on 20 Apr (a re-admission),
+    # is censored at its follow-up (day 104), as are B89, C, Q.
+    counts = event_counts(con, SETTINGS, cohort=CohortFilter(sites=("Riverside",)))
+    assert sorted(zip(counts["days"], counts["event"])) == [(0, 0), (26, 0), (98, 2), (104, 0), (112, 0), (114, 0)]
 
 
 def test_a_longer_gap_setting_keeps_the_90_day_patient_in_treatment(con):
@@ -189,14 +207,14 @@ def test_grouped_curves_split_the_patients(con):
     result = cumulative_incidence(con, SETTINGS, group_by=("site",))
     summary = result["summary"].set_index("site")
     assert summary.loc["Northside", ["n", "responses", "stopped", "censored"]].tolist() == [3, 1, 2, 0]
-    assert summary.loc["Riverside", ["n", "responses", "stopped", "censored"]].tolist() == [3, 0, 0, 3]
+    assert summary.loc["Riverside", ["n", "responses", "stopped", "censored"]].tolist() == [6, 0, 1, 5]
     north = result["curve"][result["curve"]["site"] == "Northside"]
     assert share_by_day(north, 4) == pytest.approx(1 / 3)
 
 
 def test_published_curve_is_thinned_and_small_clinics_blanked(con, sample):
     from pipelines.reports.response_course import cumulative_incidence as published
-    shown = published(con, SETTINGS)  # 6 patients: fewer than 11
+    shown = published(con, SETTINGS)  # 9 patients: fewer than 11
     assert shown["curve"].empty and bool(shown["summary"]["suppressed"].iloc[0])
     curve = published(sample, SETTINGS)["curve"]
     assert (curve["at_risk"] >= 11).all() and (curve["at_risk"].diff().dropna() <= -11).all()
@@ -204,7 +222,7 @@ def test_published_curve_is_thinned_and_small_clinics_blanked(con, sample):
 
 
 def test_published_curve_is_hidden_when_few_lack_a_follow_up(con):
-    # The small clinic: 6 in the clinical range, Q without any follow-up (Kaplan-Meier has 5):
+    # The small clinic: 9 in the clinical range, Q without any follow-up (Kaplan-Meier has 5):
     # with min_cell = 2, one patient without a follow-up is a small cell both curves' n would
     # give away, so the cumulative incidence is not published; with min_cell = 1 it is.
     from pipelines.reports.response_course import cumulative_incidence as published
@@ -212,4 +230,4 @@ def test_published_curve_is_hidden_when_few_lack_a_follow_up(con):
     assert hidden["curve"].empty and "no follow-up" in hidden["summary"]["note"].iloc[0]
     assert str(hidden["summary"]["n"].iloc[0]) == "<NA>"
     shown = published(con, SETTINGS, min_cell=1)
-    assert len(shown["curve"]) and shown["summary"]["note"].iloc[0] == "" and shown["summary"]["n"].iloc[0] == 6
+    assert len(shown["curve"]) and shown["summary"]["note"].iloc[0] == "" and shown["summary"]["n"].iloc[0] == 9

@@ -16,6 +16,11 @@ starts 17 Jan 09:00 and the 9th 24 Jan 09:00, so "after induction" is the first 
 | E       | Riverside | 9         | 14; 4 (10 Jan); 13 (27 Jan)              | missing (none in the window); LOCF 4 (last before 24 Jan 09:00): response, remission | 13: none |
 | F       | Riverside | 9         | 8; 2 (17 Jan 10:00)                      | not in the clinical range: in no denominator | |
 | G       | Riverside | 3         | only 10 Jan                              | no baseline | |
+| H       | Riverside | 1 (3 Apr) | none                                     | no baseline | |
+
+H's infusion sets the data's end at 3 Apr 2025, so C (last infusion 13 Jan, 80 days before) and
+D (10 Jan, 83 days) are paused there, not still in induction: both are due after induction
+(treatment status, docs/analytics.md; "not yet due" is tested on its own clinic below).
 
 A also has pain 6 -> 3 (pain has no remission).
 """
@@ -51,9 +56,9 @@ def baseline(pid, total, instrument="PHQ-9"):
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     clinic = Clinic(tmp_path_factory.mktemp("intention"))
-    clinic.patients = [patient(pid, site="Northside" if pid in "ABC" else "Riverside") for pid in "ABCDEFG"]
+    clinic.patients = [patient(pid, site="Northside" if pid in "ABC" else "Riverside") for pid in "ABCDEFGH"]
     clinic.sessions = [*course("A", 9), *course("B", 9), *course("C", 4), *course("D", 3), *course("E", 9),
-                       *course("F", 9), *course("G", 3)]
+                       *course("F", 9), *course("G", 3), session("H-S1", "2025-04-03T09:00:00", pid="H")]
     clinic.assessments = [
         baseline("A", 20), score("A", "2025-01-17T10:00:00", 8), score("A", "2025-01-27T08:30:00", 4),
         baseline("A", 6, "PAIN-NRS"), score("A", "2025-01-27T08:30:00", 3, "PAIN-NRS"),
@@ -102,9 +107,9 @@ def test_counts_on_each_basis_match_the_hand_worked_clinic(con, timepoint, basis
 
 
 def test_treated_patients_and_baselines_are_counted_on_every_basis(con):
-    # A-G were infused (7); G has no baseline (6).
+    # A-H were infused (8); G and H have no baseline (6); nobody is still in induction.
     row = only_row(outcome_rates(con, SETTINGS, basis="itt"))
-    assert (row.n_patients, row.n_baseline) == (7, 6)
+    assert (row.n_patients, row.n_baseline, row.not_yet_due) == (8, 6, 0)
 
 
 def test_groups_split_the_denominators(con):
@@ -169,10 +174,13 @@ def test_completers_equal_the_existing_headline_on_the_sample(sample, timepoint)
 
 
 def test_intention_to_treat_counts_everyone_in_the_clinical_range_on_the_sample(sample):
-    # ITT's n is the headline's n_caseness (276 on the sample), its responders the completers'.
+    # ITT's n is the headline's n_caseness (276 on the sample) less those not yet due (20 still
+    # in induction at the data's end without a score after induction): 256; its responders are
+    # the completers'.
     existing = only_row(cohort_outcomes(sample, SETTINGS, timepoint="after_induction"))
     row = only_row(headline_rates(sample, SETTINGS, timepoint="after_induction", basis="itt"))
-    assert (row.n, row.responders) == (existing.n_caseness, existing.response_n)
+    assert (row.n + row.not_yet_due, row.responders) == (existing.n_caseness, existing.response_n)
+    assert row.not_yet_due == 20
 
 
 # --- Like with like: unipolar depression apart from the other indications ----------------------
@@ -214,3 +222,54 @@ def test_itt_is_hidden_when_few_patients_lack_a_score(con):
     assert int(headline_rates(con, SETTINGS, "PHQ-9", timepoint="after_induction", basis="itt",
                               min_cell=2).iloc[0].n) == 5
     assert bool(headline_rates(con, SETTINGS, "PHQ-9", timepoint="latest", basis="itt", min_cell=2).iloc[0].suppressed)
+
+
+# --- Not yet due: patients still in induction at the data's end --------------------------------
+# A second clinic (PHQ-9 baseline 20 for everyone, 08:30 on the first infusion's day). The data's
+# end is U's last infusion, Mon 3 Mar 2025. Still in induction there = fewer than 8 infusions
+# (`after_induction_before_session` 9, minus 1) and neither paused (63 days) nor ended (90 days,
+# or discharged); such a patient without a score after induction cannot have reached the time
+# point, so ITT and LOCF leave them out and count them as not yet due.
+#   U: 9 infusions 6-24 Jan and one 3 Mar, 8 on 17 Jan 10:00: completer, responder;
+#   P: 3 infusions 24-28 Feb, no later score: 3 days since the last -> not yet due;
+#   Q: 3 infusions 16-20 Dec 2024: 73 days since -> paused, due: ITT counts a non-responder;
+#   R: 7 infusions 17 Feb - 3 Mar, no later score: fewer than 8 -> not yet due;
+#   S: 8 infusions 14 Feb - 3 Mar, no later score: not fewer than 8 -> due, ITT non-responder;
+#   T: 3 infusions 24-28 Feb, discharged 1 Mar -> ended, due, ITT non-responder.
+# After induction: completers n 1 (U); ITT and LOCF n 4 (U, Q, S, T), 1 responder; not yet due 2
+# (P, R). At the latest score nobody is "not yet due": ITT n 6.
+NOT_YET_DUE_COURSES = {
+    "U": [*(f"2025-01-{d}" for d in INFUSION_DAYS), "2025-03-03"],
+    "P": ["2025-02-24", "2025-02-26", "2025-02-28"],
+    "Q": ["2024-12-16", "2024-12-18", "2024-12-20"],
+    "R": ["2025-02-17", "2025-02-19", "2025-02-21", "2025-02-24", "2025-02-26", "2025-02-28", "2025-03-03"],
+    "S": ["2025-02-14", "2025-02-17", "2025-02-19", "2025-02-21", "2025-02-24", "2025-02-26", "2025-02-28",
+          "2025-03-03"],
+    "T": ["2025-02-24", "2025-02-26", "2025-02-28"],
+}
+
+
+@pytest.fixture(scope="module")
+def due_con(tmp_path_factory):
+    clinic = Clinic(tmp_path_factory.mktemp("not_yet_due"))
+    clinic.patients = [{**patient(pid, intake="2024-12-01"), "discharge_date": "2025-03-01" if pid == "T" else ""}
+                       for pid in NOT_YET_DUE_COURSES]
+    clinic.sessions = [session(f"{pid}-S{k}", f"{day}T09:00:00", pid=pid)
+                       for pid, days in NOT_YET_DUE_COURSES.items() for k, day in enumerate(days, start=1)]
+    clinic.assessments = [score(pid, f"{days[0]}T08:30:00", 20) for pid, days in NOT_YET_DUE_COURSES.items()]
+    clinic.assessments.append(score("U", "2025-01-17T10:00:00", 8))
+    clinic.load()
+    connection = clinic.connect()
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize(("timepoint", "basis", "expected"), [
+    ("after_induction", "completers", (1, 1, 2)),
+    ("after_induction", "itt", (4, 1, 2)),
+    ("after_induction", "locf", (4, 1, 2)),
+    ("latest", "itt", (6, 1, 0)),
+])
+def test_patients_still_in_induction_without_a_score_are_not_yet_due(due_con, timepoint, basis, expected):
+    row = only_row(outcome_rates(due_con, SETTINGS, timepoint=timepoint, basis=basis))
+    assert (int(row.n), int(row.responders), int(row.not_yet_due)) == expected

@@ -1,24 +1,27 @@
 """Treatment status (pipelines/analytics/treatment_status.py, macro sql/views/treatment_status.sql)
 on a hand-made clinic, at the boundaries of each rule, and the cohort filter built on it.
 
-Seen as of Monday 1 June 2026, with the defaults: induction = 6 infusions, paused after 42 days
-without one, ended after 90 (settings.treatment; docs/analytics.md, "Treatment status").
+Seen as of Monday 1 June 2026, with the defaults: induction = 6 infusions, paused after 63 days
+without one (maintenance runs every 2 to 8 weeks: clinical reference, "Treatment course"), ended
+after 90 (settings.treatment; docs/analytics.md, "Treatment status").
 Days are calendar days from the last infusion's date to 1 June, worked by hand:
 
 | patient | infusions (09:00)                      | discharge  | days since last | status          |
 |---------|----------------------------------------|------------|-----------------|-----------------|
 | IND5    | 5, on 25-29 May                        |            | 3 (29 May)      | in induction    |
 | MAINT6  | 6, on 22-27 May                        |            | 5 (27 May)      | in maintenance  |
-| P41     | 6, the last on 21 Apr                  |            | 41              | in maintenance  |
-| P42     | 6, the last on 20 Apr                  |            | 42              | paused          |
-| IND42   | 2, the last on 20 Apr                  |            | 42              | paused (not induction) |
+| P62     | 6, the last on 31 Mar                  |            | 62              | in maintenance  |
+| P63     | 6, the last on 30 Mar                  |            | 63              | paused          |
+| IND63   | 2, the last on 30 Mar                  |            | 63              | paused (not induction) |
 | E89     | 6, the last on 4 Mar                   |            | 89              | paused          |
 | E90     | 6, the last on 3 Mar                   |            | 90              | ended           |
 | DIS     | 6, on 22-27 May                        | 28 May     | 5               | ended (discharged) |
 | DISLATER| 6, on 22-27 May                        | 1 June     | 5               | ended (discharged that day) |
+| READMIT | 6, on 22-27 May                        | 20 May     | 5               | in maintenance (infused after the discharge: re-admitted) |
 
 1 June minus 3 March = 28 (rest of March) + 30 (April) + 31 (May) + 1 = 90 days, so the patient
-last infused on 3 March is 90 days out: ended; one last infused on 4 March is 89: paused.
+last infused on 3 March is 90 days out: ended; one last infused on 4 March is 89: paused. 1 June
+minus 30 March = 1 (rest of March) + 30 + 31 + 1 = 63 days: paused; 31 March is 62.
 """
 
 from __future__ import annotations
@@ -50,19 +53,20 @@ def six_ending(last: str) -> list[str]:
 COURSES = {
     "IND5": ["2026-05-25", "2026-05-26", "2026-05-27", "2026-05-28", "2026-05-29"],
     "MAINT6": ["2026-05-22", "2026-05-23", "2026-05-24", "2026-05-25", "2026-05-26", "2026-05-27"],
-    "P41": six_ending("2026-04-21"),
-    "P42": six_ending("2026-04-20"),
-    "IND42": ["2026-04-18", "2026-04-20"],
+    "P62": six_ending("2026-03-31"),
+    "P63": six_ending("2026-03-30"),
+    "IND63": ["2026-03-28", "2026-03-30"],
     "E89": six_ending("2026-03-04"),
     "E90": six_ending("2026-03-03"),
     "DIS": ["2026-05-22", "2026-05-23", "2026-05-24", "2026-05-25", "2026-05-26", "2026-05-27"],
     "DISLATER": ["2026-05-22", "2026-05-23", "2026-05-24", "2026-05-25", "2026-05-26", "2026-05-27"],
+    "READMIT": ["2026-05-22", "2026-05-23", "2026-05-24", "2026-05-25", "2026-05-26", "2026-05-27"],
 }
-DISCHARGED = {"DIS": "2026-05-28", "DISLATER": "2026-06-01"}
+DISCHARGED = {"DIS": "2026-05-28", "DISLATER": "2026-06-01", "READMIT": "2026-05-20"}
 EXPECTED = {
-    "IND5": ("in induction", 3), "MAINT6": ("in maintenance", 5), "P41": ("in maintenance", 41),
-    "P42": ("paused", 42), "IND42": ("paused", 42), "E89": ("paused", 89), "E90": ("ended", 90),
-    "DIS": ("ended", 5), "DISLATER": ("ended", 5),
+    "IND5": ("in induction", 3), "MAINT6": ("in maintenance", 5), "P62": ("in maintenance", 62),
+    "P63": ("paused", 63), "IND63": ("paused", 63), "E89": ("paused", 89), "E90": ("ended", 90),
+    "DIS": ("ended", 5), "DISLATER": ("ended", 5), "READMIT": ("in maintenance", 5),
 }
 
 
@@ -87,28 +91,29 @@ def test_each_status_at_its_boundary(con):
 
 
 def test_the_day_moves_the_status(con):
-    # On 31 May P42 is 41 days out (in maintenance) and DISLATER not yet discharged.
+    # On 31 May P63 is 62 days out (in maintenance) and DISLATER not yet discharged.
     frame = treatment_status(con, SETTINGS, dt.date(2026, 5, 31)).set_index("patient_id")
-    assert frame.loc["P42", "status"] == "in maintenance"
+    assert frame.loc["P63", "status"] == "in maintenance"
     assert frame.loc["DISLATER", "status"] == "in maintenance"
     assert frame.loc["DIS", "status"] == "ended"
 
 
 def test_the_settings_move_the_boundaries(con):
-    tighter = Settings(treatment=type(SETTINGS.treatment)(paused_after_days=41, ended_after_days=89))
+    tighter = Settings(treatment=type(SETTINGS.treatment)(paused_after_days=62, ended_after_days=89))
     frame = treatment_status(con, tighter, AS_OF).set_index("patient_id")
-    assert frame.loc["P41", "status"] == "paused"
+    assert frame.loc["P62", "status"] == "paused"
     assert frame.loc["E89", "status"] == "ended"
 
 
 def test_the_cohort_filter_keeps_only_the_chosen_statuses(con):
     in_treatment = status_filter(CohortFilter(), SETTINGS, AS_OF, IN_TREATMENT)
-    assert set(treatment_status(con, SETTINGS, AS_OF, in_treatment).patient_id) == {"IND5", "MAINT6", "P41"}
+    assert set(treatment_status(con, SETTINGS, AS_OF, in_treatment).patient_id) == {"IND5", "MAINT6", "P62",
+                                                                                    "READMIT"}
     ended = status_filter(CohortFilter(), SETTINGS, AS_OF, ("ended",))
     assert set(treatment_status(con, SETTINGS, AS_OF, ended).patient_id) == {"E90", "DIS", "DISLATER"}
     # The worklist honours it too: only in-treatment patients can be listed.
     listed = set(worklist(con, SETTINGS, as_of=AS_OF, cohort=in_treatment).patient_id)
-    assert listed <= {"IND5", "MAINT6", "P41"} and listed
+    assert listed <= {"IND5", "MAINT6", "P62", "READMIT"} and listed
 
 
 def test_no_status_chosen_means_no_restriction_and_unknown_ones_are_refused():

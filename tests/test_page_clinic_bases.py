@@ -54,8 +54,11 @@ def test_the_basis_choice_shows_last_observation_carried_forward(sample_database
                            basis=("completers", "itt", "locf")).set_index("basis")
     for basis, short in (("completers", "Completers"), ("itt", "ITT"), ("locf", "LOCF")):
         assert shown[f"Response ({short})"] == percent(rates.loc[basis, "response_rate"])
-    # after induction on the sample: 56.9% of completers, 41.7% ITT, 47.1% LOCF
-    assert shown["Response (Completers)"] == "56.9%" and shown["Response (ITT)"] == "41.7%"
+    # after induction on the sample: 56.9% of completers, 44.9% ITT (115 of 256: 20 of the 276
+    # are still in induction without a score, not yet due), 48.4% LOCF
+    assert shown["Response (Completers)"] == "56.9%" and shown["Response (ITT)"] == "44.9%"
+    captions = [c.value for c in app.caption]
+    assert "ITT: 115 of 256 who started with PHQ-9 ≥ 10; 20 not yet due (still in induction)" in captions
 
 
 def test_depression_is_shown_apart_from_other_indications(page, sample):
@@ -78,7 +81,8 @@ def test_cumulative_incidence_and_durability_in_the_course_tab(page, sample):
     assert any("Cumulative incidence" in m.value and "Kaplan-Meier" in m.value for m in page.markdown)
     four = only_row(durability(sample, SETTINGS).query("weeks == 4"))
     card = metric(page, "Still responding at 4 weeks")
-    assert card.value == f"{100 * four.still_responding:.0f}%"
+    # blanked ("—") when fewer than 11 responders are followed to 4 weeks or lost by then
+    assert card.value == ("—" if pd.isna(four.still_responding) else f"{100 * four.still_responding:.0f}%")
     assert f"n = {four.responders} responders" in card.proto.delta
 
 

@@ -51,8 +51,10 @@ def denominator_text(row, count_column: str, min_cell: int) -> str:
     why the row is not shown)."""
     if row.get("note"):
         return f"{SHORT_LABELS[row['basis']]}: {row['note']}"
+    due = row.get("not_yet_due")
+    later = f"; {int(due)} not yet due (still in induction)" if not pd.isna(due) and due > 0 else ""
     return f"{SHORT_LABELS[row['basis']]}: {_count_text(row[count_column], row['n'], min_cell)} " \
-           f"{row['denominator_label']}"
+           f"{row['denominator_label']}{later}"
 
 
 def headline_on_bases(settings, scale: str, cohort: CohortFilter, timepoint: str) -> None:
@@ -144,12 +146,13 @@ def competing_risks(settings, scale: str, cohort: CohortFilter, km_curve: pd.Dat
 
 
 def durability(settings, scale: str, cohort: CohortFilter) -> None:
-    """Of responders, the share still responding 4 and 8 weeks after their first response."""
+    """Of responders after induction, the share still responding 4 and 8 weeks later."""
     min_cell = settings.privacy.min_cell_size
     summary = ask(response_course.durability, settings, scale, cohort)
-    st.markdown("**Durability of response**: of the patients who responded, the share still responding "
-                "4 and 8 weeks after their first response (Kaplan-Meier; response is lost at the first later "
-                "score that no longer meets the response criterion).")
+    st.markdown("**Durability of response**: of the patients responding after induction, the share still "
+                "responding 4 and 8 weeks later (Kaplan-Meier; response is lost at the first later score that no "
+                "longer meets the response criterion; follow-up ends at the first maintenance infusion, as the "
+                "published patients had none).")
     if summary.empty:
         st.info(f"No patient of this cohort has responded on {scale} yet.")
         return

@@ -34,7 +34,7 @@ class CohortFilter:
     # ended after). Build these with `treatment_status.status_filter`, which reads the settings.
     statuses: tuple[str, ...] = ()
     status_as_of: dt.date | None = None
-    status_days: tuple[int, int, int] = (6, 42, 90)
+    status_days: tuple[int, int, int] = (6, 63, 90)
 
     def where(self, alias: str = "c") -> tuple[str, list]:
         """A SQL condition over `patient_cohorts AS {alias}` and its parameters."""

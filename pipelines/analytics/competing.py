@@ -63,9 +63,12 @@ def event_counts(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str 
 
     - responded (event 1): the first follow-up meeting the response criterion
       (`survival.response_times`: the same day Kaplan-Meier uses);
-    - stopped (event 2): no response, and the last infusion at least `ended_after_days` (90)
-      days before the data's end (the latest infusion in the database); the time is the day of
-      the last infusion, after which no response could be recorded;
+    - stopped (event 2): no response, and either discharged (`patients.discharge_date`) on
+      or before the data's end (the latest infusion in the database) or the last infusion at
+      least `ended_after_days` (90) days before it; the time is the earlier of the discharge
+      date and the day of the last infusion, after which no response could be recorded. A
+      discharge dated before a later infusion is a re-admission and does not count (as in
+      `treatment_status`), so the earlier is always the last infusion;
     - censored (0): no response and still in treatment; the time is the last follow-up's day
       (0 without one).
 

@@ -1,10 +1,12 @@
-"""Durability of response: of the patients who responded, the share still responding 4 and 8
-weeks after their first response.
+"""Durability of response: of the patients responding after induction, the share still
+responding 4 and 8 weeks later.
 
 Why this module: a response rate says how many got better, not for how long; the published
 real-world figure a clinic is compared with (McInnes et al. 2022: of responders, about 80%
-still responding at 4 weeks and 60% at 8 weeks) is a Kaplan-Meier estimate of time from first
-response to loss of response, so the clinic's is computed the same way. Per-patient times come
+still responding at 4 weeks and 60% at 8 weeks) is a Kaplan-Meier estimate of time from a
+response after the induction series to loss of response, in patients without maintenance, so
+the clinic's is computed the same way: from the after-induction score, up to the first
+maintenance infusion. Per-patient times come
 from DuckDB (sql/analytics/durability/), the product-limit estimate from `survival.kaplan_meier`
 (scipy).
 """
@@ -25,7 +27,7 @@ SUMMARY_COLUMNS = ["weeks", "day", "responders", "losses", "at_risk", "still_res
 
 def loss_times(con: duckdb.DuckDBPyConnection, scale: str = "PHQ-9", cohort: CohortFilter = CohortFilter(),
                group_by: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Responders per group, days from first response and whether response was lost then.
+    """Responders after induction per group, days from that score and whether response was lost then.
 
     Parameters
     ----------
@@ -45,11 +47,14 @@ def loss_times(con: duckdb.DuckDBPyConnection, scale: str = "PHQ-9", cohort: Coh
 
     Notes
     -----
-    Responders: patients in the clinical range at baseline with a follow-up meeting the
-    response criterion (PHQ-9 a drop of 50% or more from baseline). Time zero is the first such
-    follow-up. Loss of response is the first later valid score that no longer meets the
-    criterion; `days` is the calendar days between the two scores. A responder with no such
-    score is censored at their last follow-up (0 when the first response is the last score).
+    Responders: patients in the clinical range at baseline whose after-induction score
+    (`patient_outcomes.after_induction_at`) meets the response criterion (PHQ-9 a drop of 50%
+    or more from baseline); time zero is that score. Loss of response is the first later valid
+    score that no longer meets the criterion; `days` is the calendar days between the two
+    scores. Follow-up ends at the first maintenance infusion (after the `induction_sessions`-th)
+    after time zero: a score at or before its start counts, later ones do not (McInnes's
+    patients had no maintenance). A responder with no loss is censored at their last score so
+    counted (0 when the after-induction score is the last).
     """
     group_by = check_group_by(group_by)
     sql, params = cohort_query("analytics/durability/loss_times", cohort, group_by, rows="p")
@@ -92,8 +97,8 @@ def durability(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = 
     S(t) = prod over loss times t_i <= t of (1 - d_i / n_i), n_i the responders still followed
     (loss-free) at t_i and d_i the losses then (Kaplan & Meier 1958), times from
     `loss_times`. Read at t = 7 x weeks; NaN when nobody is followed that long (the curve
-    ends before t). Patients on maintenance infusions are included: the published figure is
-    for patients without maintenance, so a clinic offering it should expect to do better.
+    ends before t). Follow-up ends at the first maintenance infusion (`loss_times`), as the
+    published patients had none.
 
     References
     ----------

@@ -3,8 +3,9 @@ observation carried forward.
 
 Why this module: a rate over the patients who happened to be scored at a time point (the
 completers) leaves out everyone who stopped or missed the questionnaire, and those patients
-did worse on average; published real-world ketamine cohorts report both, so a clinic's figure
-is comparable only when its denominator is named. `outcomes.cohort_outcomes` keeps the
+did worse on average; the published real-world ketamine cohorts report completers (McInnes
+2022: 537 completers of 9,016 treated), so a clinic's figure is comparable only when its
+denominator is named. `outcomes.cohort_outcomes` keeps the
 completers' rates with their change statistics; this module counts the same response and
 remission (the `judge_outcome` macro, one definition) over the three denominators, in DuckDB
 (sql/analytics/intention/rates.sql). Counts are raw; `pipelines.reports.headline` publishes
@@ -60,7 +61,8 @@ def outcome_rates(
         One row per group: `group` ("all" when ungrouped), the group columns, `n_patients`
         (treated patients of the group), `n_baseline` (of them with a baseline on `scale`),
         `n` (the basis' denominator), `responders`, `remitters` (Int64; <NA> for a scale
-        without remission: pain).
+        without remission: pain), `not_yet_due` (patients left out of every basis' n at
+        "after_induction" because they cannot yet have reached it; 0 at "latest").
 
     Notes
     -----
@@ -77,6 +79,14 @@ def outcome_rates(
       response nor remission). At "latest" the latest score is already the last observation,
       so LOCF equals intention to treat there.
 
+    Not yet due (after induction only): a patient still in induction at the data's end (the
+    latest infusion in the database) -- fewer infusions than `after_induction_before_session`
+    - 1 (8) and neither paused nor ended there (the `treatment_status` macro with
+    `treatment.paused_after_days` and `ended_after_days`) -- and without a score after
+    induction cannot yet have reached the time point. They are left out of every basis' n and
+    counted in `not_yet_due`, so a page can say "n not yet due" instead of counting them as
+    failures.
+
     Response is a drop of at least 50% (pain 30%), remission a score below 5 (PCL-5 below 33
     with a drop of 10 or more), exactly as in `patient_outcomes`. rate = responders / n; the
     reports layer adds the 95% Wilson interval (`stats.wilson_interval`).
@@ -85,9 +95,10 @@ def outcome_rates(
     ----------
     Clinical reference, "Outcome definitions" and "Caseness"; Gupta SK (2011), "Intention-to-
     treat concept: a review", Perspect Clin Res 2:109-112 (ITT and LOCF); McInnes LA et al.
-    (2022), "Clinical outcomes of ketamine infusion in a real-world setting", J Affect Disord
-    (completers and all-starters reported side by side); docs/analytics.md, "Three bases for
-    a headline rate".
+    (2022), "A retrospective analysis of ketamine intravenous therapy for depression in
+    real-world care settings", J Affect Disord 301:486-495, and Oliver PA et al. (2022),
+    J Clin Psychiatry 83(6):21m14336: both report completers' rates only; docs/analytics.md,
+    "Three bases for a headline rate".
     """
     if timepoint not in TIMEPOINTS:
         raise ValueError(f"unknown timepoint {timepoint!r}; choose from {TIMEPOINTS}")
@@ -96,9 +107,10 @@ def outcome_rates(
     group_by = check_group_by(group_by)
     has_remission = scale_has_remission(con, scale)
     sql, params = cohort_query("analytics/intention/rates", cohort, group_by)
-    counts = con.execute(sql, [*params, scale, timepoint, basis]).df()
+    counts = con.execute(sql, [*params, scale, timepoint, basis, settings.treatment.paused_after_days,
+                                  settings.treatment.ended_after_days]).df()
     frame = with_group_label(counts, group_by)
-    for column in ("n_patients", "n_baseline", "n", "responders", "remitters"):
+    for column in ("n_patients", "n_baseline", "n", "responders", "remitters", "not_yet_due"):
         frame[column] = frame[column].astype("Int64")
     if not has_remission:
         frame.loc[:, "remitters"] = pd.NA

@@ -29,7 +29,7 @@ def treatment_status(con, settings, as_of: dt.date, cohort: CohortFilter = Cohor
     con : duckdb.DuckDBPyConnection
         The outcomes database or an analytics snapshot.
     settings : Settings
-        `induction_sessions` (6), `treatment.paused_after_days` (42), `treatment.ended_after_days` (90).
+        `induction_sessions` (6), `treatment.paused_after_days` (63), `treatment.ended_after_days` (90).
     as_of : datetime.date
         The day the status is for (the pages use today in the clinic's time zone).
     cohort : CohortFilter
@@ -46,8 +46,9 @@ def treatment_status(con, settings, as_of: dt.date, cohort: CohortFilter = Cohor
     -----
     With L the calendar days from the last infusion to `as_of`, in this order:
 
-    - **ended**: a discharge date on or before `as_of`, or L >= ended_after_days;
-    - **paused**: L >= paused_after_days (beyond the longest usual maintenance interval, six
+    - **ended**: a discharge date on or before `as_of` and not before the last infusion's
+      date (an infusion after the discharge is a re-admission), or L >= ended_after_days;
+    - **paused**: L >= paused_after_days (beyond the longest usual maintenance interval, eight
       weeks);
     - **in induction**: fewer than `induction_sessions` infusions loaded;
     - **in maintenance**: otherwise.
@@ -58,7 +59,7 @@ def treatment_status(con, settings, as_of: dt.date, cohort: CohortFilter = Cohor
     References
     ----------
     Clinical reference (docs/scoring.md): induction is six infusions over two to three weeks,
-    maintenance infusions follow every two to six weeks; docs/analytics.md, "Treatment status".
+    maintenance infusions follow every two to eight weeks; docs/analytics.md, "Treatment status".
     """
     query, params = cohort_query("analytics/treatment_status/treatment_status", cohort, rows="pc")
     return patient_rows(con, query, [*params, as_of, *status_days(settings)])

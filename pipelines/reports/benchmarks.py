@@ -41,7 +41,7 @@ class Benchmark:
     doi: str
     indication: str
     population: str
-    n: int
+    n: int | None
     scale: str
     timepoint: str
     timing: str
@@ -52,12 +52,13 @@ class Benchmark:
     durability_4_weeks: float | None = None
     durability_8_weeks: float | None = None
     notes: str = ""
+    treated: int | None = None  # patients treated, of whom n were counted (McInnes: 537 of 9,016)
 
 
 _TEXT = ("key", "citation", "doi", "indication", "population", "scale", "timepoint", "timing", "basis")
 _SHARES = ("response", "remission", "durability_4_weeks", "durability_8_weeks")
 _KNOWN = {f.name for f in fields(Benchmark)}
-_REQUIRED = {"key", "citation", "doi", "indication", "population", "n", "scale", "timepoint", "timing", "basis",
+_REQUIRED = {"key", "citation", "doi", "indication", "population", "scale", "timepoint", "timing", "basis",
              "response"}
 
 
@@ -134,8 +135,11 @@ def _entry(entry, where: str) -> Benchmark:
         value = entry.get(name, "")
         if not isinstance(value, str) or (name in _TEXT and not value.strip()):
             raise BenchmarkError(f"{where}: {name} must be text, not {value!r}")
-    n = entry["n"]
-    if type(n) is not int or n < 1:
+    n = entry.get("n")  # optional: left out when the study does not say how many were counted
+    treated = entry.get("treated")
+    if treated is not None and (type(treated) is not int or treated < 1):
+        raise BenchmarkError(f"{where}: treated must be a whole number of 1 or more, not {treated!r}")
+    if n is not None and (type(n) is not int or n < 1):
         raise BenchmarkError(f"{where}: n must be a whole number of 1 or more, not {n!r}")
     for name in _SHARES:
         value = entry.get(name)
@@ -154,4 +158,4 @@ def _entry(entry, where: str) -> Benchmark:
         raise BenchmarkError(f"{where}: remission needs its remission_definition (e.g. \"PHQ-9 below 5\")")
     values = {name: (float(entry[name]) if name in _SHARES and entry.get(name) is not None else entry[name])
               for name in entry}
-    return Benchmark(**values)
+    return Benchmark(**{"n": None, **values})

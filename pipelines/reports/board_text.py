@@ -55,16 +55,25 @@ def comparison_sentence(board, settings: Settings) -> str:
     if not board.benchmarks:
         return "No published PHQ-9 figures for depression are in the benchmarks file, so none are shown."
     other = [b.key for b in board.benchmarks if b.timepoint != "after_induction"]
+    timings = "; ".join(f"{b.key}: {_selection(b)}, {b.timing}" for b in board.benchmarks)
     return (
         "Dots with a line: the clinic with its 95% CI; diamonds: published figures. Clinic points: unipolar "
         "depression patients only, PHQ-9 after induction (first score after infusion "
         f"{settings.induction_sessions}, before {settings.after_induction_before_session}). The published figures "
-        "count completers at their own time points in other clinics' patients, often treatment-resistant: "
+        f"count completers in other clinics' patients, often treatment-resistant ({timings}): "
         "set them beside the clinic's completers rate; intention to treat counts everyone who started and is "
         "lower by design."
         + (f" Hollow markers ({', '.join(other)}) are at another time point." if other else "")
         + " Severity, prior treatment, route and dose are not adjusted for: a gap is a question to look into, "
         "not a verdict.")
+
+
+def _selection(benchmark) -> str:
+    """Who a published figure counts: "537 completers of 9,016 treated", or "completers" when
+    the study does not say how many."""
+    who = "completers" if benchmark.basis == "completers" else "everyone who started"
+    of = f" of {benchmark.treated:,} treated" if benchmark.treated is not None else ""
+    return f"{benchmark.n:,} {who}{of}" if benchmark.n is not None else who
 
 
 def chart_rows(board) -> list[tuple[str, str, dict[str, tuple[float | None, float | None, float | None]]]]:
@@ -83,7 +92,8 @@ def chart_rows(board) -> list[tuple[str, str, dict[str, tuple[float | None, floa
                          {m: (getattr(line, m).rate, getattr(line, m).low, getattr(line, m).high)
                           for m in ("response", "remission")}))
     for b in board.benchmarks:
-        rows.append((f"{b.key} (n={b.n})", "published" if b.timepoint == "after_induction" else "other",
+        n = b.n if b.n is not None else "not stated"
+        rows.append((f"{b.key} (n={n})", "published" if b.timepoint == "after_induction" else "other",
                      {"response": (b.response, None, None), "remission": (b.remission, None, None)}))
     return rows
 
@@ -95,12 +105,14 @@ def durability_sentence(board) -> str:
     mark = suppressed_mark(board.min_cell)
     shares = [f"{pct(share, mark)}" + (f" ({100 * low:.1f}-{100 * high:.1f})" if share is not None else "")
               + f" at {weeks} weeks" for weeks, share, low, high in board.durability]
-    published = "; ".join(f"{b.key}: about {pct(b.durability_4_weeks)} and {pct(b.durability_8_weeks)}"
+    # read off a published curve: "about 80%", not a false decimal
+    published = "; ".join(f"{b.key}: about {100 * b.durability_4_weeks:.0f}% and about {100 * b.durability_8_weeks:.0f}%"
                           for b in board.benchmarks if b.durability_4_weeks is not None)
     return (f"Durability: of {count_text(board.durability_responders, board.min_cell)} unipolar-depression PHQ-9 "
             f"responders, still responding {' and '.join(shares)} (Kaplan-Meier, 95% CI)"
-            + (f"; published: {published} (responders without maintenance, whereas the clinic's may have had "
-               "maintenance infusions)." if published else "."))
+            + (f"; published: {published} (responders to the induction series, from after induction, without "
+               "maintenance; the clinic's are followed from their after-induction score to their first "
+               "maintenance infusion)." if published else "."))
 
 
 def missing_mark(label: str, kind: str, min_cell: int) -> str:

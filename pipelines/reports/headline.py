@@ -59,7 +59,9 @@ def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9
         One row per timepoint x basis (timepoints outer, in the order asked): `timepoint`,
         `basis`, `suppressed`, `n_shown`, `n_patients`, `n`, `responders`, `response_rate`,
         `response_low`, `response_high`, `remitters`, `remission_rate`, `remission_low`,
-        `remission_high`, `has_remission`, `note` (why a row is blanked beyond the usual rule,
+        `remission_high`, `not_yet_due` (patients left out of n because they are still in
+        induction at the data's end without a score after induction: `outcome_rates`; <NA> when
+        1 to min_cell - 1 or the row is suppressed), `has_remission`, `note` (why a row is blanked beyond the usual rule,
         else ""), `basis_label` ("Intention to treat"),
         `timepoint_label` ("after induction") and `denominator_label`, who n counts, to follow
         "<n> " (e.g. "who started with PHQ-9 ≥ 10").
@@ -91,7 +93,12 @@ def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9
     shown, _ = suppress_counts(raw, min_cell, "n", tuple(RATES), companions=("n_patients",), derived=DERIVED)
     missing = [None if b == "completers" else int(n) - completers[t] for b, n, t in
                zip(raw["basis"], raw["n"], raw["timepoint"])]
-    return _labelled(con, scale, _hide_small_missing(shown, missing, min_cell))
+    shown = _hide_small_missing(shown, missing, min_cell)
+    # "n not yet due" is a count of patients: blanked when small (1 to min_cell - 1) or when the
+    # row is suppressed.
+    small = shown["not_yet_due"].between(1, min_cell - 1).fillna(False).astype(bool) | shown["suppressed"].astype(bool)
+    shown.loc[small, "not_yet_due"] = pd.NA
+    return _labelled(con, scale, shown)
 
 
 def headline_by_indication(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9",
@@ -156,7 +163,7 @@ def _indication_groups(con, settings, scale, cohort, timepoint, basis) -> dict[s
     depression = counts["primary_indication"].isin(UNIPOLAR_DEPRESSION).fillna(False).astype(bool)
     parts = ((INDICATION_GROUPS[0], counts[depression]), (INDICATION_GROUPS[1], counts[~depression]))
     return {label: {c: part[c].sum() if c != "remitters" or part[c].notna().any() else pd.NA
-                    for c in ("n_patients", "n", "responders", "remitters")} for label, part in parts}
+                    for c in ("n_patients", "n", "responders", "remitters", "not_yet_due")} for label, part in parts}
 
 
 def _hide_small_missing(shown: pd.DataFrame, missing: list, min_cell: int) -> pd.DataFrame:
@@ -175,7 +182,7 @@ def _hide_small_missing(shown: pd.DataFrame, missing: list, min_cell: int) -> pd
 
 def _with_rates(counts) -> dict:
     """The counts of one row with each rate's Wilson estimate (NaN for an undefined count)."""
-    row = {"n_patients": counts["n_patients"], "n": counts["n"]}
+    row = {"n_patients": counts["n_patients"], "n": counts["n"], "not_yet_due": counts.get("not_yet_due", 0)}
     for count, rate in RATES.items():
         row[count] = counts[count]
         defined = not pd.isna(counts[count])
@@ -186,7 +193,7 @@ def _with_rates(counts) -> dict:
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    for column in ("n_patients", "n", "responders", "remitters"):
+    for column in ("n_patients", "n", "responders", "remitters", "not_yet_due"):
         frame[column] = frame[column].astype("Int64")
     return frame
 

@@ -1,36 +1,56 @@
--- Durability of response: for each responder on the scale (parameter), the days from the first
--- response to the loss of response (event), or to the last follow-up while still responding
--- (censored); patients per group, day and outcome. Loss of response: the first later score that
--- no longer meets the response criterion (a drop from baseline below
--- `instruments.response_drop_pct`, as `followup_responses.responded`). docs/analytics.md,
--- "Durability"; after McInnes et al. (2022), J Affect Disord 301:486-495.
+-- Durability of response, as McInnes et al. (2022), J Affect Disord 301:486-495, measured it:
+-- for each patient responding after induction on the scale (parameter), the days from that
+-- after-induction score (`patient_outcomes.after_induction_at`) to the loss of response (event),
+-- or to the last score while still responding (censored); patients per group, day and outcome.
+-- Loss of response: the first later score that no longer meets the response criterion (a drop
+-- from baseline below `instruments.response_drop_pct`, as `followup_responses.responded`).
+-- McInnes's patients had no maintenance, so follow-up ends at the first maintenance infusion
+-- (an infusion after the `induction_sessions`-th) after the after-induction score: a score
+-- taken at or before its start still counts. docs/analytics.md, "Durability".
 WITH {{cohort}},
+question AS (
+    SELECT ? AS scale
+),
 scored AS (
     SELECT patient_id, administered_at, days, responded
     FROM followup_responses
-    WHERE instrument = ?
+    WHERE instrument = (SELECT scale FROM question)
 ),
-first_response AS (
-    SELECT patient_id, min(administered_at) AS responded_at, arg_min(days, administered_at) AS response_day
-    FROM scored
-    WHERE responded
-    GROUP BY patient_id
+starts AS (
+    -- time zero: a responding after-induction score
+    SELECT po.patient_id, po.after_induction_at AS start_at, min(s.days) AS start_day
+    FROM patient_outcomes AS po
+    JOIN scored AS s ON s.patient_id = po.patient_id AND s.administered_at = po.after_induction_at
+    WHERE po.instrument = (SELECT scale FROM question) AND s.responded
+    GROUP BY po.patient_id, po.after_induction_at
+),
+maintenance AS (
+    -- the first maintenance infusion after time zero, where follow-up ends
+    SELECT st.patient_id, min(n.started_at) AS maintenance_at
+    FROM starts AS st
+    JOIN session_numbers AS n ON n.patient_id = st.patient_id
+    WHERE n.session_number > (SELECT induction_sessions FROM outcome_settings)
+      AND n.started_at > st.start_at
+    GROUP BY st.patient_id
 ),
 followed AS (
     SELECT
-        f.patient_id,
-        f.response_day,
+        st.patient_id,
+        st.start_day,
         min(s.days) FILTER (WHERE NOT s.responded) AS lost_day,
         max(s.days) AS last_day
-    FROM first_response AS f
-    JOIN scored AS s ON s.patient_id = f.patient_id AND s.administered_at >= f.responded_at
-    GROUP BY f.patient_id, f.response_day
+    FROM starts AS st
+    LEFT JOIN maintenance AS m ON m.patient_id = st.patient_id
+    JOIN scored AS s
+        ON s.patient_id = st.patient_id AND s.administered_at >= st.start_at
+       AND (m.maintenance_at IS NULL OR s.administered_at <= m.maintenance_at)
+    GROUP BY st.patient_id, st.start_day
 ),
 timed AS (
     SELECT
         patient_id,
         lost_day IS NOT NULL AS lost,
-        coalesce(lost_day, last_day) - response_day AS days
+        coalesce(lost_day, last_day) - start_day AS days
     FROM followed
 ),
 final AS (

@@ -2,10 +2,31 @@
 -- intention to treat, last observation carried forward) at one timepoint (after induction,
 -- latest). Definitions: docs/analytics.md, "Three bases for a headline rate"; the outcome flags
 -- are the `judge_outcome` macro's (sql/views/outcome_flags.sql), so a response means the same
--- on every basis. Parameters (after the cohort's): the scale, the timepoint, the basis.
+-- on every basis. Parameters (after the cohort's): the scale, the timepoint, the basis, and
+-- the treatment-status days paused_after_days and ended_after_days (settings [treatment]).
 WITH {{cohort}},
 question AS (
-    SELECT ? AS scale, ? AS timepoint, ? AS basis
+    SELECT ? AS scale, ? AS timepoint, ? AS basis, ? AS paused_after_days, ? AS ended_after_days
+),
+data_end AS (
+    -- the data's end: the latest infusion recorded in the clinic (as in competing/event_counts)
+    SELECT max(started_at)::DATE AS data_end_on FROM sessions
+),
+still_in_induction AS (
+    -- Patients who cannot yet have reached the after-induction window: fewer infusions than
+    -- the one before the window's closing infusion (`after_induction_before_session` - 1, the
+    -- 8th) and, at the data's end, neither paused nor ended (macro `treatment_status`,
+    -- sql/views/treatment_status.sql). Without a score after induction they are not yet due.
+    SELECT pc.patient_id
+    FROM patient_cohorts AS pc
+    JOIN patients AS p ON p.patient_id = pc.patient_id
+    CROSS JOIN data_end AS d
+    CROSS JOIN question AS q
+    CROSS JOIN outcome_settings AS os
+    WHERE pc.n_sessions < os.after_induction_before_session - 1
+      AND treatment_status(pc.n_sessions, pc.last_session_at, p.discharge_date, d.data_end_on,
+                           os.induction_sessions, q.paused_after_days, q.ended_after_days)
+          NOT IN ('paused', 'ended')
 ),
 sessions_to_window_end AS (
     -- The end of the after-induction window: the start of the infusion that closes it (the
@@ -54,6 +75,8 @@ followups AS (
     -- (after induction only), else the baseline itself (no change, so no response).
     SELECT
         b.*,
+        s.patient_id IS NOT NULL AS in_induction_at_end,
+        q.timepoint,
         CASE q.timepoint WHEN 'latest' THEN b.latest_score ELSE b.after_induction_score END AS observed,
         CASE q.timepoint
             WHEN 'latest' THEN coalesce(b.latest_score, b.baseline_score)
@@ -63,21 +86,34 @@ followups AS (
     FROM baselines AS b
     CROSS JOIN question AS q
     LEFT JOIN last_by_window_end AS l ON l.patient_id = b.patient_id
+    LEFT JOIN still_in_induction AS s ON s.patient_id = b.patient_id
+),
+due AS (
+    -- not yet due: after induction, in the clinical range at baseline, no score after
+    -- induction, and still in induction at the data's end; left out of every basis' n.
+    SELECT
+        *,
+        coalesce(timepoint = 'after_induction' AND baseline_caseness AND observed IS NULL
+                 AND in_induction_at_end, false) AS not_yet_due
+    FROM followups
 ),
 judged AS (
     SELECT
         patient_id,
-        -- the denominator: in the clinical range at baseline, and for completers a score at the
-        -- timepoint
-        coalesce(baseline_caseness AND (basis <> 'completers' OR observed IS NOT NULL), false) AS counted,
+        -- the denominator: in the clinical range at baseline, not yet due excluded, and for
+        -- completers a score at the timepoint
+        coalesce(baseline_caseness AND NOT not_yet_due
+                 AND (basis <> 'completers' OR observed IS NOT NULL), false) AS counted,
+        not_yet_due,
         judge_outcome(baseline_score, CASE basis WHEN 'locf' THEN carried ELSE observed END, caseness_min,
                       response_drop_pct, remission_below, remission_min_drop, reliable_change) AS flags
-    FROM followups
+    FROM due
 ),
 per_patient AS (
     SELECT
         cohort.*,
         coalesce(judged.counted, false) AS counted,
+        coalesce(judged.not_yet_due, false) AS not_yet_due,
         coalesce(judged.flags.response, false) AS responded,
         coalesce(judged.flags.remission, false) AS remitted,
         judged.patient_id IS NOT NULL AS has_baseline
@@ -91,7 +127,8 @@ final AS (
         count(*) FILTER (WHERE has_baseline) AS n_baseline,
         count(*) FILTER (WHERE counted) AS n,
         count(*) FILTER (WHERE counted AND responded) AS responders,
-        count(*) FILTER (WHERE counted AND remitted) AS remitters
+        count(*) FILTER (WHERE counted AND remitted) AS remitters,
+        count(*) FILTER (WHERE not_yet_due) AS not_yet_due
     FROM per_patient
     GROUP BY ALL
 )
