@@ -16,7 +16,8 @@ import streamlit as st
 from pipelines.analytics.bookings import PRE_INFUSION_DAYS, booked_on
 from pipelines.analytics.cohorts import CohortFilter
 
-from .data import ask, settings
+from .acknowledging import store_version, worklist_with_acknowledgements
+from .data import ask, current_version, settings
 
 VIEWS = ("Needs attention", "Today")
 VIEW_KEY = "worklist_view"
@@ -68,16 +69,24 @@ def today_table(bookings: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def with_open_alerts(bookings: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """The bookings with each patient's reasons as the Worklist shows them today: an alert
+    acknowledged in the store is not open (dashboard/acknowledging.py)."""
+    listed = worklist_with_acknowledgements(current_version(), store_version(), CohortFilter(), today)[0]
+    open_reasons = dict(zip(listed["patient_id"], listed["reasons"]))
+    return bookings.assign(reasons=[open_reasons.get(pid, []) for pid in bookings["patient_id"]])
+
+
 def show_today(today: dt.date, cohort: CohortFilter) -> None:
     """Today's bookings of the chosen sites and clinicians (the sidebar's filter)."""
-    bookings = ask(booked_on, settings(), today)
+    bookings = with_open_alerts(ask(booked_on, settings(), today), today)
     if not bookings.empty and cohort.sites:
         bookings = bookings[bookings["site"].isin(cohort.sites)]
     if not bookings.empty and cohort.clinicians:
         bookings = bookings[bookings["clinician"].isin(cohort.clinicians)]
     st.caption(f"Booked for **{today:%A} {today.day} {today:%B %Y}**, today at the clinic, from the appointments "
                f"export. *Pre-infusion scales* are in when a PHQ-9 was taken after the patient's last infusion and "
-               f"within {PRE_INFUSION_DAYS} days; *open alerts* are the patient's Worklist reasons.")
+               f"within {PRE_INFUSION_DAYS} days; *open alerts* are the patient's Worklist reasons not yet acknowledged.")
     if bookings.empty:
         st.info("Nobody is booked today. Bookings come from the clinic's appointments export "
                 "(appointments.csv, or FHIR Appointment): see docs/import-format.md.")

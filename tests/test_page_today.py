@@ -99,6 +99,42 @@ def test_the_today_view_lists_who_is_booked_with_scales_and_alerts(demo_database
     assert any("Booked for **Monday 7 December 2026**" in c.value for c in app.caption)
 
 
+def test_an_acknowledged_alert_is_not_open_in_the_today_view(demo_database, tmp_path, monkeypatch):
+    """A booked patient's alert, acknowledged in the store, leaves the Today view's open alerts
+    as it leaves the Worklist; the others stay."""
+    import shutil
+
+    import duckdb
+
+    from pipelines.analytics.alerts import alert_events, raised_alerts
+    from pipelines.analytics.bookings import booked_on
+    from pipelines.analytics.worklist import worklist
+    from pipelines.store import acknowledgements
+
+    db = tmp_path / "outcomes.duckdb"  # a copy: its own store and audit log
+    shutil.copy(demo_database, db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        booked = booked_on(con, SETTINGS, dt.date(2026, 12, 7))
+        raised = raised_alerts(worklist(con, SETTINGS, as_of=dt.date(2026, 12, 7)), alert_events(con, SETTINGS))
+    finally:
+        con.close()
+    with_alerts = booked[[len(r) > 0 for r in booked["reasons"]]]
+    assert len(with_alerts), "the demo's bookings include a patient with an open alert: the check means something"
+    patient_id = with_alerts["patient_id"].iloc[0]
+    event = raised[raised["patient_id"] == patient_id].iloc[0]
+    acknowledgements.record(db, tmp_path / "audit.log", patient_id=patient_id, reason=event["reason"],
+                            event_key=event["event_key"], action="plan changed", note="", user="local:test",
+                            role="clinician", page="worklist")
+    app = open_page(db, "views/worklist.py", monkeypatch, today="2026-12-07")
+    app.radio(key="worklist_view").set_value("Today").run()
+    assert not app.exception
+    table = app.dataframe[0].value.assign(patient_id=booked["patient_id"].tolist())
+    shown = table.loc[table["patient_id"] == patient_id, "alerts"].iloc[0]
+    before = "; ".join(with_alerts["reasons"].iloc[0])
+    assert shown != before and len(shown) < len(before)  # one reason fewer (or "none")
+
+
 def test_the_today_view_says_when_nobody_is_booked(sample_database, monkeypatch):
     app = open_page(sample_database, "views/worklist.py", monkeypatch, today="2026-11-01")  # a Sunday, no bookings
     app.radio(key="worklist_view").set_value("Today").run()
