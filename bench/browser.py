@@ -54,7 +54,7 @@ sys.path[0] = str(REPO)
 import duckdb  # noqa: E402
 
 from bench.clinic import clinic_database  # noqa: E402
-from bench.load import CHROMIUM, PAGES, SETTLED, next_day_export, peak_rss_gb, start_server  # noqa: E402
+from bench.load import CHROMIUM, PAGES, SETTLED, fresh_copy, next_day_export, peak_rss_gb, start_server  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 1000
 TARGETS = {"new session": 2.0, "in session": 1.0, "patient": 1.0, "after ingest": 2.0}
@@ -204,12 +204,7 @@ def main() -> None:
     work = Path(args.workdir)
     source = clinic_database(args.patients, args.seed, work)
     # The benchmark ingests into the database it serves: it works on a copy.
-    db = work / f"browser-{args.patients}-{args.seed}.duckdb"
-    for leftover in work.glob(f"{db.name}*"):
-        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-    shutil.copyfile(source, db)
-    export = work / f"browser-next-day-{args.patients}-{args.seed}"
-    shutil.rmtree(export, ignore_errors=True)
+    db, export = fresh_copy(source, work, f"browser-{args.patients}-{args.seed}")
     next_day_export(work / f"clinic-{args.patients}-{args.seed}", export, 200)
     con = duckdb.connect(str(db), read_only=True)
     try:  # patients with a course to draw, a different one per Patient page opened

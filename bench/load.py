@@ -215,6 +215,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fresh_copy(source: Path, work: Path, name: str) -> tuple[Path, Path]:
+    """A copy of the benchmarks' database `source` to serve and change (`<name>.duckdb`, with
+    whatever an earlier run left beside it removed) and an empty folder for its next-day export
+    (`<prefix>-next-day-<rest>`): a benchmark that ingests never touches the shared database."""
+    db = work / f"{name}.duckdb"
+    for leftover in work.glob(f"{db.name}*"):
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    shutil.copyfile(source, db)
+    prefix, _, rest = name.partition("-")
+    export = work / f"{prefix}-next-day-{rest}"
+    shutil.rmtree(export, ignore_errors=True)
+    return db, export
+
+
 def start_server(db: Path, work: Path, name: str = "load") -> tuple[subprocess.Popen, str]:
     """`streamlit run dashboard/app.py` serving `db` on a free loopback port; its log, audit log and
     config folder in `work`, named after the benchmark (`name`)."""
@@ -521,12 +535,7 @@ def main() -> None:
     work = Path(args.workdir)
     source = clinic_database(args.patients, args.seed, work)
     # The load test changes the database it serves: it works on a copy, not the benchmarks' one.
-    db = work / f"load-{args.patients}-{args.seed}.duckdb"
-    for leftover in work.glob(f"{db.name}*"):
-        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-    shutil.copyfile(source, db)
-    export = work / f"load-next-day-{args.patients}-{args.seed}"
-    shutil.rmtree(export, ignore_errors=True)
+    db, export = fresh_copy(source, work, f"load-{args.patients}-{args.seed}")
     new_day, changed = next_day_export(work / f"clinic-{args.patients}-{args.seed}", export, args.new_day_patients)
 
     con = duckdb.connect(str(db), read_only=True)

@@ -54,6 +54,22 @@ def database(tmp_path_factory) -> Path:
     return db
 
 
+def wait_until_healthy(process: subprocess.Popen, port: int, log: Path, what: str) -> None:
+    """Return once the server on 127.0.0.1:`port` answers its health check; fail the test with
+    its log if it exits or has not answered within 60 s."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{what} did not start:\n{log.read_text()}")
+        time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def streamlit_server(port: int, env: dict[str, str], log: Path, cwd: Path = REPO):
     """`streamlit run dashboard/app.py` on 127.0.0.1:`port` from `cwd` (where Streamlit looks for
@@ -66,17 +82,7 @@ def streamlit_server(port: int, env: dict[str, str], log: Path, cwd: Path = REPO
              "--browser.gatherUsageStats", "false"],
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.5)
+        wait_until_healthy(process, port, log, "streamlit")
         yield process
     finally:
         process.terminate()
@@ -232,17 +238,7 @@ def test_the_dashboard_command_hides_the_deploy_button(database, browser, tmp_pa
         process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "dashboard", "--db", str(database),
                                     "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"outcomes dashboard did not start:\n{log.read_text()}")
-            time.sleep(0.5)
+        wait_until_healthy(process, port, log, "outcomes dashboard")
         visit(browser, f"http://127.0.0.1:{port}/clinic", ["Clinic outcomes", "Response rate"],
               tmp_path / "cli-clinic.png")
     finally:
