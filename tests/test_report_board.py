@@ -299,6 +299,9 @@ def test_cli_writes_pdf_and_html_and_logs_the_export(sample_database, tmp_path, 
     backwards = outcomes("report", "--db", sample_database, "--format", "pdf", "--out", pdf, "--from", "2026-01-01",
                          "--to", "2025-01-01", check=False)
     assert backwards.returncode == 2 and "--from 2026-01-01 is after --to 2025-01-01" in backwards.stderr
+    typo = outcomes("report", "--db", sample_database, "--format", "pdf", "--out", pdf, "--site", "Nortside")
+    assert "warning: --site 'Nortside': no patient has it (known: Northside, Riverside)" in typo.stderr
+    assert '"suppressed"' in typo.stdout
     spoilt, config = tmp_path / "ours.toml", tmp_path / "settings.toml"
     spoilt.write_text("[[benchmark]]" + ENTRY.replace("n = 537", "n = -5"), encoding="utf-8")
     config.write_text(f'[report]\nbenchmarks_file = "{spoilt}"\n', encoding="utf-8")

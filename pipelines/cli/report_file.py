@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import audit
-from ..analytics.cohorts import CohortFilter
+from ..analytics.cohorts import CohortFilter, cohort_options
 from ..settings import load_settings
 
 FORMATS = ("pdf", "html")
@@ -30,6 +30,18 @@ def report_cohort(args: argparse.Namespace) -> CohortFilter:
     """The cohort of the command line: first-infusion dates, sites, clinicians, indications."""
     return CohortFilter(start_from=args.start_from, start_to=args.start_to, sites=tuple(args.site or ()),
                         clinicians=tuple(args.clinician or ()), indications=tuple(args.indication or ()))
+
+
+def unknown_names(cohort: CohortFilter, options: dict) -> list[str]:
+    """A line for each site, clinician or indication asked for that no patient has (a typo
+    would otherwise give a report of nobody without a word)."""
+    lines = []
+    for field, option in (("sites", "--site"), ("clinicians", "--clinician"), ("indications", "--indication")):
+        known = options.get(field, [])
+        for name in getattr(cohort, field):
+            if name not in known:
+                lines.append(f"{option} {name!r}: no patient has it (known: {', '.join(map(str, known)) or 'none'})")
+    return lines
 
 
 def cmd_report_file(args: argparse.Namespace) -> int:
@@ -53,8 +65,11 @@ def cmd_report_file(args: argparse.Namespace) -> int:
     if args.page_size:
         settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, page_size=args.page_size))
     con = open_snapshot(args.db)
+    cohort = report_cohort(args)
+    for line in unknown_names(cohort, cohort_options(con)):
+        print(f"warning: {line}", file=sys.stderr)
     try:
-        board = build_board(con, settings, report_cohort(args))
+        board = build_board(con, settings, cohort)
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -64,5 +79,6 @@ def cmd_report_file(args: argparse.Namespace) -> int:
                  "export", "outcomes report", None, f"one-page report ({args.format}, {board.cohort_text}) to {out}")
     out.write_bytes(document)
     print(f"One-page outcomes report ({args.format.upper()}, {board.page_size}) written to {out}: "
-          f"{board.cohort_text}; counts under {board.min_cell} shown as <{board.min_cell}")
+          f"{board.cohort_text}; counts under {board.min_cell} patients, and any that would give one back, "
+          f"shown as \"suppressed\"")
     return 0
