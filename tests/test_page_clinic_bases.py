@@ -1,7 +1,7 @@
 """The Clinic outcomes page's sections on denominators (dashboard/views/clinic_bases.py), run for
 real with AppTest on the sample: the rates on each basis with their denominators, the basis
 choice, unipolar depression apart from the other indications, the cumulative incidence beside
-Kaplan-Meier, and durability, each equal to what pipelines.reports returns."""
+Kaplan-Meier, and durability (on the Time to response tab), each equal to what pipelines.reports returns."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ SETTINGS = Settings()
 
 @pytest.fixture(scope="module")
 def page(sample_database):
+    """The page with its like-with-like expander opened (lazy: its table is sent when opened)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        yield open_clinic(sample_database, monkeypatch)
+        app = open_clinic(sample_database, monkeypatch)
+        app.session_state["clinic_like_with_like"] = True
+        yield rerun(app)
 
 
 def metric(app, label):
@@ -74,7 +77,11 @@ def test_depression_is_shown_apart_from_other_indications(page, sample):
     assert (hidden["Basis"] == "Intention to treat").all()
 
 
-def test_cumulative_incidence_and_durability_in_the_course_tab(page, sample):
+def test_cumulative_incidence_and_durability_in_the_time_to_response_tab(sample_database, sample, monkeypatch):
+    page = open_clinic(sample_database, monkeypatch)
+    assert not any(m.label.startswith("Still responding") for m in page.metric)  # not on the first tab
+    page.session_state["clinic_tab"] = "Time to response"
+    rerun(page)
     figures = [c for c in page.get("plotly_chart")]
     titles = [c.proto.spec for c in figures]
     assert any("Time to response with stopping treatment" in spec for spec in titles)
@@ -110,6 +117,8 @@ def test_new_csvs_hold_no_small_count(sample_database, monkeypatch, downloads, s
     import pandas as pd
     app = open_clinic(sample_database, monkeypatch)
     app.multiselect(key="filter_sites").set_value(sites)
+    app.session_state["clinic_tab"] = "Time to response"  # where the cumulative incidence is
+    app.session_state["clinic_like_with_like"] = True  # the expander of the indication groups' table
     rerun(app)
     groups = pd.read_csv(io.StringIO(downloads["outcomes_by_indication_group.csv"]))
     counts = pd.concat([pd.to_numeric(groups[c], errors="coerce")

@@ -162,14 +162,23 @@ else:
 
 if overall is not None and not overall["suppressed"]:  # the same rates over each denominator (issue 16)
     clinic_bases.headline_on_bases(SETTINGS, scale, cohort, timepoint)
-    with st.expander("Unipolar depression and other indications (like with like)"):
-        clinic_bases.like_with_like(SETTINGS, scale, cohort)
+    # Lazy (on_change="rerun"): the table is sent and drawn when the expander is opened, so the page's
+    # first view draws no data grid (the browser loads the grid's code only when one is shown).
+    like = st.expander("Unipolar depression and other indications (like with like)", on_change="rerun",
+                       key="clinic_like_with_like")
+    if like.open:
+        with like:
+            clinic_bases.like_with_like(SETTINGS, scale, cohort)
 
-# on_change="rerun": a tab's charts are computed when it is opened, not all six on every run.
-tabs = st.tabs(["Course", "Change per patient", "Clinicians and sites", "Trend by start month", "Retention",
-                "Safety"], on_change="rerun", key="clinic_tab")
+# on_change="rerun": a tab's charts are computed when it is opened, not all seven on every run. The
+# page opens on one figure (the trajectory): each Plotly figure drawn at once costs the browser's
+# main thread (docs/scaling.md, "Browser"), so time to response has a tab of its own.
+TAB_NAMES = ["Course", "Time to response", "Change per patient", "Clinicians and sites", "Trend by start month",
+             "Retention", "Safety"]
+tabs = list(st.tabs(TAB_NAMES, on_change="rerun", key="clinic_tab"))
+response_tab = tabs.pop(1)  # the other sections keep their indices below
 
-# --- Course: trajectories and time to response ---------------------------------------------------
+# --- Course: trajectories ------------------------------------------------------------------------
 
 if tabs[0].open:  # only the tab on screen runs (lazy tabs)
     with tabs[0]:
@@ -183,13 +192,23 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
                 st.info(f"No {scale_name} scores for this cohort.")
             else:
                 draw("trajectory_chart", path, scale, group_by)
-                with st.expander("Trajectory table"):
-                    names = {**({group_by: GROUP_CHOICES[group_by]} if group_by else {}),
-                             "label": "Score before infusion", "n_shown": "Patients", "mean": "Mean score",
-                             "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high", "median": "Median score",
-                             "median_low": "Median 95% CI low", "median_high": "Median 95% CI high"}
-                    table(path.round(2), names, "trajectory.csv", "trajectory")
+                trajectory_table = st.expander("Trajectory table", on_change="rerun", key="clinic_trajectory_table")
+                if trajectory_table.open:  # lazy, as the expander above
+                    with trajectory_table:
+                        names = {**({group_by: GROUP_CHOICES[group_by]} if group_by else {}),
+                                 "label": "Score before infusion", "n_shown": "Patients", "mean": "Mean score",
+                                 "mean_low": "Mean 95% CI low", "mean_high": "Mean 95% CI high",
+                                 "median": "Median score", "median_low": "Median 95% CI low",
+                                 "median_high": "Median 95% CI high"}
+                        table(path.round(2), names, "trajectory.csv", "trajectory")
 
+# --- Time to response: Kaplan-Meier, cumulative incidence, durability ---------------------------
+
+if response_tab.open:  # only the tab on screen runs (lazy tabs)
+    with response_tab:
+        if scale is None:
+            st.info("No scale has scores for this cohort.")
+        else:
             km = ask(published.time_to_response, SETTINGS, scale, cohort)
             if km["summary"].empty:
                 st.info(f"No patient in the clinical range at baseline on {scale_name} has a follow-up yet: "
