@@ -44,12 +44,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .. import sql
+from .. import precomputed_expected, sql
 from ..settings import Settings
-from .expected_reference import NOT_ON_TRACK_COLUMNS, PERCENTILES, REFERENCE_COLUMNS, Computed, compute, empty_grid
+from . import expected_reference
+from .expected_reference import NOT_ON_TRACK_COLUMNS, PERCENTILES, REFERENCE_COLUMNS, Computed, empty_grid
 
 __all__ = ["REFERENCE_COLUMNS", "NOT_ON_TRACK_COLUMNS", "PATIENT_COLUMNS", "clear_cache", "reference_distribution",
-           "patient_expected", "patients_not_on_track", "warm"]
+           "patient_expected", "patients_not_on_track", "served_from", "warm"]
 
 PATIENT_COLUMNS = [
     "patient_id", "instrument", "k", "administered_at", "score", "baseline_score", "baseline_band", "pct_change",
@@ -76,17 +77,25 @@ def _database_version(con: duckdb.DuckDBPyConnection) -> tuple | None:
     return path, tuple(runs)
 
 
+def _make(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> Computed:
+    """Read from the references the ingest stored when they serve these settings, else computed."""
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    if precomputed_expected.current(con, catalog, settings):
+        return expected_reference.stored(con, settings, scale, precomputed_expected.prefix(catalog))
+    return expected_reference.compute(con, settings, scale)
+
+
 def _computed(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> Computed:
-    """The cached computation for this database version, computing it when missing or stale."""
+    """The cached computation for this database version, made when missing or stale."""
     version = _database_version(con)
     if version is None:
-        return compute(con, settings, scale)
+        return _make(con, settings, scale)
     key = (version[0], scale, settings.thresholds)
     with _cache_lock:
         hit = _cache.get(key)
     if hit and hit[0] == version:
         return hit[1]
-    computed = compute(con, settings, scale)
+    computed = _make(con, settings, scale)
     with _cache_lock:
         _cache[key] = (version, computed)  # replaces the entry of an older version
     return computed
@@ -181,7 +190,7 @@ def patient_expected(con: duckdb.DuckDBPyConnection, settings: Settings, patient
     Lambert MJ et al. (2001), Psychotherapy Research 11(1); docs/scoring.md.
     """
     computed = _computed(con, settings, scale)
-    progress = computed.progress
+    progress = expected_reference.patient_progress(con, computed, settings, patient_id, scale)
     found = progress.rows_of(patient_id)
     if found is None:
         return pd.DataFrame(columns=PATIENT_COLUMNS)
@@ -253,6 +262,13 @@ def patients_not_on_track(con: duckdb.DuckDBPyConnection, settings: Settings, sc
     Lambert MJ et al. (2001), Psychotherapy Research 11(1); docs/scoring.md.
     """
     return _computed(con, settings, scale).not_on_track.copy()
+
+
+def served_from(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9") -> str:
+    """How the expected course of `scale` is served on `con` with `settings`: "stored" (the
+    references the ingest stored: nothing clinic-wide computed or held in memory) or "computed"
+    (every patient's scores fetched and the reference computed here, once per database version)."""
+    return "computed" if _computed(con, settings, scale).progress is not None else "stored"
 
 
 def warm(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:
