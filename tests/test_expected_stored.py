@@ -15,6 +15,7 @@ import pytest
 from conftest import SAMPLE, open_page
 from pipelines import precomputed_expected
 from pipelines.analytics import expected, expected_reference
+from pipelines.analytics.snapshot import open_snapshot
 from pipelines.ingest import ingest
 from pipelines.settings import Settings, Thresholds
 from test_analytics_expected import COURSE, SETTINGS, build, verdicts
@@ -109,6 +110,24 @@ def test_the_sample_is_served_stored_as_computed(sample_db, tmp_path):
     served, computed = answers(without_stored(sample_db, tmp_path), settings, patients, scales)
     assert served == "computed"
     assert_same(stored, computed)
+
+
+@pytest.mark.parametrize("in_file", [False, True], ids=["in memory", "with a store"])
+def test_a_snapshot_reads_one_patients_course_from_its_own_table(sample_db, tmp_path, in_file):
+    settings = Settings()
+    snap = open_snapshot(sample_db, store=tmp_path / "snapshot.duckdb" if in_file else None)
+    plain = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        patients = [p for (p,) in plain.execute(
+            "SELECT DISTINCT patient_id FROM precomputed.scores_by_infusion ORDER BY patient_id").fetchall()][::11]
+        for pid in patients:
+            expected.clear_cache()
+            from_snapshot = expected.patient_expected(snap, settings, pid)
+            assert expected.served_from(snap, settings) == "stored"
+            pd.testing.assert_frame_equal(from_snapshot, expected.patient_expected(plain, settings, pid))
+    finally:
+        plain.close()
+        snap.close()
 
 
 def test_other_thresholds_than_the_ingests_are_computed(sample_db):

@@ -31,6 +31,7 @@ from .. import sql
 from ..precomputed_expected import quantile_parameters
 from ..settings import Settings
 from .frames import PatientProgress
+from .snapshot import opened_from
 
 REFERENCE_COLUMNS = ["instrument", "baseline_band", "k", "n_patients", "p25", "p50", "p75", "threshold", "fallback"]
 NOT_ON_TRACK_COLUMNS = ["patient_id", "instrument", "k", "pct_change", "expected_p25"]
@@ -124,6 +125,8 @@ def patient_progress(con: duckdb.DuckDBPyConnection, computed: Computed, setting
     by query from the stored `scores_by_infusion` (sorted by patient: milliseconds)."""
     if computed.progress is not None:
         return computed.progress
-    rows = _fetch_arrow(con, sql.render("analytics/expected/patient_progress", stored=computed.stored),
+    # A snapshot's own copy (in memory for a notebook) or name of the stored table, else the stored table
+    stored = "" if opened_from(con) is not None else computed.stored
+    rows = _fetch_arrow(con, sql.render("analytics/expected/patient_progress", stored=stored),
                         [patient_id, scale, settings.thresholds.trajectory_max_infusion])
     return PatientProgress.from_arrow(rows)

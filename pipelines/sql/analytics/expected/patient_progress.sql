@@ -1,7 +1,8 @@
 -- One patient's rows of the expected course's input (precomputed/expected_progress.sql's
--- columns, without the latest-follow-up flag one patient's course does not need), read from the
--- stored table sorted by patient (`{{stored}}` = '"<catalog>".precomputed.'), so DuckDB skips
--- every block but the patient's. Parameters: the patient, the scale, the last infusion k.
+-- columns, without the latest-follow-up flag one patient's course does not need), read from a
+-- table sorted by patient, so DuckDB skips every block but the patient's: the stored table
+-- (`{{stored}}` = '"<catalog>".precomputed.') or a snapshot's (`{{stored}}` empty).
+-- Parameters: the patient, the scale, the last infusion k.
 WITH progress AS (
     SELECT patient_id, instrument, k, administered_at, score, baseline_score, baseline_band, pct_change
     FROM {{stored}}scores_by_infusion
