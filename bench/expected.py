@@ -12,7 +12,8 @@ pays to open a database version with them stored or computed (pipelines/precompu
             that patient; the reference already open)
 
 Usage: python bench/expected.py [--patients N] [--seed S] [--workdir DIR] [--db FILE]
-(--db: an existing outcomes database, only read: the store is timed on a copy in --workdir)
+(--db: an existing outcomes database, only read: the store is timed on a copy in --workdir,
+expected-<name>.duckdb, which the rest reads and --keep keeps)
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import duckdb  # noqa: E402
 from clinic import clinic_database  # noqa: E402
 
 from pipelines import precomputed_expected  # noqa: E402
+from pipelines.db import connect_for_ingest  # noqa: E402
 from pipelines.analytics import expected, expected_reference  # noqa: E402
 from pipelines.analytics.snapshot import open_snapshot  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
@@ -48,21 +49,20 @@ def medians(samples: list[tuple]) -> tuple[float, float]:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
-def time_store(db: Path, workdir: Path, settings: Settings) -> tuple[float, float]:
-    copy = workdir / f"expected-store-{os.getpid()}.duckdb"
-    shutil.copy(db, copy)
+def time_store(copy: Path, settings: Settings) -> tuple[float, float]:
+    """Median (wall, CPU) seconds of storing the references in `copy`, three times over, on the
+    ingest's own connection (its memory cap, $OUTCOMES_INGEST_MEMORY, 1 GB by default)."""
+    con = connect_for_ingest(copy)
     try:
-        con = duckdb.connect(str(copy))
         samples = []
         for _ in range(3):
             con.execute("BEGIN TRANSACTION")
             samples.append(clocked(lambda: precomputed_expected.store_expected(con, settings)))
             con.execute("COMMIT")
-        con.close()
+        con.execute("CHECKPOINT")
         return medians(samples)
     finally:
-        for leftover in (copy, Path(f"{copy}.wal")):
-            leftover.unlink(missing_ok=True)
+        con.close()
 
 
 def main() -> None:
@@ -70,21 +70,31 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=".bench")
-    parser.add_argument("--db", help="an existing outcomes database (read only; copied for the store)")
+    parser.add_argument("--db", help="an existing outcomes database (only read: the store is timed on a copy)")
+    parser.add_argument("--keep", action="store_true", help="keep the copy with the references stored")
     args = parser.parse_args()
     settings = Settings()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     db = Path(args.db) if args.db else clinic_database(args.patients, args.seed, workdir)
 
-    store_wall, store_cpu = time_store(db, workdir, settings)
+    copy = workdir / f"expected-{db.stem}.duckdb"  # the store writes: never into the given file
+    shutil.copy(db, copy)
+    store_wall, store_cpu = time_store(copy, settings)
     print(f"store: every scale's references from the stored tables   {store_wall:6.2f} s wall  {store_cpu:6.2f} s CPU")
+    try:
+        read(copy, settings)
+    finally:
+        if not args.keep:
+            for leftover in (copy, Path(f"{copy}.wal")):
+                leftover.unlink(missing_ok=True)
 
+
+def read(db: Path, settings: Settings) -> None:
     con = open_snapshot(db, store=Path(tempfile.gettempdir()) / f"expected-bench-{os.getpid()}.duckdb")
     catalog = con.execute("SELECT current_database()").fetchone()[0]
     if not precomputed_expected.current(con, catalog, settings):
-        raise SystemExit(f"{db} holds no current stored references: ingest it with this version, "
-                         "or time the store on a copy first")
+        raise SystemExit(f"{db}: the references were not stored (are its outcome tables current?)")
     prefix = precomputed_expected.prefix(catalog)
     scales = [s for (s,) in con.execute("SELECT DISTINCT instrument FROM patient_outcomes ORDER BY 1").fetchall()]
     ways = {"stored": lambda scale: expected_reference.stored(con, settings, scale, prefix),
