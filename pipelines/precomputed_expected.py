@@ -97,8 +97,11 @@ def store_expected(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         con.execute(f"CREATE TABLE {schema}.expected_about AS SELECT run_id, ?::VARCHAR AS definitions, "
                     f"?::VARCHAR AS thresholds FROM {schema}.about", [definitions(), thresholds(settings)])
     finally:
-        con.execute(f"DROP VIEW IF EXISTS temp.main.{reference}")
-        con.execute(f"DROP TABLE IF EXISTS temp.main.{progress}")
+        try:
+            con.execute(f"DROP VIEW IF EXISTS temp.main.{reference}")
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{progress}")
+        except duckdb.TransactionException:
+            pass  # a failed step aborted the caller's transaction: its rollback drops them
 
 
 def store_expected_references(con: duckdb.DuckDBPyConnection, settings: Settings,

@@ -23,20 +23,17 @@ bands AS (
     FROM instrument_bands AS b
 ),
 by_band AS (
+    -- the four quantiles from one aggregate: its state holds a group's values once, not four
+    -- times (a holistic aggregate keeps them in memory; at 1,000,000 patients four copies did
+    -- not fit the ingest's 1 GB)
     SELECT instrument, baseline_band, k, count(*) AS n_patients,
-           quantile_cont(pct_change, 0.75) AS p25,
-           quantile_cont(pct_change, 0.50) AS p50,
-           quantile_cont(pct_change, 0.25) AS p75,
-           quantile_cont(pct_change, ?) AS threshold
+           quantile_cont(pct_change, [0.75, 0.50, 0.25, ?]) AS quantiles
     FROM changes
     GROUP BY instrument, baseline_band, k
 ),
 all_bands AS (
     SELECT instrument, k, count(*) AS n_patients,
-           quantile_cont(pct_change, 0.75) AS p25,
-           quantile_cont(pct_change, 0.50) AS p50,
-           quantile_cont(pct_change, 0.25) AS p75,
-           quantile_cont(pct_change, ?) AS threshold
+           quantile_cont(pct_change, [0.75, 0.50, 0.25, ?]) AS quantiles
     FROM changes
     GROUP BY instrument, k
 ),
@@ -50,10 +47,11 @@ chosen AS (
         p.min_patients,
         coalesce(b.n_patients, 0) < p.min_patients AS fallback,
         CASE WHEN fallback THEN a.n_patients ELSE b.n_patients END AS n_patients,
-        CASE WHEN fallback THEN a.p25 ELSE b.p25 END AS p25,
-        CASE WHEN fallback THEN a.p50 ELSE b.p50 END AS p50,
-        CASE WHEN fallback THEN a.p75 ELSE b.p75 END AS p75,
-        CASE WHEN fallback THEN a.threshold ELSE b.threshold END AS threshold
+        CASE WHEN fallback THEN a.quantiles ELSE b.quantiles END AS chosen_quantiles,
+        chosen_quantiles[1] AS p25,
+        chosen_quantiles[2] AS p50,
+        chosen_quantiles[3] AS p75,
+        chosen_quantiles[4] AS threshold
     FROM bands
     CROSS JOIN params AS p
     JOIN all_bands AS a ON a.instrument = bands.instrument
