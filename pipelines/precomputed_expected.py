@@ -33,6 +33,8 @@ from .settings import Settings
 
 TABLES = ("expected_reference", "expected_behind", "expected_about")
 QUERIES = ("precomputed/expected_progress", "precomputed/expected_reference", "precomputed/expected_behind")
+# What expected_reference.sql and expected_behind.sql read of expected_progress.sql's rows.
+PROGRESS_COLUMNS = ("patient_id", "instrument", "k", "baseline_band", "pct_change", "is_latest_followup")
 # The names the SQL reads while the ingest computes (its `caller` suffix): temporary, dropped after.
 _CALLER = "_stored"
 
@@ -85,8 +87,10 @@ def store_expected(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     for table in TABLES:
         con.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
     progress, reference = f"expected_progress{_CALLER}", f"expected_reference{_CALLER}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {progress} AS "
-                + sql.render("precomputed/expected_progress", stored=stored),
+    # Only the columns the reference and the patients behind read (DuckDB pushes the projection
+    # into the query: the scores and dates of millions of rows are not materialised).
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {progress} AS SELECT {', '.join(PROGRESS_COLUMNS)} FROM ("
+                + sql.render("precomputed/expected_progress", stored=stored) + ")",
                 [scales, settings.thresholds.trajectory_max_infusion])
     try:
         con.execute(f"CREATE TABLE {schema}.expected_reference AS "
