@@ -38,6 +38,7 @@ test: setup setup-spark
 bench: setup setup-spark
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/expected.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/large_csv.py --size-mb 250 1024
 	$(BIN)/python bench/load.py

@@ -77,12 +77,16 @@ class Snapshot:
 
 @st.cache_resource(max_entries=1, show_spinner="Opening the outcomes database …")
 def _snapshot(path: str, version: str) -> Snapshot:
-    """The snapshot of `path` at `version` (max_entries=1: a newer version replaces it), with
-    the clinic's expected-trajectory references computed up front: once per database version,
-    so a clinician opening a patient never waits for the clinic-wide reference."""
+    """The snapshot of `path` at `version` (max_entries=1: a newer version replaces it). The
+    clinic's expected-trajectory references are the ingest's work too (pipelines/
+    precomputed_expected.py): read when a page asks, nothing clinic-wide computed or held here.
+    Only for a file without current ones (loaded by an older version, or other thresholds in the
+    settings) are they computed up front, once per database version, so a clinician opening a
+    patient never waits for the clinic-wide reference."""
     store = Path(tempfile.gettempdir()) / f"infusion-outcomes-snapshot-{os.getpid()}-{uuid.uuid4().hex}.duckdb"
     con = open_snapshot(path, store=store, memory_limit=memory_limit(path))
-    expected.warm(con, settings())
+    if expected.served_from(con, settings()) == "computed":
+        expected.warm(con, settings())
     return Snapshot(con, threading.Lock())
 
 

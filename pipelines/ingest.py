@@ -28,6 +28,7 @@ from . import precomputed, sql
 from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
+from .precomputed_expected import store_expected_references
 from .publish import discard, ingest_lock, publish, remove_leftovers, working_copy
 from .readers import SOURCE_FILE, Reader, checkin_reader, checkin_source, content_sha256, readers_for
 from .settings import Settings
@@ -179,6 +180,7 @@ def ingest(
             _record_run(con, run)
             con.execute("COMMIT")
             store_outcome_tables(con, run_id, progress)
+            store_expected_references(con, settings, progress)
             return run
         except BaseException:
             try:

@@ -60,7 +60,8 @@ def test_reingesting_the_same_files_changes_nothing(clinic):
     assert (run.totals.inserted, run.totals.updated, run.totals.quarantined) == (0, 0, 1)
     assert run.totals.unchanged == 8
     after = table_snapshot(clinic.db)
-    recorded = ("ingest_runs", "precomputed.about")  # the run itself, and the run the outcome tables are of
+    # the run itself, and the run the outcome tables and the expected-course references are of
+    recorded = ("ingest_runs", "precomputed.about", "precomputed.expected_about")
     assert {k: v for k, v in after.items() if k not in recorded} == \
            {k: v for k, v in before.items() if k not in recorded}
     assert len(after["ingest_runs"]) == 2  # the run itself is recorded

@@ -18,22 +18,31 @@ the 25th percentile" flags the least-improved quarter:
   improvement (`Thresholds.not_on_track_percentile`, 25 by default, when it equals `p25`).
   Equal to the threshold is on track.
 
-Caching. The reference is clinic-wide, and the per-patient rows come from views that DuckDB
-cannot filter down to one patient cheaply (the baseline needs window functions over every
-patient: 2–3 s for ONE patient's `patient_outcomes` row on 200,000 patients). So one query
-fetches every patient's scores at infusions 1..max for the scale (`scores_by_infusion`), the
-reference is computed by DuckDB over those rows, and both are kept in memory per database
-version (the rows as compact arrays, `frames.PatientProgress`): the key is the database file,
-the scale and the thresholds; the version is the ingest history (`ingest_runs`: last run id,
-its end time, number of runs), which changes with every ingest, so the first call after an
-ingest recomputes (about 2–3 s and ~40 MB for PHQ-9 on 200,000 patients on a snapshot, 2
-cores) and later calls on any connection to that file are served from memory
-(`patient_expected` ~6 ms: a binary search and a 12-row frame; `patients_not_on_track` a copy
-of rows judged when the reference is computed). In-memory databases are not cached.
-`clear_cache()` empties the cache, e.g. after editing tables outside an ingest; a dashboard can
-warm it at start-up (`warm`). What is cached is computed by `expected_reference` (the reference
-percentiles, the expected columns per band, the patients behind); the queries are in
-sql/analytics/expected/.
+Where the answers come from. The reference is clinic-wide, so it is computed once per
+database version, and preferably by the ingest: every ingest stores each scale's reference and
+the patients behind it beside the outcome tables (pipelines/precomputed_expected.py, schema
+`precomputed`), computed from the stored `scores_by_infusion` with the thresholds of the
+settings it ran with. When they are current (they belong to the stored outcome tables of the
+file's latest run and to this version's SQL) and their thresholds are the caller's, they are
+read: the reference and the patients behind are two small tables, and one patient's course is
+that patient's rows of the patient-sorted `scores_by_infusion`, read by query (a few ms; no
+clinic-wide rows in memory). Otherwise (a database loaded by an older version, a failed store,
+or settings with other thresholds than the ingest's) it is computed here as before: one query
+fetches every patient's scores at infusions 1..max for the scale, DuckDB computes the reference
+and the patients behind over those rows with the same SQL files the ingest runs
+(sql/precomputed/expected_*.sql), and the rows are kept as compact arrays
+(`frames.PatientProgress`; about 2–3 s and ~40 MB for PHQ-9 on 200,000 patients, 2 cores).
+`served_from` says which way a connection is served.
+
+Caching. Either way the result is kept in memory per database version: the key is the
+database file, the scale and the thresholds; the version is the ingest history (`ingest_runs`:
+last run id, its end time, number of runs), which changes with every ingest, so the first call
+after an ingest reads (or computes) again and later calls on any connection to that file are
+served from memory (`patients_not_on_track` a copy of the rows read or judged then). In-memory
+databases are not cached. `clear_cache()` empties the cache, e.g. after editing tables outside
+an ingest; a dashboard opening a file without stored references computes them up front
+(`warm`). The reading and computing are in `expected_reference`; the queries in
+sql/analytics/expected/ and sql/precomputed/.
 """
 
 from __future__ import annotations
@@ -44,12 +53,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .. import sql
+from .. import precomputed_expected, sql
 from ..settings import Settings
-from .expected_reference import NOT_ON_TRACK_COLUMNS, PERCENTILES, REFERENCE_COLUMNS, Computed, compute, empty_grid
+from . import expected_reference
+from .expected_reference import NOT_ON_TRACK_COLUMNS, PERCENTILES, REFERENCE_COLUMNS, Computed, empty_grid
 
 __all__ = ["REFERENCE_COLUMNS", "NOT_ON_TRACK_COLUMNS", "PATIENT_COLUMNS", "clear_cache", "reference_distribution",
-           "patient_expected", "patients_not_on_track", "warm"]
+           "patient_expected", "patients_not_on_track", "served_from", "warm"]
 
 PATIENT_COLUMNS = [
     "patient_id", "instrument", "k", "administered_at", "score", "baseline_score", "baseline_band", "pct_change",
@@ -76,17 +86,25 @@ def _database_version(con: duckdb.DuckDBPyConnection) -> tuple | None:
     return path, tuple(runs)
 
 
+def _make(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> Computed:
+    """Read from the references the ingest stored when they serve these settings, else computed."""
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    if precomputed_expected.current(con, catalog, settings):
+        return expected_reference.stored(con, settings, scale, precomputed_expected.prefix(catalog))
+    return expected_reference.compute(con, settings, scale)
+
+
 def _computed(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> Computed:
-    """The cached computation for this database version, computing it when missing or stale."""
+    """The cached computation for this database version, made when missing or stale."""
     version = _database_version(con)
     if version is None:
-        return compute(con, settings, scale)
+        return _make(con, settings, scale)
     key = (version[0], scale, settings.thresholds)
     with _cache_lock:
         hit = _cache.get(key)
     if hit and hit[0] == version:
         return hit[1]
-    computed = compute(con, settings, scale)
+    computed = _make(con, settings, scale)
     with _cache_lock:
         _cache[key] = (version, computed)  # replaces the entry of an older version
     return computed
@@ -173,15 +191,16 @@ def patient_expected(con: duckdb.DuckDBPyConnection, settings: Settings, patient
     score, without a verdict. Expected score = baseline × (1 + percent change / 100).
     `on_track` is FALSE when `pct_change` > `threshold` (improved less than the configured
     percentile, 25th by default), TRUE otherwise, NULL without a score, a reference or a
-    percent change (baseline 0). Served from the per-database-version cache (module
-    docstring): a binary search and a 12-row frame once the cache is warm.
+    percent change (baseline 0). The reference comes from the per-database-version cache
+    (module docstring); the patient's rows are read by query from the stored, patient-sorted
+    `scores_by_infusion` (a few ms) or, when computed here, found by a binary search.
 
     References
     ----------
     Lambert MJ et al. (2001), Psychotherapy Research 11(1); docs/scoring.md.
     """
     computed = _computed(con, settings, scale)
-    progress = computed.progress
+    progress = expected_reference.patient_progress(con, computed, settings, patient_id, scale)
     found = progress.rows_of(patient_id)
     if found is None:
         return pd.DataFrame(columns=PATIENT_COLUMNS)
@@ -255,6 +274,13 @@ def patients_not_on_track(con: duckdb.DuckDBPyConnection, settings: Settings, sc
     return _computed(con, settings, scale).not_on_track.copy()
 
 
+def served_from(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str = "PHQ-9") -> str:
+    """How the expected course of `scale` is served on `con` with `settings`: "stored" (the
+    references the ingest stored: nothing clinic-wide computed or held in memory) or "computed"
+    (every patient's scores fetched and the reference computed here, once per database version)."""
+    return "computed" if _computed(con, settings, scale).progress is not None else "stored"
+
+
 def warm(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:
     """Compute the reference of every scale with baselines now, so that no user waits for it.
 
@@ -272,8 +298,9 @@ def warm(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:
 
     Notes
     -----
-    A dashboard calls this when it opens a new database version (about 5 s for all scales on
-    200,000 patients); afterwards each patient's expected course costs milliseconds.
+    A dashboard calls this when it opens a database version without stored references (an
+    older file; about 5 s for all scales on 200,000 patients); afterwards each patient's
+    expected course costs milliseconds. With stored references it only reads them.
     """
     scales = [scale for (scale,) in con.execute(
         "SELECT DISTINCT instrument FROM patient_outcomes ORDER BY instrument").fetchall()]

@@ -3,11 +3,17 @@ of percent change per scale, baseline band and infusion, the expected columns pe
 patient's course is read against, and the patients whose latest follow-up is behind it.
 
 Why a module of its own: `expected` answers the questions and keeps one computation per
-database version in memory; this module is that computation, run once per (database version,
-scale, thresholds): one query fetches every patient's scores at infusions 1..max
-(sql/analytics/expected/progress.sql), DuckDB computes the reference over those rows
-(reference.sql), and the rest is arrays. The direction of the percentiles (improvement, so p25
-≥ p50 ≥ p75 as percent change) is explained in `expected`'s docstring.
+database version in memory; this module makes it, one of two ways:
+
+- `stored`: read what the ingest stored (pipelines/precomputed_expected.py: the reference and
+  the patients behind, computed from the stored outcome tables): two small tables, no patient's
+  scores in memory; one patient's course is then read by query (`patient_progress`).
+- `compute` (a database without current stored references, or a reader with other thresholds):
+  one query fetches every patient's scores at infusions 1..max (sql/precomputed/
+  expected_progress.sql), DuckDB computes the reference and the patients behind over those rows
+  (expected_reference.sql, expected_behind.sql: the same files the ingest runs), and the rows are
+  kept as arrays. The direction of the percentiles (improvement, so p25 ≥ p50 ≥ p75 as percent
+  change) is explained in `expected`'s docstring.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import sql
+from ..precomputed_expected import quantile_parameters
 from ..settings import Settings
 from .frames import PatientProgress
+from .snapshot import opened_from
 
 REFERENCE_COLUMNS = ["instrument", "baseline_band", "k", "n_patients", "p25", "p50", "p75", "threshold", "fallback"]
 NOT_ON_TRACK_COLUMNS = ["patient_id", "instrument", "k", "pct_change", "expected_p25"]
@@ -35,30 +43,10 @@ class Computed:
     """Everything per (database version, scale, thresholds) that one patient's view needs."""
 
     reference: pd.DataFrame
-    progress: PatientProgress  # every patient's scores at k = 1..max, compact
+    progress: PatientProgress | None  # every patient's scores at k = 1..max, compact; None: stored
     expected_by_band: dict  # baseline band -> {column: array over k = 1..max}, see _expected_grid
     not_on_track: pd.DataFrame  # patients_not_on_track's rows
-
-
-def _reference_over(con: duckdb.DuckDBPyConnection, progress: pa.Table, settings: Settings,
-                    scale: str) -> pd.DataFrame:
-    """sql/analytics/expected/reference.sql run by DuckDB over the fetched progress rows
-    (registered for the query under a name of this thread and these rows)."""
-    thresholds = settings.thresholds
-    percentile = float(thresholds.not_on_track_percentile)
-    if not 0 < percentile < 100:
-        raise ValueError(f"not_on_track_percentile must lie between 0 and 100, not {percentile}")
-    caller = f"_{threading.get_ident()}_{id(progress)}"
-    name = f"expected_progress{caller}"
-    # the percentile P of improvement is the (100 - P)th percentile of change
-    threshold_quantile = 1 - percentile / 100
-    con.register(name, progress)
-    try:
-        params = [scale, thresholds.trajectory_max_infusion, thresholds.min_reference_patients,
-                  threshold_quantile, threshold_quantile]
-        return con.execute(sql.render("analytics/expected/reference", caller=caller), params).df()[REFERENCE_COLUMNS]
-    finally:
-        con.unregister(name)
+    stored: str | None = None  # the stored tables' prefix ('"<catalog>".precomputed.') when read from them
 
 
 def empty_grid(max_k: int) -> dict:
@@ -87,29 +75,58 @@ def _expected_grid(reference: pd.DataFrame, max_k: int) -> dict:
     return grids
 
 
-def compute(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> Computed:
-    """Everything `expected` keeps for one scale of the connection's database: the progress rows,
-    the reference computed over them, the expected columns per band and the patients behind."""
-    max_k = settings.thresholds.trajectory_max_infusion
+def _fetch_arrow(con: duckdb.DuckDBPyConnection, query: str, params: list) -> pa.Table:
     with warnings.catch_warnings():
         # Arrow from an execute() result copies the rows once more: still far less memory than
         # a DataFrame with a Python string per row.
         warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
-        progress = con.execute(sql.read("analytics/expected/progress"), [scale, max_k]).to_arrow_table()
+        return con.execute(query, params).to_arrow_table()
+
+
+def compute(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str) -> Computed:
+    """Everything `expected` keeps for one scale of the connection's database, computed: the
+    progress rows, the reference and the patients behind computed over them by DuckDB (the SQL the
+    ingest runs, over rows registered under names of this thread and these rows), the expected
+    columns per band."""
+    max_k = settings.thresholds.trajectory_max_infusion
+    parameters = quantile_parameters(settings)  # checks the percentile before any query
+    progress = _fetch_arrow(con, sql.render("precomputed/expected_progress", stored=""), [[scale], max_k])
     # the binary search needs the ids sorted as Python compares them
     progress = progress.sort_by([("patient_id", "ascending"), ("k", "ascending")])
-    reference = _reference_over(con, progress, settings, scale)
-    latest = progress.filter(progress["is_latest_followup"]).to_pandas()
-    return Computed(reference, PatientProgress.from_arrow(progress), _expected_grid(reference, max_k),
-                    _behind(latest, reference, scale))
+    caller = f"_{threading.get_ident()}_{id(progress)}"
+    names = {"progress": f"expected_progress{caller}", "reference": f"expected_reference{caller}"}
+    con.register(names["progress"], progress)
+    try:
+        reference = con.execute(sql.render("precomputed/expected_reference", caller=caller),
+                                parameters).df()[REFERENCE_COLUMNS]
+        con.register(names["reference"], reference)
+        behind = con.execute(sql.render("precomputed/expected_behind", caller=caller)).df()[NOT_ON_TRACK_COLUMNS]
+    finally:
+        for name in names.values():
+            con.unregister(name)
+    return Computed(reference, PatientProgress.from_arrow(progress), _expected_grid(reference, max_k), behind)
 
 
-def _behind(latest: pd.DataFrame, reference: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """patients_not_on_track's rows from each patient's latest follow-up (progress.sql's rows with
-    `is_latest_followup`), computed once with the reference they are judged against."""
-    judged = latest.merge(reference[["baseline_band", "k", "threshold"]], on=["baseline_band", "k"])
-    behind = judged[judged["pct_change"] > judged["threshold"]]  # NULL percent change: not judged
-    behind = behind.assign(instrument=scale, expected_p25=behind["threshold"],
-                           excess=behind["pct_change"] - behind["threshold"])
-    behind = behind.sort_values(["excess", "patient_id"], ascending=[False, True])
-    return behind[NOT_ON_TRACK_COLUMNS].reset_index(drop=True)
+def stored(con: duckdb.DuckDBPyConnection, settings: Settings, scale: str, prefix: str) -> Computed:
+    """What `expected` keeps for one scale, read from the references the ingest stored under
+    `prefix` ('"<catalog>".precomputed.', pipelines/precomputed_expected.py): the reference and
+    the patients behind (small tables), no patient's scores (`patient_progress` reads one)."""
+    max_k = settings.thresholds.trajectory_max_infusion
+    reference = con.execute(sql.render("analytics/expected/stored_reference", stored=prefix),
+                            [scale]).df()[REFERENCE_COLUMNS]
+    behind = con.execute(sql.render("analytics/expected/stored_behind", stored=prefix),
+                         [scale]).df()[NOT_ON_TRACK_COLUMNS]
+    return Computed(reference, None, _expected_grid(reference, max_k), behind, stored=prefix)
+
+
+def patient_progress(con: duckdb.DuckDBPyConnection, computed: Computed, settings: Settings, patient_id: str,
+                     scale: str) -> PatientProgress:
+    """The progress rows `patient_expected` reads for one patient: from the computed arrays, or
+    by query from the stored `scores_by_infusion` (sorted by patient: milliseconds)."""
+    if computed.progress is not None:
+        return computed.progress
+    # A snapshot's own copy (in memory for a notebook) or name of the stored table, else the stored table
+    stored = "" if opened_from(con) is not None else computed.stored
+    rows = _fetch_arrow(con, sql.render("analytics/expected/patient_progress", stored=stored),
+                        [patient_id, scale, settings.thresholds.trajectory_max_infusion])
+    return PatientProgress.from_arrow(rows)

@@ -48,8 +48,9 @@ def patient_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.D
 class PatientProgress:
     """Every patient's scores on one scale by infusion k, kept as plain arrays, one slice per patient.
 
-    The rows of sql/analytics/expected/progress.sql (sorted by patient_id, k), which the
-    expected course (`expected.py`) keeps in memory per database version.
+    The rows of sql/precomputed/expected_progress.sql (sorted by patient_id, k), which the
+    expected course (`expected.py`) keeps in memory per database version when it computes the
+    reference itself (a file without the references the ingest stores), or one patient's rows.
 
     A DataFrame of 1.3 million rows with a Python string per row for the patient id and the
     band costs a few hundred MB per scale; here the ids and bands are stored once per patient
@@ -67,7 +68,7 @@ class PatientProgress:
 
     @classmethod
     def from_arrow(cls, progress: pa.Table) -> "PatientProgress":
-        """From progress.sql's rows (sorted by patient_id, k) without a Python object per row."""
+        """From expected_progress.sql's rows (sorted by patient_id, k) without a Python object per row."""
         ids = progress["patient_id"].combine_chunks()
         n = len(ids)
         change = pc.not_equal(ids.slice(1), ids.slice(0, max(n - 1, 0))).to_numpy(zero_copy_only=False)
