@@ -156,3 +156,29 @@ def ask(function: Callable, *args, **kwargs):
     except duckdb.CatalogException as error:  # a file that is not an outcomes database (yet)
         raise NoDatabase(f"`{path}` is not an outcomes database ({error}). "
                          f"Create one with `outcomes ingest ... --db {path}`.") from None
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _shared_answer(path: str, version: str, function: str, args: tuple, kwargs: dict):
+    snapshot = _snapshot(path, version)
+    with snapshot.lock:
+        return _resolve(function)(snapshot.con, *args, **kwargs)
+
+
+def ask_shared(function: Callable, *args, **kwargs):
+    """`ask`, with the answer held once and shared by every session (st.cache_resource) rather
+    than stored pickled and unpickled into a new copy on every call (st.cache_data).
+
+    For the clinic-wide frames of a row per patient that pages only look rows up in (the
+    worklist, its alert events): at 1,000,000 patients `ask` kept two copies of each and copied
+    a million rows on every Patient page run to read one patient's. Callers must not modify
+    the answer.
+    """
+    path = db_path()
+    version = current_version()
+    name = f"{function.__module__}:{function.__qualname__}"
+    try:
+        return _shared_answer(path, version, name, args, kwargs)
+    except duckdb.CatalogException as error:  # as in `ask`
+        raise NoDatabase(f"`{path}` is not an outcomes database ({error}). "
+                         f"Create one with `outcomes ingest ... --db {path}`.") from None
