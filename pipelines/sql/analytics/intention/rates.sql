@@ -116,21 +116,36 @@ judged AS (
                       response_drop_pct, remission_below, remission_min_drop, reliable_change) AS flags
     FROM due
 ),
-per_patient AS (
-    SELECT
-        cohort.*,
-        coalesce(judged.counted, false) AS counted,
-        coalesce(judged.not_yet_due, false) AS not_yet_due,
-        coalesce(judged.flags.response, false) AS responded,
-        coalesce(judged.flags.remission, false) AS remitted,
-        judged.patient_id IS NOT NULL AS has_baseline
+patients AS (
+    -- One row per patient of the cohort: counted in n_patients.
+    SELECT {{group_columns}} true AS in_cohort
     FROM cohort
-    LEFT JOIN judged USING (patient_id)
+),
+judged_in_cohort AS (
+    -- One row per patient of the cohort with a baseline on the scale. Joined to the cohort only
+    -- when it is filtered or grouped (`cohorts.cohort_join`): every patient with outcomes has
+    -- been treated, hence is in `patient_cohorts`.
+    SELECT
+        {{group_columns}}
+        o.counted,
+        o.not_yet_due,
+        coalesce(o.flags.response, false) AS responded,
+        coalesce(o.flags.remission, false) AS remitted,
+        true AS has_baseline
+    FROM judged AS o
+    {{cohort_join}}
+),
+per_patient AS (
+    -- The counts of the cohort LEFT JOIN its judged patients, without a join over every patient
+    -- for the whole clinic: n_patients counts the cohort's rows, the others the judged rows.
+    SELECT * FROM patients
+    UNION ALL BY NAME
+    SELECT * FROM judged_in_cohort
 ),
 final AS (
     SELECT
         {{group_columns}}
-        count(*) AS n_patients,
+        count(*) FILTER (WHERE in_cohort) AS n_patients,
         count(*) FILTER (WHERE has_baseline) AS n_baseline,
         count(*) FILTER (WHERE counted) AS n,
         count(*) FILTER (WHERE counted AND responded) AS responders,
