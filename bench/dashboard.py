@@ -66,6 +66,12 @@ def peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB on Linux
 
 
+def memory_now_gb() -> float:
+    """The process's resident memory now (Linux /proc): what the server holds after a step."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 ** 3
+
+
 def patients_to_open(db: Path, n: int) -> list[str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -89,7 +95,8 @@ def main() -> None:
     start = time.perf_counter()
     AppTest.from_file(APP, default_timeout=600).run()
     open_s = time.perf_counter() - start
-    print(f"open: snapshot and expected references (once per database version)  {open_s:6.2f} s")
+    print(f"open: snapshot and expected references (once per database version)  {open_s:6.2f} s"
+          f"   memory now {memory_now_gb():.2f} GB")
 
     results = {}
     for name, page in PAGES.items():
@@ -100,7 +107,8 @@ def main() -> None:
         cold = run(app)
         warm = statistics.median(run(app) for _ in range(5))
         results[name] = (cold, warm)
-        print(f"{name:<16} cold {cold * 1000:7.0f} ms   warm {warm * 1000:6.0f} ms")
+        print(f"{name:<16} cold {cold * 1000:7.0f} ms   warm {warm * 1000:6.0f} ms"
+              f"   memory now {memory_now_gb():.2f} GB, peak {peak_memory_gb():.2f} GB")
 
     # A clinician opens one patient after another in the same browser session: the page is
     # already open, a new patient id arrives (search or link) and the page reruns.
@@ -114,6 +122,8 @@ def main() -> None:
             app.query_params["patient"] = patient
             firsts.append(run(app))
             warms.append(run(app))
+        print(f"{'Patient':<16} {len(firsts)} patients opened   memory now {memory_now_gb():.2f} GB,"
+              f" peak {peak_memory_gb():.2f} GB")
 
     memory = peak_memory_gb()
     verdict = lambda ok: "met" if ok else "NOT met"  # noqa: E731

@@ -23,7 +23,7 @@ import streamlit as st
 
 from dashboard.access import current_viewer
 from dashboard.auditing import audit_log_path
-from dashboard.data import ask, db_path, settings
+from dashboard.data import ask_shared, db_path, settings
 from dashboard.theme import md
 from dashboard.today import today
 from pipelines.analytics.alerts import UNKEYED, acknowledged_alerts, alert_events, open_worklist, raised_alerts
@@ -45,8 +45,8 @@ def store_version() -> str:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _clinic_alerts(database: str, version: str, store: str, cohort: CohortFilter,
                    as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = ask(worklist, settings(), as_of=as_of, cohort=cohort)
-    alerts = acknowledged_alerts(raised_alerts(frame, ask(alert_events, settings())),
+    frame = ask_shared(worklist, settings(), as_of=as_of, cohort=cohort)
+    alerts = acknowledged_alerts(raised_alerts(frame, ask_shared(alert_events, settings())),
                                  acknowledgements.latest(database))
     return open_worklist(frame, alerts), alerts
 
@@ -63,9 +63,9 @@ def worklist_with_acknowledgements(version: str, store: str, cohort: CohortFilte
 def patient_alerts(patient_id: str, history: pd.DataFrame | None = None) -> pd.DataFrame:
     """One patient's raised alerts with their latest acknowledgement, read from the store now
     (`history`: the patient's acknowledgements, newest first, when already read)."""
-    frame = ask(worklist, settings(), as_of=today(), cohort=CohortFilter())  # the Worklist page's own answer, unfiltered
+    frame = ask_shared(worklist, settings(), as_of=today(), cohort=CohortFilter())  # the Worklist page's own answer, unfiltered
     row = frame[frame["patient_id"] == patient_id]
-    events = ask(alert_events, settings())
+    events = ask_shared(alert_events, settings())
     raised = raised_alerts(row, events[events["patient_id"] == patient_id])
     if history is None:
         history = acknowledgements.for_patient(db_path(), patient_id)

@@ -33,7 +33,7 @@ import duckdb
 import streamlit as st
 
 from pipelines.analytics import expected
-from pipelines.analytics.snapshot import open_snapshot
+from pipelines.analytics.snapshot import open_snapshot, opened_from
 from pipelines.settings import DEFAULT_DB, Settings, load_settings
 
 
@@ -54,19 +54,32 @@ def file_version(path: str) -> str | None:
 
 MIN_MEMORY_MB = 500
 MEMORY_PER_DATABASE_BYTE = 5
+SERVING_MEMORY_LIMIT = "1GB"
 
 
 def memory_limit(path: str) -> str:
-    """DuckDB's memory cap for the snapshot: $OUTCOMES_MEMORY_LIMIT, else 500MB or five times
-    the database file, whichever is more. Why it grows with the file: some steps of computing
-    the outcome tables cannot spill below a working set that grows with the clinic (500MB
-    serves 200,000 patients, a 101 MB file; 1,000,000 patients, a 521 MB file, need about
-    2GB; docs/scaling.md), and a fixed cap would break the dashboard as a clinic grows."""
+    """DuckDB's memory cap while opening a version whose outcome tables must be computed:
+    $OUTCOMES_MEMORY_LIMIT, else 500MB or five times the database file, whichever is more. Why
+    it grows with the file: some steps of computing the outcome tables cannot spill below a
+    working set that grows with the clinic (500MB serves 200,000 patients, a 101 MB file;
+    1,000,000 patients, a 521 MB file, need about 2GB; docs/scaling.md), and a fixed cap would
+    break the dashboard as a clinic grows. A version whose tables the ingest stored computes
+    nothing at open and is served within `serving_memory_limit` instead."""
     configured = os.environ.get("OUTCOMES_MEMORY_LIMIT", "").strip()
     if configured:
         return configured
     size_mb = Path(path).stat().st_size / 1e6 if Path(path).exists() else 0
     return f"{max(MIN_MEMORY_MB, round(MEMORY_PER_DATABASE_BYTE * size_mb))}MB"
+
+
+def serving_memory_limit() -> str:
+    """DuckDB's memory cap while serving a version opened from the tables the ingest stored:
+    $OUTCOMES_MEMORY_LIMIT, else SERVING_MEMORY_LIMIT, whatever the file's size. Nothing is
+    computed at open then; the pages' queries read the stored tables and spill past the cap
+    (beside the snapshot's file), and DuckDB's buffer pool, which keeps the blocks it read up to
+    its cap, is the largest part of the server's memory (docs/scaling.md, "Clinic-wide questions
+    and server memory at 1,000,000 patients")."""
+    return os.environ.get("OUTCOMES_MEMORY_LIMIT", "").strip() or SERVING_MEMORY_LIMIT
 
 
 @dataclass
@@ -85,6 +98,8 @@ def _snapshot(path: str, version: str) -> Snapshot:
     patient never waits for the clinic-wide reference."""
     store = Path(tempfile.gettempdir()) / f"infusion-outcomes-snapshot-{os.getpid()}-{uuid.uuid4().hex}.duckdb"
     con = open_snapshot(path, store=store, memory_limit=memory_limit(path))
+    if opened_from(con) == "stored":  # nothing was computed: a cap that does not grow with the file
+        con.execute(f"SET memory_limit = '{serving_memory_limit()}'")
     if expected.served_from(con, settings()) == "computed":
         expected.warm(con, settings())
     return Snapshot(con, threading.Lock())
@@ -143,5 +158,31 @@ def ask(function: Callable, *args, **kwargs):
     try:
         return _answer(path, version, name, args, kwargs)
     except duckdb.CatalogException as error:  # a file that is not an outcomes database (yet)
+        raise NoDatabase(f"`{path}` is not an outcomes database ({error}). "
+                         f"Create one with `outcomes ingest ... --db {path}`.") from None
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _shared_answer(path: str, version: str, function: str, args: tuple, kwargs: dict):
+    snapshot = _snapshot(path, version)
+    with snapshot.lock:
+        return _resolve(function)(snapshot.con, *args, **kwargs)
+
+
+def ask_shared(function: Callable, *args, **kwargs):
+    """`ask`, with the answer held once and shared by every session (st.cache_resource) rather
+    than stored pickled and unpickled into a new copy on every call (st.cache_data).
+
+    For the clinic-wide frames of a row per patient that pages only look rows up in (the
+    worklist, its alert events): at 1,000,000 patients `ask` kept two copies of each and copied
+    a million rows on every Patient page run to read one patient's. Callers must not modify
+    the answer.
+    """
+    path = db_path()
+    version = current_version()
+    name = f"{function.__module__}:{function.__qualname__}"
+    try:
+        return _shared_answer(path, version, name, args, kwargs)
+    except duckdb.CatalogException as error:  # as in `ask`
         raise NoDatabase(f"`{path}` is not an outcomes database ({error}). "
                          f"Create one with `outcomes ingest ... --db {path}`.") from None

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.analytics.freshness import Freshness, clinic_today, data_freshness
-from pipelines.analytics.treatment_status import treatment_status
+from pipelines.analytics.treatment_status import patient_status
 
 from .data import NoDatabase, ask, settings
 
@@ -67,9 +67,9 @@ def show_data_notices() -> None:
 
 def status_line(patient_id: str) -> str | None:
     """The patient's treatment status today in words ("Paused: last infusion 50 days ago"), or
-    None for a patient never infused. The clinic's statuses are one cached answer per day."""
-    frame = ask(treatment_status, settings(), today())
-    row = frame[frame["patient_id"] == patient_id]
+    None for a patient never infused. Asked for this patient alone (cached per patient and day):
+    the clinic's statuses are a row per patient, too many to cache for one lookup."""
+    row = ask(patient_status, settings(), today(), patient_id)
     if row.empty:
         return None
     status, days = row["status"].iloc[0], int(row["days_since_last_infusion"].iloc[0])

@@ -29,7 +29,8 @@ SCHEMA = "precomputed"
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
 # Analytics views that several questions read (trajectories and the expected trajectory; the
 # safety page and the worklist; the two time-to-response questions).
-SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "last_infusions", "followup_responses")
+SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "last_infusions", "followup_responses",
+                            "patient_response_times", "worklist_patients")
 # The columns of `assessments` one patient's record reads that the views leave out (incomplete
 # administrations, PHQ-9 item answers), copied sorted by patient (sql/analytics/snapshot/).
 PATIENT_ASSESSMENTS = "patient_assessments"

@@ -32,7 +32,8 @@ import pytest
 
 from conftest import patient, session
 from pipelines.analytics.cohorts import CohortFilter
-from pipelines.analytics.treatment_status import IN_TREATMENT, STATUSES, status_filter, treatment_status
+from pipelines.analytics.treatment_status import (IN_TREATMENT, STATUSES, patient_status, status_filter,
+                                                   treatment_status)
 from pipelines.analytics.worklist import worklist
 from pipelines.settings import Settings
 
@@ -135,3 +136,15 @@ def test_a_discharge_date_that_is_not_a_date_or_before_intake_is_quarantined(cli
     assert "discharge_date \"soon\"" in problems["A"]
     assert "before intake_date" in problems["B"]
     assert clinic.one("SELECT discharge_date FROM patients WHERE patient_id = 'C'").discharge_date == dt.date(2026, 2, 1)
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, dt.date(2026, 5, 31)])
+def test_one_patient_status_is_their_row_of_the_clinic(con, as_of):
+    # The Patient page asks one patient's status; it must be that patient's row of the clinic's
+    # statuses, on each day, and nothing for a patient never infused.
+    clinic = treatment_status(con, SETTINGS, as_of).set_index("patient_id")
+    for pid in COURSES:
+        one = patient_status(con, SETTINGS, as_of, pid)
+        assert len(one) == 1
+        assert one.set_index("patient_id").loc[pid].to_dict() == clinic.loc[pid].to_dict()
+    assert patient_status(con, SETTINGS, as_of, "NEVER-INFUSED").empty

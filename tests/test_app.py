@@ -40,3 +40,36 @@ def test_the_snapshot_memory_cap_grows_with_the_database_unless_set(tmp_path, mo
     assert memory_limit(str(large)) == "2605MB"  # 5 x 521 MB: 2GB was measured to suffice (docs/scaling.md)
     monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "750MB")
     assert memory_limit(str(large)) == "750MB"
+
+
+def test_a_version_opened_from_stored_tables_is_served_within_a_fixed_cap(sample_database, tmp_path, monkeypatch):
+    # The ingest stored the outcome tables, so opening computes nothing: the cap no longer grows
+    # with the file (docs/scaling.md). A file whose tables must be computed keeps the growing one.
+    import shutil
+
+    import duckdb
+
+    from dashboard.data import SERVING_MEMORY_LIMIT, _snapshot, file_version
+    from pipelines.analytics.snapshot import opened_from
+
+    monkeypatch.delenv("OUTCOMES_MEMORY_LIMIT", raising=False)
+
+    def cap(path) -> tuple[str | None, str]:
+        snapshot = _snapshot(str(path), file_version(str(path)))
+        with snapshot.lock:
+            return opened_from(snapshot.con), snapshot.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    def as_duckdb_says(size: str) -> str:
+        probe = duckdb.connect()
+        probe.execute(f"SET memory_limit = '{size}'")
+        return probe.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    assert cap(sample_database) == ("stored", as_duckdb_says(SERVING_MEMORY_LIMIT))
+    unstored = tmp_path / "unstored.duckdb"
+    shutil.copyfile(sample_database, unstored)
+    with duckdb.connect(str(unstored)) as con:
+        con.execute("DROP SCHEMA precomputed CASCADE")
+    assert cap(unstored) == ("computed", as_duckdb_says("500MB"))
+    monkeypatch.setenv("OUTCOMES_MEMORY_LIMIT", "300MB")
+    _snapshot.clear()
+    assert cap(sample_database) == ("stored", as_duckdb_says("300MB"))

@@ -15,10 +15,11 @@ import pandas as pd
 
 # The statuses and the cohort filter on them live with the other cohort definitions (the
 # Clinic outcomes page reads cohorts, not this module); re-exported here for callers.
+from .. import sql
 from .cohorts import IN_TREATMENT, STATUSES, CohortFilter, cohort_query, status_days, status_filter
 from .frames import patient_rows
 
-__all__ = ["IN_TREATMENT", "STATUSES", "status_days", "status_filter", "treatment_status"]
+__all__ = ["IN_TREATMENT", "STATUSES", "patient_status", "status_days", "status_filter", "treatment_status"]
 
 
 def treatment_status(con, settings, as_of: dt.date, cohort: CohortFilter = CohortFilter()) -> pd.DataFrame:
@@ -64,3 +65,36 @@ def treatment_status(con, settings, as_of: dt.date, cohort: CohortFilter = Cohor
     query, params = cohort_query("analytics/treatment_status/treatment_status", cohort, rows="pc")
     return patient_rows(con, query, [*params, as_of, *status_days(settings)])
 
+
+
+def patient_status(con, settings, as_of: dt.date, patient_id: str) -> pd.DataFrame:
+    """One patient's treatment status on `as_of`: their row of `treatment_status`.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The outcomes database or an analytics snapshot.
+    settings : Settings
+        As in `treatment_status`.
+    as_of : datetime.date
+        The day the status is for.
+    patient_id : str
+        The patient.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `treatment_status`'s columns, one row, or none for a patient never infused.
+
+    Notes
+    -----
+    The rule of `treatment_status`, applied to one patient. A page showing one patient asks
+    this rather than the clinic's statuses: those are one row per treated patient (a million
+    rows on a large clinic), cached whole to be looked up once.
+
+    References
+    ----------
+    As in `treatment_status`.
+    """
+    return patient_rows(con, sql.read("analytics/treatment_status/patient_status"),
+                        [patient_id, as_of, *status_days(settings)])

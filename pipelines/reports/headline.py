@@ -84,11 +84,12 @@ def headline_rates(con: duckdb.DuckDBPyConnection, settings, scale: str = "PHQ-9
     timepoints = [timepoint] if isinstance(timepoint, str) else list(timepoint)
     bases = [basis] if isinstance(basis, str) else list(basis)
     min_cell = cell_size(settings, min_cell)
-    rows = [{"timepoint": point, "basis": one_basis,
-             **_with_rates(outcome_rates(con, settings, scale, cohort, point, one_basis).iloc[0])}
+    # Each (timepoint, basis) counted once: the completers' n is asked again below.
+    asked = {(point, one_basis): outcome_rates(con, settings, scale, cohort, point, one_basis).iloc[0]
+             for point in timepoints for one_basis in dict.fromkeys([*bases, "completers"])}
+    rows = [{"timepoint": point, "basis": one_basis, **_with_rates(asked[point, one_basis])}
             for point in timepoints for one_basis in bases]
-    completers = {point: int(outcome_rates(con, settings, scale, cohort, point, "completers").iloc[0]["n"])
-                  for point in timepoints}
+    completers = {point: int(asked[point, "completers"]["n"]) for point in timepoints}
     raw = _typed(pd.DataFrame(rows))
     shown, _ = suppress_counts(raw, min_cell, "n", tuple(RATES), companions=("n_patients",), derived=DERIVED)
     missing = [None if b == "completers" else int(n) - completers[t] for b, n, t in
@@ -144,7 +145,8 @@ def headline_by_indication(con: duckdb.DuckDBPyConnection, settings, scale: str 
     for point in timepoints:
         completers = _indication_groups(con, settings, scale, cohort, point, "completers")
         for one_basis in bases:
-            groups = _indication_groups(con, settings, scale, cohort, point, one_basis)
+            groups = (completers if one_basis == "completers"
+                      else _indication_groups(con, settings, scale, cohort, point, one_basis))
             table = _typed(pd.DataFrame([{"indication_group": label, "timepoint": point, "basis": one_basis,
                                           **_with_rates(summed)} for label, summed in groups.items()]))
             totals = {c: table[c].sum() if c != "remitters" or table[c].notna().any() else pd.NA

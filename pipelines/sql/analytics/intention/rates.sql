@@ -28,17 +28,6 @@ still_in_induction AS (
                            os.induction_sessions, q.paused_after_days, q.ended_after_days)
           NOT IN ('paused', 'ended')
 ),
-sessions_to_window_end AS (
-    -- The end of the after-induction window: the start of the infusion that closes it (the
-    -- 9th, `outcome_settings.after_induction_before_session`); NULL for a patient who never
-    -- had it, whose every score so far is before the window's end.
-    SELECT
-        patient_id,
-        max(started_at) FILTER (WHERE session_number = (SELECT after_induction_before_session FROM outcome_settings))
-            AS window_end_at
-    FROM session_numbers
-    GROUP BY patient_id
-),
 baselines AS (
     -- Everyone who started treatment (at least one infusion) with a baseline on the scale.
     SELECT
@@ -48,24 +37,42 @@ baselines AS (
         po.baseline_caseness,
         po.after_induction_score,
         po.latest_score,
-        w.window_end_at,
         i.caseness_min, i.response_drop_pct, i.reliable_change, i.remission_below, i.remission_min_drop
     FROM patient_outcomes AS po
     JOIN instruments AS i ON i.code = po.instrument
-    LEFT JOIN sessions_to_window_end AS w ON w.patient_id = po.patient_id
     WHERE po.instrument = (SELECT scale FROM question)
+),
+carry_needed AS (
+    -- The patients whose LOCF score after induction is not their after-induction score: asked
+    -- for that basis at that timepoint only, and only for patients without an after-induction
+    -- score (LOCF carries the observed score when there is one). Every other question, and every
+    -- other patient, skips the scan of their scores below.
+    SELECT b.patient_id, b.baseline_at
+    FROM baselines AS b
+    CROSS JOIN question AS q
+    WHERE q.timepoint = 'after_induction' AND q.basis = 'locf' AND b.after_induction_score IS NULL
+),
+window_ends AS (
+    -- The end of the after-induction window: the start of the infusion that closes it (the
+    -- 9th, `outcome_settings.after_induction_before_session`). A patient who never had it has no
+    -- row: every score so far is before the window's end.
+    SELECT patient_id, started_at AS window_end_at
+    FROM session_numbers
+    WHERE session_number = (SELECT after_induction_before_session FROM outcome_settings)
 ),
 last_by_window_end AS (
     -- LOCF after induction: the last valid score after the baseline dated at or before the
-    -- window's end (ties broken by the assessment key, as in `patient_outcomes`).
+    -- window's end (ties broken by the assessment key, as in `patient_outcomes`). The valid
+    -- scores are `scores` (the assessments with a total), stored sorted by patient.
     SELECT
         b.patient_id,
         arg_max(a.total, {'at': a.administered_at, 'key': a.assessment_key}) AS last_score
-    FROM baselines AS b
-    JOIN assessments AS a
-        ON a.patient_id = b.patient_id AND a.instrument = (SELECT scale FROM question) AND a.total IS NOT NULL
+    FROM carry_needed AS b
+    LEFT JOIN window_ends AS w ON w.patient_id = b.patient_id
+    JOIN scores AS a
+        ON a.patient_id = b.patient_id AND a.instrument = (SELECT scale FROM question)
     WHERE a.administered_at > b.baseline_at
-      AND (b.window_end_at IS NULL OR a.administered_at <= b.window_end_at)
+      AND (w.window_end_at IS NULL OR a.administered_at <= w.window_end_at)
     GROUP BY b.patient_id
 ),
 followups AS (
@@ -109,21 +116,36 @@ judged AS (
                       response_drop_pct, remission_below, remission_min_drop, reliable_change) AS flags
     FROM due
 ),
-per_patient AS (
-    SELECT
-        cohort.*,
-        coalesce(judged.counted, false) AS counted,
-        coalesce(judged.not_yet_due, false) AS not_yet_due,
-        coalesce(judged.flags.response, false) AS responded,
-        coalesce(judged.flags.remission, false) AS remitted,
-        judged.patient_id IS NOT NULL AS has_baseline
+patients AS (
+    -- One row per patient of the cohort: counted in n_patients.
+    SELECT {{group_columns}} true AS in_cohort
     FROM cohort
-    LEFT JOIN judged USING (patient_id)
+),
+judged_in_cohort AS (
+    -- One row per patient of the cohort with a baseline on the scale. Joined to the cohort only
+    -- when it is filtered or grouped (`cohorts.cohort_join`): every patient with outcomes has
+    -- been treated, hence is in `patient_cohorts`.
+    SELECT
+        {{group_columns}}
+        o.counted,
+        o.not_yet_due,
+        coalesce(o.flags.response, false) AS responded,
+        coalesce(o.flags.remission, false) AS remitted,
+        true AS has_baseline
+    FROM judged AS o
+    {{cohort_join}}
+),
+per_patient AS (
+    -- The counts of the cohort LEFT JOIN its judged patients, without a join over every patient
+    -- for the whole clinic: n_patients counts the cohort's rows, the others the judged rows.
+    SELECT * FROM patients
+    UNION ALL BY NAME
+    SELECT * FROM judged_in_cohort
 ),
 final AS (
     SELECT
         {{group_columns}}
-        count(*) AS n_patients,
+        count(*) FILTER (WHERE in_cohort) AS n_patients,
         count(*) FILTER (WHERE has_baseline) AS n_baseline,
         count(*) FILTER (WHERE counted) AS n,
         count(*) FILTER (WHERE counted AND responded) AS responders,

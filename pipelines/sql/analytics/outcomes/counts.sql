@@ -6,18 +6,34 @@ WITH {{cohort}},
 -- the step `judged`: each patient's outcomes at the timepoint (outcomes/judged_latest.sql or
 -- outcomes/judged_at.sql)
 {{judged}}
-per_patient AS (
-    SELECT
-        cohort.*,
-        judged.* EXCLUDE (patient_id),
-        coalesce(judged.baseline_caseness AND judged.has_followup, false) AS evaluable
+patients AS (
+    -- One row per patient of the cohort: counted in n_patients.
+    SELECT {{group_columns}} true AS in_cohort
     FROM cohort
-    LEFT JOIN judged USING (patient_id)
+),
+judged_in_cohort AS (
+    -- One row per patient of the cohort with a baseline on the scale: their outcomes at the
+    -- timepoint. Joined to the cohort only when it is filtered or grouped (`cohorts.cohort_join`):
+    -- every patient with outcomes has been treated, hence is in `patient_cohorts`.
+    SELECT
+        {{group_columns}}
+        o.*,
+        coalesce(o.baseline_caseness AND o.has_followup, false) AS evaluable
+    FROM judged AS o
+    {{cohort_join}}
+),
+per_patient AS (
+    -- The counts of the cohort LEFT JOIN its outcomes, without a join over every patient for
+    -- the whole clinic: each count below reads the rows it is about (n_patients the cohort's,
+    -- the others the outcomes').
+    SELECT * FROM patients
+    UNION ALL BY NAME
+    SELECT * FROM judged_in_cohort
 ),
 final AS (
     SELECT
         {{group_columns}}
-        count(*) AS n_patients,
+        count(*) FILTER (WHERE in_cohort) AS n_patients,
         count(baseline_score) AS n_baseline,
         count(*) FILTER (WHERE baseline_caseness) AS n_caseness,
         count(*) FILTER (WHERE evaluable) AS n_evaluable,

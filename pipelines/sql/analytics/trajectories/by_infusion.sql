@@ -16,17 +16,29 @@ one_per_patient AS (
     WHERE instrument = ? AND k > ?
     GROUP BY patient_id
 ),
-final AS (
+per_score AS (
+    -- Patients per point and score: one pass over the rows (a perfect hash aggregate, scores
+    -- being small integers), from which the point's n, mean and histogram follow exactly.
     SELECT
         {{group_columns}}
         p.infusion,
-        -- trajectories.MAINTENANCE
-        CASE WHEN p.infusion > ? THEN 'maintenance' ELSE p.infusion::VARCHAR END AS label,
-        count(*) AS n,
-        avg(p.score) AS mean,
-        histogram(p.score) AS scores
+        p.score,
+        count(*) AS patients
     FROM one_per_patient AS p
     {{cohort_join}}
+    GROUP BY ALL
+),
+final AS (
+    SELECT
+        {{group_columns}}
+        infusion,
+        -- trajectories.MAINTENANCE
+        CASE WHEN infusion > ? THEN 'maintenance' ELSE infusion::VARCHAR END AS label,
+        sum(patients)::BIGINT AS n,
+        -- the mean of the scores: their integer sum over n, as avg() divides it
+        sum(score * patients)::DOUBLE / sum(patients)::DOUBLE AS mean,
+        map_from_entries(list({'key': score, 'value': patients} ORDER BY score)) AS scores
+    FROM per_score
     GROUP BY ALL
 )
 SELECT * FROM final

@@ -19,28 +19,13 @@ wording AS (
     SELECT ? AS phrase
 ),
 treated AS (
-    SELECT pc.patient_id, pc.site, pc.clinician, pc.primary_indication, pc.last_session_at, pc.n_sessions
-    FROM patient_cohorts AS pc
+    -- Everything the reasons are judged on that depends neither on the day nor on the settings:
+    -- one stored row per treated patient (view `worklist_patients`: the cohort attributes, the
+    -- latest PHQ-9 and its item 9, reliable deterioration on any scale, the last infusion's peak
+    -- blood pressure).
+    SELECT pc.*
+    FROM worklist_patients AS pc
     {{cohort_join}}
-),
-last_infusion AS (
-    -- The patient's most recent infusion (view `last_infusions`) and whether its peak BP was an
-    -- excursion.
-    SELECT
-        patient_id,
-        {'systolic': bp_peak_sys, 'diastolic': bp_peak_dia,
-         'excursion': coalesce(bp_peak_sys >= w.bp_systolic OR bp_peak_dia >= w.bp_diastolic, false)} AS last
-    FROM last_infusions, worklist_settings AS w
-),
-outcomes AS (
-    -- Reliable deterioration on any scale at the latest follow-up; a PHQ-9 row = a PHQ-9 baseline.
-    SELECT
-        patient_id,
-        bool_or(reliable_deterioration) AS reliable_deterioration,
-        list(instrument ORDER BY instrument) FILTER (WHERE reliable_deterioration) AS deteriorated_scales,
-        bool_or(instrument = 'PHQ-9') AS has_phq9_baseline
-    FROM patient_outcomes
-    GROUP BY patient_id
 ),
 not_on_track AS (
     SELECT DISTINCT patient_id FROM worklist_not_on_track{{caller}}
@@ -53,38 +38,36 @@ flags AS (
         c.primary_indication,
         c.last_session_at AS last_infusion_at,
         c.n_sessions AS n_infusions,
-        p.latest_score AS latest_phq9_score,
-        p.latest_score_at AS latest_phq9_at,
+        c.latest_phq9_score,
+        c.latest_phq9_score_at AS latest_phq9_at,
         -- (1) item 9 > 0 at the latest PHQ-9, complete or not (view `phq9_safety`)
-        coalesce(p.item9_positive_latest, false) AS item9_positive,
+        coalesce(c.item9_positive_latest, false) AS item9_positive,
         -- (1b) item 9 unanswered at the latest PHQ-9: unknown, never negative (clinical reference)
-        p.latest_phq9_at IS NOT NULL AND p.item9_positive_latest IS NULL AS item9_unknown,
+        c.latest_phq9_at IS NOT NULL AND c.item9_positive_latest IS NULL AS item9_unknown,
         -- (2) reliable deterioration on any scale at the latest follow-up
-        coalesce(o.reliable_deterioration, false) AS reliable_deterioration,
+        coalesce(c.reliable_deterioration, false) AS reliable_deterioration,
         -- (3) PHQ-9 improvement worse than the clinic's expected trajectory
         n.patient_id IS NOT NULL AS not_on_track,
         -- (4) BP excursion at the last infusion
-        coalesce(l.last.excursion, false) AS bp_excursion_last_infusion,
+        coalesce(c.last_bp_peak_sys >= w.bp_systolic OR c.last_bp_peak_dia >= w.bp_diastolic, false)
+            AS bp_excursion_last_infusion,
         -- (5) treated, but no PHQ-9 baseline
-        o.has_phq9_baseline IS NOT TRUE AS no_baseline,
+        c.has_phq9_baseline IS NOT TRUE AS no_baseline,
         -- (6) in active treatment and no valid PHQ-9 within the last phq9_overdue_days days
         c.last_session_at::DATE >= w.as_of - w.active_treatment_days
-            AND (p.latest_score_at IS NULL OR p.latest_score_at::DATE < w.as_of - w.phq9_overdue_days)
+            AND (c.latest_phq9_score_at IS NULL OR c.latest_phq9_score_at::DATE < w.as_of - w.phq9_overdue_days)
             AS phq9_overdue,
         -- (7) mid-induction with a recent infusion, and no valid PHQ-9 since it started
         c.n_sessions < w.induction_sessions
             AND c.last_session_at::DATE >= w.as_of - w.upcoming_infusion_days
-            AND (p.latest_score_at IS NULL OR p.latest_score_at <= c.last_session_at)
+            AND (c.latest_phq9_score_at IS NULL OR c.latest_phq9_score_at <= c.last_session_at)
             AS pre_infusion_phq9_missing,
-        o.deteriorated_scales,
-        l.last.systolic AS last_peak_systolic,
-        l.last.diastolic AS last_peak_diastolic,
+        c.deteriorated_scales,
+        c.last_bp_peak_sys AS last_peak_systolic,
+        c.last_bp_peak_dia AS last_peak_diastolic,
         w.phq9_overdue_days
     FROM treated AS c
     CROSS JOIN worklist_settings AS w
-    LEFT JOIN phq9_safety AS p ON p.patient_id = c.patient_id
-    LEFT JOIN outcomes AS o ON o.patient_id = c.patient_id
-    LEFT JOIN last_infusion AS l ON l.patient_id = c.patient_id
     LEFT JOIN not_on_track AS n ON n.patient_id = c.patient_id
 ),
 counted AS (
