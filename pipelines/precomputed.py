@@ -81,16 +81,27 @@ def drop(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
+def reference(con: duckdb.DuckDBPyConnection) -> str:
+    """A fingerprint of the reference tables the views read (registry, bands, outcome settings)."""
+    return con.execute(sql.read("precomputed/reference")).fetchone()[0]
+
+
 def write(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """Store the tables in the connection's database (schema `precomputed`), replacing those of
-    an earlier run, with `about` naming `run_id` and the definitions. Call in the ingest's
-    transaction, on its working copy, after the run is recorded."""
+    an earlier run, with `about` naming `run_id`, the definitions and the reference tables they
+    were computed by, and how (`refresh`: 'full' here; pipelines/incremental.py recomputes the
+    changed patients' rows and says 'incremental'). Call in the ingest's transaction, on its
+    working copy, after the run is recorded."""
     drop(con)
     con.execute(f"CREATE SCHEMA {SCHEMA}")
     materialise(con, f"CREATE TABLE {SCHEMA}.{{view}} AS SELECT * FROM {{source}} ORDER BY patient_id;"
                      f"CREATE OR REPLACE TEMP VIEW {{view}} AS SELECT * FROM {SCHEMA}.{{view}}")
-    con.execute(f"CREATE TABLE {SCHEMA}.about AS SELECT * FROM (VALUES (?::BIGINT, ?::VARCHAR)) "
-                "AS about(run_id, definitions)", [run_id, definitions()])
+    # reason: why a full refresh (incremental.py fills it in); patients: recomputed; appended:
+    # rows added out of patient order since this sort (by incremental refreshes).
+    con.execute(f"CREATE TABLE {SCHEMA}.about AS SELECT * FROM (VALUES (?::BIGINT, ?::VARCHAR, ?::VARCHAR, "
+                "'full', NULL::VARCHAR, (SELECT count(*) FROM patients), 0::BIGINT)) "
+                "AS about(run_id, definitions, reference, refresh, reason, patients, appended)",
+                [run_id, definitions(), reference(con)])
     # The temporary names end with the connection; drop them now so nothing later in the run
     # reads the stored tables by mistake.
     for view in TABLES:
@@ -102,7 +113,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
 def current(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
     """Whether database `catalog` (as attached on `con`) holds precomputed tables of its latest
     ingest run, computed by this version's definitions."""
-    has_about, tables = con.execute(sql.read("precomputed/stored"), [catalog, SCHEMA]).fetchone()
+    has_about, tables, _ = con.execute(sql.read("precomputed/stored"), [catalog, SCHEMA]).fetchone()
     if not has_about or not set(TABLES) <= set(tables):
         return False
     about = con.execute(f'SELECT run_id, definitions FROM "{catalog}".{SCHEMA}.about').fetchall()
