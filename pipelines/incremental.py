@@ -76,10 +76,11 @@ def stored_about(con: duckdb.DuckDBPyConnection) -> dict | None:
     return {**dict(zip([d[0] for d in cursor.description], rows[0])), "stored_rows": stored_rows}
 
 
-def plan(con: duckdb.DuckDBPyConnection, full_share: float = FULL_SHARE,
-         unsorted_share: float = UNSORTED_SHARE) -> Plan:
+def plan(con: duckdb.DuckDBPyConnection) -> Plan:
     """Decide how to refresh the stored tables after a run (its rows committed on `con`); for
-    an incremental refresh, leave the changed patients in temp table `changed_patients`."""
+    an incremental refresh, leave the changed patients in temp table `changed_patients`.
+    FULL_SHARE and UNSORTED_SHARE are read when called (a benchmark sets them to force a path)."""
+    full_share, unsorted_share = FULL_SHARE, UNSORTED_SHARE
     about = stored_about(con)
     if about is None:
         return Plan("full", "no stored tables to update")
