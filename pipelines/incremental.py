@@ -24,9 +24,14 @@ views plain SQL.)
 A full recomputation (`plan` says why, and `precomputed.about.reason` records it) instead when:
 there are no current stored tables to update (none, or a missing one, or another format); the
 definitions changed (`precomputed.definitions`); the reference tables changed (thresholds or
-windows apply to every patient); more than FULL_SHARE of the patients changed (the break-even,
-docs/scaling.md); or the rows appended out of patient order since the last sort exceed
-UNSORTED_SHARE of the stored rows (the per-patient lookups rely on the sort by patient).
+windows apply to every patient); or more than FULL_SHARE of the patients changed (the
+break-even, docs/scaling.md).
+
+The per-patient lookups rely on the stored tables' sort by patient, which the appended rows
+break. When the rows appended since the last sort exceed UNSORTED_SHARE of the stored rows, the
+incremental refresh also rewrites the stored tables sorted (`about.reason` says so): a sort of
+stored rows, not a recomputation, so it fits the ingest's memory cap where a full recomputation
+may not (at 1,000,000 patients under the default 1 GB it did not: docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ from .db import create_views
 # Above this share of the clinic's patients changed, recompute everything (measured
 # break-even: docs/scaling.md, "Incremental ingest").
 FULL_SHARE = 0.25
-# Rows added out of patient order since the last full sort, as a share of the stored rows,
-# above which a full recomputation sorts them again.
+# Rows added out of patient order since the last sort, as a share of the stored rows, above
+# which the stored tables are rewritten sorted by patient.
 UNSORTED_SHARE = 0.10
 # The tables restricted to the changed patients in the scratch database: those with a
 # patient_id the stored tables read (everything else is a view onto the working copy).
@@ -59,6 +64,7 @@ class Plan:
     reason: str | None = None
     changed: int = 0
     appended: int = 0  # rows out of patient order before this refresh (incremental only)
+    resort: bool = False  # incremental: rewrite the stored tables sorted by patient afterwards
 
 
 def stored_about(con: duckdb.DuckDBPyConnection) -> dict | None:
@@ -90,15 +96,14 @@ def plan(con: duckdb.DuckDBPyConnection) -> Plan:
         return Plan("full", "the definitions of the tables changed")
     if about["reference"] != precomputed.reference(con):
         return Plan("full", "the registry or the outcome settings changed")
-    if about["appended"] > unsorted_share * about["stored_rows"]:
-        return Plan("full", f"to sort by patient again ({about['appended']:,} rows appended since the last sort)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed_patients AS SELECT * FROM ({sql.read('precomputed/changed_patients')})",
                 {"since": about["run_id"]})
     (changed,) = con.execute("SELECT count(*) FROM changed_patients").fetchone()
     (patients,) = con.execute("SELECT count(*) FROM patients").fetchone()
     if changed > full_share * patients:
         return Plan("full", f"{changed:,} of {patients:,} patients changed (more than {full_share:.0%})")
-    return Plan("incremental", changed=changed, appended=about["appended"])
+    return Plan("incremental", changed=changed, appended=about["appended"],
+                resort=about["appended"] > unsorted_share * about["stored_rows"])
 
 
 def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None) -> None:
@@ -141,8 +146,12 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> 
             stored = f"{work}.{precomputed.SCHEMA}.{table}"
             scratch.execute(f"DELETE FROM {stored} WHERE patient_id IN (SELECT patient_id FROM changed_patients)")
             scratch.execute(f"INSERT INTO {stored} BY NAME SELECT * FROM temp.main.{table} ORDER BY patient_id")
+            if step.resort:
+                scratch.execute(f"CREATE OR REPLACE TABLE {stored} AS SELECT * FROM {stored} ORDER BY patient_id")
+        reason = f"sorted by patient again ({step.appended + appended:,} rows appended)" if step.resort else None
         scratch.execute(f"UPDATE {work}.{precomputed.SCHEMA}.about SET run_id = ?, refresh = 'incremental', "
-                        "reason = NULL, patients = ?, appended = appended + ?", [run_id, step.changed, appended])
+                        "reason = ?, patients = ?, appended = ?",
+                        [run_id, reason, step.changed, 0 if step.resort else step.appended + appended])
         scratch.execute("COMMIT")
     finally:
         scratch.close()

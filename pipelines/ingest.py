@@ -234,7 +234,8 @@ def store_outcome_tables(con, run_id: int, progress: Progress) -> None:
     progress("computing the outcome tables for the dashboard")
     try:
         done = incremental.refresh(con, run_id)
-        progress(f"outcome tables: {done.changed:,} changed patient(s) recomputed" if done.refresh == "incremental"
+        progress(f"outcome tables: {done.changed:,} changed patient(s) recomputed"
+                 + (", then sorted by patient again" if done.resort else "") if done.refresh == "incremental"
                  else f"outcome tables: computed in full ({done.reason})")
     except duckdb.Error as error:
         try:

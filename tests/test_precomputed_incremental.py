@@ -185,18 +185,38 @@ def tamper(clinic, statement: str) -> None:
 @pytest.mark.parametrize("statement, reason", [
     ("UPDATE precomputed.about SET definitions = 'other'", "the definitions of the tables changed"),
     ("UPDATE precomputed.about SET reference = 'other'", "the registry or the outcome settings changed"),
-    ("UPDATE precomputed.about SET appended = 1000000", "to sort by patient again"),
     ("DROP TABLE precomputed.scores", "no stored tables to update"),
     # a database whose tables an older version stored: `about` without the newer columns
     ("CREATE OR REPLACE TABLE precomputed.about AS SELECT run_id, definitions FROM precomputed.about",
      "the stored tables were computed by an older version"),
-], ids=["definitions", "reference tables", "unsorted", "a table missing", "older version"])
+], ids=["definitions", "reference tables", "a table missing", "older version"])
 def test_a_full_recomputation_when_the_stored_tables_cannot_be_updated(loaded, statement, reason):
     tamper(loaded, statement)
     next_day(loaded)
     run, after = load_again(loaded)
     assert (after.refresh, after.run_id, after.appended) == ("full", run.run_id, 0)
     assert after.reason.startswith(reason), after.reason
+    assert_equal_to_a_full_recomputation(loaded)
+
+
+def test_tables_with_many_rows_out_of_patient_order_are_sorted_again(loaded):
+    """Appended rows past UNSORTED_SHARE of the stored rows: the incremental refresh rewrites the
+    tables sorted by patient (no recomputation) and starts counting again."""
+    loaded.one("SELECT count(*) AS n FROM precomputed.scores")  # the stored rows exist
+    next_day(loaded)
+    run, after = load_again(loaded)
+    assert (after.refresh, after.reason) == ("incremental", None)
+    appended = after.appended
+    ids = [r.patient_id for r in loaded.rows("SELECT patient_id FROM precomputed.scores")]
+    assert ids != sorted(ids)  # the two patients' new rows come last
+    tamper(loaded, f"UPDATE precomputed.about SET appended = {10 * appended}")  # as after many days
+    update_an_earlier_score(loaded)
+    run, after = load_again(loaded)
+    assert (after.refresh, after.patients, after.appended) == ("incremental", 1, 0)
+    assert after.reason.startswith("sorted by patient again")
+    for table in precomputed.TABLES:
+        ids = [r.patient_id for r in loaded.rows(f"SELECT patient_id FROM precomputed.{table}")]
+        assert ids == sorted(ids), table
     assert_equal_to_a_full_recomputation(loaded)
 
 
