@@ -96,7 +96,8 @@ def plan(con: duckdb.DuckDBPyConnection) -> Plan:
         return Plan("full", "the definitions of the tables changed")
     if about["reference"] != precomputed.reference(con):
         return Plan("full", "the registry or the outcome settings changed")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_patients AS SELECT * FROM ({sql.read('precomputed/changed_patients')})",
+    changed_query = sql.read("precomputed/changed_patients")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_patients AS SELECT * FROM ({changed_query})",
                 {"since": about["run_id"]})
     (changed,) = con.execute("SELECT count(*) FROM changed_patients").fetchone()
     (patients,) = con.execute("SELECT count(*) FROM patients").fetchone()
@@ -140,7 +141,8 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> 
                 scratch.execute(f"CREATE VIEW {table} AS SELECT * FROM {work}.main.{table}")
         create_views(scratch)
         precomputed.materialise(scratch, "CREATE TEMP TABLE {view} AS SELECT * FROM {source}")
-        (appended,) = scratch.execute("SELECT " + " + ".join(f"(SELECT count(*) FROM temp.main.{t})" for t in precomputed.TABLES)).fetchone()
+        (appended,) = scratch.execute(  # the rows about to be appended, out of patient order
+            "SELECT " + " + ".join(f"(SELECT count(*) FROM temp.main.{t})" for t in precomputed.TABLES)).fetchone()
         scratch.execute("BEGIN TRANSACTION")
         for table in precomputed.TABLES:
             stored = f"{work}.{precomputed.SCHEMA}.{table}"
