@@ -25,17 +25,22 @@ A full recomputation (`plan` says why, and `precomputed.about.reason` records it
 there are no current stored tables to update (none, or a missing one, or another format); the
 definitions changed (`precomputed.definitions`); the reference tables changed (thresholds or
 windows apply to every patient); or more than FULL_SHARE of the patients changed (the
-break-even, docs/scaling.md).
+break-even, docs/scaling.md). It uses the same scratch database, a batch of at most
+BATCH_PATIENTS patients (a contiguous range of ids) at a time, appended in order of id: the
+tables come out sorted by patient without a sort of the whole table, and its memory is one
+batch's whatever the clinic's size (a single computation of a 1,000,000-patient clinic did not
+fit the ingest's default 1 GB cap).
 
 The per-patient lookups rely on the stored tables' sort by patient, which the appended rows
 break. When the rows appended since the last sort exceed UNSORTED_SHARE of the stored rows, the
 incremental refresh also rewrites the stored tables sorted (`about.reason` says so): a sort of
-stored rows, not a recomputation, so it fits the ingest's memory cap where a full recomputation
-may not (at 1,000,000 patients under the default 1 GB it did not: docs/scaling.md).
+stored rows, not a recomputation (docs/scaling.md compares the two).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -53,6 +58,9 @@ UNSORTED_SHARE = 0.10
 # patient_id the stored tables read (everything else is a view onto the working copy).
 PATIENT_TABLES = ("patients", "sessions", "assessments")
 SCRATCH = "incremental_scratch"
+# A full computation's batch: at most this many patients' rows are computed at once (its memory
+# is one batch's; measured at 20,000 and 1,000,000 patients: docs/scaling.md).
+BATCH_PATIENTS = 200_000
 
 
 @dataclass
@@ -107,57 +115,119 @@ def plan(con: duckdb.DuckDBPyConnection) -> Plan:
                 resort=about["appended"] > unsorted_share * about["stored_rows"])
 
 
-def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None) -> None:
-    """Recompute every stored table (precomputed.write), recording why."""
-    # The previous run's tables go first, and a checkpoint frees their blocks, so the new ones
-    # reuse them: the file does not grow by a set of tables per run.
-    precomputed.drop(con)
-    con.execute("CHECKPOINT")
-    con.execute("BEGIN TRANSACTION")
-    precomputed.write(con, run_id)
-    con.execute(f"UPDATE {precomputed.SCHEMA}.about SET reason = ?", [reason])
-    con.execute("COMMIT")
+@contextmanager
+def _scratch(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The scratch in-memory database, attached to the ingest's own DuckDB instance (so under
+    its memory cap) for as long as the block runs."""
+    con.execute(f"ATTACH ':memory:' AS {SCRATCH}")
+    try:
+        yield
+    finally:
+        con.execute(f"DETACH {SCRATCH}")
 
 
-def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> None:
-    """Recompute the stored rows of the patients in `changed_patients` (from `plan`) with this
-    version's views in a scratch database, and swap them into the stored tables in one
-    transaction, with `about` naming the run."""
+def _compute(con: duckdb.DuckDBPyConnection, where: str, params: dict | None = None) -> None:
+    """Compute the stored tables' rows of the patients `where` selects (a condition on
+    `patient_id`) into schema `computed` of the scratch database (replacing any earlier
+    batch's): the data tables restricted to them, views onto every other table of the working
+    copy, this version's views (pipelines/db.py) over those, and `precomputed.materialise`."""
     catalog = con.execute("SELECT current_database()").fetchone()[0]
     work = f'"{catalog}"'
-    con.execute(f"ATTACH ':memory:' AS {SCRATCH}")
     scratch = con.cursor()  # its own default database and temporary objects
     try:
-        con.execute(f"CREATE TABLE {SCRATCH}.changed_patients AS SELECT patient_id FROM temp.changed_patients")
         scratch.execute(f"USE {SCRATCH}")
+        scratch.execute("CREATE SCHEMA IF NOT EXISTS computed")
         tables = [name for (name,) in scratch.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
             [catalog]).fetchall()]
         for table in tables:
             if table in PATIENT_TABLES:
-                scratch.execute(f"CREATE TABLE {table} AS SELECT * FROM {work}.main.{table} "
-                                f"WHERE patient_id IN (SELECT patient_id FROM changed_patients)")
+                scratch.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {work}.main.{table} "
+                                f"WHERE {where}", params)
             else:
-                scratch.execute(f"CREATE VIEW {table} AS SELECT * FROM {work}.main.{table}")
+                scratch.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {work}.main.{table}")
         create_views(scratch)
-        precomputed.materialise(scratch, "CREATE TEMP TABLE {view} AS SELECT * FROM {source}")
-        (appended,) = scratch.execute(  # the rows about to be appended, out of patient order
-            "SELECT " + " + ".join(f"(SELECT count(*) FROM temp.main.{t})" for t in precomputed.TABLES)).fetchone()
-        scratch.execute("BEGIN TRANSACTION")
-        for table in precomputed.TABLES:
-            stored = f"{work}.{precomputed.SCHEMA}.{table}"
-            scratch.execute(f"DELETE FROM {stored} WHERE patient_id IN (SELECT patient_id FROM changed_patients)")
-            scratch.execute(f"INSERT INTO {stored} BY NAME SELECT * FROM temp.main.{table} ORDER BY patient_id")
-            if step.resort:
-                scratch.execute(f"CREATE OR REPLACE TABLE {stored} AS SELECT * FROM {stored} ORDER BY patient_id")
-        reason = f"sorted by patient again ({step.appended + appended:,} rows appended)" if step.resort else None
-        scratch.execute(f"UPDATE {work}.{precomputed.SCHEMA}.about SET run_id = ?, refresh = 'incremental', "
-                        "reason = ?, patients = ?, appended = ?",
-                        [run_id, reason, step.changed, 0 if step.resort else step.appended + appended])
-        scratch.execute("COMMIT")
+        precomputed.materialise(scratch, "CREATE OR REPLACE TABLE computed.{view} AS SELECT * FROM {source};"
+                                         "CREATE TEMP VIEW {view} AS SELECT * FROM computed.{view}")
     finally:
         scratch.close()
-        con.execute(f"DETACH {SCRATCH}")
+
+
+def _batches(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict]]:
+    """The clinic's patients as contiguous ranges of ids of at most BATCH_PATIENTS, in order: a
+    condition on `patient_id` and its parameters for each (sql/precomputed/patient_batches.sql)."""
+    starts = [start for (start,) in con.execute(sql.read("precomputed/patient_batches"),
+                                                {"batch_patients": BATCH_PATIENTS}).fetchall()]
+    batches = []
+    for low, high in zip([None, *starts], [*starts, None]):
+        bounds = {name: value for name, value in (("low", low), ("high", high)) if value is not None}
+        where = " AND ".join([*(["patient_id >= $low"] if low is not None else []),
+                              *(["patient_id < $high"] if high is not None else [])]) or "true"
+        batches.append((where, bounds))
+    return batches
+
+
+def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None) -> None:
+    """Recompute every stored table, a batch of patients at a time (`_batches`), recording why.
+
+    Each batch is computed in the scratch database and appended, in order of patient id, to the
+    stored tables: they come out sorted by patient without a sort of the whole table, and the
+    memory a full computation needs is one batch's, whatever the clinic's size."""
+    # The previous run's tables go first, and a checkpoint frees their blocks, so the new ones
+    # reuse them: the file does not grow by a set of tables per run.
+    precomputed.drop(con)
+    con.execute("CHECKPOINT")
+    # Each batch commits on its own (one transaction over all of them would not see the
+    # scratch's later batches, and would hold every batch's rows uncommitted); `about` comes
+    # last, so until then readers find no stored tables (precomputed.current) and compute.
+    try:
+        with _scratch(con):
+            precomputed.create(con)
+            for number, (where, params) in enumerate(_batches(con)):
+                _compute(con, where, params)
+                for table in precomputed.TABLES:
+                    rows = f"SELECT * FROM {SCRATCH}.computed.{table} WHERE {where} ORDER BY patient_id"
+                    con.execute(f"CREATE TABLE {precomputed.SCHEMA}.{table} AS {rows}" if number == 0 else
+                                f"INSERT INTO {precomputed.SCHEMA}.{table} BY NAME {rows}", params)
+            con.execute("BEGIN TRANSACTION")
+            precomputed.record(con, run_id)
+            con.execute(f"UPDATE {precomputed.SCHEMA}.about SET reason = ?", [reason])
+            con.execute("COMMIT")
+    except duckdb.Error:
+        try:
+            con.execute("ROLLBACK")  # of `about`, if it failed there
+        except duckdb.Error:
+            pass  # no transaction open
+        precomputed.drop(con)  # no half-computed tables left in the file
+        raise
+
+
+def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> None:
+    """Recompute the stored rows of the patients in `changed_patients` (from `plan`) with this
+    version's views in the scratch database, and swap them into the stored tables in one
+    transaction, with `about` naming the run."""
+    changed = f"patient_id IN (SELECT patient_id FROM {SCRATCH}.main.changed_patients)"
+    try:
+        with _scratch(con):
+            con.execute(f"CREATE TABLE {SCRATCH}.main.changed_patients AS SELECT patient_id FROM temp.changed_patients")
+            _compute(con, changed)
+            (appended,) = con.execute(  # the rows about to be appended, out of patient order
+                "SELECT " + " + ".join(f"(SELECT count(*) FROM {SCRATCH}.computed.{t})"
+                                       for t in precomputed.TABLES)).fetchone()
+            con.execute("BEGIN TRANSACTION")
+            for table in precomputed.TABLES:
+                stored = f"{precomputed.SCHEMA}.{table}"
+                con.execute(f"DELETE FROM {stored} WHERE {changed}")
+                con.execute(f"INSERT INTO {stored} BY NAME SELECT * FROM {SCRATCH}.computed.{table} "
+                            "ORDER BY patient_id")
+                if step.resort:
+                    con.execute(f"CREATE OR REPLACE TABLE {stored} AS SELECT * FROM {stored} ORDER BY patient_id")
+            reason = f"sorted by patient again ({step.appended + appended:,} rows appended)" if step.resort else None
+            con.execute(f"UPDATE {precomputed.SCHEMA}.about SET run_id = ?, refresh = 'incremental', "
+                        "reason = ?, patients = ?, appended = ?",
+                        [run_id, reason, step.changed, 0 if step.resort else step.appended + appended])
+            con.execute("COMMIT")
+    finally:
         con.execute("DROP TABLE IF EXISTS temp.changed_patients")
 
 
