@@ -202,18 +202,6 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
         raise
 
 
-def resort(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Rewrite stored table `table` sorted by patient, a batch of patients (`_batches`) at a
-    time: each range's rows sorted and appended in order, so no sort spans the whole table."""
-    stored, rewritten = f"{precomputed.SCHEMA}.{table}", f"{precomputed.SCHEMA}.{table}_sorted"
-    for number, (where, params) in enumerate(_batches(con)):
-        rows = f"SELECT * FROM {stored} WHERE {where} ORDER BY patient_id"
-        con.execute(f"CREATE TABLE {rewritten} AS {rows}" if number == 0 else
-                    f"INSERT INTO {rewritten} BY NAME {rows}", params)
-    con.execute(f"DROP TABLE {stored}")
-    con.execute(f"ALTER TABLE {rewritten} RENAME TO {table}")
-
-
 def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> None:
     """Recompute the stored rows of the patients in `changed_patients` (from `plan`) with this
     version's views in the scratch database, and swap them into the stored tables in one
@@ -232,8 +220,8 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> 
                 con.execute(f"DELETE FROM {stored} WHERE {changed}")
                 con.execute(f"INSERT INTO {stored} BY NAME SELECT * FROM {SCRATCH}.computed.{table} "
                             "ORDER BY patient_id")
-                if step.resort:
-                    resort(con, table)
+                if step.resort:  # one sort of the whole table: cheaper than in batches (docs/scaling.md)
+                    con.execute(f"CREATE OR REPLACE TABLE {stored} AS SELECT * FROM {stored} ORDER BY patient_id")
             reason = f"sorted by patient again ({step.appended + appended:,} rows appended)" if step.resort else None
             con.execute(f"UPDATE {precomputed.SCHEMA}.about SET run_id = ?, refresh = 'incremental', "
                         "reason = ?, patients = ?, appended = ?",

@@ -199,12 +199,9 @@ def test_a_full_recomputation_when_the_stored_tables_cannot_be_updated(loaded, s
     assert_equal_to_a_full_recomputation(loaded)
 
 
-@pytest.mark.parametrize("batch", [incremental.BATCH_PATIENTS, 5])
-def test_tables_with_many_rows_out_of_patient_order_are_sorted_again(loaded, monkeypatch, batch):
+def test_tables_with_many_rows_out_of_patient_order_are_sorted_again(loaded):
     """Appended rows past UNSORTED_SHARE of the stored rows: the incremental refresh rewrites the
-    tables sorted by patient (no recomputation), a batch of patients at a time (12 patients in
-    batches of 5: three), and starts counting again."""
-    monkeypatch.setattr(incremental, "BATCH_PATIENTS", batch)
+    tables sorted by patient (no recomputation) and starts counting again."""
     loaded.one("SELECT count(*) AS n FROM precomputed.scores")  # the stored rows exist
     next_day(loaded)
     run, after = load_again(loaded)
