@@ -122,6 +122,12 @@ def _scratch(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute(f"ATTACH ':memory:' AS {SCRATCH}")
     try:
         yield
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")  # a failed transaction would refuse the DETACH
+        except duckdb.Error:
+            pass  # no transaction open
+        raise
     finally:
         con.execute(f"DETACH {SCRATCH}")
 
@@ -193,11 +199,7 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
             precomputed.record(con, run_id)
             con.execute(f"UPDATE {precomputed.SCHEMA}.about SET reason = ?", [reason])
             con.execute("COMMIT")
-    except duckdb.Error:
-        try:
-            con.execute("ROLLBACK")  # of `about`, if it failed there
-        except duckdb.Error:
-            pass  # no transaction open
+    except duckdb.Error:  # (`_scratch` has rolled back an open transaction)
         precomputed.drop(con)  # no half-computed tables left in the file
         raise
 

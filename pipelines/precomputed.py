@@ -89,8 +89,7 @@ def reference(con: duckdb.DuckDBPyConnection) -> str:
 def create(con: duckdb.DuckDBPyConnection) -> None:
     """Start an empty set of stored tables (schema `precomputed`), replacing an earlier run's;
     the tables themselves are created by their first rows (pipelines/incremental.py computes
-    them in batches of patients). Call in the ingest's transaction, on its working copy, after
-    the run is recorded."""
+    them in batches of patients). Call on the ingest's working copy, after the run is recorded."""
     drop(con)
     con.execute(f"CREATE SCHEMA {SCHEMA}")
 
