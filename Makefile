@@ -44,6 +44,7 @@ bench: setup setup-spark
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/spark.py
 	$(BIN)/python bench/browser.py
+	$(BIN)/python bench/incremental.py
 
 # The README's screenshots, taken by the browser test (needs Chromium: apt-get install chromium).
 screenshots: setup

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from . import precomputed, sql
+from . import incremental, sql
 from .db import connect_for_ingest, init_db
 from .formats import KINDS, ImportFormatError
 from .load import Deletions, FileCounts, delete_absent, merge, note_keys, start_full_export, validate
@@ -227,20 +227,18 @@ class NothingToPublish(ImportFormatError):
 
 
 def store_outcome_tables(con, run_id: int, progress: Progress) -> None:
-    """Compute the outcome tables into the working copy before it is swapped in
-    (pipelines/precomputed.py), so no reader waits for them. Their own transaction, after the
+    """Bring the outcome tables in the working copy up to date before it is swapped in
+    (pipelines/precomputed.py), so no reader waits for them: for the patients the run changed
+    only, or all of them (pipelines/incremental.py says when). Their own transaction, after the
     load's: if they cannot be computed (e.g. out of memory on a very large clinic), the run
     still publishes, the stale tables of an earlier run are not used (they name another run),
     and readers compute the tables on opening as before."""
     progress("computing the outcome tables for the dashboard")
     try:
-        # The previous run's tables go first, and a checkpoint frees their blocks, so the new
-        # ones reuse them: the file does not grow by a set of tables per run.
-        precomputed.drop(con)
-        con.execute("CHECKPOINT")
-        con.execute("BEGIN TRANSACTION")
-        precomputed.write(con, run_id)
-        con.execute("COMMIT")
+        done = incremental.refresh(con, run_id)
+        progress(f"outcome tables: {done.changed:,} changed patient(s) recomputed"
+                 + (", then sorted by patient again" if done.resort else "") if done.refresh == "incremental"
+                 else f"outcome tables: computed in full ({done.reason})")
     except duckdb.Error as error:
         try:
             con.execute("ROLLBACK")

@@ -55,7 +55,7 @@ def materialise(con: duckdb.DuckDBPyConnection, template: str, stored_in: str | 
     table elsewhere and a temporary view naming it), so the next steps, the analytics views
     created here as temporary views, read it rather than recompute it. The sources are this
     version's views (computed), or with `stored_in` (e.g. "outcomes.precomputed") the tables
-    an ingest stored there (`write`).
+    an ingest stored there (pipelines/incremental.py).
     """
     def source(view: str, computed: str) -> str:
         return f"{stored_in}.{view}" if stored_in else computed
@@ -82,30 +82,44 @@ def drop(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
-def write(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
-    """Store the tables in the connection's database (schema `precomputed`), replacing those of
-    an earlier run, with `about` naming `run_id` and the definitions. Call in the ingest's
-    transaction, on its working copy, after the run is recorded."""
+def reference(con: duckdb.DuckDBPyConnection) -> str:
+    """A fingerprint of the reference tables the views read (registry, bands, outcome settings)."""
+    return con.execute(sql.read("precomputed/reference")).fetchone()[0]
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Start an empty set of stored tables (schema `precomputed`), replacing an earlier run's;
+    the tables themselves are created by their first rows (pipelines/incremental.py computes
+    them in batches of patients). Call on the ingest's working copy, after the run is recorded."""
     drop(con)
     con.execute(f"CREATE SCHEMA {SCHEMA}")
-    materialise(con, f"CREATE TABLE {SCHEMA}.{{view}} AS SELECT * FROM {{source}} ORDER BY patient_id;"
-                     f"CREATE OR REPLACE TEMP VIEW {{view}} AS SELECT * FROM {SCHEMA}.{{view}}")
-    con.execute(f"CREATE TABLE {SCHEMA}.about AS SELECT * FROM (VALUES (?::BIGINT, ?::VARCHAR)) "
-                "AS about(run_id, definitions)", [run_id, definitions()])
-    # The temporary names end with the connection; drop them now so nothing later in the run
-    # reads the stored tables by mistake.
-    for view in TABLES:
-        con.execute(f"DROP VIEW IF EXISTS temp.main.{view}")
-    for view in SNAPSHOT_ANALYTICS_VIEWS:
-        con.execute(f"DROP VIEW IF EXISTS temp.main.{view}_definition")
+
+
+def record(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """Write `about` for stored tables just computed in full: the run, the definitions and the
+    reference tables they were computed by."""
+    # reason: why a full refresh (incremental.py fills it in); patients: recomputed; appended:
+    # rows added out of patient order since this sort (by incremental refreshes).
+    con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.about AS SELECT * FROM (VALUES (?::BIGINT, ?::VARCHAR, "
+                "?::VARCHAR, 'full', NULL::VARCHAR, (SELECT count(*) FROM patients), 0::BIGINT)) "
+                "AS about(run_id, definitions, reference, refresh, reason, patients, appended)",
+                [run_id, definitions(), reference(con)])
 
 
 def current(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
     """Whether database `catalog` (as attached on `con`) holds precomputed tables of its latest
-    ingest run, computed by this version's definitions."""
-    has_about, tables = con.execute(sql.read("precomputed/stored"), [catalog, SCHEMA]).fetchone()
+    ingest run, computed by this version's definitions and from its reference tables as they are
+    now (`outcomes init` can change the outcome settings without a run). `catalog` must be the
+    connection's default database (the reference tables are read unqualified)."""
+    has_about, tables, _ = con.execute(sql.read("precomputed/stored"), [catalog, SCHEMA]).fetchone()
     if not has_about or not set(TABLES) <= set(tables):
         return False
-    about = con.execute(f'SELECT run_id, definitions FROM "{catalog}".{SCHEMA}.about').fetchall()
+    cursor = con.execute(f'SELECT * FROM "{catalog}".{SCHEMA}.about')
+    rows = cursor.fetchall()
+    if len(rows) != 1:
+        return False
+    about = dict(zip([d[0] for d in cursor.description], rows[0]))
     last_run = con.execute(f'SELECT max(run_id) FROM "{catalog}".main.ingest_runs').fetchone()[0]
-    return len(about) == 1 and about[0] == (last_run, definitions())
+    return ((about["run_id"], about["definitions"]) == (last_run, definitions())
+            # (an older version's `about` has no reference: its tables are used as before)
+            and about.get("reference", "unknown") in ("unknown", reference(con)))

@@ -76,8 +76,8 @@ def quantile_parameters(settings: Settings) -> list:
 def store_expected(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Compute the references of every scale from the stored outcome tables of the connection's
     database and store them (schema `precomputed`), replacing earlier ones. Call on the ingest's
-    working copy, in a transaction, after the outcome tables are stored (`precomputed.write`,
-    or an incremental refresh of them). Raises ValueError when they are not current."""
+    working copy, in a transaction, after the outcome tables are stored (`incremental.refresh`: whole
+    or for the patients a run changed). Raises ValueError when they are not current."""
     catalog = con.execute("SELECT current_database()").fetchone()[0]
     if not precomputed.current(con, catalog):
         raise ValueError("the stored outcome tables are not current: nothing to compute the references from")

@@ -93,7 +93,7 @@ def test_a_failed_computation_still_publishes_the_run(tmp_path, monkeypatch):
     def fail(con, run_id):
         raise duckdb.OutOfMemoryException("could not allocate block")
 
-    monkeypatch.setattr(precomputed, "write", fail)
+    monkeypatch.setattr(precomputed, "record", fail)  # after every batch, in the transaction
     messages = []
     db = tmp_path / "outcomes.duckdb"
     ingest(db, [SAMPLE], Settings(), progress=messages.append)

@@ -1,0 +1,76 @@
+"""A full computation of the stored outcome tables runs a batch of patients at a time
+(pipelines/incremental.py, `refresh_full`), so its memory is one batch's at any clinic size:
+the batches together give the views' rows exactly, sorted by patient without a final sort; and
+stored tables stop being current when `outcomes init` changes the outcome settings (issue 18)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import duckdb
+import pytest
+
+from conftest import SAMPLE
+from pipelines import incremental, precomputed, sql
+from pipelines.analytics.snapshot import open_snapshot, opened_from
+from pipelines.db import init_db
+from pipelines.ingest import ingest
+from pipelines.settings import Settings
+
+
+def differences(con, stored: str, computed: str) -> tuple[int, int]:
+    """Rows of `stored` not in `computed` and the reverse, duplicates counted (EXCEPT ALL)."""
+    return con.execute(f"SELECT (SELECT count(*) FROM (FROM {stored} EXCEPT ALL FROM {computed})), "
+                       f"(SELECT count(*) FROM (FROM {computed} EXCEPT ALL FROM {stored}))").fetchone()
+
+
+def test_a_full_computation_in_batches_of_7_patients_equals_the_views_sorted_by_patient(tmp_path, monkeypatch):
+    monkeypatch.setattr(incremental, "BATCH_PATIENTS", 7)
+    batches = []
+    split = incremental._batches
+    monkeypatch.setattr(incremental, "_batches", lambda con: batches.extend(split(con)) or batches)
+    db = tmp_path / "outcomes.duckdb"
+    ingest(db, [SAMPLE], Settings())
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        (patients,) = con.execute("SELECT count(*) FROM patients").fetchone()
+        assert len(batches) == math.ceil(patients / 7) > 1
+        assert con.execute("SELECT refresh, reason FROM precomputed.about").fetchone() == (
+            "full", "no stored tables to update")
+        for table in (*precomputed.SNAPSHOT_VIEWS, *precomputed.SNAPSHOT_ANALYTICS_VIEWS):
+            assert con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0] > 0, table
+            assert differences(con, f"precomputed.{table}", f"main.{table}") == (0, 0), table
+        assert differences(con, "precomputed.patient_assessments",
+                           f"({sql.read(precomputed.PATIENT_ASSESSMENTS_QUERY)})") == (0, 0)
+        for table in precomputed.TABLES:  # in stored (insertion) order
+            ids = [p for (p,) in con.execute(f"SELECT patient_id FROM precomputed.{table}").fetchall()]
+            assert ids == sorted(ids), table
+        assert precomputed.current(con, "outcomes")
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    db = tmp_path_factory.mktemp("batches") / "outcomes.duckdb"
+    ingest(db, [SAMPLE], Settings())
+    return db
+
+
+@pytest.mark.parametrize("settings, is_current", [
+    (Settings(), True),  # `outcomes init` again with the same settings
+    (Settings(baseline_window_days=14), False),  # a new baseline window: every patient's baseline may move
+])
+def test_outcome_settings_changed_without_an_ingest_make_the_stored_tables_not_current(
+        database, tmp_path, settings, is_current):
+    db = tmp_path / "outcomes.duckdb"
+    shutil.copy(database, db)
+    con = duckdb.connect(str(db))
+    try:
+        init_db(con, settings)  # what `outcomes init` does (pipelines/cli/commands.py)
+        assert precomputed.current(con, "outcomes") is is_current
+    finally:
+        con.close()
+    snap = open_snapshot(db)
+    assert opened_from(snap) == ("stored" if is_current else "computed")
