@@ -132,7 +132,7 @@ def current(con: duckdb.DuckDBPyConnection, catalog: str, settings: Settings) ->
     this version's SQL with the same thresholds."""
     if not precomputed.current(con, catalog):
         return False
-    _, tables = con.execute(sql.read("precomputed/stored"), [catalog, precomputed.SCHEMA]).fetchone()
+    _, tables, _ = con.execute(sql.read("precomputed/stored"), [catalog, precomputed.SCHEMA]).fetchone()
     if not set(TABLES) <= set(tables):
         return False
     about = con.execute(sql.render("precomputed/expected_stored", stored=prefix(catalog))).fetchall()
