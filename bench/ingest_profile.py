@@ -5,7 +5,9 @@ database, with every statement the run sends to DuckDB timed and named: by the S
 from (`validation/assessments`, `load/matched`, ...), by the stored outcome table it creates
 (`precompute scores`), or by its first words. Python steps around them are timed too (the
 line scan before DuckDB parses a file, the copy-and-swap, closing = the final checkpoint).
-Prints the steps longest first, their sum and the run's wall and CPU seconds.
+Prints the steps longest first (wall and CPU seconds, and the GB in DuckDB's temporary files
+just after the step: what spilled under OUTCOMES_INGEST_MEMORY), their sum per stage, and
+the run's wall and CPU seconds.
 
 Why a wrapper and not timers in the ingest: the profile is the ingest's own code path,
 unchanged, so what it measures is what a clinic runs.
@@ -32,6 +34,7 @@ from pipelines.settings import Settings
 TIMES: dict[str, float] = collections.defaultdict(float)
 CPU: dict[str, float] = collections.defaultdict(float)  # CPU seconds of the process (all threads)
 CALLS: dict[str, int] = collections.defaultdict(int)
+SPILL: dict[str, float] = collections.defaultdict(float)  # GB in DuckDB's temporary files after the step, peak
 NAMES: dict[str, str] = {}  # SQL text -> the file it was read from
 
 
@@ -79,6 +82,14 @@ class Timed:
             TIMES[name] += time.perf_counter() - start
             CPU[name] += time.process_time() - cpu
             CALLS[name] += 1
+            SPILL[name] = max(SPILL[name], self.spilled())
+
+    def spilled(self) -> float:
+        try:
+            (size,) = self._con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchone()
+        except Exception:  # noqa: BLE001 - a failed transaction refuses every statement
+            return 0.0
+        return size / 1e9
 
     def executemany(self, query, *args, **kwargs):
         start = time.perf_counter()
@@ -160,10 +171,11 @@ def main() -> None:
     width = max(len(name) for name, _ in ranked[: args.top])
     for name, seconds in ranked[: args.top]:
         print(f"{name:<{width}}  {seconds:8.2f} s  {seconds / wall:5.1%}  CPU {CPU.get(name, 0):7.2f} s  "
-              f"x{CALLS.get(name, 1)}")
+              f"spill {SPILL.get(name, 0):5.2f} GB  x{CALLS.get(name, 1)}")
     print(f"{'(sum of the steps)':<{width}}  {sum(TIMES.values()):8.2f} s  CPU {sum(CPU.values()):7.2f} s")
     for stage, (seconds, cpu_seconds) in stages().items():
         print(f"  stage {stage:<24} {seconds:8.2f} s  {seconds / wall:5.1%}  CPU {cpu_seconds:7.2f} s")
+    print(f"spill: {max(SPILL.values(), default=0):.2f} GB at most in DuckDB's temporary files after a step")
     print(f"wall {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {peak:.2f} GB, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
           f"OUTCOMES_INGEST_MEMORY={os.environ.get('OUTCOMES_INGEST_MEMORY', '(default)')}")
