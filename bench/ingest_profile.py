@@ -72,6 +72,7 @@ class Timed:
 
     def __init__(self, con):
         self._con = con
+        self._probe = con.cursor()  # its own statements leave the run's pending result alone
 
     def execute(self, query, *args, **kwargs):
         start, cpu = time.perf_counter(), time.process_time()
@@ -86,7 +87,7 @@ class Timed:
 
     def spilled(self) -> float:
         try:
-            (size,) = self._con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchone()
+            (size,) = self._probe.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchone()
         except Exception:  # noqa: BLE001 - a failed transaction refuses every statement
             return 0.0
         return size / 1e9
@@ -99,6 +100,7 @@ class Timed:
             TIMES["executemany (reference tables)"] += time.perf_counter() - start
 
     def close(self):
+        self._probe.close()
         start, cpu = time.perf_counter(), time.process_time()
         try:
             return self._con.close()
