@@ -87,12 +87,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     transaction, on its working copy, after the run is recorded."""
     drop(con)
     con.execute(f"CREATE SCHEMA {SCHEMA}")
-    # Computed into a temporary table first, then sorted into place: at 1,000,000 patients the
-    # sort in the same statement as the query ran out of memory under the ingest's 1 GB cap
-    # (scores_by_infusion), where the two steps spill (docs/scaling.md, "Profile and fixes").
-    materialise(con, f"CREATE OR REPLACE TEMP TABLE precomputing AS SELECT * FROM {{source}};"
-                     f"CREATE TABLE {SCHEMA}.{{view}} AS SELECT * FROM precomputing ORDER BY patient_id;"
-                     f"DROP TABLE precomputing;"
+    materialise(con, f"CREATE TABLE {SCHEMA}.{{view}} AS SELECT * FROM {{source}} ORDER BY patient_id;"
                      f"CREATE OR REPLACE TEMP VIEW {{view}} AS SELECT * FROM {SCHEMA}.{{view}}")
     con.execute(f"CREATE TABLE {SCHEMA}.about AS SELECT * FROM (VALUES (?::BIGINT, ?::VARCHAR)) "
                 "AS about(run_id, definitions)", [run_id, definitions()])
