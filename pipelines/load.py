@@ -99,6 +99,10 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
                     [*file_args, reject.source_row, reject.rule, reject.message, reject.raw, staged.sha256,
                      reject.source_row])
 
+    # The staged rows are not read again (the next pass builds its own): their memory goes to
+    # the merge below, which then spills less under the ingest's memory cap (docs/scaling.md).
+    con.execute("DROP TABLE IF EXISTS temp.main.staged_raw")
+
     # Rows whose key is already stored: same values (unchanged) or new values (update).
     values = [c for c in columns if c != key]
     con.execute(f"CREATE OR REPLACE TEMP VIEW merge_target AS SELECT *, {key} AS merge_key FROM {table}")
@@ -119,6 +123,9 @@ def merge(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: int) -> Fi
     con.execute(f"INSERT INTO {table} ({column_list}, source_file, source_row, run_id) "
                 f"SELECT {source_key}, ?, source_row, ? FROM checked WHERE is_first_copy {not_unchanged}",
                 [staged.path, run_id])
+    # Likewise `checked` and `matched`: nothing reads them after the merge (full exports keep
+    # their keys in `export_keys`), and the next file's parse gets the memory.
+    con.execute("DROP TABLE IF EXISTS temp.main.matched; DROP TABLE IF EXISTS temp.main.checked")
     return FileCounts(
         rows_in=staged.n_rows + len(staged.rejects),
         inserted=first_copies - same - changed,

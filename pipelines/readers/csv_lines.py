@@ -98,6 +98,8 @@ _EMPTY_LINE = re.compile(rb"(?:\n|\r(?!\n))(?=[\r\n])")
 
 
 def _line_breaks(data: bytes) -> int:
+    if b"\r" not in data:  # the usual LF file: one count, not three
+        return data.count(b"\n")
     return data.count(b"\r") + data.count(b"\n") - data.count(b"\r\n")
 
 
@@ -236,7 +238,8 @@ def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES,
     starts: list[tuple[int, int, int]] = []
     with open(path, "rb") as handle:
         for offset, data in _blocks(handle):
-            crlf, cr, lf = data.count(b"\r\n"), data.count(b"\r"), data.count(b"\n")
+            lf = data.count(b"\n")
+            crlf, cr = (data.count(b"\r\n"), data.count(b"\r")) if b"\r" in data else (0, 0)
             for name, n in (("CRLF", crlf), ("CR", cr - crlf), ("LF", lf - crlf)):
                 if n:
                     scan.endings.add(name)
@@ -270,7 +273,9 @@ def scan_lines(path: str | Path, limit: int = MAX_ROW_BYTES,
                 if view is not data:
                     row += _line_breaks(view)
                 else:
-                    row += cr + lf - crlf if len(parts) == 1 else _line_breaks(b'"'.join(parts[1 if quoted else 0::2]))
+                    # The block's line endings less those inside quoted values (a quote between
+                    # two parts is no line ending, so the counts add up part by part).
+                    row += cr + lf - crlf - sum(map(_line_breaks, parts[0 if quoted else 1::2]))
                 row_start = offset + _row_break(view, parts, quoted, last=True) + 1
             state, previous = end, view[-1:]
         size = handle.seek(0, 2)
