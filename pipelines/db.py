@@ -36,7 +36,8 @@ ADDED_REFERENCE_COLUMNS = (
 # outcomes with; then the views the analytics build on them, in dependency order.
 OUTCOME_VIEW_FILES = ("views/outcome_flags", "views/treatment_status", "views/outcomes")
 ANALYTICS_VIEW_FILES = ("views/scores_by_infusion", "views/nhs_paired_outcomes", "views/safety",
-                        "views/followup_responses", "views/patient_response_times", "views/worklist_patients")
+                        "views/followup_responses", "views/patient_response_times", "views/worklist_patients",
+                        "views/alert_event_keys")
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -28,9 +28,9 @@ SCHEMA = "precomputed"
 # In dependency order: each may read the ones before it.
 SNAPSHOT_VIEWS = ("session_numbers", "patient_cohorts", "scores", "patient_outcomes")
 # Analytics views that several questions read (trajectories and the expected trajectory; the
-# safety page and the worklist; the two time-to-response questions).
+# safety page and the worklist; the two time-to-response questions; the worklist's alert events).
 SNAPSHOT_ANALYTICS_VIEWS = ("scores_by_infusion", "phq9_safety", "last_infusions", "followup_responses",
-                            "patient_response_times", "worklist_patients")
+                            "patient_response_times", "worklist_patients", "alert_event_keys")
 # The columns of `assessments` one patient's record reads that the views leave out (incomplete
 # administrations, PHQ-9 item answers), copied sorted by patient (sql/analytics/snapshot/).
 PATIENT_ASSESSMENTS = "patient_assessments"

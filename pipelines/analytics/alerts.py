@@ -7,8 +7,9 @@ reason gets an event key naming what raised it (the PHQ-9, the infusion, the due
 acknowledgement (kept in the SQLite store, `pipelines.store.acknowledgements`) closes the
 alert of that key only.
 
-- `alert_events`: per treated patient, the event each reason would be raised by (one query,
-  cached per database version like every answer);
+- `alert_events`: per treated patient, the event each reason would be raised by (the keys the
+  ingest stores, view `alert_event_keys`, plus the PHQ-9 due date the settings decide; cached
+  per database version like every answer);
 - `raised_alerts`: the worklist's raised reasons as a long table with their events;
 - `open_worklist`: the worklist without the acknowledged alerts, item 9 first.
 """
