@@ -5,6 +5,7 @@ SQLite's integrity check, and after the next ingest each check-in is in `assessm
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -14,7 +15,7 @@ import time
 
 from pipelines.ingest import ingest
 from pipelines.settings import Settings
-from pipelines.store.checkins import read_answers
+from pipelines.store.checkins import ScaleAnswers, new_code, read_answers, save_checkin
 from pipelines.store.connection import store_path
 from conftest import REPO, patient
 
@@ -72,6 +73,36 @@ def test_several_processes_saving_at_once_lose_and_duplicate_nothing(clinic):
     repeat = ingest(clinic.db, clinic.write(), Settings())  # the next run reads them again: recognised, not added
     assert next(f for f in repeat.files if f.path == "check-in").unchanged == len(ids)
     assert in_assessments(clinic) == ids
+
+
+def save_one_at_the_barrier(db, patient_id, barrier, results) -> None:
+    """One check-in saved through the real store functions, started when every process is ready."""
+    barrier.wait()
+    try:
+        code, _ = new_code(db, patient_id, "writer", minutes=30)
+        results.put(save_checkin(db, code, [ScaleAnswers("GAD-7", (1, 1, 1, 1, 1, 1, 1))])[0])
+    except Exception as error:  # reported to the test, which names it
+        results.put(repr(error))
+
+
+def test_processes_opening_a_new_store_at_the_same_moment_all_save(tmp_path):
+    """The first saves into a store that does not exist yet race to create it and switch it to
+    WAL; SQLite refuses a loser at once ("database is locked", without waiting in its busy
+    handler: CI on 7 December 2026) unless the connection retries. Each round is a new store
+    and eight processes released together (a few losers in 160 before the fix)."""
+    fork = multiprocessing.get_context("fork")
+    for round_ in range(20):
+        db = tmp_path / f"round{round_}" / "outcomes.duckdb"
+        barrier, results = fork.Barrier(8), fork.Queue()
+        processes = [fork.Process(target=save_one_at_the_barrier, args=(db, f"00{k}", barrier, results))
+                     for k in range(8)]
+        for process in processes:
+            process.start()
+        saved = sorted((results.get(timeout=120) for _ in processes), key=str)
+        for process in processes:
+            process.join()
+        assert saved == list(range(1, 9)), f"round {round_}: {saved}"
+        assert integrity(db) == "ok"
 
 
 def test_checkins_saved_while_an_ingest_runs_are_all_loaded_by_the_next_one(clinic):

@@ -31,7 +31,7 @@ import pandas as pd
 
 from pipelines import audit, sql
 
-from .connection import connect, transaction
+from .connection import connect, create_tables, transaction
 
 # What a clinician did about an alert: the one list the forms, the store and the docs use.
 ACTIONS = ("safety assessment done", "plan changed", "contacted patient", "no action needed", "other")
@@ -58,7 +58,7 @@ class Acknowledgement:
 def open_store(db_path: str | Path):
     """A connection to the store of `db_path` with the acknowledgements table in place."""
     con = connect(db_path)
-    con.executescript(sql.read("store/acknowledgements"))
+    create_tables(con, sql.read("store/acknowledgements"))
     return con
 
 

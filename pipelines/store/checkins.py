@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .. import sql
 from ..instruments import REGISTRY
-from .connection import connect, store_path, transaction
+from .connection import connect, create_tables, store_path, transaction
 
 CODE_BYTES = 16  # 128 bits
 
@@ -101,7 +101,7 @@ def code_sha256(code: str) -> str:
 def open_store(db_path: str | Path) -> sqlite3.Connection:
     """A store connection with the check-in tables in place."""
     con = connect(db_path)
-    con.executescript(sql.read("store/checkins"))
+    create_tables(con, sql.read("store/checkins"))
     return con
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 def store_path(db_path: str | Path) -> Path:
@@ -33,11 +35,50 @@ def connect(db_path: str | Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                           check_same_thread=False)
     con.row_factory = sqlite3.Row
-    con.execute("PRAGMA journal_mode = WAL")
-    con.execute("PRAGMA synchronous = FULL")
     con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    until_free(lambda: con.execute("PRAGMA journal_mode = WAL").fetchone())
+    con.execute("PRAGMA synchronous = FULL")
     con.execute("PRAGMA foreign_keys = ON")
     return con
+
+
+def until_free(step: Callable[[], T]) -> T:
+    """`step()`, tried again while the file is locked, for up to the busy timeout.
+
+    Why: SQLite answers "database is locked" at once, without waiting in its busy handler, when
+    waiting could deadlock: switching a new file to WAL (an exclusive lock) while another
+    process is creating it, or a schema write racing another. Several processes opening a new
+    store at the same moment hit exactly this (a check-in saved while the ingest reads the
+    store), so the first steps of a connection retry instead of failing the user's save."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def create_tables(con: sqlite3.Connection, script: str) -> None:
+    """Run a `CREATE ... IF NOT EXISTS` script in one write transaction (retried while locked),
+    so processes opening a new store at once create each table once and none fails half-way."""
+    def step() -> None:
+        with transaction(con):
+            for statement in sqlite_statements(script):
+                con.execute(statement)
+    until_free(step)
+
+
+def sqlite_statements(script: str) -> list[str]:
+    """The statements of a schema script, split where SQLite says a statement is complete."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s]
 
 
 @contextlib.contextmanager
