@@ -1,6 +1,7 @@
-"""Chart builders of the Clinic outcomes page (dashboard/charts/clinic.py and treatment.py) on
-small hand-made frames shaped like the analytics results: the traces drawn, the interval bands,
-the threshold lines, and suppressed groups left out."""
+"""Chart builders of the Clinic outcomes page (dashboard/charts/clinic.py, clinic_course.py and
+treatment.py) on small hand-made frames shaped like the analytics results: the traces (or
+Vega-Lite layers and their inline data) drawn, the interval bands, the threshold lines, and
+suppressed groups left out."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from dashboard import theme
 from dashboard.charts import clinic as charts
+from dashboard.charts import clinic_course as course
 from dashboard.charts import treatment
 
 NAN = math.nan
@@ -26,18 +28,59 @@ def lines_at(figure, axis: str):
     return [s[f"{axis}0"] for s in figure.layout.shapes if s[f"{axis}0"] == s[f"{axis}1"]]
 
 
+def layers(spec: dict) -> dict[str, dict]:
+    """A Vega-Lite specification's layers by mark type (area: the interval band, line, point)."""
+    return {layer["mark"]["type"]: layer for layer in spec["layer"]}
+
+
+def series(spec: dict) -> dict[str, list[dict]]:
+    """The inline data rows of each line (its `series` value), in the order drawn along the axis."""
+    order = spec["encoding"]["x"]["sort"]
+    rows: dict[str, list[dict]] = {}
+    for row in spec["data"]["values"]:
+        rows.setdefault(row["series"], []).append(row)
+    return {name: sorted(part, key=lambda row: order.index(row["point"])) for name, part in rows.items()}
+
+
 def test_trajectory_draws_a_band_and_a_line_per_group():
+    """Hand-made means and t intervals: each line runs through its rows' means, its band from
+    mean_low to mean_high, in the scale's colour alone or one palette colour per site."""
     frame = pd.DataFrame({"site": ["North", "North", "River", "River"], "infusion": [1, 2, 1, 2],
                           "label": ["1", "2", "1", "2"], "n": [20, 18, 15, 12], "mean": [18.0, 14.0, 17.0, 15.0],
                           "mean_low": [16.0, 12.0, 15.0, 12.5], "mean_high": [20.0, 16.0, 19.0, 17.5]})
-    single = charts.trajectory_chart(frame[frame.site == "North"], "PHQ-9")
-    assert len(single.data) == 3 and len(bands(single)) == 1
-    line = single.data[-1]
-    assert list(line.y) == [18.0, 14.0] and line.line.color == theme.scale_colour("PHQ-9")
-    assert list(bands(single)[0].y) == [20.0, 16.0] and list(single.data[0].y) == [16.0, 12.0]
-    assert "20 patients" in line.hovertext[0]
-    grouped = charts.trajectory_chart(frame, "PHQ-9", "site")
-    assert len(bands(grouped)) == 2 and [t.name for t in grouped.data if t.mode == "lines+markers"] == ["North", "River"]
+    single = course.trajectory_chart(frame[frame.site == "North"], "PHQ-9")
+    band, line, point = (layers(single)[mark] for mark in ("area", "line", "point"))
+    assert band["encoding"]["y"]["field"] == "mean_low" and band["encoding"]["y2"]["field"] == "mean_high"
+    assert line["encoding"]["y"]["field"] == point["encoding"]["y"]["field"] == "mean"
+    [(name, rows)] = series(single).items()
+    assert name == "PHQ-9 (depression)"
+    assert [r["mean"] for r in rows] == [18.0, 14.0]
+    assert [r["mean_low"] for r in rows] == [16.0, 12.0] and [r["mean_high"] for r in rows] == [20.0, 16.0]
+    assert single["encoding"]["color"]["scale"] == {"domain": [name], "range": [theme.scale_colour("PHQ-9")]}
+    assert single["encoding"]["color"]["legend"] is None  # one line: no legend, as the Plotly chart
+    assert [r["n"] for r in rows] == [20, 18] and rows[0]["mean_text"] == "18.0 (95% CI 16.0 to 20.0)"
+    assert {t["field"] for t in point["encoding"]["tooltip"]} == {"point", "mean_text", "n"}
+    grouped = course.trajectory_chart(frame, "PHQ-9", "site")
+    lines = series(grouped)
+    assert list(lines) == ["North", "River"]
+    assert [r["mean"] for r in lines["River"]] == [17.0, 15.0] and [r["mean_high"] for r in lines["River"]] == [19.0, 17.5]
+    assert grouped["encoding"]["color"]["scale"] == {"domain": ["North", "River"], "range": list(theme.SERIES[:2])}
+    assert grouped["encoding"]["color"]["legend"]["title"] is None
+
+
+def test_trajectory_leaves_suppressed_points_out():
+    """A suppressed row (fewer than 11 patients, `reports.suppression`) is not drawn: its mean is
+    not in the chart's data, yet its infusion keeps its place on the axis."""
+    frame = pd.DataFrame({"infusion": [1, 2, 3], "label": ["1", "2", "maintenance"], "n": [30, None, 12],
+                          "suppressed": [False, True, False], "mean": [18.0, None, 11.0],
+                          "mean_low": [16.0, None, 9.0], "mean_high": [20.0, None, 13.0]})
+    spec = course.trajectory_chart(frame, "PHQ-9")
+    assert [r["point"] for r in spec["data"]["values"]] == ["before infusion 1", "maintenance"]
+    assert spec["encoding"]["x"]["scale"]["domain"] == ["before infusion 1", "before infusion 2", "maintenance"]
+    y = layers(spec)["line"]["encoding"]["y"]
+    assert y["scale"]["zero"] is True and y["title"] == "Mean score (95% interval)"
+    assert spec["encoding"]["x"]["title"] == "Score taken before infusion"
+    assert spec["title"] == "PHQ-9 (depression) by infusion"
 
 
 def test_time_to_response_curve_band_and_median():

@@ -1,8 +1,9 @@
 """Charts of the director's Clinic outcomes page: pure functions from the published frames
 (`pipelines.reports.clinic`, built on `pipelines.analytics`: `activity`, `change`, `outcomes`,
-`trajectories`, `survival`) to Plotly figures: how patients' scores change (trajectory, time to
-response, waterfall, severity transitions) and how groups compare (funnel plot, start months).
-The treatment's own charts (retention, infusions per patient, safety, CADSS) are in `treatment`.
+`trajectories`, `survival`) to Plotly figures: how patients' scores change (time to response,
+waterfall, severity transitions) and how groups compare (funnel plot, start months). The figure
+the page opens on, the course by infusion, is a Vega-Lite specification in `clinic_course`; the
+treatment's own charts (retention, infusions per patient, safety, CADSS) are in `treatment`.
 No database, no Streamlit, no statistics: every number arrives computed, the builders only
 draw it in clinical words and the shared colours.
 
@@ -28,7 +29,6 @@ from .published import count as _count
 from .published import interval_text as _interval_text
 from .published import pct as _pct
 from .published import readable as _readable
-from .published import shown as _shown
 
 OUTCOME_COLOURS = {"no response": theme.EXPECTED_LINE, "response": theme.RESPONSE_LINE,
                    "remission": theme.REMISSION_LINE}
@@ -37,43 +37,6 @@ OUTCOME_LABELS = {"no response": "No response", "response": "Response (not remis
 GROUP_LABELS = {"site": "site", "clinician": "clinician", "primary_indication": "primary indication",
                 "route": "route", "sex": "sex", "age_band": "age band", "dose_band": "dose band",
                 "start_month": "start month"}
-
-
-# --- Trajectories ------------------------------------------------------------------------------
-
-def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = None) -> go.Figure:
-    """Mean score at each infusion (`trajectories.by_infusion`) with its 95% t interval as a
-    band, one line per group of `group_by` (one line in the scale's colour without grouping).
-    The x axis is the infusion the score was taken before (1 = baseline), then maintenance."""
-    figure = go.Figure()
-    # The axis is categorical (infusions 1..n, then maintenance), so its order is fixed from every
-    # row, suppressed ones too: without it Plotly orders categories as the traces first meet them,
-    # and a group whose 5th-infusion point is blanked puts 6 and 7 before 5.
-    order = [_point_label(label) for label in frame.sort_values("infusion")["label"].drop_duplicates()]
-    frame = _shown(frame)
-    groups = [(None, frame)] if not group_by else list(frame.groupby(group_by, sort=True, dropna=False))
-    for index, (key, part) in enumerate(groups):
-        colour = theme.scale_colour(scale) if group_by is None else theme.SERIES[index % len(theme.SERIES)]
-        name = theme.scale_name(scale) if group_by is None else _readable(key)
-        part = part.sort_values("infusion")
-        x = [_point_label(label) for label in part["label"]]
-        interval_band(figure, x, part["mean_low"], part["mean_high"], colour, name)
-        hover = [f"{name}<br>{point}: mean {mean:.1f} ({_interval_text(low, high, 1)})<br>{n} patients"
-                 for point, mean, low, high, n in zip(x, part["mean"], part["mean_low"], part["mean_high"],
-                                                        part["n"])]
-        figure.add_trace(go.Scatter(x=x, y=list(part["mean"]), mode="lines+markers", name=name,
-                                    line={"color": colour, "width": 3}, marker={"size": 8}, legendgroup=name,
-                                    hovertext=hover, hoverinfo="text"))
-    title = f"{theme.scale_name(scale)} by infusion"
-    layout(figure, title, "Score taken before infusion", "Mean score (95% interval)")
-    figure.update_xaxes(type="category", categoryorder="array", categoryarray=order)
-    figure.update_yaxes(rangemode="tozero")  # a score's axis from 0 (no symptoms), so change is not magnified
-    return figure
-
-
-def _point_label(label: str) -> str:
-    """A trajectory point in words: "before infusion 3", or "maintenance"."""
-    return "maintenance" if label == "maintenance" else f"before infusion {label}"
 
 
 # --- Time to response --------------------------------------------------------------------------
