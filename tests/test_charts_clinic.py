@@ -57,7 +57,7 @@ def test_trajectory_draws_a_band_and_a_line_per_group():
     assert [r["mean"] for r in rows] == [18.0, 14.0]
     assert [r["mean_low"] for r in rows] == [16.0, 12.0] and [r["mean_high"] for r in rows] == [20.0, 16.0]
     assert single["encoding"]["color"]["scale"] == {"domain": [name], "range": [theme.scale_colour("PHQ-9")]}
-    assert single["encoding"]["color"]["legend"] is None  # one line: no legend, as the Plotly chart
+    assert single["encoding"]["color"]["legend"]["title"] is None  # the legend names the line, as the Plotly chart
     assert [r["n"] for r in rows] == [20, 18] and rows[0]["mean_text"] == "18.0 (95% CI 16.0 to 20.0)"
     assert {t["field"] for t in point["encoding"]["tooltip"]} == {"point", "mean_text", "n"}
     grouped = course.trajectory_chart(frame, "PHQ-9", "site")

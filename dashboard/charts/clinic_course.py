@@ -39,7 +39,7 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
     then maintenance.
 
     Groups take `theme.SERIES` colours in the order of their sorted values, as the Plotly chart
-    did, and the legend (shown only when groups are compared) names them in words."""
+    did, and the legend names them in words (the scale's name for a single line, as before)."""
     # The axis is categorical (infusions 1..n, then maintenance): its order comes from every row,
     # suppressed ones too, so a group whose 5th-infusion point is blanked cannot put 6 and 7
     # before 5 (seen in the Plotly version, issue 16).
@@ -73,8 +73,8 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
          # one fits upright; the tooltip says "before infusion 3")
          "axis": {"labelAngle": 0, "labelExpr": "replace(datum.label, 'before infusion ', '')"}}
     colour = {"field": "series", "type": "nominal", "scale": {"domain": names, "range": colours},
-              # the legend's symbols at full colour (not the band's pale fill); only when comparing
-              "legend": {"title": None, "symbolOpacity": 1, "symbolType": "circle"} if group_by else None}
+              # the legend's symbols at full colour (not the band's pale fill)
+              "legend": {"title": None, "symbolOpacity": 1, "symbolType": "circle"}}
     tooltip = [*([{"field": "series", "title": theme.sentence(group_label or group_by)}] if group_by else []),
                {"field": "point", "title": "Score taken"},
                {"field": "mean_text", "title": "Mean score (95% CI)"},
