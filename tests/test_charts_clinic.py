@@ -84,20 +84,41 @@ def test_trajectory_leaves_suppressed_points_out():
 
 
 def test_time_to_response_curve_band_and_median():
+    """Hand-made Kaplan-Meier curve: the step curve and its band as percentages, 50% as a line,
+    the median (14 days, interval 7 to not reached) as a vertical line and in words."""
     curve = pd.DataFrame({"time": [0, 7, 14, 21], "at_risk": [10, 10, 6, 3], "events": [0, 4, 3, 0],
                           "censored": [0, 0, 0, 3], "responded": [0.0, 0.4, 0.7, 0.7],
                           "responded_low": [0.0, 0.2, 0.45, 0.45], "responded_high": [0.0, 0.65, 0.88, 0.88]})
     summary = pd.DataFrame({"n": [10], "events": [7], "median_days": [14.0], "median_low": [7.0],
                             "median_high": [NAN]})
-    figure = charts.time_to_response_chart(curve, summary, "PHQ-9")
-    curve_trace = figure.data[-1]
-    assert list(curve_trace.y) == [0.0, 40.0, 70.0, 70.0] and curve_trace.line.shape == "hv"
-    assert list(bands(figure)[0].y) == [0.0, 65.0, 88.0, 88.0]
-    assert 14.0 in lines_at(figure, "x") and 50 in lines_at(figure, "y")
-    assert "median 14 days (95% CI 7 to not reached)" in figure.layout.annotations[0].text
+    spec = course.time_to_response_chart(curve, summary, "PHQ-9")
+    rows = spec["data"]["values"]
+    assert [r["time"] for r in rows] == [0, 7, 14, 21]
+    assert [r["responded"] for r in rows] == [0.0, 40.0, 70.0, 70.0]
+    assert [r["high"] for r in rows] == [0.0, 65.0, 88.0, 88.0] and [r["low"] for r in rows] == [0.0, 20.0, 45.0, 45.0]
+    assert rows[1]["responded_text"] == "40% (95% CI 20% to 65%)" and rows[1]["at_risk"] == 10
+    band, line = (layer for layer in spec["layer"] if layer["mark"]["type"] in ("area", "line"))
+    assert line["mark"]["interpolate"] == band["mark"]["interpolate"] == "step-after"
+    assert line["encoding"]["y"]["field"] == "responded"
+    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("low", "high")
+    assert line["encoding"]["color"]["scale"]["range"][0] == theme.scale_colour("PHQ-9")
+    assert rules_at(spec, "x") == [14.0] and rules_at(spec, "y") == [50]
+    assert label(spec) == "median 14 days (95% CI 7 to not reached)"
     summary.loc[0, "median_days"] = NAN
-    unreached = charts.time_to_response_chart(curve, summary, "PHQ-9")
-    assert lines_at(unreached, "x") == [] and "not reached" in unreached.layout.annotations[0].text
+    unreached = course.time_to_response_chart(curve, summary, "PHQ-9")
+    assert rules_at(unreached, "x") == [] and label(unreached) == "median not reached (7 of 10 responded)"
+
+
+def rules_at(spec: dict, axis: str) -> list:
+    """Where a Vega-Lite chart's rules cross the `axis` ("x": vertical lines, "y": horizontal)."""
+    return [row[layer["encoding"][axis]["field"]] for layer in spec["layer"]
+            if layer["mark"]["type"] == "rule" and axis in layer["encoding"] for row in layer["data"]["values"]]
+
+
+def label(spec: dict) -> str:
+    [text] = [row["text"] for layer in spec["layer"] if layer["mark"]["type"] == "text"
+              for row in layer["data"]["values"]]
+    return text
 
 
 def waterfall_frame(remission=(-60.0, -80.0, -75.0), n=(1, 1, 1)):

@@ -164,12 +164,13 @@ def test_every_rate_axis_starts_at_zero(snapshot):
     km = published.time_to_response(snapshot, SETTINGS, "PHQ-9")
     groups = published.outcomes_by_group(snapshot, SETTINGS, "PHQ-9", "site")
     rates = published.safety_rates(snapshot, SETTINGS)
-    vertical = [charts.time_to_response_chart(km["curve"], km["summary"], "PHQ-9"),
-                charts.funnel_chart(groups["groups"], groups["limits"], groups["overall"], "site"),
+    vertical = [charts.funnel_chart(groups["groups"], groups["limits"], groups["overall"], "site"),
                 charts.monthly_trend_chart(published.outcomes_by_start(snapshot, SETTINGS, "PHQ-9"), "PHQ-9", 11)]
     for figure in vertical:
         assert figure.layout.yaxis.range[0] == 0, figure.layout.title.text
     assert treatment.cadss_chart(published.cadss_points(snapshot, SETTINGS)).layout.yaxis.rangemode == "tozero"
+    response = course.time_to_response_chart(km["curve"], km["summary"], "PHQ-9")
+    assert all(layer["encoding"]["y"]["scale"]["domain"] == [0, 100] for layer in response["layer"][:3])
     course_spec = course.trajectory_chart(published.trajectory(snapshot, SETTINGS, "PHQ-9"), "PHQ-9")
     assert all(layer["encoding"]["y"]["scale"]["zero"] is True for layer in course_spec["layer"])
     assert treatment.safety_chart(rates["effects"], rates["bp"], 180, 110, 11).layout.xaxis.rangemode == "tozero"

@@ -1,9 +1,10 @@
 """Charts of the director's Clinic outcomes page: pure functions from the published frames
 (`pipelines.reports.clinic`, built on `pipelines.analytics`: `activity`, `change`, `outcomes`,
-`trajectories`, `survival`) to Plotly figures: how patients' scores change (time to response,
-waterfall, severity transitions) and how groups compare (funnel plot, start months). The figure
-the page opens on, the course by infusion, is a Vega-Lite specification in `clinic_course`; the
-treatment's own charts (retention, infusions per patient, safety, CADSS) are in `treatment`.
+`trajectories`, `survival`) to Plotly figures: how patients' scores change (waterfall, severity
+transitions) and how groups compare (funnel plot, start months). The figures the page and its
+Time to response tab open on (the course by infusion, time to response) are Vega-Lite
+specifications in `clinic_course`; the treatment's own charts (retention, infusions per
+patient, safety, CADSS) are in `treatment`.
 No database, no Streamlit, no statistics: every number arrives computed, the builders only
 draw it in clinical words and the shared colours.
 
@@ -21,7 +22,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import theme
-from pipelines.palette import transparent
 
 from .base import interval_band, layout
 from ..suppressed import hover_text
@@ -37,47 +37,6 @@ OUTCOME_LABELS = {"no response": "No response", "response": "Response (not remis
 GROUP_LABELS = {"site": "site", "clinician": "clinician", "primary_indication": "primary indication",
                 "route": "route", "sex": "sex", "age_band": "age band", "dose_band": "dose band",
                 "start_month": "start month"}
-
-
-# --- Time to response --------------------------------------------------------------------------
-
-def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: str) -> go.Figure:
-    """Kaplan-Meier share of patients who have responded by each day (1 - S(t) from
-    `survival.time_to_response`), a step curve with its 95% pointwise band, and the median time
-    to response as a vertical line (with its interval in the label, or "not reached")."""
-    colour = theme.scale_colour(scale)
-    figure = go.Figure()
-    days = list(curve["time"])
-    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded_low"]], mode="lines",
-                                line={"width": 0, "shape": "hv"}, showlegend=False, hoverinfo="skip"))
-    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded_high"]], mode="lines",
-                                line={"width": 0, "shape": "hv"}, fill="tonexty",
-                                fillcolor=transparent(colour, 0.18), name="95% interval", hoverinfo="skip"))
-    hover = [f"Day {t}: {_pct(r):.0f}% responded (95% CI {_pct(lo):.0f}% to {_pct(hi):.0f}%)<br>"
-             f"{n} patients still followed"
-             for t, r, lo, hi, n in zip(days, curve["responded"], curve["responded_low"], curve["responded_high"],
-                                        curve["at_risk"])]
-    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded"]], mode="lines",
-                                line={"color": colour, "width": 3, "shape": "hv"},
-                                name="Responded (Kaplan-Meier)", hovertext=hover, hoverinfo="text"))
-    if len(summary):
-        row = summary.iloc[0]
-        if pd.isna(row["median_days"]) and (pd.isna(row["events"]) or pd.isna(row["n"])):
-            text = "median not reached"
-        elif pd.isna(row["median_days"]):
-            text = f"median not reached ({int(row['events'])} of {int(row['n'])} responded)"
-        else:
-            high = "not reached" if pd.isna(row["median_high"]) else f"{row['median_high']:.0f}"
-            low = "?" if pd.isna(row["median_low"]) else f"{row['median_low']:.0f}"
-            text = f"median {row['median_days']:.0f} days (95% CI {low} to {high})"
-            figure.add_vline(x=float(row["median_days"]), line={"color": theme.BLACK, "dash": "dash", "width": 1})
-        figure.add_hline(y=50, line={"color": theme.EXPECTED_LINE, "dash": "dot", "width": 1})
-        figure.add_annotation(text=text, xref="paper", yref="paper", x=1, y=0.02, showarrow=False,
-                              xanchor="right", font={"size": theme.FONT_SIZE})
-    layout(figure, f"Time to response, {theme.scale_name(scale)}", "Days since the first infusion",
-           "Patients responded")
-    figure.update_yaxes(range=[0, 100], ticksuffix="%")
-    return figure
 
 
 # --- Waterfall ----------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
-"""The Clinic outcomes page's course figure (the figure the page opens on) as a Vega-Lite
-specification: the cohort's mean score by infusion, with its 95% interval, one line per group
-when compared.
+"""The Clinic outcomes page's course figures as Vega-Lite specifications: the course by infusion
+(the figure the page opens on: the cohort's mean score with its 95% interval, one line per group
+when compared) and the time to response (Kaplan-Meier, the Time to response tab's first figure).
 
 Why Vega-Lite and not Plotly like the page's other figures (`clinic`, `treatment`): the first
 Plotly figure a browser tab draws makes Streamlit load its 4.7 MB Plotly script, which cost a new
-session of this page most of a second (docs/scaling.md, "Vega-Lite for Clinic outcomes' first
-figure"); Vega-Lite's script is a fifth of that. `vega` holds the look and the inline data the
-Vega-Lite charts share.
+session of this page about half a second at 20,000 patients, and moving to it within a session
+half its time (docs/scaling.md, "Vega-Lite for Clinic outcomes' first figure"); Streamlit's
+Vega-Lite code is about 0.8 MB. `vega` holds the look and the inline data the Vega-Lite charts
+share.
 
 Like every chart builder: frames in (the published answers of `pipelines.reports.clinic`, small
 cells already suppressed), a specification dict out; no database, no Streamlit, no statistics.
@@ -18,9 +19,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipelines.palette import transparent
+
 from .. import theme
 from . import vega
 from .published import interval_text as _interval_text
+from .published import pct as _pct
 from .published import readable as _readable
 from .published import shown as _shown
 
@@ -105,3 +109,82 @@ def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = Non
 def _point_label(label: str) -> str:
     """A trajectory point in words: "before infusion 3", or "maintenance"."""
     return "maintenance" if label == "maintenance" else f"before infusion {label}"
+
+
+# --- Time to response --------------------------------------------------------------------------
+
+KM_LINE = "Responded (Kaplan-Meier)"
+KM_BAND = "95% interval"
+
+
+def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: str) -> dict:
+    """Kaplan-Meier share of patients who have responded by each day (1 - S(t) from
+    `survival.time_to_response`, as published: `reports.course.time_to_response` thins the curve
+    where fewer than 11 are followed), a step curve with its 95% pointwise band, 50% as a dotted
+    line, and the median time to response as a dashed vertical line, with its interval in words
+    at the bottom right (or "not reached")."""
+    colour = theme.scale_colour(scale)
+    data = pd.DataFrame({
+        "time": curve["time"],
+        "responded": [round(_pct(v), 2) for v in curve["responded"]],
+        "low": [round(_pct(v), 2) for v in curve["responded_low"]],
+        "high": [round(_pct(v), 2) for v in curve["responded_high"]],
+        "at_risk": curve["at_risk"],
+    })
+    data["responded_text"] = [f"{_pct(r):.0f}% (95% CI {_pct(lo):.0f}% to {_pct(hi):.0f}%)"
+                              for r, lo, hi in zip(curve["responded"], curve["responded_low"],
+                                                   curve["responded_high"])]
+    x = {"field": "time", "type": "quantitative", "title": "Days since the first infusion"}
+    y = {"type": "quantitative", "title": "Patients responded", "scale": {"domain": [0, 100]},
+         "axis": {"labelExpr": "datum.value + '%'"}}
+    # The two legend entries share one colour scale: the curve in the scale's colour, the band pale.
+    legend = {"scale": {"domain": [KM_LINE, KM_BAND], "range": [colour, transparent(colour, 0.18)]},
+              "legend": {"title": None, "symbolType": "square"}}
+    step = {"interpolate": "step-after"}  # the estimate holds until the next event (Plotly's "hv")
+    layers = [
+        {"mark": {"type": "area", **step},
+         "encoding": {"x": x, "y": {**y, "field": "low"}, "y2": {"field": "high"},
+                      "color": {"datum": KM_BAND, **legend}}},
+        {"mark": {"type": "line", "strokeWidth": 3, **step},
+         "encoding": {"x": x, "y": {**y, "field": "responded"}, "color": {"datum": KM_LINE, **legend}}},
+        # the hover: the nearest day's estimate, from anywhere over the plot (a step line has no
+        # points of its own to point at)
+        {"mark": {"type": "point", "opacity": 0},
+         "params": [{"name": "day", "select": {"type": "point", "nearest": True, "on": "pointerover",
+                                               "clear": "pointerout"}}],
+         "encoding": {"x": x, "y": {**y, "field": "responded"},
+                      "tooltip": [{"field": "time", "type": "quantitative", "title": "Day"},
+                                  {"field": "responded_text", "title": "Responded"},
+                                  {"field": "at_risk", "type": "quantitative", "title": "Patients still followed"}]}},
+    ]
+    if len(summary):
+        text, median = _median_text(summary.iloc[0])
+        layers.append({"mark": {"type": "rule", "color": theme.EXPECTED_LINE, "strokeDash": [2, 3], "strokeWidth": 1},
+                       "data": {"values": [{"y": 50}]},
+                       "encoding": {"y": {"field": "y", "type": "quantitative"}}})
+        if median is not None:
+            layers.append({"mark": {"type": "rule", "color": theme.BLACK, "strokeDash": [6, 4], "strokeWidth": 1},
+                           "data": {"values": [{"median_days": median}]},
+                           "encoding": {"x": {"field": "median_days", "type": "quantitative"}}})
+        layers.append({"mark": {"type": "text", "align": "right", "baseline": "bottom", "dx": -4, "dy": -4,
+                                "fontSize": theme.FONT_SIZE, "color": theme.BLACK},
+                       "data": {"values": [{"text": text}]},
+                       "encoding": {"text": {"field": "text"}, "x": {"value": "width"}, "y": {"value": "height"}}})
+    else:
+        text = "no patient to follow"
+    body = {"title": f"Time to response, {theme.scale_name(scale)}", "height": HEIGHT,
+            "data": {"values": vega.records(data)}, "layer": layers}
+    description = (f"Share of patients who have responded on {theme.scale_name(scale)} by each day since the first "
+                   f"infusion (Kaplan-Meier, with its 95% interval): {text}.")
+    return vega.chart(body, description)
+
+
+def _median_text(row: pd.Series) -> tuple[str, float | None]:
+    """The median time to response in words, and the day to draw it at (None when not reached)."""
+    if pd.isna(row["median_days"]) and (pd.isna(row["events"]) or pd.isna(row["n"])):
+        return "median not reached", None
+    if pd.isna(row["median_days"]):
+        return f"median not reached ({int(row['events'])} of {int(row['n'])} responded)", None
+    high = "not reached" if pd.isna(row["median_high"]) else f"{row['median_high']:.0f}"
+    low = "?" if pd.isna(row["median_low"]) else f"{row['median_low']:.0f}"
+    return f"median {row['median_days']:.0f} days (95% CI {low} to {high})", float(row["median_days"])

@@ -231,7 +231,7 @@ if response_tab.open:  # only the tab on screen runs (lazy tabs)
             else:
                 st.caption(f"The curve stops where fewer than {MIN_CELL} patients are still followed, and steps "
                            f"only where at least {MIN_CELL} have responded or left follow-up since the last step.")
-                draw("time_to_response_chart", km["curve"], km["summary"], scale)
+                draw_vega("time_to_response_chart", "clinic_time_to_response", km["curve"], km["summary"], scale)
                 with st.expander("Time-to-response table"):
                     names = {"time": "Day since first infusion", "at_risk": "Patients still followed",
                              "responded": "Responded (%)", "responded_low": "95% CI low (%)",
