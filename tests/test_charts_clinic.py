@@ -5,6 +5,7 @@ suppressed groups left out."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -81,6 +82,8 @@ def test_trajectory_leaves_suppressed_points_out():
     assert y["scale"]["zero"] is True and y["title"] == "Mean score (95% interval)"
     assert spec["encoding"]["x"]["title"] == "Score taken before infusion"
     assert spec["title"] == "PHQ-9 (depression) by infusion"
+    # strict JSON (no NaN), data inline only: nothing fetched from outside the server
+    assert '"url"' not in json.dumps(spec, allow_nan=False)
 
 
 def test_time_to_response_curve_band_and_median():
