@@ -1,9 +1,11 @@
-"""Chart builders of the Clinic outcomes page (dashboard/charts/clinic.py and treatment.py) on
-small hand-made frames shaped like the analytics results: the traces drawn, the interval bands,
-the threshold lines, and suppressed groups left out."""
+"""Chart builders of the Clinic outcomes page (dashboard/charts/clinic.py, clinic_course.py and
+treatment.py) on small hand-made frames shaped like the analytics results: the traces (or
+Vega-Lite layers and their inline data) drawn, the interval bands, the threshold lines, and
+suppressed groups left out."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -11,6 +13,7 @@ import pytest
 
 from dashboard import theme
 from dashboard.charts import clinic as charts
+from dashboard.charts import clinic_course as course
 from dashboard.charts import treatment
 
 NAN = math.nan
@@ -26,35 +29,99 @@ def lines_at(figure, axis: str):
     return [s[f"{axis}0"] for s in figure.layout.shapes if s[f"{axis}0"] == s[f"{axis}1"]]
 
 
+def layers(spec: dict) -> dict[str, dict]:
+    """A Vega-Lite specification's layers by mark type (area: the interval band, line, point)."""
+    return {layer["mark"]["type"]: layer for layer in spec["layer"]}
+
+
+def series(spec: dict) -> dict[str, list[dict]]:
+    """The inline data rows of each line (its `series` value), in the order drawn along the axis."""
+    order = spec["encoding"]["x"]["sort"]
+    rows: dict[str, list[dict]] = {}
+    for row in spec["data"]["values"]:
+        rows.setdefault(row["series"], []).append(row)
+    return {name: sorted(part, key=lambda row: order.index(row["point"])) for name, part in rows.items()}
+
+
 def test_trajectory_draws_a_band_and_a_line_per_group():
+    """Hand-made means and t intervals: each line runs through its rows' means, its band from
+    mean_low to mean_high, in the scale's colour alone or one palette colour per site."""
     frame = pd.DataFrame({"site": ["North", "North", "River", "River"], "infusion": [1, 2, 1, 2],
                           "label": ["1", "2", "1", "2"], "n": [20, 18, 15, 12], "mean": [18.0, 14.0, 17.0, 15.0],
                           "mean_low": [16.0, 12.0, 15.0, 12.5], "mean_high": [20.0, 16.0, 19.0, 17.5]})
-    single = charts.trajectory_chart(frame[frame.site == "North"], "PHQ-9")
-    assert len(single.data) == 3 and len(bands(single)) == 1
-    line = single.data[-1]
-    assert list(line.y) == [18.0, 14.0] and line.line.color == theme.scale_colour("PHQ-9")
-    assert list(bands(single)[0].y) == [20.0, 16.0] and list(single.data[0].y) == [16.0, 12.0]
-    assert "20 patients" in line.hovertext[0]
-    grouped = charts.trajectory_chart(frame, "PHQ-9", "site")
-    assert len(bands(grouped)) == 2 and [t.name for t in grouped.data if t.mode == "lines+markers"] == ["North", "River"]
+    single = course.trajectory_chart(frame[frame.site == "North"], "PHQ-9")
+    band, line, point = (layers(single)[mark] for mark in ("area", "line", "point"))
+    assert band["encoding"]["y"]["field"] == "mean_low" and band["encoding"]["y2"]["field"] == "mean_high"
+    assert line["encoding"]["y"]["field"] == point["encoding"]["y"]["field"] == "mean"
+    [(name, rows)] = series(single).items()
+    assert name == "PHQ-9 (depression)"
+    assert [r["mean"] for r in rows] == [18.0, 14.0]
+    assert [r["mean_low"] for r in rows] == [16.0, 12.0] and [r["mean_high"] for r in rows] == [20.0, 16.0]
+    assert single["encoding"]["color"]["scale"] == {"domain": [name], "range": [theme.scale_colour("PHQ-9")]}
+    assert single["encoding"]["color"]["legend"]["title"] is None  # the legend names the line, as the Plotly chart
+    assert [r["n"] for r in rows] == [20, 18] and rows[0]["mean_text"] == "18.0 (95% CI 16.0 to 20.0)"
+    assert {t["field"] for t in point["encoding"]["tooltip"]} == {"point", "mean_text", "n"}
+    grouped = course.trajectory_chart(frame, "PHQ-9", "site")
+    lines = series(grouped)
+    assert list(lines) == ["North", "River"]
+    assert [r["mean"] for r in lines["River"]] == [17.0, 15.0] and [r["mean_high"] for r in lines["River"]] == [19.0, 17.5]
+    assert grouped["encoding"]["color"]["scale"] == {"domain": ["North", "River"], "range": list(theme.SERIES[:2])}
+    assert grouped["encoding"]["color"]["legend"]["title"] is None
+
+
+def test_trajectory_leaves_suppressed_points_out():
+    """A suppressed row (fewer than 11 patients, `reports.suppression`) is not drawn: its mean is
+    not in the chart's data, yet its infusion keeps its place on the axis."""
+    frame = pd.DataFrame({"infusion": [1, 2, 3], "label": ["1", "2", "maintenance"], "n": [30, None, 12],
+                          "suppressed": [False, True, False], "mean": [18.0, None, 11.0],
+                          "mean_low": [16.0, None, 9.0], "mean_high": [20.0, None, 13.0]})
+    spec = course.trajectory_chart(frame, "PHQ-9")
+    assert [r["point"] for r in spec["data"]["values"]] == ["before infusion 1", "maintenance"]
+    assert spec["encoding"]["x"]["scale"]["domain"] == ["before infusion 1", "before infusion 2", "maintenance"]
+    y = layers(spec)["line"]["encoding"]["y"]
+    assert y["scale"]["zero"] is True and y["title"] == "Mean score (95% interval)"
+    assert spec["encoding"]["x"]["title"] == "Score taken before infusion"
+    assert spec["title"] == "PHQ-9 (depression) by infusion"
+    # strict JSON (no NaN), data inline only: nothing fetched from outside the server
+    assert '"url"' not in json.dumps(spec, allow_nan=False)
 
 
 def test_time_to_response_curve_band_and_median():
+    """Hand-made Kaplan-Meier curve: the step curve and its band as percentages, 50% as a line,
+    the median (14 days, interval 7 to not reached) as a vertical line and in words."""
     curve = pd.DataFrame({"time": [0, 7, 14, 21], "at_risk": [10, 10, 6, 3], "events": [0, 4, 3, 0],
                           "censored": [0, 0, 0, 3], "responded": [0.0, 0.4, 0.7, 0.7],
                           "responded_low": [0.0, 0.2, 0.45, 0.45], "responded_high": [0.0, 0.65, 0.88, 0.88]})
     summary = pd.DataFrame({"n": [10], "events": [7], "median_days": [14.0], "median_low": [7.0],
                             "median_high": [NAN]})
-    figure = charts.time_to_response_chart(curve, summary, "PHQ-9")
-    curve_trace = figure.data[-1]
-    assert list(curve_trace.y) == [0.0, 40.0, 70.0, 70.0] and curve_trace.line.shape == "hv"
-    assert list(bands(figure)[0].y) == [0.0, 65.0, 88.0, 88.0]
-    assert 14.0 in lines_at(figure, "x") and 50 in lines_at(figure, "y")
-    assert "median 14 days (95% CI 7 to not reached)" in figure.layout.annotations[0].text
+    spec = course.time_to_response_chart(curve, summary, "PHQ-9")
+    rows = spec["data"]["values"]
+    assert [r["time"] for r in rows] == [0, 7, 14, 21]
+    assert [r["responded"] for r in rows] == [0.0, 40.0, 70.0, 70.0]
+    assert [r["high"] for r in rows] == [0.0, 65.0, 88.0, 88.0] and [r["low"] for r in rows] == [0.0, 20.0, 45.0, 45.0]
+    assert rows[1]["responded_text"] == "40% (95% CI 20% to 65%)" and rows[1]["at_risk"] == 10
+    band, line = (layer for layer in spec["layer"] if layer["mark"]["type"] in ("area", "line"))
+    assert line["mark"]["interpolate"] == band["mark"]["interpolate"] == "step-after"
+    assert line["encoding"]["y"]["field"] == "responded"
+    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("low", "high")
+    assert line["encoding"]["color"]["scale"]["range"][0] == theme.scale_colour("PHQ-9")
+    assert rules_at(spec, "x") == [14.0] and rules_at(spec, "y") == [50]
+    assert label(spec) == "median 14 days (95% CI 7 to not reached)"
     summary.loc[0, "median_days"] = NAN
-    unreached = charts.time_to_response_chart(curve, summary, "PHQ-9")
-    assert lines_at(unreached, "x") == [] and "not reached" in unreached.layout.annotations[0].text
+    unreached = course.time_to_response_chart(curve, summary, "PHQ-9")
+    assert rules_at(unreached, "x") == [] and label(unreached) == "median not reached (7 of 10 responded)"
+
+
+def rules_at(spec: dict, axis: str) -> list:
+    """Where a Vega-Lite chart's rules cross the `axis` ("x": vertical lines, "y": horizontal)."""
+    return [row[layer["encoding"][axis]["field"]] for layer in spec["layer"]
+            if layer["mark"]["type"] == "rule" and axis in layer["encoding"] for row in layer["data"]["values"]]
+
+
+def label(spec: dict) -> str:
+    [text] = [row["text"] for layer in spec["layer"] if layer["mark"]["type"] == "text"
+              for row in layer["data"]["values"]]
+    return text
 
 
 def waterfall_frame(remission=(-60.0, -80.0, -75.0), n=(1, 1, 1)):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard.charts import clinic as charts
+from dashboard.charts import clinic_course as course
 from pipelines.analytics.cohorts import GROUPABLE
 from pipelines.analytics.snapshot import open_snapshot
 from pipelines.reports import clinic as published
@@ -29,14 +30,16 @@ def test_course_by_infusion_keeps_infusion_order_for_every_comparison(snapshot, 
     """Seen compared by indication: "... 4, 6, 7, 5, 8 ..." (a group with infusion 5 suppressed drew
     first). The axis lists infusions 1..n in order, then maintenance, whatever the grouping."""
     path = published.trajectory(snapshot, SETTINGS, "PHQ-9", group_by=(by,))
-    figure = charts.trajectory_chart(path, "PHQ-9", by)
+    spec = course.trajectory_chart(path, "PHQ-9", by)
     numbers = sorted(int(label) for label in path["label"].unique() if label != "maintenance")
     expected = [f"before infusion {n}" for n in numbers] + (["maintenance"] if (path["label"] == "maintenance").any()
                                                           else [])
-    assert figure.layout.xaxis.categoryorder == "array"
-    assert list(figure.layout.xaxis.categoryarray) == expected
-    for trace in figure.data:  # and each line runs left to right along it
-        positions = [expected.index(x) for x in trace.x]
+    x = spec["encoding"]["x"]
+    assert x["type"] == "ordinal" and x["sort"] == expected and x["scale"]["domain"] == expected
+    # and the lines and bands are drawn in that order (Vega-Lite orders a path by the x sort array)
+    assert all("order" not in layer["encoding"] for layer in spec["layer"])
+    for name in {row["series"] for row in spec["data"]["values"]}:  # each group's rows in that order too
+        positions = [expected.index(row["point"]) for row in spec["data"]["values"] if row["series"] == name]
         assert positions == sorted(positions)
 
 
@@ -48,8 +51,10 @@ def test_course_order_when_the_first_group_misses_a_point():
                           "suppressed": [False, True, False, False, False, False],
                           "mean": [18.0, None, 12.0, 17.0, 15.0, 13.0], "mean_low": [16.0, None, 10.0, 15, 13, 11],
                           "mean_high": [20.0, None, 14.0, 19, 17, 15]})
-    figure = charts.trajectory_chart(frame, "PHQ-9", "site")
-    assert list(figure.layout.xaxis.categoryarray) == ["before infusion 1", "before infusion 2", "before infusion 3"]
+    spec = course.trajectory_chart(frame, "PHQ-9", "site")
+    assert spec["encoding"]["x"]["sort"] == ["before infusion 1", "before infusion 2", "before infusion 3"]
+    north = [row["point"] for row in spec["data"]["values"] if row["series"] == "North"]
+    assert north == ["before infusion 1", "before infusion 3"]  # the suppressed point is not drawn
 
 
 # --- Trend by start month: quarters when months are too small --------------------------------------
@@ -159,14 +164,15 @@ def test_every_rate_axis_starts_at_zero(snapshot):
     km = published.time_to_response(snapshot, SETTINGS, "PHQ-9")
     groups = published.outcomes_by_group(snapshot, SETTINGS, "PHQ-9", "site")
     rates = published.safety_rates(snapshot, SETTINGS)
-    vertical = [charts.time_to_response_chart(km["curve"], km["summary"], "PHQ-9"),
-                charts.funnel_chart(groups["groups"], groups["limits"], groups["overall"], "site"),
+    vertical = [charts.funnel_chart(groups["groups"], groups["limits"], groups["overall"], "site"),
                 charts.monthly_trend_chart(published.outcomes_by_start(snapshot, SETTINGS, "PHQ-9"), "PHQ-9", 11)]
     for figure in vertical:
         assert figure.layout.yaxis.range[0] == 0, figure.layout.title.text
-    for figure in (charts.trajectory_chart(published.trajectory(snapshot, SETTINGS, "PHQ-9"), "PHQ-9"),
-                   treatment.cadss_chart(published.cadss_points(snapshot, SETTINGS))):
-        assert figure.layout.yaxis.rangemode == "tozero"
+    assert treatment.cadss_chart(published.cadss_points(snapshot, SETTINGS)).layout.yaxis.rangemode == "tozero"
+    response = course.time_to_response_chart(km["curve"], km["summary"], "PHQ-9")
+    assert all(layer["encoding"]["y"]["scale"]["domain"] == [0, 100] for layer in response["layer"][:3])
+    course_spec = course.trajectory_chart(published.trajectory(snapshot, SETTINGS, "PHQ-9"), "PHQ-9")
+    assert all(layer["encoding"]["y"]["scale"]["zero"] is True for layer in course_spec["layer"])
     assert treatment.safety_chart(rates["effects"], rates["bp"], 180, 110, 11).layout.xaxis.rangemode == "tozero"
 
 
@@ -253,5 +259,7 @@ def test_hovers_write_blanked_counts_as_suppressed(snapshot):
 def test_indications_read_as_words_in_a_comparison(snapshot):
     """Compared by indication, the legend says "PTSD" and "Bipolar depression", not "ptsd"."""
     path = published.trajectory(snapshot, SETTINGS, "PHQ-9", group_by=("primary_indication",))
-    names = {t.name for t in charts.trajectory_chart(path, "PHQ-9", "primary_indication").data if t.mode == "lines+markers"}
+    spec = course.trajectory_chart(path, "PHQ-9", "primary_indication")
+    names = set(spec["encoding"]["color"]["scale"]["domain"])
+    assert names == {row["series"] for row in spec["data"]["values"]}
     assert {"PTSD", "Bipolar depression", "Chronic pain", "Depression"} <= names and "ptsd" not in names

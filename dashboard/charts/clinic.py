@@ -1,8 +1,10 @@
 """Charts of the director's Clinic outcomes page: pure functions from the published frames
 (`pipelines.reports.clinic`, built on `pipelines.analytics`: `activity`, `change`, `outcomes`,
-`trajectories`, `survival`) to Plotly figures: how patients' scores change (trajectory, time to
-response, waterfall, severity transitions) and how groups compare (funnel plot, start months).
-The treatment's own charts (retention, infusions per patient, safety, CADSS) are in `treatment`.
+`trajectories`, `survival`) to Plotly figures: how patients' scores change (waterfall, severity
+transitions) and how groups compare (funnel plot, start months). The figures the page and its
+Time to response tab open on (the course by infusion, time to response) are Vega-Lite
+specifications in `clinic_course`; the treatment's own charts (retention, infusions per
+patient, safety, CADSS) are in `treatment`.
 No database, no Streamlit, no statistics: every number arrives computed, the builders only
 draw it in clinical words and the shared colours.
 
@@ -20,7 +22,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import theme
-from pipelines.palette import transparent
 
 from .base import interval_band, layout
 from ..suppressed import hover_text
@@ -28,7 +29,6 @@ from .published import count as _count
 from .published import interval_text as _interval_text
 from .published import pct as _pct
 from .published import readable as _readable
-from .published import shown as _shown
 
 OUTCOME_COLOURS = {"no response": theme.EXPECTED_LINE, "response": theme.RESPONSE_LINE,
                    "remission": theme.REMISSION_LINE}
@@ -37,84 +37,6 @@ OUTCOME_LABELS = {"no response": "No response", "response": "Response (not remis
 GROUP_LABELS = {"site": "site", "clinician": "clinician", "primary_indication": "primary indication",
                 "route": "route", "sex": "sex", "age_band": "age band", "dose_band": "dose band",
                 "start_month": "start month"}
-
-
-# --- Trajectories ------------------------------------------------------------------------------
-
-def trajectory_chart(frame: pd.DataFrame, scale: str, group_by: str | None = None) -> go.Figure:
-    """Mean score at each infusion (`trajectories.by_infusion`) with its 95% t interval as a
-    band, one line per group of `group_by` (one line in the scale's colour without grouping).
-    The x axis is the infusion the score was taken before (1 = baseline), then maintenance."""
-    figure = go.Figure()
-    # The axis is categorical (infusions 1..n, then maintenance), so its order is fixed from every
-    # row, suppressed ones too: without it Plotly orders categories as the traces first meet them,
-    # and a group whose 5th-infusion point is blanked puts 6 and 7 before 5.
-    order = [_point_label(label) for label in frame.sort_values("infusion")["label"].drop_duplicates()]
-    frame = _shown(frame)
-    groups = [(None, frame)] if not group_by else list(frame.groupby(group_by, sort=True, dropna=False))
-    for index, (key, part) in enumerate(groups):
-        colour = theme.scale_colour(scale) if group_by is None else theme.SERIES[index % len(theme.SERIES)]
-        name = theme.scale_name(scale) if group_by is None else _readable(key)
-        part = part.sort_values("infusion")
-        x = [_point_label(label) for label in part["label"]]
-        interval_band(figure, x, part["mean_low"], part["mean_high"], colour, name)
-        hover = [f"{name}<br>{point}: mean {mean:.1f} ({_interval_text(low, high, 1)})<br>{n} patients"
-                 for point, mean, low, high, n in zip(x, part["mean"], part["mean_low"], part["mean_high"],
-                                                        part["n"])]
-        figure.add_trace(go.Scatter(x=x, y=list(part["mean"]), mode="lines+markers", name=name,
-                                    line={"color": colour, "width": 3}, marker={"size": 8}, legendgroup=name,
-                                    hovertext=hover, hoverinfo="text"))
-    title = f"{theme.scale_name(scale)} by infusion"
-    layout(figure, title, "Score taken before infusion", "Mean score (95% interval)")
-    figure.update_xaxes(type="category", categoryorder="array", categoryarray=order)
-    figure.update_yaxes(rangemode="tozero")  # a score's axis from 0 (no symptoms), so change is not magnified
-    return figure
-
-
-def _point_label(label: str) -> str:
-    """A trajectory point in words: "before infusion 3", or "maintenance"."""
-    return "maintenance" if label == "maintenance" else f"before infusion {label}"
-
-
-# --- Time to response --------------------------------------------------------------------------
-
-def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: str) -> go.Figure:
-    """Kaplan-Meier share of patients who have responded by each day (1 - S(t) from
-    `survival.time_to_response`), a step curve with its 95% pointwise band, and the median time
-    to response as a vertical line (with its interval in the label, or "not reached")."""
-    colour = theme.scale_colour(scale)
-    figure = go.Figure()
-    days = list(curve["time"])
-    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded_low"]], mode="lines",
-                                line={"width": 0, "shape": "hv"}, showlegend=False, hoverinfo="skip"))
-    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded_high"]], mode="lines",
-                                line={"width": 0, "shape": "hv"}, fill="tonexty",
-                                fillcolor=transparent(colour, 0.18), name="95% interval", hoverinfo="skip"))
-    hover = [f"Day {t}: {_pct(r):.0f}% responded (95% CI {_pct(lo):.0f}% to {_pct(hi):.0f}%)<br>"
-             f"{n} patients still followed"
-             for t, r, lo, hi, n in zip(days, curve["responded"], curve["responded_low"], curve["responded_high"],
-                                        curve["at_risk"])]
-    figure.add_trace(go.Scatter(x=days, y=[_pct(v) for v in curve["responded"]], mode="lines",
-                                line={"color": colour, "width": 3, "shape": "hv"},
-                                name="Responded (Kaplan-Meier)", hovertext=hover, hoverinfo="text"))
-    if len(summary):
-        row = summary.iloc[0]
-        if pd.isna(row["median_days"]) and (pd.isna(row["events"]) or pd.isna(row["n"])):
-            text = "median not reached"
-        elif pd.isna(row["median_days"]):
-            text = f"median not reached ({int(row['events'])} of {int(row['n'])} responded)"
-        else:
-            high = "not reached" if pd.isna(row["median_high"]) else f"{row['median_high']:.0f}"
-            low = "?" if pd.isna(row["median_low"]) else f"{row['median_low']:.0f}"
-            text = f"median {row['median_days']:.0f} days (95% CI {low} to {high})"
-            figure.add_vline(x=float(row["median_days"]), line={"color": theme.BLACK, "dash": "dash", "width": 1})
-        figure.add_hline(y=50, line={"color": theme.EXPECTED_LINE, "dash": "dot", "width": 1})
-        figure.add_annotation(text=text, xref="paper", yref="paper", x=1, y=0.02, showarrow=False,
-                              xanchor="right", font={"size": theme.FONT_SIZE})
-    layout(figure, f"Time to response, {theme.scale_name(scale)}", "Days since the first infusion",
-           "Patients responded")
-    figure.update_yaxes(range=[0, 100], ticksuffix="%")
-    return figure
 
 
 # --- Waterfall ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard import theme
 from dashboard.charts import clinic as charts
+from dashboard.charts import clinic_course
 from dashboard.charts import treatment as treatment_charts
 from dashboard.data import ask, settings
 from dashboard.display import interval, percent, rate_columns, rate_names, table
@@ -58,6 +59,16 @@ def draw(builder: str, *args) -> None:
     elements a cached function drew, so an unchanged chart costs only the hash of its (small)
     input frames; the inputs come from `ask`, so a new database version draws afresh."""
     st.plotly_chart(getattr(charts if hasattr(charts, builder) else treatment_charts, builder)(*args))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def draw_vega(builder: str, key: str, *args) -> None:
+    """`clinic_course.<builder>(*args)`, a Vega-Lite specification, drawn with st.vega_lite_chart
+    and cached as `draw` is. The figures the page's tabs open on are Vega-Lite: the first Plotly
+    figure of a browser tab loads Plotly's 4.7 MB script (docs/scaling.md)."""
+    spec = getattr(clinic_course, builder)(*args)
+    # the description is the chart's accessible name: Streamlit takes it as `alt` (and warns if both are set)
+    st.vega_lite_chart(spec, width="stretch", key=key, alt=spec.pop("description"))
 
 
 # --- Filters --------------------------------------------------------------------------------------
@@ -191,7 +202,8 @@ if tabs[0].open:  # only the tab on screen runs (lazy tabs)
             if path.empty:
                 st.info(f"No {scale_name} scores for this cohort.")
             else:
-                draw("trajectory_chart", path, scale, group_by)
+                draw_vega("trajectory_chart", "clinic_trajectory", path, scale, group_by,
+                          GROUP_CHOICES[group_by].lower() if group_by else None)
                 trajectory_table = st.expander("Trajectory table", on_change="rerun", key="clinic_trajectory_table")
                 if trajectory_table.open:  # lazy, as the expander above
                     with trajectory_table:
@@ -219,7 +231,7 @@ if response_tab.open:  # only the tab on screen runs (lazy tabs)
             else:
                 st.caption(f"The curve stops where fewer than {MIN_CELL} patients are still followed, and steps "
                            f"only where at least {MIN_CELL} have responded or left follow-up since the last step.")
-                draw("time_to_response_chart", km["curve"], km["summary"], scale)
+                draw_vega("time_to_response_chart", "clinic_time_to_response", km["curve"], km["summary"], scale)
                 with st.expander("Time-to-response table"):
                     names = {"time": "Day since first infusion", "at_risk": "Patients still followed",
                              "responded": "Responded (%)", "responded_low": "95% CI low (%)",
