@@ -77,7 +77,11 @@ ERROR_BOXES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 NOT_FOUND = "Page not found"
 SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
                  && !document.querySelector('[data-testid="stSkeleton"]')
-                 && !document.querySelector('.stale-element')"""
+                 && !document.querySelector('.stale-element')
+                 && Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]'))
+                         .every(chart => chart.querySelector('canvas, svg'))
+                 && Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+                         .every(chart => chart.querySelector('.main-svg'))"""
 METRICS = """() => Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => [
     (m.querySelector('[data-testid="stMetricLabel"]') || {}).innerText || '',
     (m.querySelector('[data-testid="stMetricValue"]') || {}).innerText || ''])"""

@@ -34,9 +34,15 @@ if CHROMIUM is None and not os.environ.get("CI"):
 WIDTH, HEIGHT = 1280, 2000
 ERROR_BOXES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 NOT_FOUND = "Page not found"
+# Drawn: Streamlit idle, no skeleton or stale element, and every chart drawn (Vega-Lite renders
+# after its element mounts, so the element alone is not a drawn chart).
 SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
                  && !document.querySelector('[data-testid="stSkeleton"]')
-                 && !document.querySelector('.stale-element')"""
+                 && !document.querySelector('.stale-element')
+                 && Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]'))
+                         .every(chart => chart.querySelector('canvas, svg'))
+                 && Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+                         .every(chart => chart.querySelector('.main-svg'))"""
 
 
 def free_port() -> int:
