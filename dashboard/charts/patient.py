@@ -30,8 +30,9 @@ What each panel shows (clinical reference for every threshold):
 
 The legend has one entry per kind of mark (baseline, the two lines, the expected band and
 median, infusions), shared by the panels: one `kind` field drives its colour, symbol and dash.
-Tooltips are plain text, one fact a line (Streamlit's tooltip escapes them and keeps the line
-breaks), so free text such as an adverse event is shown as typed, never as markup.
+Each mark's tooltip is its datum's `hover` object, a heading and a line per fact, which
+Streamlit's tooltip shows as a small table, escaped: free text such as an adverse event is shown
+as typed, never as markup.
 
 The x axis is either the infusion number or the date. By infusion number a score sits at the
 infusion it was taken before (1 = baseline), so the score before infusion k and infusion k share
@@ -60,6 +61,9 @@ ROUTE_WORDS = {"iv": "IV infusion", "im": "IM injection", "intranasal": "Intrana
 EXCURSION_COLOUR = theme.ALERT
 INFUSION_COLOUR = "rgb(90,90,90)"
 LABEL_COLOUR = "rgb(90,90,90)"
+# A mark's tooltip is its datum's `hover` object: a heading ("title") and a line per fact,
+# which Streamlit's tooltip shows as a small table, escaped.
+TOOLTIP = {"expr": "datum.hover"}
 # The legend's kinds, in legend order: (name with several panels, colour, symbol, dash).
 # The baseline's colour is the first panel's scale colour, as its diamond on that panel.
 BASELINE, RESPONSE, REMISSION, EXPECTED, MEDIAN, INFUSIONS = (
@@ -87,37 +91,36 @@ def _text(value) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
-def infusion_hover(sessions: pd.DataFrame) -> list[str]:
-    """One tooltip per infusion in clinical words, a line each: number and date, route and dose
-    in mg/kg (and mg), BP before and at peak (flagged when an excursion), CADSS, side effects,
+def infusion_hover(sessions: pd.DataFrame) -> list[dict]:
+    """One tooltip per infusion in clinical words: number and date (its heading), route, dose in
+    mg/kg (and mg), BP before and at peak (flagged when an excursion), CADSS, side effects,
     adverse event (when there was one). Plain text: the tooltip escapes it."""
-    texts = []
+    tips = []
     for row in sessions.itertuples():
         dose = f"{_number(row.dose_mg_per_kg, 2)} mg/kg" if not pd.isna(row.dose_mg_per_kg) else "mg/kg not known"
         if not pd.isna(row.dose_mg):
             dose += f" ({_number(row.dose_mg, 1)} mg)"
         excursion = " - BP excursion" if bool(row.bp_excursion) else ""
-        lines = [
-            f"Infusion {int(row.session_number)}, {when(row.started_at, with_time=True)}",
-            f"{ROUTE_WORDS.get(row.route, _text(row.route))}, dose {dose}",
-            f"BP before {_bp(row.bp_pre_sys, row.bp_pre_dia)}, peak {_bp(row.bp_peak_sys, row.bp_peak_dia)} mmHg{excursion}",
-            f"CADSS (dissociation) {_number(row.cadss_total)}",
-            f"Side effects: {_text(row.side_effects) or 'none recorded'}",
-        ]
+        tip = {"title": f"Infusion {int(row.session_number)}, {when(row.started_at, with_time=True)}",
+               "Route": ROUTE_WORDS.get(row.route, _text(row.route)), "Dose": dose,
+               "BP": f"before {_bp(row.bp_pre_sys, row.bp_pre_dia)}, peak {_bp(row.bp_peak_sys, row.bp_peak_dia)} "
+                     f"mmHg{excursion}",
+               "CADSS (dissociation)": _number(row.cadss_total),
+               "Side effects": _text(row.side_effects) or "none recorded"}
         if isinstance(row.adverse_event, str) and row.adverse_event:
-            lines.append(f"Adverse event: {row.adverse_event}")
-        texts.append("\n".join(lines))
-    return texts
+            tip["Adverse event"] = row.adverse_event
+        tips.append(tip)
+    return tips
 
 
-def _score_hover(scores: pd.DataFrame) -> list[str]:
-    texts = []
+def _score_hover(scores: pd.DataFrame) -> list[dict]:
+    tips = []
     for row in scores.itertuples():
         moment = "baseline" if bool(row.is_baseline) else f"before infusion {int(row.k)}"
         notes = " (prorated)" if bool(row.prorated) else ""
-        texts.append(f"{theme.scale_name(row.instrument)} {int(row.total)} ({_text(row.severity)}){notes}"
-                     f"\n{when(row.administered_at, with_time=True)}, {moment}")
-    return texts
+        tips.append({"title": f"{theme.scale_name(row.instrument)} {int(row.total)} ({_text(row.severity)}){notes}",
+                     "Taken": f"{when(row.administered_at, with_time=True)}, {moment}"})
+    return tips
 
 
 def _scale_rows(scales: pd.DataFrame, scale_order: tuple[str, ...] = SCALE_ORDER) -> list:
@@ -205,7 +208,7 @@ def _x_encoding(scores, sessions, expected, x_axis) -> dict:
     """The shared x: infusion numbers with whole-number ticks, half an infusion of room either
     side of every score, infusion and expected point; or time."""
     if x_axis == "date":
-        return {"type": "temporal"}
+        return {"type": "temporal", "scale": {"padding": 14}}  # room for the first and last markers
     values = [*scores["k"].tolist(), *sessions["session_number"].tolist()]
     if len(expected):
         values += expected.loc[expected["expected_score_p25"].notna(), "k"].tolist()
@@ -255,6 +258,10 @@ def _panel_layers(row, scores, sessions, bands, expected, infusions, x_axis, sin
     none = (None, None)
 
     def layer(what: str, mark: dict, values: list, encoding: dict) -> dict:
+        if values and "hover" in values[0]:  # the tooltip: each mark's own `hover` object
+            # (a line's on its points: the line itself is one mark for all of them)
+            mark = ({**mark, "point": {**mark["point"], "tooltip": TOOLTIP}} if "point" in mark
+                    else {**mark, "tooltip": TOOLTIP})
         return {"name": f"{scale} {what}", "mark": mark, "data": {"values": values}, "encoding": encoding}
 
     shown = bands[bands["instrument"] == scale].sort_values("band_order").reset_index(drop=True)
@@ -278,16 +285,16 @@ def _panel_layers(row, scores, sessions, bands, expected, infusions, x_axis, sin
         level = float(baseline) * (1 - float(row.response_drop_pct) / 100)
         rule = f"Response: at or below {level:g} ({int(row.response_drop_pct)}% below baseline {int(baseline)})"
         layers.append((layer("response", {"type": "rule", "strokeWidth": 2},
-                             [{"y": level, "hover": rule}],
-                             {"y": {"field": "y", **y}, "tooltip": {"field": "hover", "type": "nominal"}}),
+                             [{"y": level, "hover": {"title": rule}}],
+                             {"y": {"field": "y", **y}}),
                        (rule if single else RESPONSE, RESPONSE)))
     if row.remission_below is not None and not pd.isna(row.remission_below):
         rule = f"Remission: below {int(row.remission_below)}"
         if row.remission_min_drop is not None and not pd.isna(row.remission_min_drop):
             rule += f" with a drop of {int(row.remission_min_drop)} or more"
         layers.append((layer("remission", {"type": "rule", "strokeWidth": 2},
-                             [{"y": float(row.remission_below), "hover": rule}],
-                             {"y": {"field": "y", **y}, "tooltip": {"field": "hover", "type": "nominal"}}),
+                             [{"y": float(row.remission_below), "hover": {"title": rule}}],
+                             {"y": {"field": "y", **y}}),
                        (rule if single else REMISSION, REMISSION)))
 
     shown = scores[scores["instrument"] == scale]
@@ -300,19 +307,19 @@ def _panel_layers(row, scores, sessions, bands, expected, infusions, x_axis, sin
         (layer("scores", {"type": "line", "color": colour, "strokeWidth": 3}, records(points, ["x", "y"]), xy),
          none),
         (layer("score points", {"type": "point", "filled": True, "size": 80, "color": colour, "opacity": 1},
-               records(points, ["x", "y", "hover"]), {**xy, "tooltip": {"field": "hover", "type": "nominal"}}), none),
+               records(points, ["x", "y", "hover"]), xy), none),
     ]
     if points["baseline"].any():
         layers.append((layer("baseline", {"type": "point", "filled": True, "size": 220, "opacity": 1,
                                           "stroke": theme.BLACK, "strokeWidth": 1.5},
                              records(points[points["baseline"]], ["x", "y", "hover"]),
                              {**xy, "fill": {"value": colour}, "stroke": {"value": theme.BLACK},
-                              "tooltip": {"field": "hover", "type": "nominal"}}), (BASELINE, BASELINE)))
+                              }), (BASELINE, BASELINE)))
     if len(infusions):
         layers.append((layer("infusions", {"type": "point", "filled": True, "size": 130, "opacity": 1},
                              records(infusions.assign(y=strip), ["x", "y", "colour", "hover"]),
                              {**xy, "fill": {"field": "colour", "type": "nominal", "scale": None},
-                              "tooltip": {"field": "hover", "type": "nominal"}}), (INFUSIONS, INFUSIONS)))
+                              }), (INFUSIONS, INFUSIONS)))
     return layers
 
 
@@ -328,8 +335,9 @@ def _expected_layers(expected, sessions, x_axis, y, layer) -> list:
     band = pd.DataFrame({
         "x": rows["x"], "low": rows["expected_score_p75"], "high": rows["expected_score_p25"],
         "median": rows["expected_score_p50"],
-        "hover": [f"Infusion {int(r.k)}: similar patients scored {r.expected_score_p75:.0f}-{r.expected_score_p25:.0f} "
-                  f"(median {r.expected_score_p50:.0f}; middle half, n = {_number(r.n_patients)})"
+        "hover": [{"title": f"Infusion {int(r.k)}: expected for similar patients",
+                   "Middle half": f"{r.expected_score_p75:.0f}-{r.expected_score_p25:.0f}",
+                   "Median": f"{r.expected_score_p50:.0f}", "Patients": _number(r.n_patients)}
                   for r in rows.itertuples()]})
     return [
         # from the more improved 75th percentile of improvement (the lower score) up to the 25th
@@ -339,6 +347,6 @@ def _expected_layers(expected, sessions, x_axis, y, layer) -> list:
         (layer("expected median", {"type": "line", "strokeWidth": 1.5,
                                    "point": {"filled": True, "size": 90, "opacity": 0}},
                records(band, ["x", "median", "hover"]),
-               {"x": {"field": "x"}, "y": {"field": "median", **y}, "tooltip": {"field": "hover", "type": "nominal"}}),
+               {"x": {"field": "x"}, "y": {"field": "median", **y}}),
          (MEDIAN, MEDIAN)),
     ]

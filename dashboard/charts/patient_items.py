@@ -6,7 +6,8 @@ specification out (`charts/vega.py`), so the Patient page never loads Plotly's s
 1-9 are the rows (item 1 at the top, short clinical names), administrations the columns in time
 order; colour is the answer 0-3 on one blue scale (colour-blind safe, darker = more often). An
 item left unanswered is a white cell marked "?", never 0: 0 is a pale blue so that it never
-looks blank. Tooltips are plain text (the answer in words, when, the PHQ-9 total).
+looks blank. Each cell's tooltip (`charts.patient.TOOLTIP`): the answer in words, when, the
+PHQ-9 total.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 from pipelines.analytics.patient import PHQ9_ANSWERS
 
 from ..theme import when
-from .patient import X_AXES
+from .patient import TOOLTIP, X_AXES
 from .vega import chart, records
 
 ANSWER_WORDS = PHQ9_ANSWERS
@@ -52,31 +53,37 @@ def item_heatmap(items: pd.DataFrame, x_axis: str = "date") -> dict | None:
     answers = {(r.item, r.assessment_key): r.answer for r in items.itertuples() if not pd.isna(r.answer)}
     cells = []
     for column, row in zip(labels, administrations.itertuples()):
-        total = "incomplete, no total" if pd.isna(row.total) else f"PHQ-9 total {int(row.total)}"
+        total = "none (incomplete)" if pd.isna(row.total) else str(int(row.total))
         for item, label in names.items():
             answer = answers.get((item, row.assessment_key))
             said = "not answered" if answer is None else f"{ANSWER_WORDS[int(answer)]} ({int(answer)})"
             cells.append({"column": column, "row": f"{item}. {label}",
                           "answer": None if answer is None else int(answer),
-                          "hover": f"{label}: {said}\n{when(row.administered_at, with_time=True)}, "
-                                   f"before infusion {int(row.k)}\n{total}"})
+                          "hover": {"title": f"{label}: {said}",
+                                    "Taken": f"{when(row.administered_at, with_time=True)}, before infusion {int(row.k)}",
+                                    "PHQ-9 total": total}})
     frame = pd.DataFrame(cells)
     x = {"field": "column", "type": "ordinal", "sort": labels,
-         "axis": {"title": "PHQ-9 taken on" if x_axis == "date" else "PHQ-9 taken before infusion", "labelAngle": 0}}
-    y = {"field": "row", "type": "ordinal", "sort": rows, "axis": {"title": None, "labelLimit": 260}}
-    tooltip = {"field": "hover", "type": "nominal"}
+         "axis": {"title": "PHQ-9 taken on" if x_axis == "date" else "PHQ-9 taken before infusion",
+                  # upright while the labels fit side by side, slanted when there are many
+                  "labelAngle": 0 if len(labels) <= 7 else -45, "labelOverlap": False, "labelFlush": False}}
+    y = {"field": "row", "type": "ordinal", "sort": rows, "axis": {"title": None, "labelLimit": 260, "labelOverlap": False}}
     colour = {"field": "answer", "type": "quantitative",
               "scale": {"domain": [stop for stop, _ in HEATMAP_SCALE], "range": [c for _, c in HEATMAP_SCALE]},
-              "legend": {"title": "Answer", "values": [0, 1, 2, 3], "orient": "right", "gradientLength": 180,
+              "legend": {"title": "Answer", "values": [0, 1, 2, 3], "orient": "top", "direction": "horizontal",
+                         "gradientLength": 570, "labelFontSize": 12, "labelOverlap": False,
                          "labelExpr": f"{json.dumps(list(ANSWER_WORDS))}[datum.value]"}}
     answered, unanswered = frame[frame["answer"].notna()], frame[frame["answer"].isna()]
     layers = [{"name": "answers", "data": {"values": records(answered)},
-               "mark": {"type": "rect", "stroke": "white", "strokeWidth": 2},
-               "encoding": {"x": x, "y": y, "color": colour, "tooltip": tooltip}}]
+               "mark": {"type": "rect", "stroke": "white", "strokeWidth": 2, "tooltip": TOOLTIP},
+               "encoding": {"x": x, "y": y, "color": colour}}]
     if len(unanswered):
         layers.append({"name": "unanswered", "data": {"values": records(unanswered)},
-                       "mark": {"type": "text", "text": "?", "fontSize": 14, "color": UNANSWERED_COLOUR},
-                       "encoding": {"x": x, "y": y, "tooltip": tooltip}})
+                       "mark": {"type": "text", "text": "?", "fontSize": 14, "color": UNANSWERED_COLOUR,
+                                "tooltip": TOOLTIP},
+                       "encoding": {"x": x, "y": y}})
     description = (f"PHQ-9 answers (0 not at all to 3 nearly every day) to items 1-9 at {len(labels)} "
                    f"administration{'s' if len(labels) != 1 else ''}; unanswered items marked with a question mark.")
-    return chart({"height": ROW_HEIGHT * 9, "layer": layers}, description)
+    # the page's width; the height is the rows' (Streamlit's default "fit" would squeeze them)
+    return chart({"width": "container", "height": ROW_HEIGHT * 9, "autosize": {"type": "fit-x", "contains": "padding"},
+                  "layer": layers}, description)

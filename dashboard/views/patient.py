@@ -190,7 +190,7 @@ if course_tab.open:
         if spec is None:
             st.info("No scores recorded yet for this patient.")
         else:
-            st.vega_lite_chart(spec, width="stretch", key="trajectory", alt=spec["description"])
+            st.vega_lite_chart(spec, width="stretch", key="trajectory")
             st.caption("Shaded: severity bands. Grey band: the middle half of this clinic's patients with the same "
                        "scale and baseline severity; dashed grey: their median. Triangles: infusions (orange-red: "
                        "BP excursion).")
@@ -202,7 +202,7 @@ if items_tab.open:
             st.info("No PHQ-9 answers recorded for this patient.")
         else:
             spec = items_chart(version, patient_id, x_axis)
-            st.vega_lite_chart(spec, width="stretch", key="items", alt=spec["description"])
+            st.vega_lite_chart(spec, width="stretch", key="items")
 
 if infusions_tab.open:
     with infusions_tab:
