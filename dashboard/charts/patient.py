@@ -64,8 +64,9 @@ LABEL_COLOUR = "rgb(90,90,90)"
 # A mark's tooltip is its datum's `hover` object: a heading ("title") and a line per fact,
 # which Streamlit's tooltip shows as a small table, escaped.
 TOOLTIP = {"expr": "datum.hover"}
-# The legend's kinds, in legend order: (name with several panels, colour, symbol, dash).
-# The baseline's colour is the first panel's scale colour, as its diamond on that panel.
+# The legend's kinds, in legend order (their names when there are several panels), and the
+# look of each entry: (colour, symbol, dash). The baseline's colour is the first panel's scale
+# colour, as its diamond on that panel.
 BASELINE, RESPONSE, REMISSION, EXPECTED, MEDIAN, INFUSIONS = (
     "Baseline", "Response line (50% below baseline; pain 30%)", "Remission cut-off",
     "Expected for similar patients (middle half)", "Expected median of similar patients",
@@ -178,7 +179,7 @@ def trajectory_figure(scores: pd.DataFrame, sessions: pd.DataFrame, scales: pd.D
                               "hover": infusion_hover(sessions)})
     infusions["colour"] = infusions["excursion"].map({True: EXCURSION_COLOUR, False: INFUSION_COLOUR})
     looks = {BASELINE: (theme.scale_colour(panels[0].instrument), "diamond", [1, 0]), **LOOK}
-    views, legend = [], {}
+    views, tags, legend = [], [], {}
     for index, row in enumerate(panels):
         layers = _panel_layers(row, scores, sessions, bands, expected, infusions, x_axis, single)
         axis = ({"title": X_TITLES[x_axis]} if index == len(panels) - 1
@@ -190,10 +191,11 @@ def trajectory_figure(scores: pd.DataFrame, sessions: pd.DataFrame, scales: pd.D
             if label is not None:
                 legend.setdefault(label, looks[kind])
         views.append({"name": row.instrument, "title": theme.scale_name(row.instrument), "height": panel_height,
-                      "layer": [layer for layer, _ in layers], "legend": [tag for _, tag in layers]})
+                      "layer": [layer for layer, _ in layers]})
+        tags.append([tag for _, tag in layers])
     order = [BASELINE, RESPONSE, REMISSION, EXPECTED, MEDIAN, INFUSIONS]
     legend = dict(sorted(legend.items(), key=lambda item: order.index(_kind(item[0]))))
-    _legend_channels(views, legend)
+    _legend_channels(views, tags, legend)
     scale_names = ", ".join(theme.scale_name(row.instrument) for row in panels)
     description = (f"Scores by {'infusion number' if x_axis == 'infusion' else 'date'}, one panel per scale "
                    f"({scale_names}), with severity bands, response and remission lines, the clinic's expected "
@@ -217,7 +219,7 @@ def _x_encoding(scores, sessions, expected, x_axis) -> dict:
             "axis": {"tickMinStep": 1, "format": "d"}}
 
 
-def _legend_channels(views: list, legend: dict) -> None:
+def _legend_channels(views: list, tags: list, legend: dict) -> None:
     """One legend entry per kind of mark, shared by the panels: every layer that has an entry
     gets the `kind` field's colour (and symbol for points, dash for lines) from one shared
     scale each, whose domain is the entries in order, so the panels' legends merge."""
@@ -234,8 +236,8 @@ def _legend_channels(views: list, legend: dict) -> None:
                            "encode": {"symbols": symbols}},
                 "scale": {"domain": domain, "range": [legend[label][position] for label in domain]}}
 
-    for view in views:
-        for layer, tag in zip(view["layer"], view.pop("legend")):
+    for view, view_tags in zip(views, tags):
+        for layer, tag in zip(view["layer"], view_tags):
             if tag[0] is None:
                 continue
             layer["data"] = {"values": [{**value, "kind": tag[0]} for value in layer["data"]["values"]]}
