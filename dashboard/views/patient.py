@@ -71,6 +71,14 @@ def items_chart(version: str, patient_id: str, x_axis: str):
     return item_heatmap(ask(phq9_item_history, patient_id), x_axis=x_axis)
 
 
+def draw_vega(spec: dict, key: str) -> None:
+    """A cached specification drawn with st.vega_lite_chart. Its description is the chart's
+    accessible name, given as `alt` (Streamlit warns when both are set) from a shallow copy:
+    the cached dict is shared by every session and never changed."""
+    body = dict(spec)
+    st.vega_lite_chart(body, width="stretch", key=key, alt=body.pop("description"))
+
+
 def current_patient() -> str | None:
     value = st.query_params.get("patient")
     return value.strip() if isinstance(value, str) and value.strip() else None
@@ -190,7 +198,7 @@ if course_tab.open:
         if spec is None:
             st.info("No scores recorded yet for this patient.")
         else:
-            st.vega_lite_chart(spec, width="stretch", key="trajectory")
+            draw_vega(spec, "trajectory")
             st.caption("Shaded: severity bands. Grey band: the middle half of this clinic's patients with the same "
                        "scale and baseline severity; dashed grey: their median. Triangles: infusions (orange-red: "
                        "BP excursion).")
@@ -201,8 +209,7 @@ if items_tab.open:
         if items.empty:
             st.info("No PHQ-9 answers recorded for this patient.")
         else:
-            spec = items_chart(version, patient_id, x_axis)
-            st.vega_lite_chart(spec, width="stretch", key="items")
+            draw_vega(items_chart(version, patient_id, x_axis), "items")
 
 if infusions_tab.open:
     with infusions_tab:
