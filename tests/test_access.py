@@ -112,7 +112,7 @@ def test_each_role_opens_its_pages_and_is_refused_the_others(served, role):
         app = served(f'local_role = "{role}"\n', page)
         assert refused(app), page
         assert [t.value for t in app.title] == [TITLES[page]], "nothing of the page itself is shown"
-        assert not app.dataframe and not app.get("plotly_chart") and not app.metric
+        assert not app.dataframe and not app.get("plotly_chart") and not app.get("vega_lite_chart") and not app.metric
 
 
 def test_a_director_sees_patient_pages_only_when_configured(served, sample_database):

@@ -1,6 +1,7 @@
-"""Chart builders of the Patient page (dashboard/charts/patient.py) on small hand-made frames:
-what each panel draws, where the lines sit, what the hovers say, and what the date / infusion
-toggle changes.
+"""Chart builders of the Patient page (dashboard/charts/patient.py, patient_items.py) on small
+hand-made frames: what each panel of the Vega-Lite specification draws (the data of each named
+layer, its encodings and colours), where the lines sit, what the tooltips say, and what the
+date / infusion toggle changes.
 
 The frames: PHQ-9 20 -> 14 -> 9 taken before infusions 1-3 (6, 8, 10 Apr 2026), the 2nd
 infusion peaking at 185/100 (an excursion), the 3rd with an adverse event written as markup;
@@ -9,11 +10,15 @@ a pain scale 6 -> 4 with no remission; the clinic's expected course for k = 1..5
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.charts.patient import item_heatmap, trajectory_figure
+from dashboard import theme
+from dashboard.charts.patient import EXCURSION_COLOUR, INFUSION_COLOUR, trajectory_figure
+from dashboard.charts.patient_items import item_heatmap
 
 INFUSION_DAYS = pd.to_datetime(["2026-04-06 09:00", "2026-04-08 09:00", "2026-04-10 09:00"])
 SCORE_TIMES = pd.to_datetime(["2026-04-06 08:30", "2026-04-08 08:30", "2026-04-10 08:30"])
@@ -83,93 +88,157 @@ def figure(x_axis="infusion", **changes):
                              frames["expected"], x_axis=x_axis)
 
 
-def traces(fig, group, scale):
-    return [t for t in fig.data if t.legendgroup == group and t.meta == scale]
+def panel(spec, scale):
+    (view,) = [view for view in spec["vconcat"] if view["name"] == scale]
+    return view
+
+
+def layer(spec, scale, what):
+    """The layer named '<scale> <what>' of the scale's panel, or None when it is not drawn."""
+    found = [layer for layer in panel(spec, scale)["layer"] if layer["name"] == f"{scale} {what}"]
+    return found[0] if found else None
+
+
+def values(spec, scale, what, field):
+    return [row[field] for row in layer(spec, scale, what)["data"]["values"]]
 
 
 def test_one_panel_per_scale_with_its_severity_bands_shaded():
-    fig = figure()
-    names = [shape.name for shape in fig.layout.shapes]
-    assert [n for n in names if n.startswith("PHQ-9")] == [
-        "PHQ-9 band: minimal", "PHQ-9 band: mild", "PHQ-9 band: moderate", "PHQ-9 band: moderately severe",
-        "PHQ-9 band: severe"]
-    assert len([n for n in names if n.startswith("PAIN-NRS")]) == 4
-    moderate = next(s for s in fig.layout.shapes if s.name == "PHQ-9 band: moderate")
-    assert (moderate.y0, moderate.y1) == (9.5, 14.5)  # integer scores 10-14, no gaps between bands
-    # PHQ-9 on the first panel, pain on the second
-    assert traces(fig, "scores", "PHQ-9")[0].yaxis == "y" and traces(fig, "scores", "PAIN-NRS")[0].yaxis == "y2"
+    spec = figure()
+    assert [view["name"] for view in spec["vconcat"]] == ["PHQ-9", "PAIN-NRS"]  # PHQ-9 on top, pain below
+    assert [view["title"] for view in spec["vconcat"]] == ["PHQ-9 (depression)", "Pain (0-10)"]
+    assert values(spec, "PHQ-9", "bands", "label") == ["minimal", "mild", "moderate", "moderately severe", "severe"]
+    assert len(values(spec, "PAIN-NRS", "bands", "label")) == 4
+    bands = layer(spec, "PHQ-9", "bands")["data"]["values"]
+    moderate = next(band for band in bands if band["label"] == "moderate")
+    assert (moderate["low"], moderate["high"]) == (9.5, 14.5)  # integer scores 10-14, no gaps between bands
+    assert (bands[0]["low"], bands[-1]["high"]) == (0, 27)  # clipped to the scale's range
+    assert bands[0]["fill"] == theme.BAND_FILLS[0] and bands[-1]["fill"] == theme.BAND_FILLS[4]
+    # labelled at the right edge, at the top of each band
+    labels = layer(spec, "PHQ-9", "band labels")
+    assert labels["encoding"]["x"] == {"value": "width"} and labels["encoding"]["y"]["field"] == "high"
+    # each panel's own y: 0 to the scale's maximum, the infusion strip below 0
+    y = layer(spec, "PAIN-NRS", "scores")["encoding"]["y"]
+    assert y["scale"]["domain"][1] == 10.5 and y["scale"]["domain"][0] < 0 and y["axis"]["values"][0] == 0
+    assert spec["resolve"]["scale"] == {"x": "shared", "y": "independent", "color": "shared", "shape": "shared",
+                                        "strokeDash": "shared"}
 
 
 def test_response_line_is_half_the_baseline_and_pain_uses_30_percent():
-    fig = figure()
-    (phq9,) = traces(fig, "response", "PHQ-9")
-    assert list(phq9.y) == [10.0, 10.0]
-    assert "at or below 10 (50% below baseline 20)" in phq9.hovertemplate
-    (pain,) = traces(fig, "response", "PAIN-NRS")
-    assert list(pain.y) == pytest.approx([4.2, 4.2])  # 6 x (1 - 0.30)
+    spec = figure()
+    assert values(spec, "PHQ-9", "response", "y") == [10.0]
+    assert "at or below 10 (50% below baseline 20)" in values(spec, "PHQ-9", "response", "hover")[0]["title"]
+    assert values(spec, "PAIN-NRS", "response", "y") == pytest.approx([4.2])  # 6 x (1 - 0.30)
+    assert layer(spec, "PHQ-9", "response")["mark"]["type"] == "rule"  # across the whole panel
 
 
 def test_remission_line_only_where_the_scale_defines_remission():
-    fig = figure()
-    (phq9,) = traces(fig, "remission", "PHQ-9")
-    assert list(phq9.y) == [5, 5] and "below 5" in phq9.hovertemplate
-    assert traces(fig, "remission", "PAIN-NRS") == []
+    spec = figure()
+    assert values(spec, "PHQ-9", "remission", "y") == [5]
+    assert "below 5" in values(spec, "PHQ-9", "remission", "hover")[0]["title"]
+    assert layer(spec, "PAIN-NRS", "remission") is None
 
 
 def test_no_response_line_without_a_baseline():
-    scales = scales_frame(phq9_baseline=None)
-    fig = figure(scales=scales)
-    assert traces(fig, "response", "PHQ-9") == []
+    spec = figure(scales=scales_frame(phq9_baseline=None))
+    assert layer(spec, "PHQ-9", "response") is None
 
 
 def test_expected_band_is_grey_between_the_25th_and_75th_percentiles_with_a_dashed_median():
-    fig = figure()
-    lower, upper = traces(fig, "expected", "PHQ-9")
-    assert list(lower.y) == [20.0, 12.0, 9.0, 7.0, 6.0]
-    assert list(upper.y) == [20.0, 17.0, 15.0, 13.0, 12.0] and upper.fill == "tonexty"
-    assert "120,120,120" in upper.fillcolor
-    (median,) = traces(fig, "expected median", "PHQ-9")
-    assert list(median.y) == [20.0, 15.0, 12.0, 10.0, 9.0] and median.line.dash == "dash"
-    assert traces(fig, "expected", "PAIN-NRS") == []  # no expected course given for pain
+    spec = figure()
+    band = layer(spec, "PHQ-9", "expected")
+    assert band["mark"]["type"] == "area"
+    assert values(spec, "PHQ-9", "expected", "low") == [20.0, 12.0, 9.0, 7.0, 6.0]
+    assert values(spec, "PHQ-9", "expected", "high") == [20.0, 17.0, 15.0, 13.0, 12.0]
+    assert band["encoding"]["y"]["field"] == "low" and band["encoding"]["y2"]["field"] == "high"
+    colours = dict(zip(band["encoding"]["color"]["scale"]["domain"], band["encoding"]["color"]["scale"]["range"]))
+    assert "120,120,120" in colours["Expected for similar patients (middle half)"]
+    median = layer(spec, "PHQ-9", "expected median")
+    assert values(spec, "PHQ-9", "expected median", "median") == [20.0, 15.0, 12.0, 10.0, 9.0]
+    dashes = dict(zip(median["encoding"]["strokeDash"]["scale"]["domain"],
+                      median["encoding"]["strokeDash"]["scale"]["range"]))
+    assert dashes["Expected median of similar patients"] != [1, 0]  # dashed
+    assert values(spec, "PHQ-9", "expected median", "hover")[1] == {
+        "title": "Infusion 2: expected for similar patients", "Middle half": "12-17", "Median": "15", "Patients": "40"}
+    assert median["mark"]["point"]["tooltip"] == {"expr": "datum.hover"}  # on each point, not the whole line
+    assert layer(spec, "PAIN-NRS", "expected") is None  # no expected course given for pain
 
 
-def test_every_infusion_is_marked_with_dose_bp_cadss_and_side_effects_on_hover():
-    fig = figure()
-    (markers,) = traces(fig, "infusions", "PHQ-9")
-    assert list(markers.x) == [1, 2, 3]
-    second = markers.hovertext[1]
-    assert "0.50 mg/kg" in second and "35.0 mg" in second
-    assert "BP before 122/81, peak 185/100 mmHg - BP excursion" in second
-    assert "CADSS (dissociation) 30" in second and "Side effects: dissociation" in second
-    assert markers.marker.color[1] != markers.marker.color[0]  # the excursion stands out
-    # free text is escaped: Plotly renders some HTML in hovers
-    assert "Adverse event: &lt;b&gt;vasovagal&lt;/b&gt; &amp; recovered" in markers.hovertext[2]
-    assert "0.60 mg/kg" in markers.hovertext[2]
+def test_every_infusion_is_marked_with_dose_bp_cadss_and_side_effects_in_its_tooltip():
+    spec = figure()
+    markers = layer(spec, "PHQ-9", "infusions")
+    assert values(spec, "PHQ-9", "infusions", "x") == [1, 2, 3]
+    assert set(values(spec, "PHQ-9", "infusions", "y")) == {-0.07 * 27}  # the strip below 0
+    second = values(spec, "PHQ-9", "infusions", "hover")[1]
+    assert second == {"title": "Infusion 2, 8 Apr 2026 09:00", "Route": "IV infusion", "Dose": "0.50 mg/kg (35.0 mg)",
+                      "BP": "before 122/81, peak 185/100 mmHg - BP excursion", "CADSS (dissociation)": "30",
+                      "Side effects": "dissociation"}  # no adverse event: no line for it
+    # the excursion stands out: its own colour, straight from the data (no scale)
+    assert values(spec, "PHQ-9", "infusions", "colour") == [INFUSION_COLOUR, EXCURSION_COLOUR, INFUSION_COLOUR]
+    assert markers["encoding"]["fill"] == {"field": "colour", "type": "nominal", "scale": None}
+    assert markers["mark"]["tooltip"] == {"expr": "datum.hover"}
+    # free text as typed: the tooltip shows plain text (Streamlit's tooltip escapes it)
+    third = values(spec, "PHQ-9", "infusions", "hover")[2]
+    assert third["Adverse event"] == "<b>vasovagal</b> & recovered" and third["Dose"].startswith("0.60 mg/kg")
+    assert third["Side effects"] == "none recorded"
+    assert values(spec, "PAIN-NRS", "infusions", "x") == [1, 2, 3]  # on every panel
 
 
 def test_date_toggle_moves_every_point_to_its_time():
     by_number, by_date = figure("infusion"), figure("date")
-    assert list(traces(by_number, "scores", "PHQ-9")[0].x) == [1, 2, 3]
-    assert list(pd.to_datetime(traces(by_date, "scores", "PHQ-9")[0].x)) == list(SCORE_TIMES)
-    assert list(pd.to_datetime(traces(by_date, "infusions", "PHQ-9")[0].x)) == list(INFUSION_DAYS)
+    assert values(by_number, "PHQ-9", "scores", "x") == [1, 2, 3]
+    assert list(pd.to_datetime(values(by_date, "PHQ-9", "scores", "x"))) == list(SCORE_TIMES)
+    assert list(pd.to_datetime(values(by_date, "PHQ-9", "infusions", "x"))) == list(INFUSION_DAYS)
     # the expected course sits on the patient's own infusion dates; k = 4, 5 are not reached yet
-    lower, _ = traces(by_date, "expected", "PHQ-9")
-    assert list(pd.to_datetime(lower.x)) == list(INFUSION_DAYS)
-    assert by_number.layout.xaxis2.title.text.startswith("Infusion number")
-    assert by_date.layout.xaxis2.title.text == "Date"
+    assert list(pd.to_datetime(values(by_date, "PHQ-9", "expected", "x"))) == list(INFUSION_DAYS)
+    number_x = layer(by_number, "PAIN-NRS", "scores")["encoding"]["x"]
+    assert number_x["type"] == "quantitative" and number_x["axis"]["title"].startswith("Infusion number")
+    assert number_x["axis"]["format"] == "d" and number_x["axis"]["tickMinStep"] == 1  # whole infusions
+    assert number_x["scale"]["domain"] == [0.5, 5.5]  # scores, infusions and expected k = 1..5
+    date_x = layer(by_date, "PAIN-NRS", "scores")["encoding"]["x"]
+    assert date_x["type"] == "temporal" and date_x["axis"]["title"] == "Date" and date_x["scale"]["padding"] > 0
+    # one shared x: the top panel has no axis labels of its own
+    assert layer(by_date, "PHQ-9", "scores")["encoding"]["x"]["axis"]["labels"] is False
 
 
 def test_baseline_is_marked_and_scores_hover_in_clinical_words():
-    fig = figure()
-    (baseline,) = traces(fig, "baseline", "PHQ-9")
-    assert list(baseline.y) == [20] and baseline.marker.symbol == "diamond"
-    hover = traces(fig, "scores", "PHQ-9")[0].hovertext
-    assert hover[1] == "<b>PHQ-9 (depression) 14</b> (moderate)<br>8 Apr 2026 08:30, before infusion 2"
+    spec = figure()
+    baseline = layer(spec, "PHQ-9", "baseline")
+    assert values(spec, "PHQ-9", "baseline", "y") == [20]
+    assert baseline["encoding"]["shape"]["scale"]["range"][0] == "diamond"
+    assert baseline["mark"]["size"] > layer(spec, "PHQ-9", "score points")["mark"]["size"]
+    assert baseline["encoding"]["fill"] == {"value": theme.scale_colour("PHQ-9")}
+    assert layer(spec, "PHQ-9", "scores")["mark"]["color"] == theme.scale_colour("PHQ-9")
+    assert values(spec, "PHQ-9", "score points", "y") == [20, 14, 9]
+    hover = values(spec, "PHQ-9", "score points", "hover")
+    assert hover[1] == {"title": "PHQ-9 (depression) 14 (moderate)", "Taken": "8 Apr 2026 08:30, before infusion 2"}
+    assert "tooltip" not in layer(spec, "PHQ-9", "scores")["mark"]  # the points carry it
 
 
-def test_no_scores_gives_a_message_instead_of_an_empty_chart():
-    fig = figure(scores=scores_frame().iloc[0:0], scales=scales_frame().assign(n_scores=0))
-    assert len(fig.data) == 0 and "No scores" in fig.layout.annotations[0].text
+def test_the_legend_has_one_entry_per_kind_shared_by_the_panels():
+    spec = figure()
+    scale = layer(spec, "PHQ-9", "response")["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["Baseline", "Response line (50% below baseline; pain 30%)", "Remission cut-off",
+                               "Expected for similar patients (middle half)", "Expected median of similar patients",
+                               "Infusion (hover for dose, BP, CADSS)"]
+    assert scale == layer(spec, "PAIN-NRS", "response")["encoding"]["color"]["scale"]
+    colours = dict(zip(scale["domain"], scale["range"]))
+    assert colours["Remission cut-off"] == theme.REMISSION_LINE and colours["Baseline"] == theme.scale_colour("PHQ-9")
+    # one panel: a line's entry is its rule in words
+    single = figure(scales=scales_frame().iloc[:1], scores=scores_frame().iloc[:3])
+    domain = layer(single, "PHQ-9", "response")["encoding"]["color"]["scale"]["domain"]
+    assert "Response: at or below 10 (50% below baseline 20)" in domain and "Remission: below 5" in domain
+
+
+def test_the_specification_is_plain_json_with_data_inline():
+    spec = figure("date")
+    text = json.dumps(spec)  # no timestamps or numpy values left
+    assert '"url"' not in text and spec["$schema"].endswith("v6.json")
+    assert "PHQ-9 (depression), Pain (0-10)" in spec["description"]
+
+
+def test_no_scores_gives_no_chart_the_page_says_so():
+    assert figure(scores=scores_frame().iloc[0:0], scales=scales_frame().assign(n_scores=0)) is None
 
 
 def test_unknown_x_axis_is_refused():
@@ -200,28 +269,48 @@ def items_frame():
     return frame
 
 
+def heat_layer(spec, name):
+    found = [layer for layer in spec["layer"] if layer["name"] == name]
+    return found[0] if found else None
+
+
+def cells(spec, name) -> dict:
+    return {(cell["row"], cell["column"]): cell for cell in heat_layer(spec, name)["data"]["values"]}
+
+
 def test_heatmap_has_nine_items_by_administration_in_clinical_words():
-    heat = item_heatmap(items_frame()).data[0]
-    z = np.asarray(heat.z, dtype=float)
-    assert z.shape == (9, 3)
-    assert list(heat.y)[0] == "1. Little interest or pleasure" and list(heat.y)[8] == "9. Thoughts of death or self-harm"
-    assert list(z[:, 0]) == [3, 3, 3, 3, 3, 3, 1, 0, 1]
-    assert (heat.zmin, heat.zmax) == (0, 3)
+    spec = item_heatmap(items_frame())
+    answers = heat_layer(spec, "answers")
+    rows = answers["encoding"]["y"]["sort"]
+    assert len(rows) == 9 and rows[0] == "1. Little interest or pleasure" and rows[8] == "9. Thoughts of death or self-harm"
+    shown = cells(spec, "answers")
+    assert [shown[(row, "6 Apr 2026")]["answer"] for row in rows] == [3, 3, 3, 3, 3, 3, 1, 0, 1]
+    assert len(shown) == 26  # 27 cells, one unanswered
+    assert answers["mark"]["type"] == "rect"
+    colour = answers["encoding"]["color"]
+    assert colour["scale"]["domain"] == [0, 1, 2, 3] and colour["scale"]["range"][0] == "#DCEAF6"  # 0 is not white
+    assert "Nearly every day" in colour["legend"]["labelExpr"]
 
 
-def test_heatmap_shows_an_unanswered_item_as_blank_not_zero():
-    heat = item_heatmap(items_frame()).data[0]
-    z = np.asarray(heat.z, dtype=float)
-    assert np.isnan(z[8, 2]) and heat.text[8][2] == "?"
-    assert "not answered" in heat.hovertext[8][2]
-    assert "Nearly every day (3)" in heat.hovertext[0][0]
+def test_heatmap_shows_an_unanswered_item_as_a_question_mark_not_zero():
+    spec = item_heatmap(items_frame())
+    blank = cells(spec, "unanswered")
+    assert list(blank) == [("9. Thoughts of death or self-harm", "8 Apr 2026 (2)")]
+    assert heat_layer(spec, "unanswered")["mark"]["text"] == "?"
+    assert ("9. Thoughts of death or self-harm", "8 Apr 2026 (2)") not in cells(spec, "answers")
+    assert next(iter(blank.values()))["hover"]["title"] == "Thoughts of death or self-harm: not answered"
+    first = cells(spec, "answers")[("1. Little interest or pleasure", "6 Apr 2026")]["hover"]
+    assert first == {"title": "Little interest or pleasure: Nearly every day (3)",
+                     "Taken": "6 Apr 2026 08:30, before infusion 1", "PHQ-9 total": "20"}
 
 
 def test_heatmap_columns_by_date_or_infusion_stay_distinct():
-    assert list(item_heatmap(items_frame(), "date").data[0].x) == ["6 Apr 2026", "8 Apr 2026", "8 Apr 2026 (2)"]
-    assert list(item_heatmap(items_frame(), "infusion").data[0].x) == ["before 1", "before 2", "before 3"]
+    by_date = heat_layer(item_heatmap(items_frame(), "date"), "answers")["encoding"]["x"]
+    assert by_date["sort"] == ["6 Apr 2026", "8 Apr 2026", "8 Apr 2026 (2)"]
+    by_infusion = heat_layer(item_heatmap(items_frame(), "infusion"), "answers")["encoding"]["x"]
+    assert by_infusion["sort"] == ["before 1", "before 2", "before 3"]
+    assert by_infusion["axis"]["title"] == "PHQ-9 taken before infusion"
 
 
-def test_heatmap_without_answers_says_so():
-    fig = item_heatmap(items_frame().iloc[0:0])
-    assert len(fig.data) == 0 and "No PHQ-9" in fig.layout.annotations[0].text
+def test_heatmap_without_answers_gives_no_chart():
+    assert item_heatmap(items_frame().iloc[0:0]) is None

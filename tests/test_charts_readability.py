@@ -195,10 +195,9 @@ def test_a_ptsd_patients_course_starts_with_the_pcl5_panel(snapshot):
     record = patient_record(snapshot, SETTINGS, patient_id)
     figure = trajectory_figure(record["scores"], record["sessions"], record["scales"], scale_bands(snapshot),
                                scale_order=scale_order("ptsd"))
-    titles = [a.text for a in figure.layout.annotations if a.text.startswith("<b>")]
-    assert titles[0] == "<b>PCL-5 (PTSD)</b>"
+    assert figure["vconcat"][0]["title"] == "PCL-5 (PTSD)"
     default = trajectory_figure(record["scores"], record["sessions"], record["scales"], scale_bands(snapshot))
-    assert [a.text for a in default.layout.annotations if a.text.startswith("<b>")][0] == "<b>PHQ-9 (depression)</b>"
+    assert default["vconcat"][0]["title"] == "PHQ-9 (depression)"
 
 
 def test_the_analysts_coverage_and_completion_tables_read_less_than_eleven(snapshot):

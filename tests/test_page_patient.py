@@ -6,6 +6,7 @@ empty case with its plain message. Also the summary document itself (dashboard/s
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import pytest
@@ -113,6 +114,12 @@ def test_query_parameter_opens_the_patient_with_header_facts_from_the_database(s
     assert shown["Infusions so far"] == str(n_infusions)
     assert "Days in treatment" in shown
     assert not app.error and len(record_tables(app)) == 1  # the scales (the infusions are a closed tab)
+    # the course: a Vega-Lite chart (no Plotly on the page), a panel per scale in the scales table's order
+    (course,) = app.get("vega_lite_chart")
+    spec = json.loads(course.proto.spec)
+    table = record_tables(app)[0].value
+    assert [view["title"] for view in spec["vconcat"]] == table.loc[table["Scores"] > 0, "Scale"].tolist()
+    assert not app.get("plotly_chart") and course.proto.alt.startswith("Scores by infusion number")
     # the printable summary, generated as a click would
     document = downloads[-1]().decode("utf-8")
     # the lazy tabs run when opened: the infusions table lists every infusion
@@ -121,7 +128,10 @@ def test_query_parameter_opens_the_patient_with_header_facts_from_the_database(s
     assert not app.exception and len(record_tables(app)) == 2 and len(record_tables(app)[1].value) == n_infusions
     app.session_state["patient_tab"] = "PHQ-9 items over time"
     app.run()
-    assert not app.exception and len(app.get("plotly_chart")) == 1
+    assert not app.exception and len(app.get("vega_lite_chart")) == 1 and not app.get("plotly_chart")
+    items = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+    assert [layer["name"] for layer in items["layer"]][0] == "answers"
+    assert app.get("vega_lite_chart")[0].proto.alt.startswith("PHQ-9 answers")
     assert f"Patient <strong>{patient_id}</strong>" in document
     assert "@media print" in document and document.count("<table>") == 2
 

@@ -23,7 +23,8 @@ import streamlit as st
 from dashboard.acknowledging import patient_section
 from dashboard import checkin_staff
 from dashboard.auditing import auditor, record_view
-from dashboard.charts.patient import item_heatmap, trajectory_figure
+from dashboard.charts.patient import trajectory_figure
+from dashboard.charts.patient_items import item_heatmap
 from dashboard.data import ask, current_version, settings
 from dashboard.summary import (header_facts, indication, progress_summary_html, safety_flags, scales_table,
                                sessions_table)
@@ -54,10 +55,10 @@ def expected_or_none(frame: pd.DataFrame) -> pd.DataFrame | None:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def trajectory_chart(version: str, patient_id: str, x_axis: str):
-    """The trajectory figure, built once per database version, patient and x axis: Plotly
-    takes 100-200 ms to assemble four panels, too slow to repeat on every rerun. A resource,
-    not data: the figure is handed to st.plotly_chart as is, never unpickled (which would
-    validate it again). Nothing mutates it."""
+    """The trajectory's Vega-Lite specification (None without scores), built once per database
+    version, patient and x axis, so a rerun does not rebuild it. A resource, not data: the dict
+    is handed to st.vega_lite_chart as is, never pickled and unpickled. Nothing mutates it
+    (Streamlit copies a specification before adding to it)."""
     data = ask(patient_record, settings(), patient_id)  # answered already: a cache hit
     return trajectory_figure(data["scores"], data["sessions"], data["scales"], ask(scale_bands),
                              expected_or_none(data["expected"]), x_axis=x_axis,
@@ -68,6 +69,14 @@ def trajectory_chart(version: str, patient_id: str, x_axis: str):
 def items_chart(version: str, patient_id: str, x_axis: str):
     """The PHQ-9 item heatmap, built once per database version, patient and x axis."""
     return item_heatmap(ask(phq9_item_history, patient_id), x_axis=x_axis)
+
+
+def draw_vega(spec: dict, key: str) -> None:
+    """A cached specification drawn with st.vega_lite_chart. Its description is the chart's
+    accessible name, given as `alt` (Streamlit warns when both are set) from a shallow copy:
+    the cached dict is shared by every session and never changed."""
+    body = dict(spec)
+    st.vega_lite_chart(body, width="stretch", key=key, alt=body.pop("description"))
 
 
 def current_patient() -> str | None:
@@ -185,10 +194,11 @@ course_tab, items_tab, infusions_tab = st.tabs(["Course", "PHQ-9 items over time
                                                on_change="rerun", key="patient_tab")
 if course_tab.open:
     with course_tab:
-        if scores.empty:
+        spec = None if scores.empty else trajectory_chart(version, patient_id, x_axis)
+        if spec is None:
             st.info("No scores recorded yet for this patient.")
         else:
-            st.plotly_chart(trajectory_chart(version, patient_id, x_axis), key="trajectory")
+            draw_vega(spec, "trajectory")
             st.caption("Shaded: severity bands. Grey band: the middle half of this clinic's patients with the same "
                        "scale and baseline severity; dashed grey: their median. Triangles: infusions (orange-red: "
                        "BP excursion).")
@@ -199,7 +209,7 @@ if items_tab.open:
         if items.empty:
             st.info("No PHQ-9 answers recorded for this patient.")
         else:
-            st.plotly_chart(items_chart(version, patient_id, x_axis), key="items")
+            draw_vega(items_chart(version, patient_id, x_axis), "items")
 
 if infusions_tab.open:
     with infusions_tab:
