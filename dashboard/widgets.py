@@ -1,4 +1,5 @@
-"""Small building blocks every page uses the same way: the database guard and CSV downloads."""
+"""Small building blocks every page uses the same way: the database guard, CSV downloads and
+Vega-Lite charts."""
 
 from __future__ import annotations
 
@@ -36,3 +37,13 @@ def download_csv(frame: pd.DataFrame, filename: str, label: str = "Download CSV"
             return csv_bytes(frame)
     st.download_button(label, data, file_name=filename, mime="text/csv", key=key or f"download_{filename}",
                        icon=":material/download:", on_click="ignore")
+
+
+def vega_chart(spec: dict, key: str) -> None:
+    """A Vega-Lite specification (`dashboard/charts/vega.py`) drawn across the page's width.
+
+    Its description becomes the chart's accessible name (`alt`; Streamlit warns when a
+    specification has both), taken from a shallow copy: a specification may be cached and
+    shared by every session, so it is never changed."""
+    body = dict(spec)
+    st.vega_lite_chart(body, width="stretch", key=key, alt=body.pop("description"))

@@ -26,7 +26,7 @@ from dashboard.display import interval, percent, rate_columns, rate_names, table
 from dashboard.filters import cohort_filter, describe
 from dashboard.views import clinic_bases
 from dashboard.views.clinic_report import report_downloads
-from dashboard.widgets import require_database
+from dashboard.widgets import require_database, vega_chart
 from dashboard.suppressed import SUPPRESSED
 from pipelines.analytics.cohorts import GROUPABLE
 from pipelines.reports import clinic as published
@@ -66,9 +66,7 @@ def draw_vega(builder: str, key: str, *args) -> None:
     """`clinic_course.<builder>(*args)`, a Vega-Lite specification, drawn with st.vega_lite_chart
     and cached as `draw` is. The figures the page's tabs open on are Vega-Lite: the first Plotly
     figure of a browser tab loads Plotly's 4.7 MB script (docs/scaling.md)."""
-    spec = getattr(clinic_course, builder)(*args)
-    # the description is the chart's accessible name: Streamlit takes it as `alt` (and warns if both are set)
-    st.vega_lite_chart(spec, width="stretch", key=key, alt=spec.pop("description"))
+    vega_chart(getattr(clinic_course, builder)(*args), key)
 
 
 # --- Filters --------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from dashboard.summary import (header_facts, indication, progress_summary_html, 
                                sessions_table)
 from dashboard.theme import md, scale_name
 from dashboard.today import status_line
-from dashboard.widgets import require_database
+from dashboard.widgets import require_database, vega_chart
 from pipelines.analytics.patient import find_patients, patient_record, phq9_item_history, scale_bands
 from pipelines.instruments import scale_order
 
@@ -69,14 +69,6 @@ def trajectory_chart(version: str, patient_id: str, x_axis: str):
 def items_chart(version: str, patient_id: str, x_axis: str):
     """The PHQ-9 item heatmap, built once per database version, patient and x axis."""
     return item_heatmap(ask(phq9_item_history, patient_id), x_axis=x_axis)
-
-
-def draw_vega(spec: dict, key: str) -> None:
-    """A cached specification drawn with st.vega_lite_chart. Its description is the chart's
-    accessible name, given as `alt` (Streamlit warns when both are set) from a shallow copy:
-    the cached dict is shared by every session and never changed."""
-    body = dict(spec)
-    st.vega_lite_chart(body, width="stretch", key=key, alt=body.pop("description"))
 
 
 def current_patient() -> str | None:
@@ -198,7 +190,7 @@ if course_tab.open:
         if spec is None:
             st.info("No scores recorded yet for this patient.")
         else:
-            draw_vega(spec, "trajectory")
+            vega_chart(spec, "trajectory")
             st.caption("Shaded: severity bands. Grey band: the middle half of this clinic's patients with the same "
                        "scale and baseline severity; dashed grey: their median. Triangles: infusions (orange-red: "
                        "BP excursion).")
@@ -209,7 +201,7 @@ if items_tab.open:
         if items.empty:
             st.info("No PHQ-9 answers recorded for this patient.")
         else:
-            draw_vega(items_chart(version, patient_id, x_axis), "items")
+            vega_chart(items_chart(version, patient_id, x_axis), "items")
 
 if infusions_tab.open:
     with infusions_tab:
