@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import access, checkin_route, styles
+from dashboard import access, checkin_route, styles, warming
 from dashboard.data import settings
 from dashboard.today import show_data_notices
 
@@ -24,6 +24,8 @@ from dashboard.today import show_data_notices
 # the dashboard makes no request outside its own server.
 st.set_page_config(page_title="Infusion Outcomes", page_icon=str(Path(__file__).parent / "icon.png"), layout="wide")
 styles.apply("page")  # KPI cards wrap their text instead of cutting it
+if warming.in_a_real_server():  # open each new database version before visitors (dashboard/warming.py)
+    warming.start()
 
 # url path -> (script, icon), grouped by the audience each page is for.
 SECTIONS = {

@@ -36,6 +36,8 @@ from pipelines.analytics import expected
 from pipelines.analytics.snapshot import open_snapshot, opened_from
 from pipelines.settings import DEFAULT_DB, Settings, load_settings
 
+from . import recent_questions
+
 
 def db_path() -> str:
     """The database the dashboard serves: $OUTCOMES_DB, else data/outcomes.duckdb."""
@@ -155,6 +157,7 @@ def ask(function: Callable, *args, **kwargs):
     path = db_path()
     version = current_version()
     name = f"{function.__module__}:{function.__qualname__}"
+    recent_questions.record(False, name, args, kwargs)  # asked of the next version before anyone visits
     try:
         return _answer(path, version, name, args, kwargs)
     except duckdb.CatalogException as error:  # a file that is not an outcomes database (yet)
@@ -181,6 +184,7 @@ def ask_shared(function: Callable, *args, **kwargs):
     path = db_path()
     version = current_version()
     name = f"{function.__module__}:{function.__qualname__}"
+    recent_questions.record(True, name, args, kwargs)
     try:
         return _shared_answer(path, version, name, args, kwargs)
     except duckdb.CatalogException as error:  # as in `ask`

@@ -1,0 +1,100 @@
+"""The server opens each new database version, and answers what users asked of the last one,
+before anyone visits.
+
+Why: the ingest stores the outcome tables in the file before the swap, so opening a version
+computes nothing heavy, but the first visitor after an ingest still paid for opening it, for the
+first reads of its tables into DuckDB's buffer pool and for computing every answer of their page
+(at 200,000 patients 2.1-2.7 s in Chromium against 1.5-1.8 s for any later new session;
+docs/scaling.md). A server in service is asked much the same questions day after day (each
+page's first view with the clinic's usual filters, the patients on today's list), so the
+questions asked of one version are the best guess of what the next will be asked.
+
+How: every `ask` records its question (`dashboard/recent_questions.py`); a daemon thread (`start`, once per server
+process) looks at the database file every POLL_SECONDS and, when a new version appears, opens
+it (`data._snapshot`) and asks it the most recent questions, newest first, within a time
+budget. The answers land in the same caches the pages read, keyed on the version, so a visitor
+finds them there. A visitor who arrives meanwhile waits for at most the question being answered
+(the snapshot's lock), not for the whole list. Nothing is computed that a page would not have
+computed: only questions a user asked, of the version the user would see.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from . import data, recent_questions
+
+POLL_SECONDS = 2.0
+BUDGET_SECONDS = 60.0  # stop asking a new version after this long: the rest are answered on demand
+
+log = logging.getLogger("infusion_outcomes.warming")
+if not log.handlers:  # the server's console, beside Streamlit's own lines
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+@dataclass
+class Warmed:
+    version: str
+    answered: int
+    failed: int
+    seconds: float
+
+
+def warm(path: str, version: str, budget_s: float = BUDGET_SECONDS) -> Warmed:
+    """Open `version` of `path` and ask it the recent questions, newest first, until `budget_s`.
+    A question that fails (a page that asked with arguments this version cannot answer) is
+    counted and skipped: the page asking it will show its own message."""
+    start = time.perf_counter()
+    data._snapshot(path, version)
+    answered = failed = 0
+    for question in recent_questions.newest_first():
+        if time.perf_counter() - start > budget_s:
+            break
+        answer = data._shared_answer if question.shared else data._answer
+        try:
+            answer(path, version, question.function, question.args, dict(question.kwargs))
+            answered += 1
+        except Exception:  # noqa: BLE001 - one question must not stop the others
+            failed += 1
+    return Warmed(version, answered, failed, time.perf_counter() - start)
+
+
+def _watch(path_of, stop: threading.Event) -> None:
+    """The thread's loop: warm each new version of the served file once."""
+    seen = None
+    while not stop.is_set():
+        path = path_of()
+        version = data.file_version(path)
+        if version is not None and version != seen:
+            try:
+                result = warm(path, version)
+                log.info("opened database version %s before any visitor and answered %d recent questions "
+                         "(%d failed) in %.2f s", version, result.answered, result.failed, result.seconds)
+            except Exception:  # noqa: BLE001 - a file being replaced, or not an outcomes database yet
+                log.exception("could not open database version %s ahead of visitors", version)
+            seen = version
+        stop.wait(POLL_SECONDS)
+
+
+def in_a_real_server() -> bool:
+    """Whether the page runs in a Streamlit server: AppTest runs pages with a stand-in runtime (a
+    mock), where a background thread would race the test's own database changes."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+@st.cache_resource(show_spinner=False)
+def start() -> threading.Event:
+    """Start the watcher once per server process; returns the event that stops it."""
+    stop = threading.Event()
+    threading.Thread(target=_watch, args=(data.db_path, stop), name="outcomes-warming", daemon=True).start()
+    return stop

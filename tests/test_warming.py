@@ -1,0 +1,118 @@
+"""The server answers a new database version before anyone visits (dashboard/warming.py): the
+questions pages asked of the last version are asked of the new one, so the first visitor after
+an ingest finds their page's answers computed. In process with AppTest (what is recorded, what
+is answered, and that the next page run computes nothing), and with the real server and
+Chromium (the server's own thread notices the swap and answers without a visitor)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import APP, REPO, SAMPLE
+from dashboard import data, recent_questions, warming
+from pipelines.ingest import ingest
+from pipelines.settings import Settings
+
+
+def clinic_page(db, monkeypatch) -> AppTest:
+    monkeypatch.setenv("OUTCOMES_DB", str(db))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.switch_page("views/clinic.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+@pytest.fixture
+def served(sample_database, tmp_path):
+    """A copy of the sample database that a test may ingest into."""
+    db = tmp_path / "outcomes.duckdb"
+    shutil.copy(sample_database, db)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    recent_questions.forget()
+    yield db
+    recent_questions.forget()
+
+
+def test_a_new_version_is_answered_so_the_next_page_run_computes_nothing(served, monkeypatch):
+    before = metrics(clinic_page(served, monkeypatch))
+    asked = recent_questions.newest_first()
+    names = {q.function for q in asked}
+    assert {"pipelines.reports.clinic:headline_outcomes", "pipelines.reports.course:trajectory",
+            "pipelines.reports.headline:headline_rates"} <= names
+
+    ingest(served, [SAMPLE], Settings())  # the nightly run: a new file swapped in, a new version
+    version = data.file_version(str(served))
+    result = warming.warm(str(served), version)
+    assert (result.version, result.answered, result.failed) == (version, len(asked), 0)
+
+    computed = []
+    resolve = data._resolve
+    monkeypatch.setattr(data, "_resolve", lambda name: computed.append(name) or resolve(name))
+    after = metrics(clinic_page(served, monkeypatch))
+    assert computed == []  # every answer of the page was there before the visit
+    assert after == before  # the same exports: the same figures, from the new version
+
+
+def test_questions_are_kept_newest_first_each_once_and_at_most_max():
+    recent_questions.forget()
+    try:
+        for k in range(recent_questions.MAX_QUESTIONS + 5):
+            recent_questions.record(False, "m:f", (k,), {})
+        recent_questions.record(False, "m:f", (recent_questions.MAX_QUESTIONS,), {})  # asked again: newest
+        kept = recent_questions.newest_first()
+        assert len(kept) == recent_questions.MAX_QUESTIONS
+        assert kept[0].args == (recent_questions.MAX_QUESTIONS,)
+        assert kept[1].args == (recent_questions.MAX_QUESTIONS + 4,)
+        assert kept[-1].args == (5,)  # the five oldest dropped
+        assert len({q.args for q in kept}) == len(kept)
+    finally:
+        recent_questions.forget()
+
+
+def test_a_question_the_new_version_cannot_answer_is_skipped_not_fatal(served, monkeypatch):
+    clinic_page(served, monkeypatch)
+    recent_questions.record(False, "pipelines.reports.clinic:headline_outcomes", ("not settings",), {})
+    ingest(served, [SAMPLE], Settings())
+    result = warming.warm(str(served), data.file_version(str(served)))
+    assert result.failed == 1 and result.answered == len(recent_questions.newest_first()) - 1
+
+
+def test_the_real_server_answers_a_new_version_before_anyone_visits(sample_database, tmp_path):
+    from test_e2e_browser import CHROMIUM, SETTLED, free_port, streamlit_server, sync_api
+
+    db = tmp_path / "outcomes.duckdb"
+    shutil.copy(sample_database, db)
+    port, log = free_port(), tmp_path / "streamlit.log"
+    with streamlit_server(port, {**os.environ, "OUTCOMES_DB": str(db)}, log):
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/clinic")
+            page.get_by_text("Response rate").first.wait_for(timeout=60_000)
+            page.wait_for_function(SETTLED, timeout=60_000)
+            browser.close()
+        subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", str(SAMPLE), "--db", str(db), "--quiet"],
+                       cwd=REPO, check=True, capture_output=True)
+        version = data.file_version(str(db))
+        line = re.compile(rf"opened database version {version} before any visitor and answered (\d+) recent "
+                          rf"questions \(0 failed\)")
+        deadline = time.monotonic() + 60
+        while not (found := line.search(log.read_text())) and time.monotonic() < deadline:
+            time.sleep(0.25)
+    assert found, log.read_text()
+    assert int(found.group(1)) >= 6  # the Clinic outcomes page's questions (and the router's)
