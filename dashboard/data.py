@@ -13,6 +13,8 @@ Pages never hold a connection or SQL. They call `ask(function, *args)` with a fu
   months; DuckDB works within $OUTCOMES_MEMORY_LIMIT (`memory_limit`) either way.
 - Answers are `st.cache_data` keyed on the same version and the function's arguments: a director
   flicking between filters pays for each filter once, and nothing stale survives an ingest.
+  In a real server the first visitor after an ingest does not pay either: `dashboard/warming.py`
+  opens each new version as it appears and asks it the questions `ask` recorded.
 - One DuckDB connection is not safe for concurrent queries from several threads (Streamlit runs
   each browser session in its own thread), and temporary tables are private to a connection, so
   queries on the snapshot take a lock. Cached answers are served without it.
