@@ -224,6 +224,9 @@ def main() -> None:
     # The benchmark ingests into the database it serves: it works on a copy.
     db, export = fresh_copy(source, work, f"browser-{args.patients}-{args.seed}")
     next_day_export(work / f"clinic-{args.patients}-{args.seed}", export, 200)
+    # A clinic's database has had many ingest runs, and Data quality draws its chart of every run
+    # only from the second one: one more run before timing, so the page is timed as clinics see it.
+    ingest_again(export, db)
     con = duckdb.connect(str(db), read_only=True)
     try:  # patients with a course to draw, a different one per Patient page opened
         patients = [p for (p,) in con.execute(
