@@ -57,7 +57,8 @@ def ingest_runs_chart(runs: pd.DataFrame) -> dict | None:
         "encoding": {
             "x": {"field": "run", "type": "ordinal", "sort": order, "title": None,
                   "axis": {"labelAngle": 0 if len(order) <= 12 else -45}},
-            "y": {"field": "rows", "type": "quantitative", "stack": "zero", "title": "Rows read"},
+            "y": {"field": "rows", "type": "quantitative", "stack": "zero", "title": "Rows read",
+                  "axis": {"tickMinStep": 1, "format": ",d"}},
             "color": {"field": "outcome", "type": "nominal", "sort": labels,
                       "scale": {"domain": labels, "range": RUN_COLOURS}, "legend": {"title": None}},
             "order": {"field": "stack", "type": "quantitative"},
@@ -80,7 +81,10 @@ def quarantine_rules_chart(by_rule: pd.DataFrame) -> dict | None:
     values = [{"rule": rule, "rows": int(rows), "hover": f"{rule} ({description}): {_rows(int(rows))}"}
               for rule, rows, description in zip(rules, by_rule["n_rows"], by_rule["description"])]
     y = {"field": "rule", "type": "nominal", "sort": rules, "title": None, "axis": {"labelLimit": 300}}
-    x = {"field": "rows", "type": "quantitative", "title": "Quarantined rows"}
+    # whole rows on the axis, and room to the right of the longest bar for its count
+    x = {"field": "rows", "type": "quantitative", "title": "Quarantined rows",
+         "scale": {"domainMax": 1.1 * max(v["rows"] for v in values), "nice": True},
+         "axis": {"tickMinStep": 1, "format": ",d"}}
     body = {
         "height": RULE_ROW * len(rules),  # every rule's bar readable (the x axis and padding come on top)
         "data": {"values": values},
