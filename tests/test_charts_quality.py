@@ -1,4 +1,5 @@
-"""Chart builders of the Worklist and Data quality pages (dashboard/charts/quality.py) on small
+"""Chart builders of the Worklist and Data quality pages (dashboard/charts/quality.py; the ingest
+runs and quarantine charts are tested in test_charts_ingest.py) on small
 hand-made frames: what is drawn, in which order and colour, with which words, and what an
 empty input says."""
 
@@ -48,25 +49,6 @@ def test_worklist_reasons_chart_draws_safety_reasons_in_the_alert_colour():
 def test_worklist_reasons_chart_says_when_nobody_is_on_the_list():
     figure = charts.worklist_reasons_chart(charts.reason_counts(worklist_frame([])))
     assert not figure.data and "Nobody" in message(figure)
-
-
-def test_ingest_runs_chart_stacks_what_happened_to_the_rows_of_each_run():
-    runs = pd.DataFrame({"run_id": [2, 1], "inserted": [0, 32], "updated": [1, 0], "unchanged": [32, 1],
-                         "quarantined": [5, 5]})
-    figure = charts.ingest_runs_chart(runs)
-    assert figure.layout.barmode == "stack"
-    assert [trace.name.split(" (")[0] for trace in figure.data] == ["Inserted", "Updated", "Unchanged", "Quarantined"]
-    assert list(figure.data[0].x) == ["Run 1", "Run 2"] and list(figure.data[0].y) == [32, 0]
-    assert "No ingest run" in message(charts.ingest_runs_chart(runs.iloc[0:0]))
-
-
-def test_quarantine_rules_chart_shows_rules_in_words_with_their_meaning():
-    by_rule = pd.DataFrame({"rule": ["conflicting_duplicate", "future_date"], "description": ["same id", "later"],
-                            "n_rows": [4, 1]})
-    bar = charts.quarantine_rules_chart(by_rule).data[0]
-    assert list(bar.y) == ["conflicting duplicate", "future date"] and list(bar.x) == [4, 1]
-    assert bar.customdata[0][0] == "same id"
-    assert "No row" in message(charts.quarantine_rules_chart(by_rule.iloc[0:0]))
 
 
 def test_completion_chart_shows_percentages_of_infusions_given_only():

@@ -6,8 +6,12 @@ completion by infusion, and plain messages for a database without any ingest run
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
+import duckdb
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from conftest import SAMPLE, open_page
@@ -27,6 +31,12 @@ def table_with(app, column: str):
 
 def metrics(app) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
+
+
+def chart_values(chart) -> pd.DataFrame:
+    """The inline data of a drawn Vega-Lite chart: Streamlit takes a specification's
+    `data.values` out of it and sends them as Arrow."""
+    return pa.ipc.open_stream(chart.proto.data.data).read_pandas()
 
 
 def open_tab(app, tab: str):
@@ -142,3 +152,46 @@ def test_a_database_without_any_ingest_says_so(empty_database, monkeypatch):
     app = open_page(empty_database, PAGE, monkeypatch)
     assert not app.dataframe and not app.metric
     assert "No ingest has run" in app.info[0].value
+
+
+@pytest.fixture(scope="module")
+def two_runs_database(tmp_path_factory) -> Path:
+    """The messy export ingested twice: two runs, as every clinic that ingests again has."""
+    db = tmp_path_factory.mktemp("two-runs-page") / "outcomes.duckdb"
+    ingest(db, [MESSY], Settings())
+    ingest(db, [MESSY], Settings())
+    return db
+
+
+def test_the_runs_chart_is_vega_lite_with_each_runs_counts(two_runs_database, monkeypatch):
+    """With more than one run the first tab draws every run's rows as a Vega-Lite chart, never a
+    Plotly figure (its 4.7 MB script made a new session of the page a second slower)."""
+    app = open_tab(open_page(two_runs_database, PAGE, monkeypatch), "Ingest runs")
+    assert not app.get("plotly_chart")
+    [chart] = app.get("vega_lite_chart")
+    assert chart.proto.alt.startswith("Rows read by each of 2 ingest runs")
+    assert json.loads(chart.proto.spec)["encoding"]["y"]["title"] == "Rows read"
+    drawn = {(v.run, v.outcome.split(" (")[0].lower()): v.rows for v in chart_values(chart).itertuples()}
+    with duckdb.connect(str(two_runs_database), read_only=True) as con:
+        recorded = ingest_log.ingest_runs(con)
+    assert len(recorded) == 2
+    for run in recorded.itertuples():
+        for outcome in ("inserted", "updated", "unchanged", "quarantined"):
+            assert drawn[(f"Run {run.run_id}", outcome)] == getattr(run, outcome)
+    second = recorded.sort_values("run_id").iloc[1]
+    assert second["inserted"] == 0 and second["unchanged"] > 0  # the same export again: nothing new
+
+
+def test_the_quarantine_chart_is_vega_lite_with_each_rules_count(two_runs_database, monkeypatch):
+    app = open_tab(open_page(two_runs_database, PAGE, monkeypatch), "Quarantine")
+    assert not app.get("plotly_chart")
+    [chart] = app.get("vega_lite_chart")
+    by_rule = table_with(app, "n_rows")
+    drawn = [(v.rule, v.rows) for v in chart_values(chart).itertuples()]
+    assert '"Quarantined rows"' in chart.proto.spec
+    assert drawn == [(rule.replace("_", " "), rows) for rule, rows in zip(by_rule["rule"], by_rule["n_rows"])]
+
+
+def test_one_run_draws_no_runs_chart(sample_page):
+    app = open_tab(sample_page, "Ingest runs")
+    assert not app.get("vega_lite_chart") and not app.get("plotly_chart")

@@ -1,7 +1,8 @@
 """Charts of the Worklist and Data quality pages: pure functions DataFrame -> Plotly figure.
 
-Inputs are the frames of `pipelines.analytics.worklist`, `pipelines.analytics.ingest_log` and
-`pipelines.analytics.coverage`. The worklist reasons' labels (REASON_LABELS, most urgent first)
+Inputs are the frames of `pipelines.analytics.worklist` and `pipelines.analytics.coverage` (the
+ingest runs and quarantine charts, which the Data quality page opens on, are Vega-Lite
+specifications in `charts/ingest.py`). The worklist reasons' labels (REASON_LABELS, most urgent first)
 and which of them are safety signals (SAFETY_REASONS, drawn in the alert colour, the measurement
 gaps in a calm one) are the worklist's own (`pipelines.analytics.worklist.REASONS`), so the page,
 its filters, its charts and the patient summary read the same; the baseline-gap labels live here.
@@ -24,11 +25,6 @@ GAP_LABELS = {
     "none_before_start": "No score before the first infusion",
     "never_recorded": "Never recorded",
 }
-
-# ingest_runs counts, in the order rows in splits into them.
-RUN_OUTCOMES = {"inserted": "Inserted (new)", "updated": "Updated (new values)",
-                "unchanged": "Unchanged (identical or repeated)", "quarantined": "Quarantined"}
-
 
 def reason_counts(worklist: pd.DataFrame) -> pd.DataFrame:
     """Patients per worklist reason, in the worklist's order.
@@ -76,62 +72,6 @@ def worklist_reasons_chart(counts: pd.DataFrame, height: int = 320) -> go.Figure
     ))
     figure.update_yaxes(autorange="reversed")
     return layout(figure, x="Patients", height=height)
-
-
-def ingest_runs_chart(runs: pd.DataFrame, height: int = 320) -> go.Figure:
-    """Stacked bars per ingest run: what happened to the rows read.
-
-    Parameters
-    ----------
-    runs : pandas.DataFrame
-        `ingest_log.ingest_runs`' answer.
-    height : int
-        Figure height in pixels.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Inserted, updated, unchanged and quarantined rows per run, oldest run first; a message
-        before the first run.
-    """
-    if runs.empty:
-        return message_figure("No ingest run yet.")
-    ordered = runs.sort_values("run_id")
-    runs_axis = [f"Run {run}" for run in ordered["run_id"]]
-    figure = go.Figure()
-    for (column, label), colour in zip(RUN_OUTCOMES.items(), (theme.BLUE, theme.ORANGE, theme.SKY_BLUE, theme.ALERT)):
-        figure.add_trace(go.Bar(
-            x=runs_axis, y=ordered[column], name=label, marker_color=colour,
-            hovertemplate=f"%{{x}}: %{{y:,}} rows {label.split(' (')[0].lower()}<extra></extra>",
-        ))
-    figure.update_layout(barmode="stack")
-    return layout(figure, y="Rows read", height=height)
-
-
-def quarantine_rules_chart(by_rule: pd.DataFrame, height: int | None = None) -> go.Figure:
-    """Horizontal bars: quarantined rows per rule, the rule's meaning in the hover.
-
-    Parameters
-    ----------
-    by_rule : pandas.DataFrame
-        `ingest_log.quarantine_by_rule`' answer.
-    height : int, optional
-        Figure height in pixels (by default, enough for every rule).
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Most frequent rule at the top; a message when no row was quarantined.
-    """
-    if by_rule.empty:
-        return message_figure("No row has been quarantined.")
-    figure = go.Figure(go.Bar(
-        x=by_rule["n_rows"], y=by_rule["rule"].str.replace("_", " "), orientation="h",
-        marker_color=theme.ALERT, text=by_rule["n_rows"], textposition="auto",
-        customdata=by_rule[["description"]], hovertemplate="%{y} (%{customdata[0]}): %{x} rows<extra></extra>",
-    ))
-    figure.update_yaxes(autorange="reversed")
-    return layout(figure, x="Quarantined rows", height=height or max(240, 40 + 28 * len(by_rule)))
 
 
 def completion_chart(completion: pd.DataFrame, scale: str = "PHQ-9", height: int = 360) -> go.Figure:

@@ -16,11 +16,11 @@ import streamlit as st
 
 from dashboard import theme
 from dashboard.access import current_viewer, sees_patient_level
-from dashboard.charts.quality import (GAP_LABELS, baseline_gaps_chart, completion_chart, ingest_runs_chart,
-                                      quarantine_rules_chart)
+from dashboard.charts.ingest import ingest_runs_chart, quarantine_rules_chart
+from dashboard.charts.quality import GAP_LABELS, baseline_gaps_chart, completion_chart
 from dashboard.data import ask, settings
 from dashboard.suppressed import show_legend, table_cells, text_config
-from dashboard.widgets import download_csv, require_database
+from dashboard.widgets import download_csv, require_database, vega_chart
 from pipelines.analytics import completeness, coverage, ingest_log
 from pipelines.reports.quality import suppressed_completion, suppressed_coverage, suppressed_missing
 
@@ -192,7 +192,7 @@ if runs_tab.open:
 
         st.subheader("Every run")
         if len(runs) > 1:
-            st.plotly_chart(ingest_runs_chart(runs), config=CHART_CONFIG)
+            vega_chart(ingest_runs_chart(runs), key="runs_chart")
         show_table(runs, RUN_COLUMNS, "runs")
         download_csv(runs, "ingest-runs.csv", key="download_runs")
         st.subheader("Files of each run")
@@ -208,7 +208,7 @@ if quarantine_tab.open:
         else:
             st.caption("Rows kept out of the tables, by the rule they broke (docs/ingest.md lists every rule). "
                        "Correct them in the source system and export again.")
-            st.plotly_chart(quarantine_rules_chart(by_rule), config=CHART_CONFIG)
+            vega_chart(quarantine_rules_chart(by_rule), key="rules_chart")
             if not patient_level:  # an example reason quotes a row's values
                 by_rule = by_rule.drop(columns=["example_reason"])
             show_table(by_rule, {k: v for k, v in RULE_COLUMNS.items() if k in by_rule}, "rules")
