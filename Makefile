@@ -33,7 +33,7 @@ run: setup
 	$(BIN)/outcomes dashboard --db $(DB) --port $(PORT)
 
 test: setup setup-spark
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile  # a file per worker, one worker per core
 
 bench: setup setup-spark
 	$(BIN)/python bench/ingest.py
