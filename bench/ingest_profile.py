@@ -56,9 +56,12 @@ def _named_render(original):
 
 def label(query: str) -> str:
     """A short name for a statement: its SQL file, the stored table it creates, or its first words."""
-    created = re.search(r"CREATE TABLE precomputed\.(\w+)", query)
+    created = re.search(r'(?:CREATE TABLE|INSERT INTO) (?:"\w+"\.)?precomputed\.(\w+)', query)
     if created:
         return f"precompute {created.group(1)}"
+    computed = re.search(r"CREATE OR REPLACE TABLE computed\.(\w+)", query)
+    if computed:  # a batch's table computed in the scratch database (pipelines/incremental.py)
+        return f"precompute (scratch) {computed.group(1)}"
     for text, name in NAMES.items():
         if text in query:
             return name
@@ -91,6 +94,10 @@ class Timed:
         except Exception:  # noqa: BLE001 - a failed transaction refuses every statement
             return 0.0
         return size / 1e9
+
+    def cursor(self):
+        """A cursor timed like the connection (the outcome tables are computed on one)."""
+        return Timed(self._con.cursor())
 
     def executemany(self, query, *args, **kwargs):
         start = time.perf_counter()

@@ -132,11 +132,19 @@ def _scratch(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"DETACH {SCRATCH}")
 
 
-def _compute(con: duckdb.DuckDBPyConnection, where: str, params: dict | None = None) -> None:
+# What `_compute` makes of each table by default: a table of the scratch database's schema
+# `computed`, and a temporary view of the same name onto it for the views computed after it.
+IN_SCRATCH = ("CREATE OR REPLACE TABLE computed.{view} AS SELECT * FROM {source};"
+              "CREATE TEMP VIEW {view} AS SELECT * FROM computed.{view}")
+
+
+def _compute(con: duckdb.DuckDBPyConnection, where: str, params: dict | None = None,
+             template: str = IN_SCRATCH) -> None:
     """Compute the stored tables' rows of the patients `where` selects (a condition on
-    `patient_id`) into schema `computed` of the scratch database (replacing any earlier
-    batch's): the data tables restricted to them, views onto every other table of the working
-    copy, this version's views (pipelines/db.py) over those, and `precomputed.materialise`."""
+    `patient_id`) with `template` (`precomputed.materialise`; by default into schema `computed`
+    of the scratch database, replacing any earlier batch's): the data tables restricted to
+    them, views onto every other table of the working copy, this version's views
+    (pipelines/db.py) over those, and `precomputed.materialise`."""
     catalog = con.execute("SELECT current_database()").fetchone()[0]
     work = f'"{catalog}"'
     scratch = con.cursor()  # its own default database and temporary objects
@@ -147,14 +155,13 @@ def _compute(con: duckdb.DuckDBPyConnection, where: str, params: dict | None = N
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
             [catalog]).fetchall()]
         for table in tables:
-            if table in PATIENT_TABLES:
+            if table in PATIENT_TABLES and where != "true":
                 scratch.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {work}.main.{table} "
                                 f"WHERE {where}", params)
-            else:
+            else:  # (every patient: read in place, not copied)
                 scratch.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {work}.main.{table}")
         create_views(scratch)
-        precomputed.materialise(scratch, "CREATE OR REPLACE TABLE computed.{view} AS SELECT * FROM {source};"
-                                         "CREATE TEMP VIEW {view} AS SELECT * FROM computed.{view}")
+        precomputed.materialise(scratch, template.replace("{work}", work))
     finally:
         scratch.close()
 
@@ -176,9 +183,12 @@ def _batches(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict]]:
 def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None) -> None:
     """Recompute every stored table, a batch of patients at a time (`_batches`), recording why.
 
-    Each batch is computed in the scratch database and appended, in order of patient id, to the
-    stored tables: they come out sorted by patient without a sort of the whole table, and the
-    memory a full computation needs is one batch's, whatever the clinic's size."""
+    Each batch's rows are computed straight into the stored tables, appended in order of
+    patient id: they come out sorted by patient without a sort of the whole table, and the
+    memory a full computation needs is one batch's, whatever the clinic's size. The views
+    computed after a table read the batch's rows of it back from the stored table (sorted by
+    patient, so the range is found from its zone maps), not from a copy in memory: each row is
+    written once (docs/scaling.md, "Profile and fixes")."""
     # The previous run's tables go first, and a checkpoint frees their blocks, so the new ones
     # reuse them: the file does not grow by a set of tables per run.
     precomputed.drop(con)
@@ -190,11 +200,12 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
         with _scratch(con):
             precomputed.create(con)
             for number, (where, params) in enumerate(_batches(con)):
-                _compute(con, where, params)
-                for table in precomputed.TABLES:
-                    rows = f"SELECT * FROM {SCRATCH}.computed.{table} WHERE {where} ORDER BY patient_id"
-                    con.execute(f"CREATE TABLE {precomputed.SCHEMA}.{table} AS {rows}" if number == 0 else
-                                f"INSERT INTO {precomputed.SCHEMA}.{table} BY NAME {rows}", params)
+                stored = "{work}." + precomputed.SCHEMA + ".{view}"
+                rows = "SELECT * FROM {source} ORDER BY patient_id"
+                write = f"CREATE TABLE {stored} AS {rows}" if number == 0 else f"INSERT INTO {stored} BY NAME {rows}"
+                batch = _literal_condition(where, params).replace("{", "{{").replace("}", "}}")
+                _compute(con, where, params, f"{write}; CREATE TEMP VIEW {{view}} AS SELECT * FROM {stored} "
+                                             f"WHERE {batch}")
             con.execute("BEGIN TRANSACTION")
             precomputed.record(con, run_id)
             con.execute(f"UPDATE {precomputed.SCHEMA}.about SET reason = ?", [reason])
@@ -202,6 +213,14 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
     except duckdb.Error:  # (`_scratch` has rolled back an open transaction)
         precomputed.drop(con)  # no half-computed tables left in the file
         raise
+
+
+def _literal_condition(where: str, params: dict) -> str:
+    """`where` (from `_batches`) with its parameters written in as SQL string literals: a view
+    (the batch's rows of a stored table) cannot take parameters."""
+    for name, value in params.items():
+        where = where.replace(f"${name}", "'" + str(value).replace("'", "''") + "'")
+    return where
 
 
 def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> None:
