@@ -41,6 +41,20 @@ if not log.handlers:  # the server's console, beside Streamlit's own lines
     log.addHandler(handler)
     log.setLevel(logging.INFO)
 
+THREAD_NAME = "outcomes-warming"
+
+
+class _NotThisThread(logging.Filter):
+    """Drops Streamlit's "missing ScriptRunContext" warning for this module's thread: it asks the
+    pages' caches outside any page run on purpose, so the warning (once per version) says
+    nothing to whoever reads the server's console. Every other thread's warnings stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != THREAD_NAME
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NotThisThread())
+
 
 @dataclass
 class Warmed:
@@ -103,5 +117,5 @@ def in_a_real_server() -> bool:
 def start() -> threading.Event:
     """Start the watcher once per server process; returns the event that stops it."""
     stop = threading.Event()
-    threading.Thread(target=_watch, args=(data.db_path, stop), name="outcomes-warming", daemon=True).start()
+    threading.Thread(target=_watch, args=(data.db_path, stop), name=THREAD_NAME, daemon=True).start()
     return stop

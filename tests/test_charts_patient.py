@@ -197,6 +197,7 @@ def test_date_toggle_moves_every_point_to_its_time():
     assert number_x["scale"]["domain"] == [0.5, 5.5]  # scores, infusions and expected k = 1..5
     date_x = layer(by_date, "PAIN-NRS", "scores")["encoding"]["x"]
     assert date_x["type"] == "temporal" and date_x["axis"]["title"] == "Date" and date_x["scale"]["padding"] > 0
+    assert date_x["axis"]["format"] == "%-d %b"  # "14 Oct", not Vega's weekday labels ("Thu 14")
     # one shared x: the top panel has no axis labels of its own
     assert layer(by_date, "PHQ-9", "scores")["encoding"]["x"]["axis"]["labels"] is False
 

@@ -210,7 +210,9 @@ def _x_encoding(scores, sessions, expected, x_axis) -> dict:
     """The shared x: infusion numbers with whole-number ticks, half an infusion of room either
     side of every score, infusion and expected point; or time."""
     if x_axis == "date":
-        return {"type": "temporal", "scale": {"padding": 14}}  # room for the first and last markers
+        # Room for the first and last markers; dates as a clinic writes them ("14 Oct"), where
+        # Vega's default labels the weeks of a course by weekday ("Thu 14").
+        return {"type": "temporal", "scale": {"padding": 14}, "axis": {"format": "%-d %b", "labelOverlap": True}}
     values = [*scores["k"].tolist(), *sessions["session_number"].tolist()]
     if len(expected):
         values += expected.loc[expected["expected_score_p25"].notna(), "k"].tolist()
