@@ -14,6 +14,7 @@ import pytest
 from dashboard import theme
 from dashboard.charts import clinic as charts
 from dashboard.charts import clinic_course as course
+from dashboard.charts import competing
 from dashboard.charts import treatment
 
 NAN = math.nan
@@ -110,6 +111,37 @@ def test_time_to_response_curve_band_and_median():
     summary.loc[0, "median_days"] = NAN
     unreached = course.time_to_response_chart(curve, summary, "PHQ-9")
     assert rules_at(unreached, "x") == [] and label(unreached) == "median not reached (7 of 10 responded)"
+
+
+def test_cumulative_incidence_beside_kaplan_meier_as_step_lines():
+    """Hand-made curves: cumulative incidence of response with its band and the share stopped
+    (solid), Kaplan-Meier (dashed), all as percentages over days; one legend naming the three."""
+    cif = pd.DataFrame({"time": [0, 7, 14], "at_risk": [10, 8, 4], "responded": [0.0, 0.2, 0.5],
+                        "responded_low": [0.0, 0.05, 0.25], "responded_high": [0.0, 0.45, 0.75],
+                        "stopped_share": [0.0, 0.1, 0.2]})
+    km = pd.DataFrame({"time": [0, 7, 14], "responded": [0.0, 0.22, 0.6]})
+    spec = competing.cumulative_incidence_chart(km, cif, "PHQ-9")
+    band, *lines = [layer for layer in spec["layer"] if layer["mark"]["type"] in ("area", "line")]
+    assert [r["high"] for r in band["data"]["values"]] == [0.0, 45.0, 75.0]
+    assert [r["low"] for r in band["data"]["values"]] == [0.0, 5.0, 25.0]
+    drawn = {line["encoding"]["color"]["datum"]: [row[line["encoding"]["y"]["field"]] for row in line["data"]["values"]]
+             for line in lines}
+    assert drawn == {competing.CIF_LINE: [0.0, 20.0, 50.0], competing.STOPPED_LINE: [0.0, 10.0, 20.0],
+                     competing.KM_LINE: [0.0, 22.0, 60.0]}
+    assert all(layer["mark"]["interpolate"] == "step-after" for layer in [band, *lines])
+    dashes = dict(zip(lines[0]["encoding"]["strokeDash"]["scale"]["domain"],
+                      lines[0]["encoding"]["strokeDash"]["scale"]["range"]))
+    assert dashes[competing.KM_LINE] != [1, 0] and dashes[competing.CIF_LINE] == [1, 0]
+    colours = dict(zip(lines[0]["encoding"]["color"]["scale"]["domain"], lines[0]["encoding"]["color"]["scale"]["range"]))
+    assert colours[competing.CIF_LINE] == theme.scale_colour("PHQ-9") and colours[competing.KM_LINE] == theme.BLACK
+    [hover] = [layer for layer in spec["layer"] if layer["mark"]["type"] == "point"]
+    assert hover["data"]["values"][1]["text"] == "20% responded (95% CI 5% to 45%), 10% stopped without a response"
+    assert "by day 14, 50% responded and 20% stopped treatment without a response" in spec["description"]
+    assert "url" not in json.dumps(spec)  # inline data only
+    # No Kaplan-Meier curve (all suppressed): the cumulative incidence alone.
+    alone = competing.cumulative_incidence_chart(km.iloc[0:0], cif, "PHQ-9")
+    assert [layer["encoding"]["color"]["datum"] for layer in alone["layer"] if "color" in layer["encoding"]] == [
+        competing.CIF_LINE, competing.STOPPED_LINE]
 
 
 def rules_at(spec: dict, axis: str) -> list:

@@ -18,6 +18,7 @@ from dashboard.charts import competing as competing_charts
 from dashboard.data import ask
 from dashboard.display import percent, rate_columns, table
 from dashboard.suppressed import hover_text
+from dashboard.widgets import vega_chart
 from pipelines.analytics.cohorts import CohortFilter
 from pipelines.reports import headline, response_course
 
@@ -133,7 +134,7 @@ def competing_risks(settings, scale: str, cohort: CohortFilter, km_curve: pd.Dat
         "incidence** (solid) counts stopping treatment (no infusion for "
         f"{settings.treatment.ended_after_days} days) as an outcome of its own: it answers *how many of those "
         "who started have responded by each day*, and with the share who stopped it shows where the others went.")
-    st.plotly_chart(competing_charts.cumulative_incidence_chart(km_curve, result["curve"], scale))
+    vega_chart(competing_charts.cumulative_incidence_chart(km_curve, result["curve"], scale), "clinic_competing")
     curve = result["curve"].copy()
     for column in ("responded", "responded_low", "responded_high", "stopped_share", "stopped_low", "stopped_high"):
         curve[column] = (100 * curve[column]).round(1)
