@@ -39,6 +39,7 @@ stored rows, not a recomputation (docs/scaling.md compares the two).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -218,9 +219,8 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
 def _literal_condition(where: str, params: dict) -> str:
     """`where` (from `_batches`) with its parameters written in as SQL string literals: a view
     (the batch's rows of a stored table) cannot take parameters."""
-    for name, value in params.items():
-        where = where.replace(f"${name}", "'" + str(value).replace("'", "''") + "'")
-    return where
+    # One pass, so a value holding "$high" is not itself substituted.
+    return re.sub(r"\$(\w+)", lambda name: "'" + str(params[name.group(1)]).replace("'", "''") + "'", where)
 
 
 def refresh_changed(con: duckdb.DuckDBPyConnection, run_id: int, step: Plan) -> None:

@@ -74,3 +74,29 @@ def test_outcome_settings_changed_without_an_ingest_make_the_stored_tables_not_c
         con.close()
     snap = open_snapshot(db)
     assert opened_from(snap) == ("stored" if is_current else "computed")
+
+
+@pytest.mark.parametrize("ids", [
+    ["A'1", "B{view}", "C$high", "D''", "E}{", "F\\"],  # quotes, format braces, a parameter's name
+    ["p-001", "p-002", "p-003", "p-004", "p-005", "p-006"],
+])
+def test_a_batchs_bounds_written_into_its_view_select_what_its_parameters_select(ids, monkeypatch):
+    """A batch's rows of a stored table are read back through a view, where its bounds are
+    written in as literals (`_literal_condition`): whatever the ids hold, the view's condition
+    selects the rows its parameterised condition does."""
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE patients (patient_id VARCHAR)")
+        con.executemany("INSERT INTO patients VALUES (?)", [[i] for i in ids])
+        monkeypatch.setattr(incremental, "BATCH_PATIENTS", 2)
+        batches = incremental._batches(con)
+        assert len(batches) == 3
+        seen = []
+        for where, params in batches:
+            expected = con.execute(f"SELECT patient_id FROM patients WHERE {where} ORDER BY 1", params).fetchall()
+            literal = incremental._literal_condition(where, params)
+            assert con.execute(f"SELECT patient_id FROM patients WHERE {literal} ORDER BY 1").fetchall() == expected
+            seen += expected
+        assert sorted(seen) == sorted((i,) for i in ids)  # every patient in exactly one batch
+    finally:
+        con.close()
