@@ -162,7 +162,7 @@ def _compute(con: duckdb.DuckDBPyConnection, where: str, params: dict | None = N
             else:  # (every patient: read in place, not copied)
                 scratch.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {work}.main.{table}")
         create_views(scratch)
-        precomputed.materialise(scratch, template.replace("{work}", work))
+        precomputed.materialise(scratch, template)
     finally:
         scratch.close()
 
@@ -200,11 +200,13 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
     try:
         with _scratch(con):
             precomputed.create(con)
+            catalog = con.execute("SELECT current_database()").fetchone()[0]
+            # (`materialise` fills in {view} and {source}: every other brace is written doubled)
+            stored = _format_text(f'"{catalog}".{precomputed.SCHEMA}.') + "{view}"
+            rows = "SELECT * FROM {source} ORDER BY patient_id"
             for number, (where, params) in enumerate(_batches(con)):
-                stored = "{work}." + precomputed.SCHEMA + ".{view}"
-                rows = "SELECT * FROM {source} ORDER BY patient_id"
                 write = f"CREATE TABLE {stored} AS {rows}" if number == 0 else f"INSERT INTO {stored} BY NAME {rows}"
-                batch = _literal_condition(where, params).replace("{", "{{").replace("}", "}}")
+                batch = _format_text(_literal_condition(where, params))
                 _compute(con, where, params, f"{write}; CREATE TEMP VIEW {{view}} AS SELECT * FROM {stored} "
                                              f"WHERE {batch}")
             con.execute("BEGIN TRANSACTION")
@@ -214,6 +216,11 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
     except duckdb.Error:  # (`_scratch` has rolled back an open transaction)
         precomputed.drop(con)  # no half-computed tables left in the file
         raise
+
+
+def _format_text(text: str) -> str:
+    """`text` as literal text in a str.format template: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _literal_condition(where: str, params: dict) -> str:

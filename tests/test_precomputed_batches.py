@@ -11,7 +11,7 @@ import shutil
 import duckdb
 import pytest
 
-from conftest import SAMPLE
+from conftest import SAMPLE, assessment, patient, phq9_items, session
 from pipelines import incremental, precomputed, sql
 from pipelines.analytics.snapshot import open_snapshot, opened_from
 from pipelines.db import init_db
@@ -77,7 +77,7 @@ def test_outcome_settings_changed_without_an_ingest_make_the_stored_tables_not_c
 
 
 @pytest.mark.parametrize("ids", [
-    ["A'1", "B{view}", "C$high", "D''", "E}{", "F\\"],  # quotes, format braces, a parameter's name
+    ["A'1", "B{view}", "C$high", "D''", "E}{work}", "F\\"],  # quotes, format braces, a parameter's name
     ["p-001", "p-002", "p-003", "p-004", "p-005", "p-006"],
 ])
 def test_a_batchs_bounds_written_into_its_view_select_what_its_parameters_select(ids, monkeypatch):
@@ -98,5 +98,27 @@ def test_a_batchs_bounds_written_into_its_view_select_what_its_parameters_select
             assert con.execute(f"SELECT patient_id FROM patients WHERE {literal} ORDER BY 1").fetchall() == expected
             seen += expected
         assert sorted(seen) == sorted((i,) for i in ids)  # every patient in exactly one batch
+    finally:
+        con.close()
+
+
+def test_a_full_computation_in_batches_keeps_patients_whose_ids_hold_quotes_and_braces(clinic, monkeypatch):
+    """The same through a whole ingest: patients whose ids hold quotes, braces and a parameter's
+    name, in batches of 2, get their stored rows (an error there would leave no stored tables)."""
+    monkeypatch.setattr(incremental, "BATCH_PATIENTS", 2)
+    ids = ["A'1", "B{view}", "C$high", "D{source}", "E}{work}", "F\"x"]
+    clinic.patients = [patient(pid=pid) for pid in ids]
+    for number, pid in enumerate(ids):
+        clinic.sessions += [session(f"s{number}-{k}", f"2025-02-{3 + 2 * k:02d} 09:00", pid=pid) for k in range(6)]
+        clinic.assessments += [assessment(f"a{number}-0", "2025-02-03 08:30", items=phq9_items(20), pid=pid),
+                               assessment(f"a{number}-1", "2025-02-14 08:30", items=phq9_items(8), pid=pid)]
+    clinic.load()
+    con = clinic.connect()
+    try:
+        assert precomputed.current(con, "outcomes")
+        stored = [p for (p,) in con.execute("SELECT patient_id FROM precomputed.patient_outcomes").fetchall()]
+        assert stored == sorted(ids)
+        for table in (*precomputed.SNAPSHOT_VIEWS, *precomputed.SNAPSHOT_ANALYTICS_VIEWS):
+            assert differences(con, f"precomputed.{table}", f"main.{table}") == (0, 0), table
     finally:
         con.close()
