@@ -73,9 +73,10 @@ def label(query: str) -> str:
 class Timed:
     """A DuckDB connection whose statements are timed per label."""
 
-    def __init__(self, con):
+    def __init__(self, con, closing: str = "close (final checkpoint)"):
         self._con = con
         self._probe = con.cursor()  # its own statements leave the run's pending result alone
+        self._closing = closing  # what closing it is timed as
 
     def execute(self, query, *args, **kwargs):
         start, cpu = time.perf_counter(), time.process_time()
@@ -97,7 +98,7 @@ class Timed:
 
     def cursor(self):
         """A cursor timed like the connection (the outcome tables are computed on one)."""
-        return Timed(self._con.cursor())
+        return Timed(self._con.cursor(), closing="close (a cursor)")
 
     def executemany(self, query, *args, **kwargs):
         start = time.perf_counter()
@@ -112,8 +113,8 @@ class Timed:
         try:
             return self._con.close()
         finally:
-            TIMES["close (final checkpoint)"] += time.perf_counter() - start
-            CPU["close (final checkpoint)"] += time.process_time() - cpu
+            TIMES[self._closing] += time.perf_counter() - start
+            CPU[self._closing] += time.process_time() - cpu
 
     def __getattr__(self, name):
         return getattr(self._con, name)

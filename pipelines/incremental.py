@@ -189,7 +189,7 @@ def refresh_full(con: duckdb.DuckDBPyConnection, run_id: int, reason: str | None
     memory a full computation needs is one batch's, whatever the clinic's size. The views
     computed after a table read the batch's rows of it back from the stored table (sorted by
     patient, so the range is found from its zone maps), not from a copy in memory: each row is
-    written once (docs/scaling.md, "Profile and fixes")."""
+    written once (docs/scaling.md, "Each outcome row written once")."""
     # The previous run's tables go first, and a checkpoint frees their blocks, so the new ones
     # reuse them: the file does not grow by a set of tables per run.
     precomputed.drop(con)
