@@ -30,7 +30,9 @@ import streamlit as st
 
 from . import data, recent_questions
 
-POLL_SECONDS = 2.0
+# How often the file is looked at (one stat call): the server starts on a new version within half
+# a second of its swap (2 s before), leaving less time for a visitor to arrive before it.
+POLL_SECONDS = 0.5
 BUDGET_SECONDS = 60.0  # stop asking a new version after this long: the rest are answered on demand
 VISITOR_QUIET_SECONDS = 0.5  # the next question waits until no page has asked anything for this long
 
