@@ -75,7 +75,8 @@ FROM = {"Worklist": "Data quality", "Patient": "Worklist", "Clinic outcomes": "W
 
 
 class Browser:
-    """One headless Chromium with one profile; a new tab per session."""
+    """Headless Chromium: a user's browser (a profile on disk) and a private window; a new tab
+    per session."""
 
     def __init__(self, url: str, patients: list[str], timeout_s: float, profile_dir: Path):
         from playwright.sync_api import sync_playwright
