@@ -115,6 +115,27 @@ def _point_label(label: str) -> str:
 
 KM_LINE = "Responded (Kaplan-Meier)"
 KM_BAND = "95% interval"
+# What the time-to-response charts share (this one and `competing`'s): days on x, percentages of
+# patients on y, step curves (each estimate holds until the next event: Plotly's "hv").
+DAYS_X = {"field": "time", "type": "quantitative", "title": "Days since the first infusion"}
+STEP = {"interpolate": "step-after"}
+
+
+def percent_y(title: str) -> dict:
+    """A y axis of patients' percentages, 0 to 100."""
+    return {"type": "quantitative", "title": title, "scale": {"domain": [0, 100]},
+            "axis": {"labelExpr": "datum.value + '%'"}}
+
+
+def nearest_day_hover(name: str, y: dict, tooltip: list[dict]) -> dict:
+    """An invisible layer whose tooltip (the day, then `tooltip`) shows the nearest day's
+    estimates from anywhere over the plot: a step line has no points of its own to point at.
+    `name` must be unique within the chart."""
+    return {"mark": {"type": "point", "opacity": 0},
+            "params": [{"name": name, "select": {"type": "point", "nearest": True, "on": "pointerover",
+                                                 "clear": "pointerout"}}],
+            "encoding": {"x": DAYS_X, "y": y,
+                         "tooltip": [{"field": "time", "type": "quantitative", "title": "Day"}, *tooltip]}}
 
 
 def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: str) -> dict:
@@ -134,28 +155,19 @@ def time_to_response_chart(curve: pd.DataFrame, summary: pd.DataFrame, scale: st
     data["responded_text"] = [f"{_pct(r):.0f}% (95% CI {_pct(lo):.0f}% to {_pct(hi):.0f}%)"
                               for r, lo, hi in zip(curve["responded"], curve["responded_low"],
                                                    curve["responded_high"])]
-    x = {"field": "time", "type": "quantitative", "title": "Days since the first infusion"}
-    y = {"type": "quantitative", "title": "Patients responded", "scale": {"domain": [0, 100]},
-         "axis": {"labelExpr": "datum.value + '%'"}}
+    x, y = DAYS_X, percent_y("Patients responded")
     # The two legend entries share one colour scale: the curve in the scale's colour, the band pale.
     legend = {"scale": {"domain": [KM_LINE, KM_BAND], "range": [colour, transparent(colour, 0.18)]},
               "legend": {"title": None, "symbolType": "square"}}
-    step = {"interpolate": "step-after"}  # the estimate holds until the next event (Plotly's "hv")
     layers = [
-        {"mark": {"type": "area", **step},
+        {"mark": {"type": "area", **STEP},
          "encoding": {"x": x, "y": {**y, "field": "low"}, "y2": {"field": "high"},
                       "color": {"datum": KM_BAND, **legend}}},
-        {"mark": {"type": "line", "strokeWidth": 3, **step},
+        {"mark": {"type": "line", "strokeWidth": 3, **STEP},
          "encoding": {"x": x, "y": {**y, "field": "responded"}, "color": {"datum": KM_LINE, **legend}}},
-        # the hover: the nearest day's estimate, from anywhere over the plot (a step line has no
-        # points of its own to point at)
-        {"mark": {"type": "point", "opacity": 0},
-         "params": [{"name": "day", "select": {"type": "point", "nearest": True, "on": "pointerover",
-                                               "clear": "pointerout"}}],
-         "encoding": {"x": x, "y": {**y, "field": "responded"},
-                      "tooltip": [{"field": "time", "type": "quantitative", "title": "Day"},
-                                  {"field": "responded_text", "title": "Responded"},
-                                  {"field": "at_risk", "type": "quantitative", "title": "Patients still followed"}]}},
+        nearest_day_hover("day", {**y, "field": "responded"},
+                          [{"field": "responded_text", "title": "Responded"},
+                           {"field": "at_risk", "type": "quantitative", "title": "Patients still followed"}]),
     ]
     if len(summary):
         text, median = _median_text(summary.iloc[0])

@@ -17,7 +17,7 @@ from pipelines.palette import transparent
 
 from .. import theme
 from . import vega
-from .clinic_course import BAND_OPACITY, HEIGHT
+from .clinic_course import BAND_OPACITY, DAYS_X, HEIGHT, STEP, nearest_day_hover, percent_y
 from .published import pct as _pct
 
 CIF_LINE = "Responded (stopping counted)"
@@ -42,10 +42,7 @@ def cumulative_incidence_chart(km_curve: pd.DataFrame, cif_curve: pd.DataFrame, 
     def line(name: str) -> dict:
         return {"color": {"datum": name, **series["color"]}, "strokeDash": {"datum": name, **series["strokeDash"]}}
 
-    x = {"field": "time", "type": "quantitative", "title": "Days since the first infusion"}
-    y = {"type": "quantitative", "title": "Patients", "scale": {"domain": [0, 100]},
-         "axis": {"labelExpr": "datum.value + '%'"}}
-    step = {"interpolate": "step-after"}  # each estimate holds until the next event (Plotly's "hv")
+    x, y, step = DAYS_X, percent_y("Patients"), STEP
     layers = []
     if len(cif_curve):
         cif = pd.DataFrame({
@@ -68,16 +65,10 @@ def cumulative_incidence_chart(km_curve: pd.DataFrame, cif_curve: pd.DataFrame, 
              "encoding": {"x": x, "y": {**y, "field": "responded"}, **line(CIF_LINE)}},
             {"data": data, "mark": {"type": "line", "strokeWidth": 2, **step},
              "encoding": {"x": x, "y": {**y, "field": "stopped"}, **line(STOPPED_LINE)}},
-            # the hover: the nearest day's estimates, from anywhere over the plot (a step line has
-            # no points of its own to point at)
-            {"data": data, "mark": {"type": "point", "opacity": 0},
-             "params": [{"name": "cif_day", "select": {"type": "point", "nearest": True, "on": "pointerover",
-                                                       "clear": "pointerout"}}],
-             "encoding": {"x": x, "y": {**y, "field": "responded"},
-                          "tooltip": [{"field": "time", "type": "quantitative", "title": "Day"},
-                                      {"field": "text", "title": "Cumulative incidence"},
-                                      {"field": "at_risk", "type": "quantitative",
-                                       "title": "Patients still followed"}]}},
+            {"data": data, **nearest_day_hover("cif_day", {**y, "field": "responded"},
+                                               [{"field": "text", "title": "Cumulative incidence"},
+                                                {"field": "at_risk", "type": "quantitative",
+                                                 "title": "Patients still followed"}])},
         ]
     if len(km_curve):
         km = pd.DataFrame({"time": km_curve["time"], "responded": [round(_pct(v), 2) for v in km_curve["responded"]]})
