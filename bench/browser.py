@@ -25,6 +25,9 @@ the system Chromium:
                 small export into the served database (copy-and-swap) before each page, so
                 each is the first page of a new database version. Target <= 2 s: nobody
                 waits for a database version to open.
+  after restart the first visitor after the server restarted (a deploy, a reboot) on the same
+                address, once its log says it opened the database (dashboard/serve.py imports
+                the dashboard and asks the questions the last process was asked). Target <= 2 s.
                 Visited at once after the ingest ends, this visitor races the server, which
                 opens each new version and answers the questions asked of the last one by
                 itself (dashboard/warming.py). Timed again for a visitor who comes once the
@@ -43,7 +46,7 @@ The browser runs on the same machine as the server and shares its cores: on a bu
 compare figures within one run. The machine's load average is printed.
 
 Usage: python bench/browser.py [--patients N] [--seed S] [--workdir DIR] [--runs R] [--timeout T]
-                               [--no-ingest]
+                               [--no-ingest] [--no-restart]
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ from bench.clinic import clinic_database  # noqa: E402
 from bench.load import CHROMIUM, PAGES, SETTLED, fresh_copy, next_day_export, peak_rss_gb, start_server  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 1000
-TARGETS = {"new session": 2.0, "in session": 1.0, "patient": 1.0, "after ingest": 2.0}
+TARGETS = {"new session": 2.0, "in session": 1.0, "patient": 1.0, "after ingest": 2.0, "after restart": 2.0}
 # Where a within-session visit starts from: another page (the Worklist, or the Patient page for
 # the Worklist).
 FROM = {"Worklist": "Data quality", "Patient": "Worklist", "Clinic outcomes": "Worklist", "Data quality": "Worklist"}
@@ -204,6 +207,16 @@ def wait_until_warmed(log: Path, db: Path, timeout_s: float = 120) -> float:
     return time.perf_counter() - start
 
 
+def stop_server(server: subprocess.Popen) -> subprocess.Popen:
+    """Stop the server as a service manager does (SIGTERM: it writes its recent questions)."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    return server
+
+
 def ingest_again(export: Path, db: Path) -> float:
     """`outcomes ingest` of `export` into the served database: a new database version."""
     start = time.perf_counter()
@@ -227,6 +240,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (the median is reported)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds a page may take before it fails")
     parser.add_argument("--no-ingest", action="store_true", help="skip the first-visitor-after-an-ingest figures")
+    parser.add_argument("--no-restart", action="store_true", help="skip the first-visitor-after-a-restart figures")
     args = parser.parse_args()
     if CHROMIUM is None:
         raise SystemExit("no Chromium (apt-get install chromium)")
@@ -280,13 +294,18 @@ def main() -> None:
                 results.setdefault(("after warming", name), []).append(browser.new_session(name))
                 loads.append(os.getloadavg()[0])
         peak = peak_rss_gb(server.pid)
+        if not args.no_restart:
+            port = int(url.rsplit(":", 1)[1])
+            for name in PAGES:  # the server restarted: its first visitor, once it has opened the database
+                server = stop_server(server)
+                server, _ = start_server(db, work, name="browser", port=port)
+                results.setdefault(("restarted", "server"), []).append(
+                    wait_until_warmed(work / "browser-streamlit.log", db))
+                results.setdefault(("after restart", name), []).append(browser.new_session(name))
+                loads.append(os.getloadavg()[0])
     finally:
         browser.close()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
     print()
     print(f"{args.patients:,} patients; medians of {args.runs} runs; time to fully drawn in Chromium")
@@ -310,6 +329,14 @@ def main() -> None:
                   f"(target <= {TARGETS['after ingest']:.0f} s: {verdict}; one run)")
         print(f"{'the server answering a new version':<34} {statistics.median(results[('warmed', 'ingest')]):7.2f} s"
               f"   (from the ingest's end, median)")
+    if not args.no_restart:
+        for name in PAGES:
+            seconds = results[("after restart", name)][0]
+            verdict = "met" if seconds <= TARGETS["after restart"] else "NOT met"
+            print(f"{name + ', first after a restart':<34} {seconds:7.2f} s   "
+                  f"(target <= {TARGETS['after restart']:.0f} s: {verdict}; one run)")
+        print(f"{'the server opening the database':<34} {statistics.median(results[('restarted', 'server')]):7.2f} s"
+              f"   (from answering its health check, median)")
     print(f"server peak memory {peak:.2f} GB; load average (1 min) {statistics.mean(loads):.1f} mean, "
           f"{max(loads):.1f} max on {os.cpu_count()} cores")
 

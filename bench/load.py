@@ -69,7 +69,6 @@ import duckdb  # noqa: E402
 from bench.clinic import clinic_database  # noqa: E402
 from pipelines.analytics.worklist import REASON_LABELS  # noqa: E402
 
-APP = REPO / "dashboard" / "app.py"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTH, HEIGHT = 1280, 1000
 # The checks of tests/test_e2e_browser.py.
@@ -233,16 +232,16 @@ def fresh_copy(source: Path, work: Path, name: str) -> tuple[Path, Path]:
     return db, export
 
 
-def start_server(db: Path, work: Path, name: str = "load") -> tuple[subprocess.Popen, str]:
-    """`streamlit run dashboard/app.py` serving `db` on a free loopback port; its log, audit log and
+def start_server(db: Path, work: Path, name: str = "load", port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`outcomes dashboard` (`dashboard/serve.py`) serving `db` on a free loopback port; its log, audit log and
     config folder in `work`, named after the benchmark (`name`)."""
-    port = free_port()
+    port = port or free_port()  # a given port: a restart, whose visitors' browsers cached this origin
     env = {**os.environ, "OUTCOMES_DB": str(db), "OUTCOMES_AUDIT_LOG": str(work / f"{name}-audit.log"),
            "XDG_CONFIG_HOME": str(work / f"{name}-config")}
     env.pop("OUTCOMES_CONFIG", None)
     log = open(work / f"{name}-streamlit.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+        [sys.executable, "-m", "dashboard.serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -12,7 +12,8 @@ questions asked of one version are the best guess of what the next will be asked
 How: every `ask` records its question (`dashboard/recent_questions.py`); a daemon thread (`start`, once per server
 process) looks at the database file every POLL_SECONDS and, when a new version appears, opens
 it (`data._snapshot`) and asks it the most recent questions, newest first, within a time
-budget. The answers land in the same caches the pages read, keyed on the version, so a visitor
+budget. The questions are kept beside the database too, so a restarted server asks them of the
+version it opens first (`dashboard/serve.py` starts the thread with the server). The answers land in the same caches the pages read, keyed on the version, so a visitor
 finds them there. A visitor who arrives meanwhile waits for at most the question being answered
 (the snapshot's lock), not for the whole list, and the next question waits until their page
 has stopped asking. Nothing is computed that a page would not have
@@ -21,6 +22,7 @@ computed: only questions a user asked, of the version the user would see.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -35,6 +37,7 @@ from . import data, recent_questions
 POLL_SECONDS = 0.5
 BUDGET_SECONDS = 60.0  # stop asking a new version after this long: the rest are answered on demand
 VISITOR_QUIET_SECONDS = 0.5  # the next question waits until no page has asked anything for this long
+SAVE_SECONDS = 10.0  # how often the recent questions are written beside the database, when changed
 
 log = logging.getLogger("infusion_outcomes.warming")
 if not log.handlers:  # the server's console, beside Streamlit's own lines
@@ -47,12 +50,13 @@ THREAD_NAME = "outcomes-warming"
 
 
 class _NotThisThread(logging.Filter):
-    """Drops Streamlit's "missing ScriptRunContext" warning for this module's thread: it asks the
-    pages' caches outside any page run on purpose, so the warning (once per version) says
-    nothing to whoever reads the server's console. Every other thread's warnings stay."""
+    """Drops Streamlit's "missing ScriptRunContext" warning for this module's thread (and the one
+    that starts it with the server, `dashboard/serve.py`): they use the pages' caches outside any
+    page run on purpose, so the warning (once per version) says nothing to whoever reads the
+    server's console. Every other thread's warnings stay."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != THREAD_NAME
+        return not record.threadName.startswith(THREAD_NAME)
 
 
 logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NotThisThread())
@@ -91,10 +95,15 @@ def warm(path: str, version: str, budget_s: float = BUDGET_SECONDS) -> Warmed:
 
 
 def _watch(path_of, stop: threading.Event) -> None:
-    """The thread's loop: warm each new version of the served file once."""
-    seen = None
+    """The thread's loop: warm each new version of the served file once. It first takes the
+    questions the last server process was asked (a restart), and keeps this process's in the
+    same file every SAVE_SECONDS while pages ask new ones."""
+    seen, saved, saved_at = None, None, time.monotonic()
+    _take_kept_questions(path_of())
     while not stop.is_set():
         path = path_of()
+        if time.monotonic() - saved_at >= SAVE_SECONDS:
+            saved, saved_at = _keep_questions(path, saved), time.monotonic()
         version = data.file_version(path)
         if version is not None and version != seen:
             try:
@@ -105,6 +114,32 @@ def _watch(path_of, stop: threading.Event) -> None:
                 log.exception("could not open database version %s ahead of visitors", version)
             seen = version
         stop.wait(POLL_SECONDS)
+
+
+def _take_kept_questions(path: str) -> None:
+    try:
+        kept = recent_questions.load(recent_questions.file_for(path))
+        if kept:
+            log.info("took %d questions asked before this server started", kept)
+    except Exception:  # noqa: BLE001 - another version's file, or not ours: start without
+        log.warning("could not read the questions kept in %s; starting without them",
+                    recent_questions.file_for(path), exc_info=True)
+
+
+_keeping = True  # False once the questions could not be written (said once, not every time)
+
+
+def _keep_questions(path: str, saved: int | None) -> int | None:
+    global _keeping
+    if not _keeping:
+        return saved
+    try:
+        return recent_questions.save(recent_questions.file_for(path), unless_unchanged_since=saved)
+    except OSError:  # a read-only folder: the questions live in this process only
+        _keeping = False
+        log.warning("could not keep the recent questions beside %s: a restarted server will not "
+                    "know them", path, exc_info=True)
+        return saved
 
 
 def in_a_real_server() -> bool:
@@ -120,4 +155,5 @@ def start() -> threading.Event:
     """Start the watcher once per server process; returns the event that stops it."""
     stop = threading.Event()
     threading.Thread(target=_watch, args=(data.db_path, stop), name=THREAD_NAME, daemon=True).start()
+    atexit.register(lambda: _keep_questions(data.db_path(), None))  # a server stopped: the latest too
     return stop

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import APP, REPO, SAMPLE
+from conftest import REPO, SAMPLE
 from pipelines.cli import main as outcomes_cli
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make setup")
@@ -78,12 +78,13 @@ def wait_until_healthy(process: subprocess.Popen, port: int, log: Path, what: st
 
 @contextlib.contextmanager
 def streamlit_server(port: int, env: dict[str, str], log: Path, cwd: Path = REPO):
-    """`streamlit run dashboard/app.py` on 127.0.0.1:`port` from `cwd` (where Streamlit looks for
-    `.streamlit/config.toml` and `.streamlit/secrets.toml`); yields once it answers its health
-    check, stops it on exit."""
+    """The dashboard's server as `outcomes dashboard` starts it (`python -m dashboard.serve`:
+    `streamlit run dashboard/app.py`, preparing the database before the first visitor) on
+    127.0.0.1:`port` from `cwd` (where Streamlit looks for `.streamlit/config.toml` and
+    `.streamlit/secrets.toml`); yields once it answers its health check, stops it on exit."""
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+            [sys.executable, "-m", "dashboard.serve", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -237,7 +238,7 @@ def test_the_dashboard_command_hides_the_deploy_button(database, browser, tmp_pa
     """`outcomes dashboard` passes `--client.toolbarMode viewer` and `--browser.gatherUsageStats
     false` itself: started from a folder without the project's .streamlit/config.toml, the page
     still shows no Deploy button and makes no outside request (it sent usage statistics to
-    data.streamlit.io before)."""
+    data.streamlit.io before). And it opens the database before anyone visits (dashboard/serve.py)."""
     port = free_port()
     log = tmp_path / "cli.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -246,6 +247,10 @@ def test_the_dashboard_command_hides_the_deploy_button(database, browser, tmp_pa
                                     "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until_healthy(process, port, log, "outcomes dashboard")
+        deadline = time.monotonic() + 60
+        while "before any visitor" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert "opened database version" in log.read_text(), log.read_text()
         visit(browser, f"http://127.0.0.1:{port}/clinic", ["Clinic outcomes", "Response rate"],
               tmp_path / "cli-clinic.png")
     finally:

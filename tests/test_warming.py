@@ -118,3 +118,105 @@ def test_the_real_server_answers_a_new_version_before_anyone_visits(sample_datab
     assert int(found.group(1)) >= 6  # the Clinic outcomes page's questions (and the router's)
     # The warmer asks the caches outside a page run on purpose: no warning about it on the console.
     assert f"Thread '{warming.THREAD_NAME}': missing ScriptRunContext" not in log.read_text()
+
+
+# --- kept beside the database, for the next server process ---------------------------------------
+
+def test_questions_are_kept_beside_the_database_for_this_account_only_and_read_back(tmp_path):
+    import datetime as dt
+
+    from pipelines.analytics.cohorts import CohortFilter
+
+    recent_questions.forget()
+    try:
+        asked = [(True, "pipelines.analytics.worklist:worklist", (Settings(),),
+                  {"as_of": dt.date(2026, 12, 7), "cohort": CohortFilter()}),
+                 (False, "pipelines.analytics.patient:patient_record", (Settings(), "P0001"), {})]
+        for shared, function, args, kwargs in asked:
+            recent_questions.record(shared, function, args, kwargs)
+        path = recent_questions.file_for(tmp_path / "outcomes.duckdb")
+        assert path.name == "outcomes.duckdb.recent-questions"
+        written = recent_questions.save(path)
+        assert path.stat().st_mode & 0o777 == 0o600
+        before = recent_questions.newest_first()
+
+        recent_questions.forget()  # a new server process
+        assert recent_questions.load(path) == 2
+        assert recent_questions.newest_first() == before
+        assert recent_questions.newest_first()[0].args[1] == "P0001"
+        assert recent_questions.load(path) == 0  # questions of this process already: kept as they are
+
+        # Nothing asked since: not written again (the watcher saves every few seconds).
+        path.unlink()
+        assert recent_questions.save(path, unless_unchanged_since=written + 1) == written + 1 and not path.exists()
+        recent_questions.record(False, "m:f", (1,), {})
+        recent_questions.save(path, unless_unchanged_since=written + 1)
+        recent_questions.forget()
+        assert recent_questions.load(path) == 3
+    finally:
+        recent_questions.forget()
+
+
+@pytest.mark.parametrize("payload", ["os.system", "a function of ours", "a module never imported"])
+def test_a_file_of_questions_put_there_by_someone_else_runs_no_code(tmp_path, payload):
+    import os as os_module
+    import pickle
+
+    from pipelines.store import publishing
+
+    class Call:
+        """Unpickled, calls `function(*args)`: what a hostile file would hold."""
+        def __init__(self, function, args):
+            self.function, self.args = function, args
+
+        def __reduce__(self):
+            return self.function, self.args
+
+    marker = tmp_path / "ran"
+    function = {"os.system": os_module.system, "a function of ours": publishing.start_publish,
+                "a module never imported": None}[payload]
+    if function is None:  # protocol 0 by hand: GLOBAL antigravity_xyz.fly, called with ()
+        pickled = b"cantigravity_xyz\nfly\n(tR."
+    else:
+        pickled = pickle.dumps([Call(function, (f"touch {marker}" if payload == "os.system" else str(marker),))])
+    path = tmp_path / "outcomes.duckdb.recent-questions"
+    path.write_bytes(pickled)
+    recent_questions.forget()
+    with pytest.raises(pickle.UnpicklingError, match="not allowed in a file of questions"):
+        recent_questions.load(path)
+    assert not marker.exists() and not list(tmp_path.glob("*.checkin-publish.log"))
+    assert "antigravity_xyz" not in sys.modules and recent_questions.newest_first() == []
+
+
+def test_a_restarted_server_asks_the_last_servers_questions_before_anyone_visits(sample_database, tmp_path):
+    """`outcomes dashboard`'s server (dashboard/serve.py): the first process is asked the Clinic
+    outcomes page's questions and stopped; the next one, with no visitor, opens the database and
+    answers them."""
+    from test_e2e_browser import CHROMIUM, SETTLED, free_port, streamlit_server, sync_api
+
+    db = tmp_path / "outcomes.duckdb"
+    shutil.copy(sample_database, db)
+    env = {**os.environ, "OUTCOMES_DB": str(db)}
+    port, log = free_port(), tmp_path / "streamlit.log"
+    with streamlit_server(port, env, log):
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/clinic")
+            page.get_by_text("Response rate").first.wait_for(timeout=60_000)
+            page.wait_for_function(SETTLED, timeout=60_000)
+            browser.close()
+    kept = recent_questions.file_for(db)
+    assert kept.exists(), log.read_text()  # written when the server stopped
+
+    restarted = tmp_path / "restarted.log"
+    with streamlit_server(free_port(), env, restarted):
+        line = re.compile(rf"opened database version {data.file_version(str(db))} before any visitor and "
+                          rf"answered (\d+) recent questions \(0 failed\)")
+        deadline = time.monotonic() + 60
+        while not (found := line.search(restarted.read_text())) and time.monotonic() < deadline:
+            time.sleep(0.25)
+    assert found, restarted.read_text()
+    assert re.search(r"took (\d+) questions asked before this server started", restarted.read_text())
+    assert int(found.group(1)) >= 6  # the Clinic outcomes page's questions (and the router's)
+    assert "missing ScriptRunContext" not in restarted.read_text()

@@ -207,9 +207,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if not secrets_have_sign_in() and (refusal := local_mode_refusal(args.address, settings.access)):
         print(f"error: {refusal}", file=sys.stderr)
         return 2
-    app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     env = {**os.environ, "OUTCOMES_DB": args.db, **({"OUTCOMES_CONFIG": args.config} if args.config else {})}
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
+    # `streamlit run dashboard/app.py`, with the database opened before the first visitor
+    command = [sys.executable, "-m", "dashboard.serve", "--server.address", args.address,
                "--server.port", str(args.port), "--server.headless", "true",
                # wherever it is started from (the project's .streamlit/config.toml is read only from
                # the current folder): no "Deploy" button or developer menu for clinic staff, and no
