@@ -1,0 +1,134 @@
+"""End to end: docs/access.md's nginx block, as written there, in front of the real dashboard.
+
+A clinic serves the dashboard to its network through a reverse proxy terminating HTTPS. The
+test runs nginx (Debian's nginx-light, installed by `.ci/run`) with the documented server block,
+its certificate and ports swapped for a self-signed test certificate and free ports, and opens
+the pages in Chromium under the documented host name (mapped onto 127.0.0.1). It checks what a
+clinic's users depend on: every page draws through the proxy (Streamlit's websocket passes),
+with no error box, and Streamlit's scripts arrive gzipped (they leave Streamlit uncompressed:
+about 5 MB on a first visit, a third of that gzipped, docs/access.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from test_e2e_browser import (  # noqa: F401  (fixtures)
+    CHROMIUM, ERROR_BOXES, SETTLED, database, free_port, streamlit_server, sync_api)
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+if NGINX is None and not os.environ.get("CI"):
+    pytest.skip("no nginx (apt-get install nginx-light); .ci/run installs it", allow_module_level=True)
+
+DOCS = (REPO / "docs" / "access.md").read_text(encoding="utf-8")
+PAGES = {"worklist": "Patients shown", "clinic": "Response rate", "data-quality": "Ingest runs"}
+
+
+def documented_server_block() -> str:
+    blocks = re.findall(r"```nginx\n(.*?)```", DOCS, re.S)
+    assert len(blocks) == 1, "docs/access.md has no single nginx example"
+    return blocks[0]
+
+
+def server_name(block: str) -> str:
+    return re.search(r"^\s*server_name\s+(\S+);", block, re.M).group(1)
+
+
+def with_test_values(block: str, port: int, upstream: int, certificate: Path, key: Path) -> str:
+    """The documented block with this test's ports and certificate. Each swapped line must be in
+    the docs as the test expects, so a changed example fails here."""
+    swaps = [(r"^(\s*)listen 443 ssl;", rf"\g<1>listen 127.0.0.1:{port} ssl;"),
+             (r"^(\s*)ssl_certificate\s+\S+;", rf"\g<1>ssl_certificate {certificate};"),
+             (r"^(\s*)ssl_certificate_key\s+\S+;", rf"\g<1>ssl_certificate_key {key};"),
+             (r"proxy_pass http://127\.0\.0\.1:8501;", f"proxy_pass http://127.0.0.1:{upstream};")]
+    for pattern, replacement in swaps:
+        block, found = re.subn(pattern, replacement, block, flags=re.M)
+        assert found == 1, f"docs/access.md's nginx example no longer has {pattern!r}"
+    return block
+
+
+def nginx_conf(server_block: str, work: Path) -> str:
+    """A whole nginx.conf around the server block: the process's own files in `work` (the test's
+    scaffolding; a clinic's nginx has its own)."""
+    temp = "\n".join(f"    {name}_temp_path {work / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return (f"{user}worker_processes 1;\ndaemon off;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} info;\n"
+            f"events {{ worker_connections 256; }}\n"
+            f"http {{\n    include /etc/nginx/mime.types;\n    access_log {work / 'access.log'};\n{temp}\n"
+            f"{server_block}\n}}\n")
+
+
+def self_signed(host: str, work: Path) -> tuple[Path, Path]:
+    certificate, key = work / "test.pem", work / "test.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={host}",
+                    "-addext", f"subjectAltName=DNS:{host}", "-keyout", str(key), "-out", str(certificate)],
+                   check=True, capture_output=True)
+    return certificate, key
+
+
+def test_the_documented_nginx_block_serves_every_page_gzipped(database, tmp_path):
+    upstream, port = free_port(), free_port()
+    block = documented_server_block()
+    host = server_name(block)
+    certificate, key = self_signed(host, tmp_path)
+    server_block = with_test_values(block, port, upstream, certificate, key)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(nginx_conf(server_block, tmp_path))
+    settings = tmp_path / "clinic.toml"
+    settings.write_text(f'[access]\nallowed_hosts = ["{host}"]\n')  # the name users type (docs/access.md)
+    env = {**os.environ, "OUTCOMES_DB": str(database), "OUTCOMES_CONFIG": str(settings)}
+    log = tmp_path / "streamlit.log"
+    with streamlit_server(upstream, env, log):
+        proxy = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 30
+            while not (tmp_path / "nginx.pid").exists():
+                assert proxy.poll() is None and time.monotonic() < deadline, proxy.stderr.read().decode()
+                time.sleep(0.1)
+            encodings = visit_through(host, port)
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=20)
+    scripts = {url: sent for url, sent in encodings.items() if url.endswith(".js")}
+    assert len(scripts) > 50  # Streamlit's bundle and its pages' element scripts
+    assert sum(encoding == "gzip" for encoding, _ in scripts.values()) > 50
+    # Those left plain are the ones the documented gzip_min_length leaves out, and no other.
+    smallest = int(re.search(r"gzip_min_length (\d+);", block).group(1))
+    plain = [url for url, (encoding, length) in scripts.items()
+             if encoding != "gzip" and (length is None or int(length) >= smallest)]
+    assert not plain, f"scripts not gzipped through the proxy: {plain[:5]}"
+
+
+def visit_through(host: str, port: int) -> dict[str, tuple[str, str | None]]:
+    """Open each page at https://host:port in a new private window (an empty cache: every script
+    fetched); return each response's Content-Encoding and Content-Length by URL."""
+    encodings: dict[str, tuple[str, str | None]] = {}
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox", f"--host-resolver-rules=MAP {host} 127.0.0.1"])
+        try:
+            for path, text in PAGES.items():
+                context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 1000})
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.on("response", lambda r: encodings.__setitem__(
+                    r.url, (r.headers.get("content-encoding", ""), r.headers.get("content-length"))))
+                page.goto(f"https://{host}:{port}/{path}")
+                page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=90_000)
+                page.wait_for_function(SETTLED, timeout=90_000)
+                assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
+                assert not errors, errors
+                context.close()
+        finally:
+            browser.close()
+    return encodings
