@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from pipelines.access_policy import host_refusal, local_mode_refusal, redirect_host
+from pipelines.access_policy import forwarded_refusal, host_refusal, local_mode_refusal, redirect_host
 from pipelines.settings import AccessSettings
 
 # Dashboard pages by their URL path, in menu order.
@@ -109,11 +109,14 @@ def gate(access: AccessSettings) -> Viewer:
 
 def refuse_unsafe_request(access: AccessSettings) -> None:
     """Stop a request addressed by a foreign host name (DNS rebinding, `host_refusal`), and, in
-    local single-user mode, one served on an address other computers can reach. Run before
-    every page, the patients' check-in page included (dashboard/checkin_route.py)."""
-    refusal = host_refusal(st.context.headers.get("Host"), (*access.allowed_hosts, *_public_hosts()))
+    local single-user mode, one served on an address other computers can reach or forwarded by
+    a proxy for another computer. Run before every page, the patients' check-in page included
+    (dashboard/checkin_route.py)."""
+    headers = st.context.headers
+    refusal = host_refusal(headers.get("Host"), (*access.allowed_hosts, *_public_hosts()))
     if refusal is None and not sign_in_configured():
-        refusal = local_mode_refusal(st.get_option("server.address"), access)
+        refusal = (local_mode_refusal(st.get_option("server.address"), access)
+                   or forwarded_refusal(headers.get_all("X-Forwarded-For"), headers.get_all("Forwarded"), access))
     if refusal:
         st.error(refusal, icon=":material/block:")
         st.stop()

@@ -42,6 +42,43 @@ def local_mode_refusal(address: str | None, access: AccessSettings) -> str | Non
             f"private to you.")
 
 
+def forwarded_clients(x_forwarded_for: list[str], forwarded: list[str]) -> list[str]:
+    """The client addresses a reverse proxy says it forwards: every entry of the X-Forwarded-For
+    headers and every `for=` of the Forwarded headers (RFC 7239: `for="[2001:db8::1]:4711"`), as
+    bare addresses (no quotes, brackets or port); unreadable ones as they are written."""
+    clients = [entry.strip() for value in x_forwarded_for for entry in value.split(",") if entry.strip()]
+    for value in forwarded:
+        for element in value.split(","):
+            for pair in element.split(";"):
+                name, _, text = pair.partition("=")
+                if name.strip().lower() == "for" and text.strip():
+                    clients.append(text.strip().strip('"'))
+    return [_bare_address(client) for client in clients]
+
+
+def _bare_address(text: str) -> str:
+    if text.startswith("["):
+        return text[1:text.find("]")] if "]" in text else text[1:]
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+def forwarded_refusal(x_forwarded_for: list[str], forwarded: list[str], access: AccessSettings) -> str | None:
+    """Why local mode must not answer a request a reverse proxy forwarded for another computer,
+    or None. The dashboard listening on 127.0.0.1 keeps other computers out only until a proxy
+    on this computer passes their requests in (docs/access.md's nginx block, set up before
+    sign-in is): then everyone on the network would be the local user. Any forwarded client
+    that is not this computer is refused, unless the settings say the network is private."""
+    if access.allow_local_mode_on_network:
+        return None
+    others = [client for client in forwarded_clients(x_forwarded_for, forwarded) if not is_loopback(client)]
+    if not others:
+        return None
+    return (f"Refusing this request: a proxy forwarded it from {others[0]!r}, another computer, and there is no "
+            f"sign-in configured (local single-user mode), so that computer would see every record as this "
+            f"computer's user. Configure sign-in (docs/access.md), or set `allow_local_mode_on_network = true` "
+            f"under [access] in the settings file if this network is private to you.")
+
+
 def request_host(host_header: str) -> str:
     """The host name of an HTTP Host header, without its port and IPv6 brackets, lower case."""
     host = host_header.strip().lower()

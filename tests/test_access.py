@@ -307,6 +307,36 @@ def test_only_this_computers_names_and_allowed_hosts_may_address_the_dashboard(h
     assert (host_refusal(host, ("outcomes.clinic.example",)) is None) == allowed
 
 
+@pytest.mark.parametrize("x_forwarded_for, forwarded, clients", [
+    ([], [], []),
+    (["127.0.0.1"], [], ["127.0.0.1"]),  # nginx on this computer, a browser on this computer
+    (["10.1.2.3, 127.0.0.1"], [], ["10.1.2.3", "127.0.0.1"]),
+    (["10.1.2.3", "::1"], [], ["10.1.2.3", "::1"]),  # two header lines
+    ([], ['for=192.0.2.60;proto=http;by=203.0.113.43, for="[2001:db8:cafe::17]:4711"'],
+     ["192.0.2.60", "2001:db8:cafe::17"]),  # RFC 7239, section 4 examples
+    ([], ['For="127.0.0.1:5000"'], ["127.0.0.1"]),
+])
+def test_the_clients_a_proxy_forwards_are_read_from_both_headers(x_forwarded_for, forwarded, clients):
+    from pipelines.access_policy import forwarded_clients
+
+    assert forwarded_clients(x_forwarded_for, forwarded) == clients
+
+
+@pytest.mark.parametrize("x_forwarded_for, forwarded, refused", [
+    ([], [], False), (["127.0.0.1"], [], False), (["::1"], ['for="[::1]:80"'], False),
+    (["192.168.1.20"], [], True), (["10.1.2.3, 127.0.0.1"], [], True), ([], ["for=unknown"], True),
+    ([], ['for="_hidden"'], True),  # an obfuscated client (RFC 7239, 6.3): not known to be this computer
+])
+def test_local_mode_refuses_a_request_a_proxy_forwarded_for_another_computer(x_forwarded_for, forwarded, refused):
+    from pipelines.access_policy import forwarded_refusal
+
+    refusal = forwarded_refusal(x_forwarded_for, forwarded, AccessSettings())
+    assert (refusal is not None) == refused
+    if refused:
+        assert "another computer" in refusal and "allow_local_mode_on_network" in refusal
+    assert forwarded_refusal(x_forwarded_for, forwarded, AccessSettings(allow_local_mode_on_network=True)) is None
+
+
 def test_allowed_hosts_must_be_a_list_of_names(tmp_path):
     from pipelines.settings import SettingsError, load_settings
 

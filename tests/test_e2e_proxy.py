@@ -6,7 +6,8 @@ its certificate and ports swapped for a self-signed test certificate and free po
 the pages in Chromium under the documented host name (mapped onto 127.0.0.1). It checks what a
 clinic's users depend on: every page draws through the proxy (Streamlit's websocket passes),
 with no error box, and Streamlit's scripts arrive gzipped (they leave Streamlit uncompressed:
-about 5 MB on a first visit, a third of that gzipped, docs/access.md).
+about 5 MB on a first visit, a third of that gzipped, docs/access.md); and that local
+single-user mode behind the proxy refuses a request forwarded for another computer.
 """
 
 from __future__ import annotations
@@ -74,30 +75,38 @@ def self_signed(host: str, work: Path) -> tuple[Path, Path]:
     return certificate, key
 
 
-def test_the_documented_nginx_block_serves_every_page_gzipped(database, tmp_path):
+@pytest.fixture(scope="module")
+def proxied(database, tmp_path_factory):
+    """The dashboard (local single-user mode, on 127.0.0.1) behind nginx running the documented
+    block; yields the address users open, (host name, port)."""
+    work = tmp_path_factory.mktemp("proxy")
     upstream, port = free_port(), free_port()
     block = documented_server_block()
     host = server_name(block)
-    certificate, key = self_signed(host, tmp_path)
-    server_block = with_test_values(block, port, upstream, certificate, key)
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(nginx_conf(server_block, tmp_path))
-    settings = tmp_path / "clinic.toml"
+    certificate, key = self_signed(host, work)
+    conf = work / "nginx.conf"
+    conf.write_text(nginx_conf(with_test_values(block, port, upstream, certificate, key), work))
+    settings = work / "clinic.toml"
     settings.write_text(f'[access]\nallowed_hosts = ["{host}"]\n')  # the name users type (docs/access.md)
     env = {**os.environ, "OUTCOMES_DB": str(database), "OUTCOMES_CONFIG": str(settings)}
-    log = tmp_path / "streamlit.log"
-    with streamlit_server(upstream, env, log):
-        proxy = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)],
+    with streamlit_server(upstream, env, work / "streamlit.log"):
+        proxy = subprocess.Popen([NGINX, "-p", str(work), "-c", str(conf)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             deadline = time.monotonic() + 30
-            while not (tmp_path / "nginx.pid").exists():
+            while not (work / "nginx.pid").exists():
                 assert proxy.poll() is None and time.monotonic() < deadline, proxy.stderr.read().decode()
                 time.sleep(0.1)
-            encodings = visit_through(host, port)
+            yield host, port
         finally:
             proxy.terminate()
             proxy.wait(timeout=20)
+
+
+def test_the_documented_nginx_block_serves_every_page_gzipped(proxied):
+    host, port = proxied
+    block = documented_server_block()
+    encodings = visit_through(host, port)
     scripts = {url: sent for url, sent in encodings.items() if url.endswith(".js")}
     assert len(scripts) > 50  # Streamlit's bundle and its pages' element scripts
     assert sum(encoding == "gzip" for encoding, _ in scripts.values()) > 50
@@ -106,6 +115,29 @@ def test_the_documented_nginx_block_serves_every_page_gzipped(database, tmp_path
     plain = [url for url, (encoding, length) in scripts.items()
              if encoding != "gzip" and (length is None or int(length) >= smallest)]
     assert not plain, f"scripts not gzipped through the proxy: {plain[:5]}"
+
+
+def test_local_mode_behind_the_proxy_refuses_another_computer(proxied, database):
+    """Before sign-in is configured, the proxy would let every computer on the network in as the
+    local user. A request the proxy forwards for another computer (here a client that came
+    through one more proxy: nginx adds 127.0.0.1 after the address it was given) is refused,
+    and shows no record."""
+    from test_e2e_browser import a_patient_on_the_worklist
+
+    host, port = proxied
+    patient = a_patient_on_the_worklist(database)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox", f"--host-resolver-rules=MAP {host} 127.0.0.1"])
+        try:
+            context = browser.new_context(ignore_https_errors=True, extra_http_headers={"X-Forwarded-For": "10.1.2.3"})
+            page = context.new_page()
+            page.goto(f"https://{host}:{port}/patient?patient={patient}")
+            page.get_by_text("a proxy forwarded it from '10.1.2.3'", exact=False).first.wait_for(timeout=90_000)
+            page.wait_for_function(SETTLED, timeout=90_000)
+            assert patient not in page.inner_text("body")
+        finally:
+            browser.close()
 
 
 def visit_through(host: str, port: int) -> dict[str, tuple[str, str | None]]:
