@@ -2,22 +2,24 @@
 visitor after a start (`outcomes dashboard` runs `python -m dashboard.serve <streamlit options>`).
 
 Why: `streamlit run` runs none of our code until a visitor's page does. So after every start of
-the server (a deploy, a reboot, a crash) the first visitor paid for importing the dashboard's
-modules (pandas, Plotly, Arrow: about 1.3 s), for opening the database version and for their
-page's answers: 3.7-5.1 s per page at 200,000 patients, against 1.5-2.1 s for a later new session
-(docs/scaling.md). Here, as soon as Streamlit's runtime exists, a thread imports those modules
-and starts the watcher (`dashboard/warming.py`), which opens the current version and asks it
-the questions the last server was asked (`dashboard/recent_questions.py` keeps them in a file
-beside the database for this). The page runs find all of it in the process's caches.
+the server (a deploy, a reboot, a crash) the first visitor paid for importing what the pages
+import (pandas, Plotly, Arrow, the board report's PDF writer: about 1.8 s), for opening the
+database version and for their page's answers: 2.9-3.5 s per page at 200,000 patients, against
+1.4-1.7 s for a later new session (docs/scaling.md). Here, as soon as Streamlit's runtime
+exists, a thread imports those modules and starts the watcher (`dashboard/warming.py`), which
+opens the current version and asks it the questions the last server process was asked
+(`dashboard/recent_questions.py` keeps them in a file beside the database). The page runs find
+all of it in the process's caches.
 
 `streamlit run dashboard/app.py` still works: the watcher then starts on the first page run.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import logging
-import pkgutil
 import sys
 import threading
 import time
@@ -30,18 +32,32 @@ WAIT_FOR_RUNTIME_S = 120.0
 log = logging.getLogger("infusion_outcomes.serve")
 
 
-def dashboard_modules() -> list[str]:
-    """The dashboard's importable modules: every module of the package but the page scripts
-    (`views/`, run by Streamlit, not imported) and the router (`app`)."""
-    import dashboard
+def modules_the_pages_import() -> list[str]:
+    """Every module the router and the page scripts import (read from their source: the scripts
+    are run by Streamlit, never imported), the modules named in `from package import module`
+    included. Importing them imports the rest of the dashboard and its libraries."""
+    names: list[str] = []
+    for script in (APP, *sorted((APP.parent / "views").glob("*.py"))):
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.append(node.module)
+                names += [f"{node.module}.{alias.name}" for alias in node.names
+                          if _is_module(f"{node.module}.{alias.name}")]
+    return list(dict.fromkeys(names))
 
-    return [module.name for module in pkgutil.walk_packages(dashboard.__path__, "dashboard.")
-            if not module.name.startswith("dashboard.views") and module.name != "dashboard.app"]
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # `name` is a function or class of its package, not a module
+        return False
 
 
 def prepare(wait_s: float = WAIT_FOR_RUNTIME_S) -> bool:
     """Once Streamlit's runtime exists (the dashboard's caches belong to it, so nothing is imported
-    before), import the dashboard's modules and start the database watcher. False if the runtime
+    before), import what the pages import and start the database watcher. False if the runtime
     never came."""
     from streamlit.runtime import Runtime
 
@@ -50,7 +66,7 @@ def prepare(wait_s: float = WAIT_FOR_RUNTIME_S) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
-    for name in dashboard_modules():
+    for name in modules_the_pages_import():
         importlib.import_module(name)
     from dashboard import warming
 

@@ -9,15 +9,16 @@ docs/scaling.md). A server in service is asked much the same questions day after
 page's first view with the clinic's usual filters, the patients on today's list), so the
 questions asked of one version are the best guess of what the next will be asked.
 
-How: every `ask` records its question (`dashboard/recent_questions.py`); a daemon thread (`start`, once per server
-process) looks at the database file every POLL_SECONDS and, when a new version appears, opens
-it (`data._snapshot`) and asks it the most recent questions, newest first, within a time
-budget. The questions are kept beside the database too, so a restarted server asks them of the
-version it opens first (`dashboard/serve.py` starts the thread with the server). The answers land in the same caches the pages read, keyed on the version, so a visitor
+How: every `ask` records its question (`dashboard/recent_questions.py`); a daemon thread
+(`start`, once per server process) looks at the database file every POLL_SECONDS and, when a
+new version appears, opens it (`data._snapshot`) and asks it the most recent questions, newest
+first, within a time budget. The questions are kept beside the database too, so a restarted
+server asks them of the version it opens first (`dashboard/serve.py` starts the thread with the
+server). The answers land in the same caches the pages read, keyed on the version, so a visitor
 finds them there. A visitor who arrives meanwhile waits for at most the question being answered
-(the snapshot's lock), not for the whole list, and the next question waits until their page
-has stopped asking. Nothing is computed that a page would not have
-computed: only questions a user asked, of the version the user would see.
+(the snapshot's lock), not for the whole list, and the next question waits until their page has
+stopped asking. Nothing is computed that a page would not have computed: only questions a user
+asked, of the version the user would see.
 """
 
 from __future__ import annotations

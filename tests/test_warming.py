@@ -220,3 +220,16 @@ def test_a_restarted_server_asks_the_last_servers_questions_before_anyone_visits
     assert re.search(r"took (\d+) questions asked before this server started", restarted.read_text())
     assert int(found.group(1)) >= 6  # the Clinic outcomes page's questions (and the router's)
     assert "missing ScriptRunContext" not in restarted.read_text()
+
+
+def test_the_server_imports_what_the_pages_import_and_runs_no_page():
+    from dashboard import serve
+
+    names = serve.modules_the_pages_import()
+    # `from dashboard.views import clinic_bases` (a module of a package), `from x import function`
+    assert {"dashboard.views.clinic_bases", "dashboard.views.clinic_report", "pipelines.reports.board_pdf",
+            "dashboard.data", "pandas"} <= set(names)
+    assert "dashboard.data.ask" not in names
+    scripts = {f"dashboard.views.{p.stem}" for p in (REPO / "dashboard" / "views").glob("*.py")} - {
+        "dashboard.views.clinic_bases", "dashboard.views.clinic_report", "dashboard.views.__init__"}
+    assert not scripts & set(names), "a page script would run on import"
