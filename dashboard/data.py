@@ -22,6 +22,7 @@ Pages never hold a connection or SQL. They call `ask(function, *args)` with a fu
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import tempfile
@@ -159,12 +160,28 @@ def ask(function: Callable, *args, **kwargs):
     path = db_path()
     version = current_version()
     name = f"{function.__module__}:{function.__qualname__}"
-    recent_questions.record(False, name, args, kwargs)  # asked of the next version before anyone visits
+    recent_questions.record("ask", name, args, kwargs)  # asked of the next version before anyone visits
     try:
         return _answer(path, version, name, args, kwargs)
     except duckdb.CatalogException as error:  # a file that is not an outcomes database (yet)
         raise NoDatabase(f"`{path}` is not an outcomes database ({error}). "
                          f"Create one with `outcomes ingest ... --db {path}`.") from None
+
+
+def remembered(function: Callable) -> Callable:
+    """Record each call of `function` as a question, so the server makes it for each new
+    database version before anyone visits (dashboard/warming.py calls the function itself).
+
+    For a page's own cached computation over answers (the Worklist's table), which `ask`
+    does not see: `function` must read the current version itself (`current_version()`), not
+    take it as an argument, so the same call made after an ingest is made of the new version."""
+    name = f"{function.__module__}:{function.__qualname__}"
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        recent_questions.record("call", name, args, kwargs)
+        return function(*args, **kwargs)
+    return call
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -186,7 +203,7 @@ def ask_shared(function: Callable, *args, **kwargs):
     path = db_path()
     version = current_version()
     name = f"{function.__module__}:{function.__qualname__}"
-    recent_questions.record(True, name, args, kwargs)
+    recent_questions.record("shared", name, args, kwargs)
     try:
         return _shared_answer(path, version, name, args, kwargs)
     except duckdb.CatalogException as error:  # as in `ask`

@@ -25,8 +25,10 @@ MAX_QUESTIONS = 64  # the most recent distinct questions kept: a few pages' firs
 
 @dataclass(frozen=True)
 class Question:
-    """One `ask` (`shared`: `ask_shared`): the function's name and its arguments, as cached."""
-    shared: bool
+    """One question: the function's name and its arguments, as cached. `kind` says how it was
+    asked: "ask" (`data.ask`), "shared" (`data.ask_shared`) or "call" (a `data.remembered`
+    function, made from answers)."""
+    kind: str
     function: str
     args: tuple
     kwargs: tuple  # sorted (name, value) pairs, so equal questions compare equal
@@ -38,11 +40,11 @@ _last_asked = 0.0  # time.monotonic() of the latest `record`: when a page last a
 _changes = 0  # how many times `_recent` changed: `save` writes only when it has
 
 
-def record(shared: bool, function: str, args: tuple, kwargs: dict) -> None:
+def record(kind: str, function: str, args: tuple, kwargs: dict) -> None:
     """Remember a question a page asked: the newest last, the oldest dropped past MAX_QUESTIONS."""
     global _last_asked, _changes
     _last_asked = time.monotonic()
-    question = Question(shared, function, args, tuple(sorted(kwargs.items())))
+    question = Question(kind, function, args, tuple(sorted(kwargs.items())))
     with _lock:
         try:
             if _recent and _recent[-1] == question:
@@ -114,8 +116,10 @@ def load(path: Path) -> int:
         return 0
     with path.open("rb") as handle:
         questions = _QuestionsUnpickler(handle).load()
-    if not isinstance(questions, list) or not all(isinstance(q, Question) for q in questions):
-        raise pickle.UnpicklingError(f"{path} holds no list of questions")
+    if not isinstance(questions, list) or not all(_well_formed(q) for q in questions):
+        # (another version of the dashboard may have written it: its questions, built as this
+        # version's class without this version's fields, would break every page that asks)
+        raise pickle.UnpicklingError(f"{path} holds no list of this version's questions")
     global _changes
     with _lock:
         if _recent:
@@ -123,6 +127,16 @@ def load(path: Path) -> int:
         _recent.extend(questions[-MAX_QUESTIONS:])
         _changes += 1
         return len(_recent)
+
+
+KINDS = ("ask", "shared", "call")
+
+
+def _well_formed(question) -> bool:
+    return (isinstance(question, Question)
+            and set(vars(question)) == {f.name for f in dataclasses.fields(Question)}
+            and question.kind in KINDS and isinstance(question.function, str)
+            and isinstance(question.args, tuple) and isinstance(question.kwargs, tuple))
 
 
 # What a question's arguments may be built from besides the builtin values (str, int, tuple,

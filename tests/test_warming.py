@@ -68,12 +68,42 @@ def test_a_new_version_is_answered_so_the_next_page_run_computes_nothing(served,
     assert after == before  # the same exports: the same figures, from the new version
 
 
+def test_the_worklists_table_is_made_for_a_new_version_so_the_next_run_computes_nothing(served, monkeypatch):
+    """The Worklist's table is made from answers by the page's own code (`worklist_table`, the
+    alerts without their acknowledgements, shaped for the grid): remembered and made too."""
+    from dashboard import acknowledging
+
+    def worklist_page():
+        monkeypatch.setenv("OUTCOMES_DB", str(served))
+        app = AppTest.from_file(str(APP), default_timeout=120)
+        app.switch_page("views/worklist.py")
+        app.run()
+        assert not app.exception, [e.value for e in app.exception]
+        return app.dataframe[0].value
+
+    before = worklist_page()
+    calls = [q for q in recent_questions.newest_first() if q.kind == "call"]
+    assert [q.function for q in calls] == ["dashboard.worklist_table:worklist_table"]
+
+    ingest(served, [SAMPLE], Settings())
+    version = data.file_version(str(served))
+    assert warming.warm(str(served), version).failed == 0
+
+    computed = []
+    raised, resolve = acknowledging.raised_alerts, data._resolve
+    monkeypatch.setattr(acknowledging, "raised_alerts", lambda *a: computed.append("alerts") or raised(*a))
+    monkeypatch.setattr(data, "_resolve", lambda name: computed.append(name) or resolve(name))
+    after = worklist_page()
+    assert computed == []  # no answer, and not the table, made in the page's run
+    assert after.equals(before)  # the same exports: the same list, from the new version
+
+
 def test_questions_are_kept_newest_first_each_once_and_at_most_max():
     recent_questions.forget()
     try:
         for k in range(recent_questions.MAX_QUESTIONS + 5):
-            recent_questions.record(False, "m:f", (k,), {})
-        recent_questions.record(False, "m:f", (recent_questions.MAX_QUESTIONS,), {})  # asked again: newest
+            recent_questions.record("ask", "m:f", (k,), {})
+        recent_questions.record("ask", "m:f", (recent_questions.MAX_QUESTIONS,), {})  # asked again: newest
         kept = recent_questions.newest_first()
         assert len(kept) == recent_questions.MAX_QUESTIONS
         assert kept[0].args == (recent_questions.MAX_QUESTIONS,)
@@ -86,7 +116,7 @@ def test_questions_are_kept_newest_first_each_once_and_at_most_max():
 
 def test_a_question_the_new_version_cannot_answer_is_skipped_not_fatal(served, monkeypatch):
     clinic_page(served, monkeypatch)
-    recent_questions.record(False, "pipelines.reports.clinic:headline_outcomes", ("not settings",), {})
+    recent_questions.record("ask", "pipelines.reports.clinic:headline_outcomes", ("not settings",), {})
     ingest(served, [SAMPLE], Settings())
     result = warming.warm(str(served), data.file_version(str(served)))
     assert result.failed == 1 and result.answered == len(recent_questions.newest_first()) - 1
@@ -129,11 +159,11 @@ def test_questions_are_kept_beside_the_database_for_this_account_only_and_read_b
 
     recent_questions.forget()
     try:
-        asked = [(True, "pipelines.analytics.worklist:worklist", (Settings(),),
+        asked = [("shared", "pipelines.analytics.worklist:worklist", (Settings(),),
                   {"as_of": dt.date(2026, 12, 7), "cohort": CohortFilter()}),
-                 (False, "pipelines.analytics.patient:patient_record", (Settings(), "P0001"), {})]
-        for shared, function, args, kwargs in asked:
-            recent_questions.record(shared, function, args, kwargs)
+                 ("ask", "pipelines.analytics.patient:patient_record", (Settings(), "P0001"), {})]
+        for kind, function, args, kwargs in asked:
+            recent_questions.record(kind, function, args, kwargs)
         path = recent_questions.file_for(tmp_path / "outcomes.duckdb")
         assert path.name == "outcomes.duckdb.recent-questions"
         written = recent_questions.save(path)
@@ -149,7 +179,7 @@ def test_questions_are_kept_beside_the_database_for_this_account_only_and_read_b
         # Nothing asked since: not written again (the watcher saves every few seconds).
         path.unlink()
         assert recent_questions.save(path, unless_unchanged_since=written + 1) == written + 1 and not path.exists()
-        recent_questions.record(False, "m:f", (1,), {})
+        recent_questions.record("ask", "m:f", (1,), {})
         recent_questions.save(path, unless_unchanged_since=written + 1)
         recent_questions.forget()
         assert recent_questions.load(path) == 3
@@ -186,6 +216,24 @@ def test_a_file_of_questions_put_there_by_someone_else_runs_no_code(tmp_path, pa
         recent_questions.load(path)
     assert not marker.exists() and not list(tmp_path.glob("*.checkin-publish.log"))
     assert "antigravity_xyz" not in sys.modules and recent_questions.newest_first() == []
+
+
+def test_a_file_of_another_versions_questions_is_set_aside_not_taken(tmp_path):
+    """After an upgrade the file holds the last version's questions; built as this version's
+    class without its fields, they broke every page that asked (seen on a restart)."""
+    import pickle
+
+    old = object.__new__(recent_questions.Question)
+    old.__dict__.update({"shared": True, "function": "m:f", "args": (), "kwargs": ()})  # an older shape
+    path = tmp_path / "outcomes.duckdb.recent-questions"
+    path.write_bytes(pickle.dumps([old]))
+    recent_questions.forget()
+    with pytest.raises(pickle.UnpicklingError, match="this version's questions"):
+        recent_questions.load(path)
+    assert recent_questions.newest_first() == []
+    recent_questions.record("ask", "m:f", (), {})  # asking works as before
+    assert len(recent_questions.newest_first()) == 1
+    recent_questions.forget()
 
 
 def test_a_restarted_server_asks_the_last_servers_questions_before_anyone_visits(sample_database, tmp_path):

@@ -6,43 +6,36 @@ first (`pipelines.analytics.alerts`, through dashboard/acknowledging.py, which a
 form under the table); this page only filters it (site and clinician through the shared cohort filter, reasons here), counts the
 reasons, and shows it with clinical headers and a link per patient to the Patient page.
 
-The link is a relative URL, `patient?patient=<id>`: st.dataframe's LinkColumn opens it with
-`window.open`, which resolves it against the current page's address (`…/worklist` or the app's
-root), so it lands on the Patient page (url_path "patient") of the same app, wherever the app is
-served, in a new tab; the Patient page reads `st.query_params["patient"]`. Ids are URL-encoded.
+Each patient links to the Patient page (`dashboard/worklist_table.py` builds the table and
+says how the link works).
 
 Speed: on a 200,000-patient clinic the list has ~78,000 rows. The list is cached per database
 version (`ask`); the table built from it is cached per filter as a shared, never-modified
-resource (no copy per rerun), so a rerun only sends the rows, and the CSV is only made when the
-button is pressed.
+resource (no copy per rerun; `worklist_table`, made by the server for each new version before
+anyone visits), so a rerun only sends the rows, and the CSV is only made when the button is
+pressed.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from urllib.parse import quote
-
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import streamlit as st
 
 from dashboard.acknowledging import store_version, worklist_section, worklist_with_acknowledgements
 from dashboard import checkin_staff
 from dashboard.auditing import auditor
 from dashboard.bars import count_bars
-from dashboard.charts.quality import reason_counts
-from dashboard.data import ask, current_version, db_path, settings
+from dashboard.data import ask, current_version, settings
 from dashboard.filters import cohort_filter, describe
 from dashboard.today import today as clinic_day
 from dashboard.widgets import require_database
 from dashboard.worklist_status import in_treatment_switch, who_is_listed
+from dashboard.worklist_table import worklist_table
 from dashboard.worklist_today import show_today, view_switch
-from pipelines.analytics.cohorts import IN_TREATMENT, CohortFilter, cohort_options, status_filter
+from pipelines.analytics.cohorts import IN_TREATMENT, cohort_options, status_filter
 from pipelines.analytics.worklist import REASON_COLUMNS, REASON_LABELS, SAFETY_REASONS, UPCOMING_INFUSION_DAYS
 from pipelines.safe_csv import csv_bytes
 
-PATIENT_PAGE = "patient"
 # More rows than this are not sent to the browser at once (the CSV has them all): a measured
 # ~80,000-row list renders in about 0.2 s warm, so every realistic clinic's list is shown whole.
 MAX_ROWS_SHOWN = 100_000
@@ -63,47 +56,6 @@ COLUMNS = {  # display column -> header
     "last_infusion_at": st.column_config.DatetimeColumn("Last infusion", format="YYYY-MM-DD HH:mm"),
     "n_infusions": st.column_config.NumberColumn("Infusions", width="small"),
 }
-
-
-def patient_links(ids: pd.Series) -> pa.Array:
-    """`patient?patient=<id>` for each id, URL-encoded where an id needs it (most need not)."""
-    ids = pa.array(ids, type=pa.string())
-    plain = pc.match_substring_regex(ids, r"^[A-Za-z0-9_.~-]*$")
-    if not pc.all(plain).as_py():
-        encoded = [value if ok else quote(value, safe="") for value, ok in zip(ids.to_pylist(), plain.to_pylist())]
-        ids = pa.array(encoded, type=pa.string())
-    return pc.binary_join_element_wise(f"{PATIENT_PAGE}?{PATIENT_PAGE}=", ids, "")
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def table(database: str, version: str, cohort: CohortFilter, reasons: tuple[str, ...],
-          as_of: dt.date, store: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
-    """The worklist of `cohort` narrowed to patients with any of `reasons` (all when empty), as
-    shown (link, reasons in words, clinical columns, then the id and a column per reason for
-    the CSV), its reason counts before narrowing, and its as-of date (today at the clinic:
-    a new day is a new list). `database` and its `version` key the cache, so an ingest is picked
-    up; `store`, the acknowledgements' version, so an acknowledged alert leaves the list at once
-    (dashboard/acknowledging.py)."""
-    frame = worklist_with_acknowledgements(version, store, cohort, as_of)[0]
-    counts = reason_counts(frame)
-    if reasons:
-        frame = frame[frame[list(reasons)].any(axis=1)]
-    shown = pd.DataFrame({
-        "patient": pd.Series(patient_links(frame["patient_id"]), dtype=pd.ArrowDtype(pa.string()), index=frame.index),
-        "patient_id": frame["patient_id"],
-        "n_reasons": frame["n_reasons"],
-        "reasons_text": pd.Series(pc.binary_join(pa.array(frame["reasons"]), "; "),
-                                  dtype=pd.ArrowDtype(pa.string()), index=frame.index),
-        "site": frame["site"],
-        "clinician": frame["clinician"],
-        "primary_indication": frame["primary_indication"].str.replace("_", " "),
-        "last_infusion_at": frame["last_infusion_at"],
-        "n_infusions": frame["n_infusions"],
-        "latest_phq9_score": frame["latest_phq9_score"],
-        "latest_phq9_at": frame["latest_phq9_at"],
-        **{column: frame[column] for column in REASON_COLUMNS},
-    }).reset_index(drop=True)
-    return shown, counts, frame.attrs.get("as_of")
 
 
 def csv_of(shown: pd.DataFrame) -> bytes:
@@ -133,7 +85,7 @@ today = clinic_day()
 if not everyone:
     cohort = status_filter(cohort, settings(), today, IN_TREATMENT)
 store = store_version()
-shown, counts, as_of = table(db_path(), current_version(), cohort, tuple(reasons), today, store)
+shown, counts, as_of = worklist_table(cohort, tuple(reasons), today)
 if as_of is None:
     st.info("No infusions are loaded yet, so nobody is on the worklist. Load the clinic's exports with "
             "`outcomes ingest`.")
