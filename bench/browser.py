@@ -232,6 +232,12 @@ def line(label: str, times: list[float], target: float) -> str:
             f"{len(times)} runs, {min(times):.2f}-{max(times):.2f})")
 
 
+def single(label: str, seconds: float, target: float) -> str:
+    """A figure of one run (each visit is the first of its kind), beside its target."""
+    verdict = "met" if seconds <= target else "NOT met"
+    return f"{label:<34} {seconds:7.2f} s   (target <= {target:.0f} s: {verdict}; one run)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=200_000)
@@ -317,24 +323,17 @@ def main() -> None:
     print(line("Worklist, a browser's first visit", results[("empty cache", "Worklist")], TARGETS["new session"]))
     if not args.no_ingest:
         for name in PAGES:  # one run each: every page is the first of a new version
-            seconds = results[("after ingest", name)][0]
-            verdict = "met" if seconds <= TARGETS["after ingest"] else "NOT met"
-            print(f"{name + ', first after an ingest':<34} {seconds:7.2f} s   "
-                  f"(target <= {TARGETS['after ingest']:.0f} s: {verdict}; one run)")
+            print(single(f"{name}, first after an ingest", results[("after ingest", name)][0], TARGETS["after ingest"]))
         print(f"{'the ingest itself (200 patients)':<34} {statistics.median(results[('ingest', 'ingest')]):7.2f} s")
         for name in PAGES:
-            seconds = results[("after warming", name)][0]
-            verdict = "met" if seconds <= TARGETS["after ingest"] else "NOT met"
-            print(f"{name + ', first after the server answered':<34} {seconds:7.2f} s   "
-                  f"(target <= {TARGETS['after ingest']:.0f} s: {verdict}; one run)")
+            print(single(f"{name}, first after the server answered", results[("after warming", name)][0],
+                         TARGETS["after ingest"]))
         print(f"{'the server answering a new version':<34} {statistics.median(results[('warmed', 'ingest')]):7.2f} s"
               f"   (from the ingest's end, median)")
     if not args.no_restart:
         for name in PAGES:
-            seconds = results[("after restart", name)][0]
-            verdict = "met" if seconds <= TARGETS["after restart"] else "NOT met"
-            print(f"{name + ', first after a restart':<34} {seconds:7.2f} s   "
-                  f"(target <= {TARGETS['after restart']:.0f} s: {verdict}; one run)")
+            print(single(f"{name}, first after a restart", results[("after restart", name)][0],
+                         TARGETS["after restart"]))
         print(f"{'the server opening the database':<34} {statistics.median(results[('restarted', 'server')]):7.2f} s"
               f"   (from answering its health check, median)")
     print(f"server peak memory {peak:.2f} GB; load average (1 min) {statistics.mean(loads):.1f} mean, "

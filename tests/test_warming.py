@@ -122,28 +122,41 @@ def test_a_question_the_new_version_cannot_answer_is_skipped_not_fatal(served, m
     assert result.failed == 1 and result.answered == len(recent_questions.newest_first()) - 1
 
 
+def visit_clinic_outcomes(port: int) -> None:
+    """Open Clinic outcomes on the real server in Chromium, until drawn (its questions asked)."""
+    from test_e2e_browser import CHROMIUM, SETTLED, sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/clinic")
+        page.get_by_text("Response rate").first.wait_for(timeout=60_000)
+        page.wait_for_function(SETTLED, timeout=60_000)
+        browser.close()
+
+
+def answered_line(log, version: str, timeout_s: float = 60):
+    """The server's line saying it answered `version` with no question failing, once it is in
+    `log` (None after `timeout_s`); group 1: how many questions."""
+    line = re.compile(rf"opened database version {version} before any visitor and answered (\d+) recent "
+                      rf"questions \(0 failed\)")
+    deadline = time.monotonic() + timeout_s
+    while not (found := line.search(log.read_text())) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return found
+
+
 def test_the_real_server_answers_a_new_version_before_anyone_visits(sample_database, tmp_path):
-    from test_e2e_browser import CHROMIUM, SETTLED, free_port, streamlit_server, sync_api
+    from test_e2e_browser import free_port, streamlit_server
 
     db = tmp_path / "outcomes.duckdb"
     shutil.copy(sample_database, db)
     port, log = free_port(), tmp_path / "streamlit.log"
     with streamlit_server(port, {**os.environ, "OUTCOMES_DB": str(db)}, log):
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}/clinic")
-            page.get_by_text("Response rate").first.wait_for(timeout=60_000)
-            page.wait_for_function(SETTLED, timeout=60_000)
-            browser.close()
+        visit_clinic_outcomes(port)
         subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", str(SAMPLE), "--db", str(db), "--quiet"],
                        cwd=REPO, check=True, capture_output=True)
-        version = data.file_version(str(db))
-        line = re.compile(rf"opened database version {version} before any visitor and answered (\d+) recent "
-                          rf"questions \(0 failed\)")
-        deadline = time.monotonic() + 60
-        while not (found := line.search(log.read_text())) and time.monotonic() < deadline:
-            time.sleep(0.25)
+        found = answered_line(log, data.file_version(str(db)))
     assert found, log.read_text()
     assert int(found.group(1)) >= 6  # the Clinic outcomes page's questions (and the router's)
     # The warmer asks the caches outside a page run on purpose: no warning about it on the console.
@@ -240,30 +253,20 @@ def test_a_restarted_server_asks_the_last_servers_questions_before_anyone_visits
     """`outcomes dashboard`'s server (dashboard/serve.py): the first process is asked the Clinic
     outcomes page's questions and stopped; the next one, with no visitor, opens the database and
     answers them."""
-    from test_e2e_browser import CHROMIUM, SETTLED, free_port, streamlit_server, sync_api
+    from test_e2e_browser import free_port, streamlit_server
 
     db = tmp_path / "outcomes.duckdb"
     shutil.copy(sample_database, db)
     env = {**os.environ, "OUTCOMES_DB": str(db)}
     port, log = free_port(), tmp_path / "streamlit.log"
     with streamlit_server(port, env, log):
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}/clinic")
-            page.get_by_text("Response rate").first.wait_for(timeout=60_000)
-            page.wait_for_function(SETTLED, timeout=60_000)
-            browser.close()
+        visit_clinic_outcomes(port)
     kept = recent_questions.file_for(db)
     assert kept.exists(), log.read_text()  # written when the server stopped
 
     restarted = tmp_path / "restarted.log"
     with streamlit_server(free_port(), env, restarted):
-        line = re.compile(rf"opened database version {data.file_version(str(db))} before any visitor and "
-                          rf"answered (\d+) recent questions \(0 failed\)")
-        deadline = time.monotonic() + 60
-        while not (found := line.search(restarted.read_text())) and time.monotonic() < deadline:
-            time.sleep(0.25)
+        found = answered_line(restarted, data.file_version(str(db)))
     assert found, restarted.read_text()
     assert re.search(r"took (\d+) questions asked before this server started", restarted.read_text())
     assert int(found.group(1)) >= 6  # the Clinic outcomes page's questions (and the router's)
