@@ -24,6 +24,7 @@ asked, of the version the user would see.
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import threading
 import time
@@ -114,10 +115,26 @@ def _watch(path_of, stop: threading.Event) -> None:
                 result = warm(path, version)
                 log.info("opened database version %s before any visitor and answered %d recent questions "
                          "(%d failed) in %.2f s", version, result.answered, result.failed, result.seconds)
+                log.info("set %d objects aside from the garbage collector's full collections", settle_heap())
             except Exception:  # noqa: BLE001 - a file being replaced, or not an outcomes database yet
                 log.exception("could not open database version %s ahead of visitors", version)
             seen = version
         stop.wait(POLL_SECONDS)
+
+
+def settle_heap() -> int:
+    """Set what the process holds now (the modules, this version's answers) aside from Python's
+    cyclic garbage collector (`gc.freeze`), and return how many objects that is.
+
+    Why: a warmed server at 200,000 patients tracks about 230,000 objects, and a full collection
+    of them took 0.14-0.26 s, holding the interpreter's lock, about once per page view (measured
+    with `gc.callbacks` in the server). Frozen objects are still freed when nothing refers to
+    them; a full collection then scans only what is newer: 2-4 ms. Each new version first
+    unfreezes and collects, so the last version's answers, no longer cached, are not kept."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def _take_kept_questions(path: str) -> None:

@@ -135,15 +135,20 @@ def visit_clinic_outcomes(port: int) -> None:
         browser.close()
 
 
-def answered_line(log, version: str, timeout_s: float = 60):
-    """The server's line saying it answered `version` with no question failing, once it is in
-    `log` (None after `timeout_s`); group 1: how many questions."""
-    line = re.compile(rf"opened database version {version} before any visitor and answered (\d+) recent "
-                      rf"questions \(0 failed\)")
+def logged(log, pattern: str, timeout_s: float = 60):
+    """The match of `pattern` in the server's `log`, once it is there (None after `timeout_s`)."""
+    line = re.compile(pattern)
     deadline = time.monotonic() + timeout_s
     while not (found := line.search(log.read_text())) and time.monotonic() < deadline:
         time.sleep(0.25)
     return found
+
+
+def answered_line(log, version: str, timeout_s: float = 60):
+    """The server's line saying it answered `version` with no question failing (group 1: how
+    many questions)."""
+    return logged(log, rf"opened database version {version} before any visitor and answered (\d+) recent "
+                       rf"questions \(0 failed\)", timeout_s)
 
 
 def test_the_real_server_answers_a_new_version_before_anyone_visits(sample_database, tmp_path):
@@ -157,8 +162,10 @@ def test_the_real_server_answers_a_new_version_before_anyone_visits(sample_datab
         subprocess.run([sys.executable, "-m", "pipelines.cli", "ingest", str(SAMPLE), "--db", str(db), "--quiet"],
                        cwd=REPO, check=True, capture_output=True)
         found = answered_line(log, data.file_version(str(db)))
+        frozen = logged(log, r"set (\d+) objects aside from the garbage collector")
     assert found, log.read_text()
     assert int(found.group(1)) >= 6  # the Clinic outcomes page's questions (and the router's)
+    assert frozen and int(frozen.group(1)) > 10_000  # the modules and the answers (warming.settle_heap)
     # The warmer asks the caches outside a page run on purpose: no warning about it on the console.
     assert f"Thread '{warming.THREAD_NAME}': missing ScriptRunContext" not in log.read_text()
 
