@@ -44,10 +44,12 @@ def patient_links(ids: pd.Series) -> pa.Array:
 
 @remembered
 def worklist_table(cohort: CohortFilter, reasons: tuple[str, ...],
-                   as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None]:
+                   as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, dt.date | None, str]:
     """`table` of the served database's current version and the acknowledgements as they are
-    now (remembered: the server makes it for each new version before anyone visits)."""
-    return table(db_path(), current_version(), cohort, reasons, as_of, store_version())
+    now (remembered: the server makes it for each new version before anyone visits), and that
+    acknowledgements' version, so the page reads the store once per run."""
+    store = store_version()
+    return *table(db_path(), current_version(), cohort, reasons, as_of, store), store
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

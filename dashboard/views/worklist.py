@@ -21,7 +21,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.acknowledging import store_version, worklist_section, worklist_with_acknowledgements
+from dashboard.acknowledging import worklist_section, worklist_with_acknowledgements
 from dashboard import checkin_staff
 from dashboard.auditing import auditor
 from dashboard.bars import count_bars
@@ -84,8 +84,7 @@ with st.sidebar:
 today = clinic_day()
 if not everyone:
     cohort = status_filter(cohort, settings(), today, IN_TREATMENT)
-store = store_version()
-shown, counts, as_of = worklist_table(cohort, tuple(reasons), today)
+shown, counts, as_of, store = worklist_table(cohort, tuple(reasons), today)
 if as_of is None:
     st.info("No infusions are loaded yet, so nobody is on the worklist. Load the clinic's exports with "
             "`outcomes ingest`.")
