@@ -257,6 +257,22 @@ def test_empty_lines_hold_their_row_number_before_and_after_a_rejected_row(tmp_p
     assert rows_of(db, "SELECT source_row, rules FROM quarantine") == [(4, ["wrong_field_count"])]
 
 
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r"], ids=["CRLF", "CR"])
+def test_empty_lines_hold_their_row_number_whatever_the_line_ending(tmp_path, ending):
+    # The scan looks for an empty line's two line endings in a CRLF or CR file only when the
+    # block holds a CR (csv_lines.scan_lines): such a file must number its rows as an LF one does.
+    header, *rows = MIXED.split(b"\r\n")[:3]
+    good = rows[0]
+    path = tmp_path / "patients.csv"
+    path.write_bytes(ending.join([header, good, b"", good.replace(b"001", b"002"), b"", b"",
+                                  good.replace(b"001", b"003"), b""]))
+    db = tmp_path / "outcomes.duckdb"
+    run = ingest(db, [path], Settings(), now=NOW)
+    adds_up(run)
+    assert run.totals.rows_in == 3
+    assert rows_of(db, "SELECT patient_id, source_row FROM patients ORDER BY 1") == [("001", 1), ("002", 3), ("003", 6)]
+
+
 def test_a_redcap_export_with_mixed_endings_an_empty_line_and_a_long_row_loads_the_rest(tmp_path):
     # The sample REDCap export (LF) with a row re-saved on Windows (CRLF), an empty line and a
     # 32 MB answer: the same rows load, each with its own row number, and the long row is
