@@ -89,10 +89,15 @@ def _prepare_in_background() -> None:
 
 def main(streamlit_options: list[str] | None = None) -> None:
     """Start the watcher's preparation, then Streamlit's own `streamlit run dashboard/app.py
-    <options>` in this process (it returns when the server stops)."""
+    <options>` in this process (it returns when the server stops), its pages' HTML telling the
+    browser where the server is (`dashboard/backend_url.py`)."""
     options = sys.argv[1:] if streamlit_options is None else streamlit_options
     threading.Thread(target=_prepare_in_background, name=THREAD_NAME, daemon=True).start()
     from streamlit.web import cli
+
+    from dashboard import backend_url
+
+    backend_url.install()  # a page opened by its own address connects at once
 
     sys.argv = ["streamlit", "run", str(APP), *options]
     cli.main(prog_name="streamlit")

@@ -151,10 +151,21 @@ def settle(page) -> None:
         page.wait_for_timeout(500)
 
 
-def check_page(page, url: str, errors: list[str], outside: list[str]) -> None:
+def failed_requests(page) -> list[str]:
+    """Every answer of 400 or more the page gets, from now on. Streamlit's frontend opened at a
+    page's address used to try `/<page>/_stcore/health` first and get 404 (a retry delay later it
+    tried the right address); dashboard/backend_url.py tells it the right one."""
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
+    return failed
+
+
+def check_page(page, url: str, errors: list[str], outside: list[str], failed: list[str] = ()) -> None:
     assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
     assert page.get_by_text(NOT_FOUND).count() == 0, f"{url}: Streamlit says {NOT_FOUND}"
     assert not errors, errors
+    assert not failed, f"{url}: requests that failed: {failed}"
     # The dashboard makes no request outside its own server (fonts, icons, scripts, telemetry).
     assert not outside, f"{url}: requests outside the dashboard's server: {outside}"
     assert page.locator(DEPLOY_BUTTON).count() == 0, f"{url}: Streamlit's Deploy button is shown"
@@ -174,18 +185,19 @@ def visit(browser, url: str, key_texts: list[str], screenshot: Path, tabs: tuple
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    failed = failed_requests(page)
     try:
         page.goto(url)
         for text in key_texts:
             # visible matches only: data grids keep hidden copies of their headers
             page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=90_000)
         settle(page)
-        check_page(page, url, errors, outside)
+        check_page(page, url, errors, outside, failed)
         page.screenshot(path=str(screenshot), full_page=True)
         for tab in tabs:
             page.get_by_role("tab", name=tab, exact=True).click()
             settle(page)
-            check_page(page, f"{url} ({tab})", errors, outside)
+            check_page(page, f"{url} ({tab})", errors, outside, failed)
             shot = (tab_folder or screenshot.parent) / f"{screenshot.stem}-{slug(tab)}.png"
             page.screenshot(path=str(shot), full_page=True)
     finally:

@@ -7,11 +7,14 @@ the pages in Chromium under the documented host name (mapped onto 127.0.0.1). It
 clinic's users depend on: every page draws through the proxy (Streamlit's websocket passes),
 with no error box, and Streamlit's scripts arrive gzipped (they leave Streamlit uncompressed:
 about 5 MB on a first visit, a third of that gzipped, docs/access.md); and that local
-single-user mode behind the proxy refuses a request forwarded for another computer.
+single-user mode behind the proxy refuses a request forwarded for another computer. A second
+nginx serves the dashboard under a prefix of its own (docs/access.md), where every page opened by
+its own address must draw with no failed request (dashboard/backend_url.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -23,7 +26,7 @@ import pytest
 
 from conftest import REPO
 from test_e2e_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM, ERROR_BOXES, SETTLED, database, free_port, streamlit_server, sync_api)
+    CHROMIUM, ERROR_BOXES, SETTLED, database, failed_requests, free_port, streamlit_server, sync_api)
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 if NGINX is None and not os.environ.get("CI"):
@@ -31,6 +34,7 @@ if NGINX is None and not os.environ.get("CI"):
 
 DOCS = (REPO / "docs" / "access.md").read_text(encoding="utf-8")
 PAGES = {"worklist": "Patients shown", "clinic": "Response rate", "data-quality": "Ingest runs"}
+PREFIX = "outcomes"  # a proxy serving the dashboard under a path of its own
 
 
 def documented_server_block() -> str:
@@ -75,36 +79,58 @@ def self_signed(host: str, work: Path) -> tuple[Path, Path]:
     return certificate, key
 
 
+@contextlib.contextmanager
+def nginx(server_block: str, work: Path):
+    """nginx running `server_block` (its files in `work`) until the block ends."""
+    conf = work / "nginx.conf"
+    conf.write_text(nginx_conf(server_block, work))
+    proxy = subprocess.Popen([NGINX, "-p", str(work), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not (work / "nginx.pid").exists():
+            assert proxy.poll() is None and time.monotonic() < deadline, proxy.stderr.read().decode()
+            time.sleep(0.1)
+        yield
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=20)
+
+
+def under_a_prefix(block: str, upstream: int, prefix: str) -> str:
+    """The documented block (with test values) serving the dashboard at https://host/<prefix>/ on
+    the proxy's side only: nginx takes the prefix off before passing a request on (`proxy_pass`
+    with a path), so Streamlit runs at its root and never learns of the prefix."""
+    for old, new in ((r"location / {", f"location /{prefix}/ {{"),
+                     (f"proxy_pass http://127.0.0.1:{upstream};", f"proxy_pass http://127.0.0.1:{upstream}/;")):
+        assert block.count(old) == 1, old
+        block = block.replace(old, new)
+    return block
+
+
 @pytest.fixture(scope="module")
 def proxied(database, tmp_path_factory):
     """The dashboard (local single-user mode, on 127.0.0.1) behind nginx running the documented
-    block; yields the address users open, (host name, port)."""
+    block, and behind a second nginx serving it under the prefix PREFIX; yields the address
+    users open, (host name, port), and the second proxy's port."""
     work = tmp_path_factory.mktemp("proxy")
-    upstream, port = free_port(), free_port()
+    upstream, port, prefixed_port = free_port(), free_port(), free_port()
     block = documented_server_block()
     host = server_name(block)
     certificate, key = self_signed(host, work)
-    conf = work / "nginx.conf"
-    conf.write_text(nginx_conf(with_test_values(block, port, upstream, certificate, key), work))
     settings = work / "clinic.toml"
     settings.write_text(f'[access]\nallowed_hosts = ["{host}"]\n')  # the name users type (docs/access.md)
     env = {**os.environ, "OUTCOMES_DB": str(database), "OUTCOMES_CONFIG": str(settings)}
-    with streamlit_server(upstream, env, work / "streamlit.log"):
-        proxy = subprocess.Popen([NGINX, "-p", str(work), "-c", str(conf)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 30
-            while not (work / "nginx.pid").exists():
-                assert proxy.poll() is None and time.monotonic() < deadline, proxy.stderr.read().decode()
-                time.sleep(0.1)
-            yield host, port
-        finally:
-            proxy.terminate()
-            proxy.wait(timeout=20)
+    prefixed = work / "prefixed"
+    prefixed.mkdir()
+    with (streamlit_server(upstream, env, work / "streamlit.log"),
+          nginx(with_test_values(block, port, upstream, certificate, key), work),
+          nginx(under_a_prefix(with_test_values(block, prefixed_port, upstream, certificate, key), upstream, PREFIX),
+                prefixed)):
+        yield host, port, prefixed_port
 
 
 def test_the_documented_nginx_block_serves_every_page_gzipped(proxied):
-    host, port = proxied
+    host, port, _ = proxied
     block = documented_server_block()
     encodings = visit_through(host, port)
     scripts = {url: sent for url, sent in encodings.items() if url.endswith(".js")}
@@ -124,7 +150,7 @@ def test_local_mode_behind_the_proxy_refuses_another_computer(proxied, database)
     and shows no record."""
     from test_e2e_browser import a_patient_on_the_worklist
 
-    host, port = proxied
+    host, port, _ = proxied
     patient = a_patient_on_the_worklist(database)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM,
@@ -140,26 +166,44 @@ def test_local_mode_behind_the_proxy_refuses_another_computer(proxied, database)
             browser.close()
 
 
-def visit_through(host: str, port: int) -> dict[str, tuple[str, str | None]]:
-    """Open each page at https://host:port in a new private window (an empty cache: every script
-    fetched); return each response's Content-Encoding and Content-Length by URL."""
+def test_the_dashboard_under_a_proxy_prefix_connects_at_once(proxied, database):
+    """Served at https://host/outcomes/ by a proxy that takes the prefix off: every page, opened
+    by its own address, draws, and its first try to reach the server is the right one (none
+    fails, dashboard/backend_url.py), and no request leaves the prefix."""
+    from test_e2e_browser import a_patient_on_the_worklist
+
+    host, _, port = proxied
+    patient = a_patient_on_the_worklist(database)
+    pages = {"": "Patients shown", **PAGES, f"patient?patient={patient}": "Infusions so far"}
+    urls = visit_through(host, port, pages, prefix=f"/{PREFIX}")
+    outside = [url for url in urls if not url.startswith(f"https://{host}:{port}/{PREFIX}/")]
+    assert not outside, f"requests outside the proxy's prefix: {outside[:5]}"
+
+
+def visit_through(host: str, port: int, pages: dict[str, str] = PAGES,
+                  prefix: str = "") -> dict[str, tuple[str, str | None]]:
+    """Open each page at https://host:port<prefix>/ in a new private window (an empty cache: every
+    script fetched), checking that it draws with no error box and no failed request; return
+    each response's Content-Encoding and Content-Length by URL."""
     encodings: dict[str, tuple[str, str | None]] = {}
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM,
                                              args=["--no-sandbox", f"--host-resolver-rules=MAP {host} 127.0.0.1"])
         try:
-            for path, text in PAGES.items():
+            for path, text in pages.items():
                 context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 1000})
                 page = context.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda error: errors.append(str(error)))
+                failed = failed_requests(page)
                 page.on("response", lambda r: encodings.__setitem__(
                     r.url, (r.headers.get("content-encoding", ""), r.headers.get("content-length"))))
-                page.goto(f"https://{host}:{port}/{path}")
+                page.goto(f"https://{host}:{port}{prefix}/{path}")
                 page.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=90_000)
                 page.wait_for_function(SETTLED, timeout=90_000)
                 assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).first.inner_text()
                 assert not errors, errors
+                assert not failed, f"{prefix}/{path}: requests that failed: {failed}"
                 context.close()
         finally:
             browser.close()
