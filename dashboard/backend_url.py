@@ -23,6 +23,7 @@ the base path) is left as it is: there the frontend's first try is already right
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -30,6 +31,8 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("infusion_outcomes.backend_url")
 
 # Inserted right after <head>, before Streamlit's own (deferred, module) scripts read the setting.
 # {segments}: how many segments of the browser's path are the page's, not the app's.
@@ -122,17 +125,29 @@ def _with_length(start: Message, length: int) -> Message:
     return {**start, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
-def install() -> None:
+def install() -> bool:
     """Add `BackendUrl` to the middleware of the Streamlit server this process starts, innermost
-    (it sees the HTML before Streamlit's gzip compresses it). Call before the server starts."""
+    (it sees the HTML before Streamlit's gzip compresses it). Call before the server starts.
+
+    It replaces a function of Streamlit's server (`starlette_app.create_streamlit_middleware`,
+    Streamlit pinned in requirements.lock). If a Streamlit of another shape lacks it, the server
+    starts without the script (False, and a warning in its log): the frontend then finds the
+    server by its own tries, and the Chromium tests, which fail on any failed request, say so."""
     from starlette.middleware import Middleware
     from streamlit import config
-    from streamlit.web.server.starlette import starlette_app
 
-    streamlit_middleware = starlette_app.create_streamlit_middleware
+    try:
+        from streamlit.web.server.starlette import starlette_app
+
+        streamlit_middleware = starlette_app.create_streamlit_middleware
+    except (ImportError, AttributeError):
+        log.warning("this Streamlit has no create_streamlit_middleware: pages opened by their own "
+                    "address will connect after Streamlit's own tries", exc_info=True)
+        return False
 
     def with_backend_url_middleware() -> list[Middleware]:
         base = config.get_option("server.baseUrlPath") or ""
         return [*streamlit_middleware(), Middleware(BackendUrl, base_url_path=base)]
 
     starlette_app.create_streamlit_middleware = with_backend_url_middleware
+    return True

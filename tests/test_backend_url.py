@@ -112,3 +112,23 @@ def test_a_websocket_passes_untouched():
     asyncio.run(BackendUrl(app)({"type": "websocket", "path": "/_stcore/stream", "raw_path": b"/_stcore/stream"},
                                 None, None))
     assert seen == ["websocket"]
+
+
+def test_install_adds_the_middleware_innermost_to_streamlits(monkeypatch):
+    from streamlit.web.server.starlette import starlette_app
+
+    from dashboard import backend_url
+
+    monkeypatch.setattr(starlette_app, "create_streamlit_middleware", starlette_app.create_streamlit_middleware)
+    streamlit_own = [m.cls for m in starlette_app.create_streamlit_middleware()]
+    assert backend_url.install()
+    assert [m.cls for m in starlette_app.create_streamlit_middleware()] == [*streamlit_own, BackendUrl]
+
+
+def test_a_streamlit_without_the_hook_still_starts(monkeypatch):
+    from streamlit.web.server.starlette import starlette_app
+
+    from dashboard import backend_url
+
+    monkeypatch.delattr(starlette_app, "create_streamlit_middleware")
+    assert backend_url.install() is False
