@@ -11,12 +11,18 @@ try adds a round trip.
 
 How: Streamlit's frontend reads `window.__streamlit.BACKEND_BASE_URL` (the setting a host that
 embeds Streamlit uses) and then tries that address alone. `BackendUrl` is an ASGI middleware
-that writes it into the page's HTML as the browser asked for it: the HTML the server answers for
-a page's address is its `index.html`; the script added takes as many path segments off the
-browser's address as the server saw after its own base path (`server.baseUrlPath`), so the
-address stays right behind a proxy that serves the dashboard under a prefix of its own. Only a
-number goes into the page, never text from the request. The app's root address (nothing after
-the base path) is left as it is: there the frontend's first try is already right.
+that writes it into the HTML the server answers for a page's address (its `index.html`): a
+script that takes the last segment, the page's, off the browser's address. That keeps the
+address right behind a proxy that serves the dashboard under a prefix of its own, and no text
+from the request goes into the page. Only an address of one plain segment after the server's base
+path (`server.baseUrlPath`) gets it, as Streamlit's page addresses are (`worklist`, `patient`):
+an address with more segments, or an encoded slash a proxy may have decoded on the way, could
+make the browser's address and the server's disagree on where the page's part starts, and a
+wrong address would leave the frontend nothing else to try; there, and at the app's root
+address, the frontend finds the server by its own tries, as before.
+
+The answer is otherwise Streamlit's: no byte range of it is served (the body differs from the
+file's) and its ETag is the file's with a suffix.
 
 `install` adds the middleware to the server `dashboard/serve.py` starts; under a plain
 `streamlit run dashboard/app.py` the frontend finds the server by its own tries, as before.
@@ -25,6 +31,7 @@ the base path) is left as it is: there the frontend's first try is already right
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -36,60 +43,59 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("infusion_outcomes.backend_url")
 
 # Inserted right after <head>, before Streamlit's own (deferred, module) scripts read the setting.
-# {segments}: how many segments of the browser's path are the page's, not the app's.
-SCRIPT = """<script>
-(function () {{
-  var parts = window.location.pathname.replace(/\\/+$/, "").split("/");
-  if (parts.length > {segments}) {{
-    window.__streamlit = {{BACKEND_BASE_URL: window.location.origin + parts.slice(0, parts.length - {segments}).join("/") + "/"}};
-  }}
-}})();
+# (`new URL(..., location.href)`, not `location.origin + ...`: in a sandboxed frame the origin is "null".)
+SCRIPT = b"""<script>
+(function () {
+  var path = window.location.pathname.replace(/\\/+$/, "");
+  var app = path.slice(0, path.lastIndexOf("/") + 1);
+  if (app) window.__streamlit = {BACKEND_BASE_URL: new URL(app, window.location.href).href};
+})();
 </script>"""
+# A Streamlit page's address: one segment of letters, digits, "_", "." or "-" (st.Page's url_path),
+# not "." or "..".
+PAGE = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]+")
+ETAG_SUFFIX = "-backend-url"
 
 
-def page_segments(raw_path: bytes, base_url_path: str) -> int:
-    """The segments of the request's path after the server's base path (0 for the app's root
-    address, or for a path outside the base), counted on the path as sent (still
-    percent-encoded), as the browser's `location.pathname` holds it."""
+def is_page_address(raw_path: bytes, base_url_path: str) -> bool:
+    """Whether the request's path (as sent, still percent-encoded) is one plain segment after the
+    server's base path: a page's address, whose HTML gets the script."""
     path = raw_path.split(b"?", 1)[0].decode("latin-1").strip("/")
     base = base_url_path.strip("/")
     if base:
-        if path != base and not path.startswith(base + "/"):
-            return 0
-        path = path[len(base):].strip("/")
-    return len(path.split("/")) if path else 0
+        if not path.startswith(base + "/"):
+            return False
+        path = path[len(base) + 1:]
+    return bool(PAGE.fullmatch(path))
 
 
-def script(segments: int) -> bytes:
-    return SCRIPT.format(segments=int(segments)).encode()
-
-
-def with_backend_url(html: bytes, segments: int) -> bytes:
-    """`html` (Streamlit's index.html) with the script that sets BACKEND_BASE_URL, or unchanged
-    when there is no page part. Streamlit's index.html has a <head>; without one the script goes
-    first, where a browser still runs it before the deferred module scripts."""
-    if segments <= 0:
-        return html
+def with_backend_url(html: bytes) -> bytes:
+    """`html` (Streamlit's index.html) with the script that sets BACKEND_BASE_URL first in its
+    <head> (or first of all without one, where a browser still runs it before the deferred
+    module scripts)."""
     head = html.find(b"<head>")
     at = head + len(b"<head>") if head >= 0 else 0
-    return html[:at] + script(segments) + html[at:]
+    return html[:at] + SCRIPT + html[at:]
 
 
 class BackendUrl:
     """ASGI middleware: each HTML answer to a GET of a page's address gets the script
-    (`with_backend_url`; a HEAD the length that GET's body will have); every other request and
-    answer passes untouched."""
+    (`with_backend_url`; a HEAD the headers that GET's answer will have); every other request
+    and answer passes untouched."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], base_url_path: str = "") -> None:
         self.app = app
         self.base_url_path = base_url_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        segments = (page_segments(scope.get("raw_path") or scope.get("path", "").encode(), self.base_url_path)
-                    if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") else 0)
-        if not segments:
+        if not (scope["type"] == "http" and scope.get("method") in ("GET", "HEAD")
+                and is_page_address(scope.get("raw_path") or scope.get("path", "").encode(), self.base_url_path)):
             await self.app(scope, receive, send)
             return
+        # The whole answer or nothing: no byte range of a body that is not the file's, and no
+        # `pathsend` (the server sending the file itself, past this middleware).
+        scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() not in RANGE_HEADERS],
+                 "extensions": {k: v for k, v in (scope.get("extensions") or {}).items() if k != PATHSEND}}
         start: Message | None = None
         body: list[bytes] = []
 
@@ -97,8 +103,7 @@ class BackendUrl:
             nonlocal start
             if message["type"] == "http.response.start" and _is_plain_html(message):
                 if scope["method"] == "HEAD":  # no body: the length the GET's body will have
-                    length = int(dict(message["headers"]).get(b"content-length", b"0"))
-                    message = _with_length(message, length + len(script(segments)))
+                    message = _as_changed(message, extra=len(SCRIPT))
                 else:
                     start = message  # held until the body is complete: its length changes
                     return
@@ -106,12 +111,16 @@ class BackendUrl:
                 body.append(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                html = with_backend_url(b"".join(body), segments)
-                await send(_with_length(start, len(html)))
+                html = with_backend_url(b"".join(body))
+                await send(_as_changed(start, length=len(html)))
                 message = {"type": "http.response.body", "body": html, "more_body": False}
             await send(message)
 
         await self.app(scope, receive, send_with_script)
+
+
+RANGE_HEADERS = (b"range", b"if-range")
+PATHSEND = "http.response.pathsend"
 
 
 def _is_plain_html(start: Message) -> bool:
@@ -121,9 +130,21 @@ def _is_plain_html(start: Message) -> bool:
             and b"content-encoding" not in headers)
 
 
-def _with_length(start: Message, length: int) -> Message:
-    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-    return {**start, "headers": [*headers, (b"content-length", str(length).encode())]}
+def _as_changed(start: Message, length: int | None = None, extra: int = 0) -> Message:
+    """The answer's start for the changed body: its length (`length`, or the file's plus `extra`
+    when it says one), its ETag with a suffix, no byte ranges offered."""
+    headers = []
+    for key, value in start.get("headers", []):
+        key = key.lower()
+        if key == b"content-length":
+            length = int(value) + extra if length is None else length
+        elif key == b"etag":
+            headers.append((key, value[:-1] + ETAG_SUFFIX.encode() + b'"' if value.endswith(b'"') else value))
+        elif key != b"accept-ranges":
+            headers.append((key, value))
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return {**start, "headers": headers}
 
 
 def install() -> bool:
