@@ -18,6 +18,7 @@ rest (the outcome tables and expected-course references computed for the dashboa
 swap, the swap, the process's start), and gives each side's CPU seconds: the ingest and the raw
 read both keep the two cores busy, so CPU seconds say how much more work the ingest does, which
 no change of scheduling can hide (docs/scaling.md, "What the 0.5 ratio would take").
+
 Usage: python bench/ingest.py [--patients N] [--seed S] [--repeats R] [--workdir DIR]
 """
 
