@@ -60,13 +60,14 @@ def database(tmp_path_factory) -> Path:
     return db
 
 
-def wait_until_healthy(process: subprocess.Popen, port: int, log: Path, what: str) -> None:
-    """Return once the server on 127.0.0.1:`port` answers its health check; fail the test with
-    its log if it exits or has not answered within 60 s."""
+def wait_until_healthy(process: subprocess.Popen, port: int, log: Path, what: str, base_url_path: str = "") -> None:
+    """Return once the server on 127.0.0.1:`port` (under `base_url_path`) answers its health
+    check; fail the test with its log if it exits or has not answered within 60 s."""
     deadline = time.monotonic() + 60
+    health = "/".join(filter(None, [f"http://127.0.0.1:{port}", base_url_path.strip("/"), "_stcore/health"]))
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(health, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -77,19 +78,20 @@ def wait_until_healthy(process: subprocess.Popen, port: int, log: Path, what: st
 
 
 @contextlib.contextmanager
-def streamlit_server(port: int, env: dict[str, str], log: Path, cwd: Path = REPO):
+def streamlit_server(port: int, env: dict[str, str], log: Path, cwd: Path = REPO, base_url_path: str = ""):
     """The dashboard's server as `outcomes dashboard` starts it (`python -m dashboard.serve`:
     `streamlit run dashboard/app.py`, preparing the database before the first visitor) on
-    127.0.0.1:`port` from `cwd` (where Streamlit looks for `.streamlit/config.toml` and
-    `.streamlit/secrets.toml`); yields once it answers its health check, stops it on exit."""
+    127.0.0.1:`port` (under Streamlit's `server.baseUrlPath` when given) from `cwd` (where
+    Streamlit looks for `.streamlit/config.toml` and `.streamlit/secrets.toml`); yields once it
+    answers its health check, stops it on exit."""
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "dashboard.serve", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", "--server.baseUrlPath", base_url_path],
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_until_healthy(process, port, log, "streamlit")
+        wait_until_healthy(process, port, log, "streamlit", base_url_path)
         yield process
     finally:
         process.terminate()
@@ -268,6 +270,19 @@ def test_the_dashboard_command_hides_the_deploy_button(database, browser, tmp_pa
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_under_streamlits_base_url_path_a_page_address_connects_at_once(database, browser, tmp_path):
+    """With Streamlit's own `server.baseUrlPath` (the dashboard at /outcomes/ with no proxy taking
+    the prefix off), a page opened by its own address draws with no failed request: the script
+    dashboard/backend_url.py writes reads the base path from Streamlit's settings."""
+    port = free_port()
+    patient = a_patient_on_the_worklist(database)
+    with streamlit_server(port, {**os.environ, "OUTCOMES_DB": str(database)}, tmp_path / "streamlit.log",
+                          base_url_path="outcomes"):
+        for path, texts in ((f"outcomes/patient?patient={patient}", [f"Patient {patient}", "Infusions so far"]),
+                            ("outcomes/clinic", ["Clinic outcomes", "Response rate"])):
+            visit(browser, f"http://127.0.0.1:{port}/{path}", texts, tmp_path / f"{slug(path)}.png")
 
 
 def test_the_today_view_in_a_real_browser(server, browser, tmp_path):
