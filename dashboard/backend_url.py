@@ -55,6 +55,10 @@ SCRIPT = b"""<script>
 # not "." or "..".
 PAGE = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]+")
 ETAG_SUFFIX = "-backend-url"
+# Asked of a page's address, and not passed on: a byte range of the file (the body sent is not the
+# file's), and `pathsend` (the server sending the file itself, past this middleware).
+RANGE_HEADERS = (b"range", b"if-range")
+PATHSEND = "http.response.pathsend"
 
 
 def is_page_address(raw_path: bytes, base_url_path: str) -> bool:
@@ -92,8 +96,6 @@ class BackendUrl:
                 and is_page_address(scope.get("raw_path") or scope.get("path", "").encode(), self.base_url_path)):
             await self.app(scope, receive, send)
             return
-        # The whole answer or nothing: no byte range of a body that is not the file's, and no
-        # `pathsend` (the server sending the file itself, past this middleware).
         scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() not in RANGE_HEADERS],
                  "extensions": {k: v for k, v in (scope.get("extensions") or {}).items() if k != PATHSEND}}
         start: Message | None = None
@@ -117,10 +119,6 @@ class BackendUrl:
             await send(message)
 
         await self.app(scope, receive, send_with_script)
-
-
-RANGE_HEADERS = (b"range", b"if-range")
-PATHSEND = "http.response.pathsend"
 
 
 def _is_plain_html(start: Message) -> bool:
