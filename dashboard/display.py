@@ -26,9 +26,23 @@ def interval(low, high, n, unit: str = "patients") -> str:
     return f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n = {n} {unit}"
 
 
+# A text column with a value longer than this is drawn wide: the grid's own sizing cut the
+# Safety table's "BP excursion (peak ≥ 180/110 mmHg)" to "BP excursion (peak ≥ 180/110 m" (seen
+# in the browser), and a director copying the figure needs the whole label.
+LONG_TEXT = 24
+
+
+def wide_text_columns(shown: pd.DataFrame) -> dict[str, st.column_config.Column]:
+    """A wide column for each text column holding a value longer than LONG_TEXT characters."""
+    text = [name for name in shown.columns
+            if not pd.api.types.is_numeric_dtype(shown[name]) and not pd.api.types.is_datetime64_any_dtype(shown[name])]
+    return {name: st.column_config.TextColumn(width="large") for name in text
+            if shown[name].dropna().astype(str).str.len().max() > LONG_TEXT}
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def _dataframe(shown: pd.DataFrame) -> None:
-    st.dataframe(shown, hide_index=True)
+    st.dataframe(shown, hide_index=True, column_config=wide_text_columns(shown))
 
 
 def table(frame: pd.DataFrame, columns: dict[str, str], filename: str, label: str) -> None:

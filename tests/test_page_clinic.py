@@ -7,10 +7,13 @@ CSVs is attacked in test_suppression.py on a clinic built for it.)"""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import APP, only_row
+from dashboard.display import LONG_TEXT
 from pipelines.analytics.activity import activity
 from pipelines.analytics.coverage import assessment_completion
 from pipelines.analytics.cohorts import CohortFilter
@@ -114,6 +117,22 @@ def test_every_table_can_be_downloaded(page):
                   "safety", "CADSS by infusion"):
         assert f"Download {table} (CSV)" in labels
     assert tables == buttons
+
+
+def test_a_long_label_gets_a_wide_column(page):
+    """The Safety table's BP excursion row names its thresholds; the grid's own sizing cut it
+    short in the browser, so a text column holding a long value is drawn wide, and only such a
+    column (the short "Event" names of other tables keep the grid's sizing)."""
+    page.session_state["clinic_tab"] = "Safety"
+    page.run()
+    safety = next(d for d in page.dataframe if "Event" in d.value.columns)
+    label = next(e for e in safety.value["Event"] if e.startswith("BP excursion"))
+    assert len(label) > LONG_TEXT
+    config = json.loads(safety.proto.columns)
+    assert config["Event"]["width"] == "large"
+    assert set(config) - {"_index"} == {"Event"}, config  # numbers, and the cells reading "suppressed", are not widened
+    page.session_state["clinic_tab"] = TABS[0]
+    page.run()
 
 
 def test_site_filter_changes_the_numbers_as_cohort_outcomes_says(sample_database, sample, monkeypatch):
