@@ -122,7 +122,7 @@ def test_every_table_can_be_downloaded(page):
 def test_a_long_label_gets_a_wide_column(page):
     """The Safety table's BP excursion row names its thresholds; the grid's own sizing cut it
     short in the browser, so a text column holding a long value is drawn wide, and only such a
-    column (the short "Event" names of other tables keep the grid's sizing)."""
+    column: the table's numbers, and its cells reading "suppressed", keep the grid's sizing."""
     page.session_state["clinic_tab"] = "Safety"
     page.run()
     safety = next(d for d in page.dataframe if "Event" in d.value.columns)
@@ -130,7 +130,7 @@ def test_a_long_label_gets_a_wide_column(page):
     assert len(label) > LONG_TEXT
     config = json.loads(safety.proto.columns)
     assert config["Event"]["width"] == "large"
-    assert set(config) - {"_index"} == {"Event"}, config  # numbers, and the cells reading "suppressed", are not widened
+    assert set(config) - {"_index"} == {"Event"}, config
     page.session_state["clinic_tab"] = TABS[0]
     page.run()
 
