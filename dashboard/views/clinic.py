@@ -67,7 +67,8 @@ with st.sidebar:
                          help="Latest follow-up score, or the first score after the 6th infusion "
                               "(before the 9th).")
 
-scale_name = theme.scale_name(scale) if scale else ""  # "Pain (0-10)", never the code PAIN-NRS
+question = clinic_tabs.Question(SETTINGS, cohort, scale, timepoint)  # what the headline and every tab are about
+scale_name = question.scale_name
 activity = ask(published.headline_activity, SETTINGS, cohort).iloc[0]
 if activity["suppressed"]:
     # every figure of a cohort this small describes fewer than MIN_CELL patients
@@ -159,7 +160,6 @@ if overall is not None and not overall["suppressed"]:  # the same rates over eac
 # on_change="rerun": a tab's charts are computed when it is opened, not all seven on every run. The
 # page opens on one figure (the trajectory): each Plotly figure drawn at once costs the browser's
 # main thread (docs/scaling.md, "Browser"), so time to response has a tab of its own.
-question = clinic_tabs.Question(SETTINGS, cohort, scale, timepoint)
 for tab, show in zip(st.tabs(list(clinic_tabs.TABS), on_change="rerun", key="clinic_tab"), clinic_tabs.TABS.values()):
     if tab.open:  # only the tab on screen runs (lazy tabs)
         with tab:
